@@ -1,0 +1,1 @@
+"""Pixelforge: a self-hosted Discord image-generation bot."""

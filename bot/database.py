@@ -1,0 +1,141 @@
+"""The one owner of the SQLite connection and of transactions.
+
+aiosqlite shares one connection between coroutines, and one connection gives no isolation:
+a coroutine's rollback can be undone by another's commit (NOTES.md). So every statement runs
+under one lock, and writes run inside `transaction()` with BEGIN IMMEDIATE.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+import sqlite3
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any, AsyncIterator, Iterable
+
+import aiosqlite
+
+log = logging.getLogger(__name__)
+
+MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
+_MIGRATION_NAME = re.compile(r"^(\d{4})_[\w-]+\.sql$")
+
+
+class MigrationError(Exception):
+    pass
+
+
+def split_statements(script: str) -> list[str]:
+    """Split a SQL script into statements (executescript() would commit on its own)."""
+    statements, current = [], ""
+    for line in script.splitlines(keepends=True):
+        current += line
+        if sqlite3.complete_statement(current):
+            if current.strip():
+                statements.append(current.strip())
+            current = ""
+    if current.strip() and not all(
+        part.strip().startswith("--") for part in current.strip().splitlines() if part.strip()
+    ):
+        raise MigrationError(f"incomplete SQL statement at end of script: {current.strip()[:60]!r}")
+    return statements
+
+
+def discover_migrations(directory: Path = MIGRATIONS_DIR) -> list[tuple[int, Path]]:
+    found = []
+    for path in sorted(directory.glob("*.sql")):
+        match = _MIGRATION_NAME.match(path.name)
+        if not match:
+            raise MigrationError(f"migration file name must look like 0001_name.sql: {path.name}")
+        found.append((int(match.group(1)), path))
+    versions = [v for v, _ in found]
+    if versions != list(range(1, len(versions) + 1)):
+        raise MigrationError(f"migrations must be numbered 1..N without gaps, found {versions}")
+    return found
+
+
+class Database:
+    def __init__(self, path: Path | str, migrations_dir: Path = MIGRATIONS_DIR):
+        self.path = Path(path)
+        self.migrations_dir = migrations_dir
+        self._conn: aiosqlite.Connection | None = None
+        self._lock = asyncio.Lock()
+
+    @property
+    def conn(self) -> aiosqlite.Connection:
+        if self._conn is None:
+            raise RuntimeError("database is not connected")
+        return self._conn
+
+    async def connect(self) -> "Database":
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        # isolation_level=None: we issue BEGIN ourselves, so nothing commits behind our back.
+        self._conn = await aiosqlite.connect(self.path, isolation_level=None)
+        self._conn.row_factory = aiosqlite.Row
+        # WAL + synchronous=NORMAL survives kill -9 without partial transactions.
+        await self._conn.execute("PRAGMA journal_mode=WAL")
+        await self._conn.execute("PRAGMA synchronous=NORMAL")
+        await self._conn.execute("PRAGMA foreign_keys=ON")
+        await self._conn.execute("PRAGMA busy_timeout=5000")
+        await self.migrate()
+        return self
+
+    async def close(self) -> None:
+        if self._conn is not None:
+            await self._conn.close()
+            self._conn = None
+
+    async def schema_version(self) -> int:
+        row = await self.fetchone("PRAGMA user_version")
+        return int(row[0])
+
+    async def migrate(self) -> int:
+        """Apply pending migrations in order, each in one transaction with its user_version."""
+        current = await self.schema_version()
+        for version, path in discover_migrations(self.migrations_dir):
+            if version <= current:
+                continue
+            statements = split_statements(path.read_text(encoding="utf-8"))
+            async with self._lock:
+                await self.conn.execute("BEGIN IMMEDIATE")
+                try:
+                    for statement in statements:
+                        await self.conn.execute(statement)
+                    await self.conn.execute(f"PRAGMA user_version = {version}")
+                    await self.conn.execute("COMMIT")
+                except Exception as exc:
+                    await self.conn.execute("ROLLBACK")
+                    raise MigrationError(f"migration {path.name} failed: {exc}") from exc
+            log.info("applied migration %s", path.name)
+            current = version
+        return current
+
+    @asynccontextmanager
+    async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
+        """A write transaction; nothing else touches the connection until it ends."""
+        async with self._lock:
+            await self.conn.execute("BEGIN IMMEDIATE")
+            try:
+                yield self.conn
+            except BaseException:
+                await self.conn.execute("ROLLBACK")
+                raise
+            else:
+                await self.conn.execute("COMMIT")
+
+    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
+        async with self._lock:
+            async with self.conn.execute(sql, tuple(params)) as cursor:
+                return await cursor.fetchone()
+
+    async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
+        async with self._lock:
+            async with self.conn.execute(sql, tuple(params)) as cursor:
+                return list(await cursor.fetchall())
+
+    async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
+        """One write statement in its own transaction; returns the affected row count."""
+        async with self.transaction() as conn:
+            cursor = await conn.execute(sql, tuple(params))
+            return cursor.rowcount

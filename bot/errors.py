@@ -1,0 +1,57 @@
+"""Domain errors. Each carries the sentence a user sees; cogs translate them in one place
+(`user_message`), so no service ever formats Discord text."""
+from __future__ import annotations
+
+
+class BotError(Exception):
+    """Base for errors whose message is safe and useful to show the user."""
+
+    def __init__(self, message: str):
+        super().__init__(message)
+        self.user_message = message
+
+
+class ValidationError(BotError):
+    """The request's parameters are out of range; nothing was queued."""
+
+
+class AdmissionRefused(BotError):
+    """Valid request, but a limit (queue size, duplicate click, permissions) refused it."""
+
+
+class NotAllowed(BotError):
+    """The user may not do this (e.g. delete someone else's image)."""
+
+
+class NotFound(BotError):
+    """The job or image no longer exists."""
+
+
+class ConfigError(Exception):
+    """A setting is missing or invalid; the bot prints one line and exits non-zero."""
+
+
+class RenderError(Exception):
+    """The renderer could not produce a batch.
+
+    kind is one of: "oom", "crash", "hang", "error", "cancelled".
+    """
+
+    def __init__(self, kind: str, message: str):
+        super().__init__(f"{kind}: {message}")
+        self.kind = kind
+        self.message = message
+
+
+def user_message(exc: BaseException) -> str:
+    """The one place a failure becomes words for a Discord user."""
+    if isinstance(exc, BotError):
+        return exc.user_message
+    if isinstance(exc, RenderError):
+        return {
+            "oom": "The GPU ran out of memory on this job. Try a smaller size or fewer images.",
+            "crash": "The renderer crashed on this job and was restarted.",
+            "hang": "The renderer stopped making progress on this job and was restarted.",
+            "cancelled": "Cancelled.",
+        }.get(exc.kind, f"Rendering failed: {exc.message}")
+    return "Something went wrong on our side. The job was not charged; please try again."

@@ -1,0 +1,157 @@
+"""The discord.py client: builds the services, starts the renderer, loads the cogs."""
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import json
+import logging
+from pathlib import Path
+
+import discord
+import yarl
+from discord.ext import commands
+
+from bot.config import Settings
+from bot.database import Database
+from bot.errors import RenderError
+from bot.frontend.presenter import DiscordPresenter
+from bot.models import RenderBatch, RenderResult
+from bot.renderer.client import RendererClient
+from bot.renderer.profiles import ModelProfile, detect_pipeline_class, detect_sample_size, profile_for
+from bot.scheduler import FairScheduler
+from bot.services.admission import Admission
+from bot.services.calibration import decide_batching
+from bot.services.dispatcher import DispatchSettings, Dispatcher
+from bot.services.jobs import JobStore
+
+log = logging.getLogger(__name__)
+
+EXTENSIONS = ("cogs.imagine", "cogs.queue")
+
+
+def apply_endpoints(settings: Settings) -> None:
+    """Point discord.py at a Discord-compatible server (tests, REST proxies)."""
+    if settings.discord_api_base:
+        discord.http.Route.BASE = settings.discord_api_base
+    if settings.discord_gateway_url:
+        discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
+
+
+def model_label(model: str) -> str:
+    path = Path(model)
+    return path.name if path.is_dir() else model
+
+
+def resolve_profile(model: str) -> ModelProfile:
+    """Read the model family from its files (no torch in this process)."""
+    return profile_for(detect_pipeline_class(model) or _guess_class(model), detect_sample_size(model))
+
+
+def _guess_class(model: str) -> str:
+    name = model.lower()
+    if "flux" in name:
+        return "FluxPipeline"
+    if "stable-diffusion-3" in name or "sd3" in name:
+        return "StableDiffusion3Pipeline"
+    if "xl" in name:
+        return "StableDiffusionXLPipeline"
+    return "StableDiffusionPipeline"
+
+
+class _WhenReady:
+    """The renderer as the dispatcher sees it: renders wait until the model has loaded."""
+
+    def __init__(self, client: RendererClient, started: asyncio.Future):
+        self.client = client
+        self.started = started
+
+    async def render(self, batch: RenderBatch, on_progress=None) -> RenderResult:
+        await asyncio.shield(self.started)
+        return await self.client.render(batch, on_progress)
+
+    def cancel(self, batch_id: int) -> None:
+        self.client.cancel(batch_id)
+
+
+class PixelBot(commands.Bot):
+    def __init__(self, settings: Settings):
+        intents = discord.Intents.none()
+        intents.guilds = True  # channel and role cache; no message content needed
+        super().__init__(
+            command_prefix=commands.when_mentioned,
+            intents=intents,
+            help_command=None,
+            # Prompts are echoed back: nothing the bot says may ever ping anyone.
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+        self.settings = settings
+        self.exit_code = 0
+        self.db = Database(settings.db_path)
+        self.store = JobStore(self.db, settings.data_dir)
+        self.renderer = RendererClient(
+            settings.image_model, device=settings.device, dtype=settings.dtype,
+            step_timeout=settings.step_timeout,
+        )
+        self.presenter = DiscordPresenter(self)
+        self.profile = resolve_profile(settings.image_model)
+        self.admission = Admission(settings, self.profile, self.store, model_label(settings.image_model))
+        self.dispatch_settings = DispatchSettings(
+            images_dir=settings.images_dir,
+            max_batch_images=settings.max_batch_images,
+            batching=settings.batching == "on",
+            max_attempts=settings.max_attempts,
+            job_max_age=settings.job_max_age,
+            progress_interval=settings.progress_interval,
+        )
+        self._renderer_started: asyncio.Future | None = None
+        self.dispatcher: Dispatcher | None = None
+
+    async def setup_hook(self) -> None:
+        await self.db.connect()
+        self._renderer_started = asyncio.get_running_loop().create_task(self._start_renderer())
+        self.dispatcher = Dispatcher(
+            self.store, FairScheduler(), _WhenReady(self.renderer, self._renderer_started),
+            self.presenter, self.dispatch_settings,
+        )
+        for extension in EXTENSIONS:
+            await self.load_extension(extension)
+        await self.sync_commands_if_changed()
+        await self.dispatcher.start()
+
+    async def _start_renderer(self) -> None:
+        try:
+            info = await self.renderer.start()
+        except RenderError as exc:
+            log.critical("the image model could not be loaded: %s", exc.message)
+            self.exit_code = 4
+            asyncio.get_running_loop().create_task(self.close())
+            raise
+        log.info("renderer ready: %s on %s (%s, %s)", info.pipeline_class, info.device, info.dtype, info.scheduler)
+        self.admission.scheduler_name = info.scheduler
+        if self.settings.batching == "auto":
+            self.dispatch_settings.batching = await decide_batching(
+                self.renderer, self.profile, self.settings.data_dir / "calibration",
+                self.settings.max_batch_images, model_label(self.settings.image_model),
+            )
+
+    async def sync_commands_if_changed(self) -> None:
+        """Sync only when the command definitions changed: Discord allows 200 creates a day."""
+        guild = discord.Object(self.settings.discord_guild_id) if self.settings.discord_guild_id else None
+        if guild is not None:
+            self.tree.copy_global_to(guild=guild)
+        payload = [command.to_dict(self.tree) for command in self.tree.get_commands(guild=guild)]
+        digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
+        key = f"commands:{self.application_id}:{guild.id if guild else 'global'}"
+        if await self.store.get_state(key) == digest:
+            log.info("application commands unchanged; not syncing")
+            return
+        await self.tree.sync(guild=guild)
+        await self.store.set_state(key, digest)
+        log.info("synced %d application commands", len(payload))
+
+    async def close(self) -> None:
+        if self.dispatcher is not None:
+            await self.dispatcher.stop()
+        await self.renderer.close()
+        await self.db.close()
+        await super().close()

@@ -1,0 +1,119 @@
+"""Persistent buttons. Each is a DynamicItem with a versioned custom_id, so clicks keep working
+after a restart; ownership and state always come from the database, never from the id alone."""
+from __future__ import annotations
+
+import re
+
+import discord
+
+from bot.errors import NotAllowed, NotFound
+from bot.frontend.flows import bot_of, is_moderator, reply_error, start_job
+from bot.models import Job
+
+
+class VariationButton(discord.ui.DynamicItem[discord.ui.Button], template=r"img:var:v1:(?P<job>\d+):(?P<index>\d+)"):
+    def __init__(self, job_id: int, index: int):
+        super().__init__(discord.ui.Button(
+            label=f"V{index + 1}", style=discord.ButtonStyle.secondary, row=0,
+            custom_id=f"img:var:v1:{job_id}:{index}",
+        ))
+        self.job_id, self.index = job_id, index
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]):
+        return cls(int(match["job"]), int(match["index"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        admission = bot_of(interaction).admission
+        await start_job(interaction, lambda who: admission.variation(who, self.job_id, self.index))
+
+
+class RerollButton(discord.ui.DynamicItem[discord.ui.Button], template=r"img:reroll:v1:(?P<job>\d+)"):
+    def __init__(self, job_id: int):
+        super().__init__(discord.ui.Button(
+            label="Re-roll", emoji="🔄", style=discord.ButtonStyle.primary, row=1,
+            custom_id=f"img:reroll:v1:{job_id}",
+        ))
+        self.job_id = job_id
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]):
+        return cls(int(match["job"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        admission = bot_of(interaction).admission
+        await start_job(interaction, lambda who: admission.reroll(who, self.job_id))
+
+
+async def _owned_job(interaction: discord.Interaction, job_id: int, action: str) -> Job:
+    job = await bot_of(interaction).store.get(job_id)
+    if job is None:
+        raise NotFound("That job no longer exists.")
+    if job.user_id != interaction.user.id and not is_moderator(interaction):
+        raise NotAllowed(f"Only the person who asked for this job or a moderator can {action} it.")
+    return job
+
+
+class DeleteButton(discord.ui.DynamicItem[discord.ui.Button], template=r"img:delete:v1:(?P<job>\d+)"):
+    def __init__(self, job_id: int):
+        super().__init__(discord.ui.Button(
+            label="Delete", emoji="🗑", style=discord.ButtonStyle.danger, row=1,
+            custom_id=f"img:delete:v1:{job_id}",
+        ))
+        self.job_id = job_id
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]):
+        return cls(int(match["job"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        try:
+            job = await _owned_job(interaction, self.job_id, "delete")
+        except (NotFound, NotAllowed) as exc:
+            return await reply_error(interaction, exc)
+        # Deferring an update and deleting @original removes the message the button is on,
+        # through the interaction token: no channel permission needed.
+        await interaction.response.defer()
+        await interaction.delete_original_response()
+        await bot_of(interaction).store.mark_message_deleted(job.id)
+
+
+class CancelButton(discord.ui.DynamicItem[discord.ui.Button], template=r"job:cancel:v1:(?P<job>\d+)"):
+    def __init__(self, job_id: int, label: str = "Cancel"):
+        super().__init__(discord.ui.Button(
+            label=label[:80], emoji="✖", style=discord.ButtonStyle.secondary,
+            custom_id=f"job:cancel:v1:{job_id}",
+        ))
+        self.job_id = job_id
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]):
+        return cls(int(match["job"]))
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        try:
+            job = await _owned_job(interaction, self.job_id, "cancel")
+        except (NotFound, NotAllowed) as exc:
+            return await reply_error(interaction, exc)
+        await interaction.response.defer(ephemeral=True, thinking=True)
+        cancelled = await bot_of(interaction).dispatcher.cancel(job)
+        text = f"Cancelled job #{job.id}." if cancelled else f"Job #{job.id} had already finished."
+        await interaction.followup.send(text, ephemeral=True)
+
+
+ALL_BUTTONS = (VariationButton, RerollButton, DeleteButton, CancelButton)
+
+
+def result_view(job: Job) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    for index in range(job.params.count):
+        view.add_item(VariationButton(job.id, index))
+    view.add_item(RerollButton(job.id))
+    view.add_item(DeleteButton(job.id))
+    return view
+
+
+def progress_view(job: Job) -> discord.ui.View:
+    view = discord.ui.View(timeout=None)
+    view.add_item(CancelButton(job.id))
+    return view

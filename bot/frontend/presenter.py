@@ -1,0 +1,105 @@
+"""Shows job state in Discord: the JobEvents the dispatcher calls.
+
+Every job owns one message (the "thinking" reply to its interaction). Waiting, progress, the
+result and failures are all edits of that message, which makes delivery idempotent: repeating
+it after a crash edits the same message again instead of posting twice.
+
+Interaction tokens die after 15 minutes. Until then edits go through the interaction webhook
+(no channel permissions needed); after that, or when Discord says the token is invalid, they go
+through the channel with the bot's own token.
+"""
+from __future__ import annotations
+
+import logging
+import time
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import discord
+
+from bot.frontend import texts
+from bot.frontend.buttons import progress_view, result_view
+from bot.models import Job, JobStatus, StoredImage
+
+if TYPE_CHECKING:
+    from bot.frontend.app import PixelBot
+
+log = logging.getLogger(__name__)
+
+TOKEN_LIFETIME = 15 * 60
+TOKEN_MARGIN = 60  # stop using a token a minute early rather than race its expiry
+_DEAD_TOKEN_CODES = {50027, 10015}  # Invalid Webhook Token, Unknown Webhook
+
+
+class DiscordPresenter:
+    def __init__(self, bot: "PixelBot"):
+        self.bot = bot
+        self._dead_tokens: set[int] = set()
+
+    def _token_usable(self, job: Job) -> bool:
+        r = job.requester
+        if not (r.interaction_token and r.interaction_id and r.application_id and job.message_id):
+            return False
+        if job.id in self._dead_tokens:
+            return False
+        age = time.time() - discord.utils.snowflake_time(r.interaction_id).timestamp()
+        return age < TOKEN_LIFETIME - TOKEN_MARGIN
+
+    async def _show(self, job: Job, *, content: str, view: discord.ui.View | None,
+                    images: list[StoredImage] | None = None) -> int:
+        """Edit the job's message (token, then channel), or post a new one if it is gone.
+        `images=None` leaves attachments alone; a list replaces them (an empty list removes them)."""
+
+        def edit() -> dict:
+            # Fresh File objects per try: discord.py closes them after each request.
+            fields = {"content": content, "view": view, "allowed_mentions": discord.AllowedMentions.none()}
+            if images is not None:
+                fields["attachments"] = _files(job, images)
+            return fields
+
+        if self._token_usable(job):
+            webhook = discord.Webhook.partial(
+                job.requester.application_id, job.requester.interaction_token, client=self.bot
+            )
+            try:
+                message = await webhook.edit_message(job.message_id, **edit())
+                return message.id
+            except discord.HTTPException as exc:
+                if exc.code not in _DEAD_TOKEN_CODES and exc.status != 401:
+                    raise
+                log.info("job %s: interaction token no longer valid, using the channel", job.id)
+                self._dead_tokens.add(job.id)
+        channel = self.bot.get_partial_messageable(job.requester.channel_id, guild_id=job.requester.guild_id)
+        if job.message_id:
+            try:
+                message = await channel.get_partial_message(job.message_id).edit(**edit())
+                return message.id
+            except discord.NotFound:
+                log.info("job %s: its message is gone, posting a new one", job.id)
+        message = await channel.send(
+            content=content, view=view, files=_files(job, images or []),
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+        job.message_id = message.id
+        await self.bot.store.set_message(job.id, message.id)
+        return message.id
+
+    # ---- JobEvents ----
+    async def waiting(self, job: Job, position: int, eta: float | None) -> None:
+        await self._show(job, content=texts.waiting(job, position, eta), view=progress_view(job))
+
+    async def rendering(self, job: Job, step: int, total: int, eta: float | None) -> None:
+        await self._show(job, content=texts.rendering(job, step, total, eta), view=progress_view(job))
+
+    async def deliver(self, job: Job, images: list[StoredImage]) -> int | None:
+        return await self._show(job, content=texts.result(job), view=result_view(job), images=images)
+
+    async def ended(self, job: Job, status: JobStatus, message: str) -> None:
+        await self._show(job, content=texts.ended(job, message), view=None, images=[])
+
+
+def _files(job: Job, images: list[StoredImage]) -> list[discord.File]:
+    return [
+        discord.File(image.path, filename=f"pixelforge-{job.id}-{image.index + 1}{Path(image.path).suffix}")
+        for image in images
+    ]

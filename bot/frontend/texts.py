@@ -1,0 +1,65 @@
+"""What job messages say. Plain strings, so they are easy to test and to change."""
+from __future__ import annotations
+
+from bot.models import Job, JobKind
+
+CONTENT_LIMIT = 2000
+BAR_CELLS = 12
+
+
+def _escape(text: str) -> str:
+    # Markdown characters in prompts must not restyle the message; mentions cannot ping anyway
+    # (allowed_mentions is none), but a zero-width space keeps them from even looking live.
+    for ch in ("\\", "*", "_", "~", "`", "|", ">"):
+        text = text.replace(ch, "\\" + ch)
+    return text.replace("@", "@\u200b")
+
+
+def headline(job: Job, limit: int = 1500) -> str:
+    prompt = _escape(job.params.prompt)
+    if len(prompt) > limit:
+        prompt = prompt[: limit - 1] + "…"
+    what = {JobKind.IMAGINE: "", JobKind.REROLL: " (re-roll)", JobKind.VARIATION: " (variation)"}[job.kind]
+    return f"**{prompt}**{what} — <@{job.user_id}>"
+
+
+def _duration(seconds: float) -> str:
+    seconds = max(1, int(round(seconds)))
+    if seconds < 90:
+        return f"{seconds} s"
+    return f"{seconds // 60} min {seconds % 60:02d} s"
+
+
+def progress_bar(fraction: float) -> str:
+    filled = int(round(max(0.0, min(1.0, fraction)) * BAR_CELLS))
+    return "▰" * filled + "▱" * (BAR_CELLS - filled)
+
+
+def waiting(job: Job, position: int, eta: float | None) -> str:
+    when = f" · ready in about {_duration(eta)}" if eta is not None else ""
+    return _fit(f"{headline(job)}\n⏳ Waiting in queue — position {position}{when}")
+
+
+def rendering(job: Job, step: int, total: int, eta: float | None) -> str:
+    fraction = step / total if total else 0.0
+    left = f" · about {_duration(eta)} left" if eta is not None and step else ""
+    return _fit(
+        f"{headline(job)}\n🎨 Rendering `{progress_bar(fraction)}` {int(fraction * 100)}% "
+        f"(step {step}/{total}){left}"
+    )
+
+
+def result(job: Job) -> str:
+    p = job.params
+    details = f"seed {p.seed} · {p.width}×{p.height} · {p.steps} steps · CFG {p.guidance:g}"
+    if p.strength is not None:
+        details += f" · strength {p.strength:g}"
+    return _fit(f"{headline(job)}\n{details}")
+
+
+def ended(job: Job, message: str) -> str:
+    return _fit(f"{headline(job)}\n❌ {message}")
+
+
+def _fit(text: str) -> str:
+    return text if len(text) <= CONTENT_LIMIT else text[: CONTENT_LIMIT - 1] + "…"

@@ -1,0 +1,200 @@
+"""Typed requests, jobs and render work units shared by every layer.
+
+Nothing here imports discord or torch: these objects cross the process boundary to the
+renderer (they are pickled) and are stored in SQLite by the services.
+"""
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass, field
+
+MAX_SEED = 2**32 - 1
+
+
+class JobKind(str, enum.Enum):
+    IMAGINE = "imagine"
+    REROLL = "reroll"
+    VARIATION = "variation"
+
+
+class JobStatus(str, enum.Enum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"  # images stored, not yet shown in Discord
+    DELIVERED = "delivered"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+    EXPIRED = "expired"
+
+
+ACTIVE_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
+
+
+class Priority(enum.IntEnum):
+    """Lower runs first. Inside one class users share the renderer fairly."""
+
+    MODERATOR = 0
+    INTERACTIVE = 1
+    BULK = 2
+
+
+@dataclass(frozen=True)
+class Requester:
+    """Who asked and where; filled in by the cog from the interaction."""
+
+    user_id: int
+    channel_id: int
+    guild_id: int | None = None
+    is_moderator: bool = False
+    is_bulk: bool = False
+    interaction_id: int | None = None
+    interaction_token: str | None = None
+    application_id: int | None = None
+
+
+@dataclass(frozen=True)
+class GenerationRequest:
+    """What a user asked for, before validation. None means "use the model's default"."""
+
+    prompt: str
+    negative_prompt: str = ""
+    aspect: str = "1:1"
+    count: int = 1
+    seed: int | None = None
+    steps: int | None = None
+    guidance: float | None = None
+
+
+@dataclass(frozen=True)
+class JobParams:
+    """Fully resolved, validated render parameters (what gets stored and reproduced)."""
+
+    prompt: str
+    negative_prompt: str
+    aspect: str
+    width: int
+    height: int
+    steps: int
+    guidance: float
+    count: int
+    seed: int
+    model: str
+    scheduler: str = ""
+    strength: float | None = None  # img2img only
+    init_image: str | None = None  # img2img only: path under DATA_DIR
+
+    def image_seed(self, index: int) -> int:
+        """Seed of image `index`: consecutive seeds, A1111 style, so each image reproduces alone."""
+        return (self.seed + index) % (MAX_SEED + 1)
+
+
+@dataclass
+class Job:
+    id: int
+    kind: JobKind
+    requester: Requester
+    params: JobParams
+    priority: Priority
+    status: JobStatus
+    created_at: float
+    parent_job_id: int | None = None
+    parent_image_index: int | None = None
+    attempts: int = 0
+    message_id: int | None = None
+    error: str | None = None
+
+    @property
+    def user_id(self) -> int:
+        return self.requester.user_id
+
+    def batch_key(self) -> tuple:
+        """Jobs with equal keys can share one pipeline call (see scheduler batching)."""
+        p = self.params
+        return (
+            p.model,
+            "img2img" if p.init_image else "txt2img",
+            p.width,
+            p.height,
+            p.steps,
+            round(p.guidance, 4),
+            p.scheduler,
+            p.strength,
+        )
+
+
+# ---- Work units sent to the renderer process (picklable, torch-free) ----
+
+
+@dataclass(frozen=True)
+class ImageSpec:
+    """One output image: its own prompt and seed so batching never changes pixels."""
+
+    job_id: int
+    index: int
+    prompt: str
+    negative_prompt: str
+    seed: int
+    output_path: str  # absolute path the renderer writes the PNG to
+    init_image: str | None = None  # absolute path, img2img only
+
+
+@dataclass(frozen=True)
+class RenderBatch:
+    """Compatible images rendered in one pipeline call."""
+
+    batch_id: int
+    width: int
+    height: int
+    steps: int
+    guidance: float
+    images: tuple[ImageSpec, ...]
+    strength: float | None = None  # set for img2img batches
+    model_label: str = ""  # written into PNG metadata ("Model: ...")
+
+    @property
+    def is_img2img(self) -> bool:
+        return self.strength is not None
+
+
+@dataclass(frozen=True)
+class RenderedImage:
+    job_id: int
+    index: int
+    seed: int
+    path: str
+    sha256: str
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class RenderResult:
+    batch_id: int
+    images: tuple[RenderedImage, ...]
+    seconds: float  # wall time of the pipeline call + PNG writing, measured in the renderer
+    steps_per_second: float = 0.0
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """What the renderer reports once the pipeline is loaded."""
+
+    model: str
+    pipeline_class: str
+    scheduler: str
+    device: str
+    dtype: str
+    extra: dict = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class StoredImage:
+    """An image recorded in the database; `path` is absolute (DATA_DIR joined)."""
+
+    job_id: int
+    index: int
+    seed: int
+    path: str
+    sha256: str
+    width: int
+    height: int

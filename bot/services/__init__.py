@@ -1,0 +1,1 @@
+"""Discord-free services: admission, job storage, dispatching. Never import discord here."""

@@ -1,0 +1,249 @@
+"""SQL for jobs and their images. SQLite is the source of truth for job state."""
+from __future__ import annotations
+
+import sqlite3
+import time
+from pathlib import Path
+
+from bot.database import Database
+from bot.errors import AdmissionRefused
+from bot.models import (
+    Job,
+    JobKind,
+    JobParams,
+    JobStatus,
+    Priority,
+    RenderedImage,
+    Requester,
+    StoredImage,
+)
+
+_ACTIVE = "('queued', 'running')"
+
+
+def _row_to_job(row) -> Job:
+    return Job(
+        id=row["id"],
+        kind=JobKind(row["kind"]),
+        requester=Requester(
+            user_id=row["user_id"],
+            channel_id=row["channel_id"],
+            guild_id=row["guild_id"],
+            interaction_id=row["interaction_id"],
+            interaction_token=row["interaction_token"],
+            application_id=row["application_id"],
+        ),
+        params=JobParams(
+            prompt=row["prompt"],
+            negative_prompt=row["negative_prompt"],
+            aspect=row["aspect"],
+            width=row["width"],
+            height=row["height"],
+            steps=row["steps"],
+            guidance=row["guidance"],
+            count=row["count"],
+            seed=row["seed"],
+            model=row["model"],
+            scheduler=row["scheduler"],
+            strength=row["strength"],
+            init_image=row["init_image"],
+        ),
+        priority=Priority(row["priority"]),
+        status=JobStatus(row["status"]),
+        created_at=row["created_at"],
+        parent_job_id=row["parent_job_id"],
+        parent_image_index=row["parent_image_index"],
+        attempts=row["attempts"],
+        message_id=row["message_id"],
+        error=row["error"],
+    )
+
+
+class JobStore:
+    def __init__(self, db: Database, data_dir: Path):
+        self.db = db
+        self.data_dir = Path(data_dir)
+
+    async def insert(
+        self,
+        *,
+        kind: JobKind,
+        requester: Requester,
+        params: JobParams,
+        priority: Priority,
+        max_per_user: int,
+        max_total: int,
+        parent_job_id: int | None = None,
+        parent_image_index: int | None = None,
+        dedupe_key: str | None = None,
+        now: float | None = None,
+    ) -> Job:
+        """Insert a queued job if the user's and the global queue limits allow it.
+
+        Check and insert happen in one serialized transaction, so concurrent clicks cannot both
+        slip under a limit; the partial unique index turns a double-click into one job."""
+        now = time.time() if now is None else now
+        async with self.db.transaction() as conn:
+            async with conn.execute(
+                f"SELECT COUNT(*), SUM(user_id = ?) FROM jobs WHERE status IN {_ACTIVE}",
+                (requester.user_id,),
+            ) as cur:
+                total, mine = await cur.fetchone()
+            mine = mine or 0
+            if mine >= max_per_user:
+                raise AdmissionRefused(
+                    f"You already have {mine} job(s) waiting (limit {max_per_user}). "
+                    "Wait for one to finish or cancel one with /queue."
+                )
+            if total >= max_total:
+                raise AdmissionRefused(
+                    f"The queue is full ({total} jobs, limit {max_total}). Please try again in a few minutes."
+                )
+            try:
+                cursor = await conn.execute(
+                    """INSERT INTO jobs (kind, user_id, guild_id, channel_id, interaction_id,
+                           interaction_token, application_id, parent_job_id, parent_image_index,
+                           prompt, negative_prompt, aspect, width, height, steps, guidance, count,
+                           seed, strength, init_image, model, scheduler, priority, status,
+                           dedupe_key, created_at)
+                       VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,'queued',?,?)""",
+                    (
+                        kind.value, requester.user_id, requester.guild_id, requester.channel_id,
+                        requester.interaction_id, requester.interaction_token,
+                        requester.application_id, parent_job_id, parent_image_index,
+                        params.prompt, params.negative_prompt, params.aspect, params.width,
+                        params.height, params.steps, params.guidance, params.count, params.seed,
+                        params.strength, params.init_image, params.model, params.scheduler,
+                        int(priority), dedupe_key, now,
+                    ),
+                )
+            except sqlite3.IntegrityError:
+                raise AdmissionRefused("That is already queued: one click makes one job.") from None
+            job_id = cursor.lastrowid
+        return Job(
+            id=job_id, kind=kind, requester=requester, params=params, priority=priority,
+            status=JobStatus.QUEUED, created_at=now, parent_job_id=parent_job_id,
+            parent_image_index=parent_image_index,
+        )
+
+    async def get(self, job_id: int) -> Job | None:
+        row = await self.db.fetchone("SELECT * FROM jobs WHERE id = ?", (job_id,))
+        return _row_to_job(row) if row else None
+
+    async def with_status(self, *statuses: JobStatus) -> list[Job]:
+        marks = ",".join("?" for _ in statuses)
+        rows = await self.db.fetchall(
+            f"SELECT * FROM jobs WHERE status IN ({marks}) ORDER BY id", [s.value for s in statuses]
+        )
+        return [_row_to_job(r) for r in rows]
+
+    async def active_for_user(self, user_id: int) -> list[Job]:
+        rows = await self.db.fetchall(
+            f"SELECT * FROM jobs WHERE user_id = ? AND status IN {_ACTIVE} ORDER BY id", (user_id,)
+        )
+        return [_row_to_job(r) for r in rows]
+
+    async def set_message(self, job_id: int, message_id: int | None) -> None:
+        await self.db.execute("UPDATE jobs SET message_id = ? WHERE id = ?", (message_id, job_id))
+
+    async def mark_running(self, job_ids: list[int], now: float | None = None) -> None:
+        now = time.time() if now is None else now
+        async with self.db.transaction() as conn:
+            await conn.executemany(
+                "UPDATE jobs SET status = 'running', attempts = attempts + 1, started_at = ? "
+                "WHERE id = ? AND status = 'queued'",
+                [(now, j) for j in job_ids],
+            )
+
+    async def requeue(self, job_ids: list[int]) -> None:
+        async with self.db.transaction() as conn:
+            await conn.executemany(
+                "UPDATE jobs SET status = 'queued' WHERE id = ? AND status = 'running'",
+                [(j,) for j in job_ids],
+            )
+
+    async def store_results(
+        self, images: list[RenderedImage], job_ids: list[int], seconds: dict[int, float],
+        now: float | None = None,
+    ) -> list[int]:
+        """Record rendered images and mark their jobs done, in one transaction.
+        Returns the job ids that were still running (a cancelled job's images are dropped)."""
+        now = time.time() if now is None else now
+        stored = []
+        async with self.db.transaction() as conn:
+            for job_id in job_ids:
+                cur = await conn.execute(
+                    "UPDATE jobs SET status = 'done', finished_at = ?, render_seconds = ?, error = NULL "
+                    "WHERE id = ? AND status = 'running'",
+                    (now, seconds.get(job_id), job_id),
+                )
+                if cur.rowcount:
+                    stored.append(job_id)
+            for image in images:
+                if image.job_id not in stored:
+                    continue
+                rel = str(Path(image.path).resolve().relative_to(self.data_dir.resolve()))
+                await conn.execute(
+                    "INSERT OR REPLACE INTO images (job_id, idx, seed, path, sha256, width, height, created_at) "
+                    "VALUES (?,?,?,?,?,?,?,?)",
+                    (image.job_id, image.index, image.seed, rel, image.sha256, image.width, image.height, now),
+                )
+        return stored
+
+    async def mark_delivered(self, job_id: int, message_id: int | None, now: float | None = None) -> None:
+        now = time.time() if now is None else now
+        await self.db.execute(
+            "UPDATE jobs SET status = 'delivered', delivered_at = ?, message_id = COALESCE(?, message_id) "
+            "WHERE id = ? AND status = 'done'",
+            (now, message_id, job_id),
+        )
+
+    async def finish(self, job_id: int, status: JobStatus, error: str | None, now: float | None = None) -> bool:
+        """End an active job as failed, cancelled or expired. False if it had already ended."""
+        assert status in (JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.EXPIRED)
+        now = time.time() if now is None else now
+        changed = await self.db.execute(
+            f"UPDATE jobs SET status = ?, error = ?, finished_at = ? WHERE id = ? AND status IN {_ACTIVE}",
+            (status.value, error, now, job_id),
+        )
+        return changed > 0
+
+    async def images(self, job_id: int) -> list[StoredImage]:
+        rows = await self.db.fetchall(
+            "SELECT * FROM images WHERE job_id = ? ORDER BY idx", (job_id,)
+        )
+        return [
+            StoredImage(
+                job_id=r["job_id"], index=r["idx"], seed=r["seed"],
+                path=str(self.data_dir / r["path"]), sha256=r["sha256"],
+                width=r["width"], height=r["height"],
+            )
+            for r in rows
+        ]
+
+    async def recent_render_rates(self, limit: int = 20) -> list[float]:
+        """Seconds per (step x image x megapixel) of recent renders, newest first (for ETAs)."""
+        rows = await self.db.fetchall(
+            "SELECT render_seconds, steps, count, width, height FROM jobs "
+            "WHERE render_seconds IS NOT NULL ORDER BY id DESC LIMIT ?",
+            (limit,),
+        )
+        return [
+            r["render_seconds"] / max(1e-9, r["steps"] * r["count"] * r["width"] * r["height"] / 1e6)
+            for r in rows
+        ]
+
+    async def get_state(self, key: str) -> str | None:
+        row = await self.db.fetchone("SELECT value FROM bot_state WHERE key = ?", (key,))
+        return row["value"] if row else None
+
+    async def set_state(self, key: str, value: str) -> None:
+        await self.db.execute(
+            "INSERT INTO bot_state (key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            (key, value),
+        )
+
+    async def mark_message_deleted(self, job_id: int, now: float | None = None) -> None:
+        now = time.time() if now is None else now
+        await self.db.execute("UPDATE jobs SET message_deleted_at = ? WHERE id = ?", (now, job_id))

@@ -1,0 +1,1 @@
+"""Thin Discord front ends: parse commands into service calls, nothing more."""

@@ -1,0 +1,48 @@
+"""/queue: your waiting and running jobs, each with a Cancel button (moderators: anyone's)."""
+from __future__ import annotations
+
+from typing import Optional
+
+import discord
+from discord import app_commands
+from discord.ext import commands
+
+from bot.errors import NotAllowed
+from bot.frontend.buttons import CancelButton
+from bot.frontend.flows import bot_of, is_moderator, reply_error
+
+MAX_LISTED = 20  # 25 components per message; keep room
+
+
+class Queue(commands.Cog):
+    def __init__(self, bot: commands.Bot):
+        self.bot = bot
+
+    @app_commands.command(name="queue", description="Show your waiting jobs and cancel them")
+    @app_commands.describe(user="Moderators: show this member's jobs instead")
+    async def queue(self, interaction: discord.Interaction, user: Optional[discord.User] = None) -> None:
+        target = user or interaction.user
+        if target.id != interaction.user.id and not is_moderator(interaction):
+            return await reply_error(interaction, NotAllowed("Only moderators can look at other members' jobs."))
+        bot = bot_of(interaction)
+        jobs = await bot.store.active_for_user(target.id)
+        if not jobs:
+            who = "You have" if target.id == interaction.user.id else f"{target.display_name} has"
+            return await interaction.response.send_message(f"{who} no waiting jobs.", ephemeral=True)
+        lines, view = [], discord.ui.View(timeout=None)
+        for job in jobs[:MAX_LISTED]:
+            if bot.dispatcher.is_running(job.id):
+                where = "rendering now"
+            else:
+                position = bot.dispatcher.position(job.id)
+                where = f"position {position}" if position else "starting"
+            prompt = job.params.prompt if len(job.params.prompt) <= 60 else job.params.prompt[:59] + "…"
+            lines.append(f"**#{job.id}** · {where} · {discord.utils.escape_markdown(prompt)}")
+            view.add_item(CancelButton(job.id, label=f"Cancel #{job.id}"))
+        if len(jobs) > MAX_LISTED:
+            lines.append(f"…and {len(jobs) - MAX_LISTED} more.")
+        await interaction.response.send_message("\n".join(lines), view=view, ephemeral=True)
+
+
+async def setup(bot: commands.Bot) -> None:
+    await bot.add_cog(Queue(bot))
