@@ -51,7 +51,7 @@ class JobEvents(Protocol):
 class DispatchSettings:
     images_dir: Path
     max_batch_images: int = 4
-    batching: bool = True
+    batching: bool = False
     max_attempts: int = 3
     job_max_age: float = 3600.0
     progress_interval: float = 2.5
