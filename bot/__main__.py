@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import signal
 import sys
 
 from bot.errors import ConfigError
@@ -12,6 +13,10 @@ def _setup_logging(level: str) -> None:
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
     # discord.py logs request URLs, interaction tokens included, at DEBUG: never go below INFO.
     logging.getLogger("discord").setLevel(max(logging.INFO, logging.getLevelName(level)))
+
+
+def _raise_keyboard_interrupt(signum, frame) -> None:
+    raise KeyboardInterrupt
 
 
 def run_bot() -> int:
@@ -27,6 +32,9 @@ def run_bot() -> int:
     from bot.frontend.app import PixelBot, apply_endpoints
     _setup_logging(settings.log_level)
     apply_endpoints(settings)
+    # SIGTERM (systemd, docker stop) shuts down like Ctrl+C: discord.py closes cleanly,
+    # the renderer process is stopped and SQLite is closed.
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
     bot = PixelBot(settings)
     try:
         bot.run(settings.discord_token, log_handler=None)

@@ -1,0 +1,129 @@
+"""Shared fixtures: the tiny model, the Discord-compatible server, and the bot as a real process."""
+from __future__ import annotations
+
+import asyncio
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+SPEC = ROOT.parent / "shared" / "discord-api-spec" / "openapi.json"
+
+MANAGE_MESSAGES = 1 << 13
+
+
+@pytest.fixture(scope="session")
+def tiny_model(tmp_path_factory) -> Path:
+    """A tiny random-weight SD pipeline saved with save_pretrained: loaded like a hub model."""
+    try:
+        from bot.renderer.tiny import build_tiny_pipeline
+    except ImportError:
+        from tests.tiny_pipeline import build_tiny_pipeline
+
+    return build_tiny_pipeline(tmp_path_factory.mktemp("model") / "tiny-sd")
+
+
+class BotProcess:
+    """`python -m bot` as users run it, pointed at the test server."""
+
+    def __init__(self, server, model: Path, data_dir: Path, log_path: Path, **env):
+        self.server = server
+        self.env = {
+            **os.environ,
+            "DISCORD_TOKEN": server.token,
+            "DISCORD_API_BASE": server.api_base,
+            "DISCORD_GATEWAY_URL": server.gateway_url,
+            "IMAGE_MODEL": str(model),
+            "DATA_DIR": str(data_dir),
+            "DEVICE": "cpu",
+            "BATCHING": "off",
+            "PROGRESS_EDIT_INTERVAL": "0.3",
+            "PYTHONUNBUFFERED": "1",
+            **{k: str(v) for k, v in env.items()},
+        }
+        self.data_dir = data_dir
+        self.log_path = log_path
+        self.proc: subprocess.Popen | None = None
+
+    def start(self) -> "BotProcess":
+        self._log = open(self.log_path, "ab")
+        self.proc = subprocess.Popen([sys.executable, "-m", "bot"], cwd=ROOT, env=self.env,
+                                     stdout=self._log, stderr=subprocess.STDOUT)
+        return self
+
+    async def ready(self, logins: int, timeout: float = 90.0) -> None:
+        try:
+            await self.server.wait_ready(timeout=timeout, logins=logins)
+        except Exception:
+            raise AssertionError(f"bot did not become ready; log:\n{self.log()}")
+
+    def log(self) -> str:
+        return self.log_path.read_text(errors="replace")[-6000:]
+
+    def kill(self) -> None:
+        """kill -9: no clean-up at all."""
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGKILL)
+            self.proc.wait(timeout=30)
+
+    async def stop(self) -> int | None:
+        if self.proc and self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                await asyncio.to_thread(self.proc.wait, 30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+        if getattr(self, "_log", None):
+            self._log.close()
+        return self.proc.returncode if self.proc else None
+
+
+@pytest.fixture
+async def discord_server():
+    from tests.fakediscord import FakeDiscord
+
+    server = FakeDiscord(spec_path=SPEC if SPEC.exists() else None)
+    await server.start()
+    yield server
+    await server.stop()
+
+
+class World:
+    """A guild with a channel, a few members and a helper to start the bot."""
+
+    def __init__(self, server, tiny_model: Path, tmp_path: Path):
+        self.server = server
+        self.tiny_model = tiny_model
+        self.tmp_path = tmp_path
+        self.guild = server.add_guild(name="Pixel Test")
+        self.channel = server.add_channel(self.guild.id, name="art")
+        self.alice = server.add_user("alice")
+        self.bob = server.add_user("bob")
+        from tests.fakediscord.models import DEFAULT_USER_PERMISSIONS
+
+        self.mod = server.add_user("mod", permissions=DEFAULT_USER_PERMISSIONS | MANAGE_MESSAGES)
+        self.data_dir = tmp_path / "data"
+        self.bots: list[BotProcess] = []
+
+    async def start_bot(self, **env) -> BotProcess:
+        bot = BotProcess(self.server, self.tiny_model, self.data_dir, self.tmp_path / "bot.log", **env).start()
+        self.bots.append(bot)
+        await bot.ready(logins=len(self.bots))
+        await self.server.wait_commands(timeout=30)
+        return bot
+
+    async def close(self):
+        for bot in self.bots:
+            await bot.stop()
+
+
+@pytest.fixture
+async def world(discord_server, tiny_model, tmp_path):
+    w = World(discord_server, tiny_model, tmp_path)
+    yield w
+    await w.close()
+    assert not w.server.violations, f"Discord rules broken: {w.server.violations}"

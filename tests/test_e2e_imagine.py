@@ -1,0 +1,139 @@
+"""/imagine end to end: unmodified discord.py in `python -m bot`, the tiny model, the test server."""
+from __future__ import annotations
+
+import sqlite3
+
+import pytest
+
+from tests.e2e_helpers import custom_ids, is_result, job_id_of, png_parameters, wait_result
+
+def _jobs(world):
+    conn = sqlite3.connect(world.data_dir / "pixelforge.sqlite3")
+    conn.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in conn.execute("SELECT * FROM jobs ORDER BY id")]
+    finally:
+        conn.close()
+
+
+async def test_imagine_defers_shows_progress_and_delivers_pngs_with_buttons(world):
+    server = world.server
+    await world.start_bot()
+    i = await server.invoke_slash(world.alice, world.channel, "imagine",
+                                  {"prompt": "a red fox @everyone", "count": 2, "seed": 42, "steps": 4})
+    first = await i.wait_ack(timeout=5)
+    assert i.ack_latency < 3.0 and first["type"] == 5 and not i.ephemeral
+    message = await wait_result(server, i)
+
+    assert len(message.attachments) == 2
+    ids = custom_ids(message)
+    job_id = job_id_of(message)
+    assert ids == [f"img:var:v1:{job_id}:0", f"img:var:v1:{job_id}:1",
+                   f"img:reroll:v1:{job_id}", f"img:delete:v1:{job_id}"]
+    assert message.edit_count >= 2, "expected progress edits before the result"
+    assert "seed 42" in message.content and "@\u200beveryone" in message.content
+
+    params = png_parameters(message.attachments[0])
+    assert params.startswith("a red fox @everyone\n")
+    assert "Steps: 4" in params and "Seed: 42" in params and "Size: 64x64" in params
+    assert "Seed: 43" in png_parameters(message.attachments[1])
+
+    (job,) = _jobs(world)
+    assert job["status"] == "delivered" and job["seed"] == 42 and job["message_id"] == message.id
+    assert job["user_id"] == world.alice.id and job["channel_id"] == world.channel.id
+
+
+async def test_same_seed_reproduces_the_same_png_pixels(world):
+    server = world.server
+    await world.start_bot()
+    results = []
+    for _ in range(2):
+        i = await server.invoke_slash(world.alice, world.channel, "imagine", {"prompt": "a lighthouse", "seed": 7, "steps": 4})
+        results.append(await wait_result(server, i))
+    from PIL import Image
+    import io
+    a, b = (Image.open(io.BytesIO(m.attachments[0].data)).convert("RGB").tobytes() for m in results)
+    assert a == b
+
+
+async def test_reroll_and_variation_belong_to_the_clicker(world):
+    server = world.server
+    await world.start_bot()
+    i = await server.invoke_slash(world.alice, world.channel, "imagine", {"prompt": "a castle", "seed": 5, "steps": 4})
+    original = await wait_result(server, i)
+    job_id = job_id_of(original)
+
+    reroll = await server.click_button(world.bob, original.id, f"img:reroll:v1:{job_id}")
+    assert (await reroll.wait_ack(timeout=5))["type"] == 5
+    rerolled = await wait_result(server, reroll)
+    assert rerolled.id != original.id and "(re-roll)" in rerolled.content
+    assert f"<@{world.bob.id}>" in rerolled.content
+
+    vary = await server.click_button(world.bob, original.id, f"img:var:v1:{job_id}:0")
+    varied = await wait_result(server, vary)
+    assert "(variation)" in varied.content and "strength 0.6" in varied.content
+
+    jobs = {j["id"]: j for j in _jobs(world)}
+    kinds = {j["kind"]: j for j in jobs.values()}
+    assert kinds["reroll"]["user_id"] == world.bob.id and kinds["reroll"]["parent_job_id"] == job_id
+    assert kinds["variation"]["init_image"].startswith(f"images/{job_id}/")
+    assert kinds["variation"]["parent_image_index"] == 0
+
+
+async def test_delete_is_refused_for_a_stranger_and_done_for_the_requester(world):
+    server = world.server
+    await world.start_bot()
+    i = await server.invoke_slash(world.alice, world.channel, "imagine", {"prompt": "a boat", "steps": 4})
+    message = await wait_result(server, i)
+    job_id = job_id_of(message)
+
+    stranger = await server.click_button(world.bob, message.id, f"img:delete:v1:{job_id}")
+    await stranger.wait_ack(timeout=5)
+    assert stranger.ephemeral and "Only the person" in stranger.responses[0]["data"]["content"]
+    assert server.get_message(message.id) is not None and not server.get_message(message.id).deleted
+
+    owner = await server.click_button(world.alice, message.id, f"img:delete:v1:{job_id}")
+    await owner.wait_ack(timeout=5)
+    await server.wait_for(lambda s: all(m.id != message.id for m in s.messages(world.channel.id)), 10)
+
+
+async def test_moderators_may_delete_anyones_images(world):
+    server = world.server
+    await world.start_bot()
+    i = await server.invoke_slash(world.alice, world.channel, "imagine", {"prompt": "a kite", "steps": 4})
+    message = await wait_result(server, i)
+    click = await server.click_button(world.mod, message.id, f"img:delete:v1:{job_id_of(message)}")
+    await click.wait_ack(timeout=5)
+    await server.wait_for(lambda s: all(m.id != message.id for m in s.messages(world.channel.id)), 10)
+
+
+@pytest.mark.parametrize("options,needle", [
+    ({"prompt": "a fox", "steps": 120}, "Steps must be between 1 and 100"),
+    ({"prompt": "a fox", "seed": 2**32}, "Seed must be between 0 and 4294967295"),
+    ({"prompt": "x" * 1001}, "limit is 1000"),
+    ({"prompt": "a fox", "guidance": 25.0}, "Guidance must be between"),
+])
+async def test_bad_options_get_an_ephemeral_error_and_no_render(world, options, needle):
+    server = world.server
+    await world.start_bot()
+    i = await server.invoke_slash(world.alice, world.channel, "imagine", options)
+    response = await i.wait_ack(timeout=5)
+    assert response["type"] == 4 and i.ephemeral
+    assert needle in response["data"]["content"]
+    assert _jobs(world) == []
+    assert not any(is_result(m) for m in server.messages(world.channel.id))
+
+
+async def test_buttons_keep_working_after_the_bot_restarts(world):
+    server = world.server
+    bot = await world.start_bot()
+    i = await server.invoke_slash(world.alice, world.channel, "imagine", {"prompt": "a tower", "steps": 4})
+    message = await wait_result(server, i)
+    job_id = job_id_of(message)
+    await bot.stop()
+
+    await world.start_bot()
+    reroll = await server.click_button(world.bob, message.id, f"img:reroll:v1:{job_id}")
+    await wait_result(server, reroll)
+    vary = await server.click_button(world.alice, message.id, f"img:var:v1:{job_id}:0")
+    await wait_result(server, vary)
