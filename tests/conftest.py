@@ -41,7 +41,7 @@ class BotProcess:
             "DATA_DIR": str(data_dir),
             "DEVICE": "cpu",
             "BATCHING": "off",
-            "PROGRESS_EDIT_INTERVAL": "0.3",
+            "PROGRESS_EDIT_INTERVAL": "1.25",  # 4 progress edits + the final one fit Discord's 5 per 5 s
             "PYTHONUNBUFFERED": "1",
             **{k: str(v) for k, v in env.items()},
         }

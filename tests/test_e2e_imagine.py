@@ -137,3 +137,18 @@ async def test_buttons_keep_working_after_the_bot_restarts(world):
     await wait_result(server, reroll)
     vary = await server.click_button(world.alice, message.id, f"img:var:v1:{job_id}:0")
     await wait_result(server, vary)
+
+
+async def test_missing_channel_permissions_are_named_while_the_job_waits(world):
+    from tests.fakediscord.models import ATTACH_FILES, DEFAULT_APP_PERMISSIONS
+
+    server = world.server
+    locked = server.add_channel(world.guild.id, name="locked",
+                                app_permissions=DEFAULT_APP_PERMISSIONS & ~ATTACH_FILES)
+    await world.start_bot()
+    i = await server.invoke_slash(world.alice, locked, "imagine", {"prompt": "a quiet street", "steps": 4})
+    await i.wait_ack(timeout=5)
+    await server.wait_for(
+        lambda s: "missing Attach Files" in (s.get_message(i.original_message_id).content or ""), 30)
+    message = await wait_result(server, i)  # still delivered through the interaction token
+    assert "missing" not in message.content

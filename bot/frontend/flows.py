@@ -89,16 +89,12 @@ async def start_job(interaction: discord.Interaction, admit: Callable[[Requester
         return None
     job.message_id = message_id
     await bot.store.set_message(job.id, message_id)
-    bot.dispatcher.enqueue(job)
     missing = missing_delivery_permissions(interaction)
     if missing:
+        # Said in the job's own message: after a deferred reply, Discord turns the first
+        # follow-up into that message, so a separate ephemeral warning is not possible here.
         names = ", ".join(name.replace("_", " ").title() for name in missing)
-        try:
-            await interaction.followup.send(
-                f"⚠️ I am missing {names} in this channel. If this job waits longer than "
-                "15 minutes I will not be able to deliver it; ask a server admin to grant them.",
-                ephemeral=True,
-            )
-        except discord.HTTPException:
-            pass
+        bot.presenter.add_note(job.id, f"⚠️ I am missing {names} in this channel: if this job waits "
+                                       "longer than 15 minutes I cannot deliver it. Ask an admin to grant them.")
+    bot.dispatcher.enqueue(job)
     return job

@@ -35,6 +35,14 @@ class DiscordPresenter:
     def __init__(self, bot: "PixelBot"):
         self.bot = bot
         self._dead_tokens: set[int] = set()
+        self._notes: dict[int, str] = {}  # job id -> a warning shown while the job waits
+
+    def add_note(self, job_id: int, note: str) -> None:
+        self._notes[job_id] = note
+
+    def _with_note(self, job: Job, text: str) -> str:
+        note = self._notes.get(job.id)
+        return texts.fit(f"{text}\n{note}") if note else text
 
     def _token_usable(self, job: Job) -> bool:
         r = job.requester
@@ -86,15 +94,18 @@ class DiscordPresenter:
 
     # ---- JobEvents ----
     async def waiting(self, job: Job, position: int, eta: float | None) -> None:
-        await self._show(job, content=texts.waiting(job, position, eta), view=progress_view(job))
+        await self._show(job, content=self._with_note(job, texts.waiting(job, position, eta)), view=progress_view(job))
 
     async def rendering(self, job: Job, step: int, total: int, eta: float | None) -> None:
-        await self._show(job, content=texts.rendering(job, step, total, eta), view=progress_view(job))
+        await self._show(job, content=self._with_note(job, texts.rendering(job, step, total, eta)),
+                         view=progress_view(job))
 
     async def deliver(self, job: Job, images: list[StoredImage]) -> int | None:
+        self._notes.pop(job.id, None)
         return await self._show(job, content=texts.result(job), view=result_view(job), images=images)
 
     async def ended(self, job: Job, status: JobStatus, message: str) -> None:
+        self._notes.pop(job.id, None)
         await self._show(job, content=texts.ended(job, message), view=None, images=[])
 
 

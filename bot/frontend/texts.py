@@ -37,13 +37,13 @@ def progress_bar(fraction: float) -> str:
 
 def waiting(job: Job, position: int, eta: float | None) -> str:
     when = f" · ready in about {_duration(eta)}" if eta is not None else ""
-    return _fit(f"{headline(job)}\n⏳ Waiting in queue — position {position}{when}")
+    return fit(f"{headline(job)}\n⏳ Waiting in queue — position {position}{when}")
 
 
 def rendering(job: Job, step: int, total: int, eta: float | None) -> str:
     fraction = step / total if total else 0.0
     left = f" · about {_duration(eta)} left" if eta is not None and step else ""
-    return _fit(
+    return fit(
         f"{headline(job)}\n🎨 Rendering `{progress_bar(fraction)}` {int(fraction * 100)}% "
         f"(step {step}/{total}){left}"
     )
@@ -54,12 +54,12 @@ def result(job: Job) -> str:
     details = f"seed {p.seed} · {p.width}×{p.height} · {p.steps} steps · CFG {p.guidance:g}"
     if p.strength is not None:
         details += f" · strength {p.strength:g}"
-    return _fit(f"{headline(job)}\n{details}")
+    return fit(f"{headline(job)}\n{details}")
 
 
 def ended(job: Job, message: str) -> str:
-    return _fit(f"{headline(job)}\n❌ {message}")
+    return fit(f"{headline(job)}\n❌ {message}")
 
 
-def _fit(text: str) -> str:
+def fit(text: str) -> str:
     return text if len(text) <= CONTENT_LIMIT else text[: CONTENT_LIMIT - 1] + "…"
