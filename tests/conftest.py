@@ -19,10 +19,7 @@ MANAGE_MESSAGES = 1 << 13
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory) -> Path:
     """A tiny random-weight SD pipeline saved with save_pretrained: loaded like a hub model."""
-    try:
-        from bot.renderer.tiny import build_tiny_pipeline
-    except ImportError:
-        from tests.tiny_pipeline import build_tiny_pipeline
+    from bot.renderer.tiny import build_tiny_pipeline
 
     return build_tiny_pipeline(tmp_path_factory.mktemp("model") / "tiny-sd")
 
