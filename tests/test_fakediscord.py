@@ -23,6 +23,7 @@ import yarl
 from discord import app_commands
 from discord.ext import commands
 
+from tests.fakediscord.spec import DEFAULT_SPEC_PATH
 from tests.fakediscord import VIEW_CHANNEL, FakeDiscord
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR\x00\x00\x00\x40\x00\x00\x00\x40" + bytes(range(256)) * 4
@@ -363,8 +364,10 @@ async def test_raw_rest_rules(server):
         async with http.post(f"{api}/channels/{ch}/messages", headers=auth, json={"content": 5}) as r:
             pass
     kinds = [v.split(":")[0] for v in server.violations]
+    # The content-must-be-a-string check comes from Discord's spec, which only exists beside the project.
+    from_spec = ["spec"] if DEFAULT_SPEC_PATH.exists() else []
     assert kinds == ["401 Unauthorized", "unhandled route", "rejected request", "edit rate exceeded",
-                     "edit of another user's message", "spec", "rejected request"], json.dumps(server.violations, indent=1)
+                     "edit of another user's message", *from_spec, "rejected request"], json.dumps(server.violations, indent=1)
 
 
 BOT_SCRIPT = r"""
