@@ -55,6 +55,16 @@ def discover_migrations(directory: Path = MIGRATIONS_DIR) -> list[tuple[int, Pat
     return found
 
 
+async def _complete(awaitable) -> Any:
+    """Await `awaitable` to its end even if the caller is cancelled meanwhile, then re-raise."""
+    task = asyncio.ensure_future(awaitable)
+    try:
+        return await asyncio.shield(task)
+    except asyncio.CancelledError:
+        await asyncio.wait([task])
+        raise
+
+
 class Database:
     def __init__(self, path: Path | str, migrations_dir: Path = MIGRATIONS_DIR):
         self.path = Path(path)
@@ -113,16 +123,20 @@ class Database:
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:
-        """A write transaction; nothing else touches the connection until it ends."""
+        """A write transaction; nothing else touches the connection until it ends.
+
+        BEGIN, COMMIT and ROLLBACK run to completion even when the caller is cancelled
+        (shutdown, a cancelled job): a BEGIN that finished in aiosqlite's thread after its
+        awaiting task was cancelled would leave the shared connection inside a transaction."""
         async with self._lock:
-            await self.conn.execute("BEGIN IMMEDIATE")
             try:
+                await _complete(self.conn.execute("BEGIN IMMEDIATE"))
                 yield self.conn
             except BaseException:
-                await self.conn.execute("ROLLBACK")
+                if self.conn.in_transaction:
+                    await _complete(self.conn.execute("ROLLBACK"))
                 raise
-            else:
-                await self.conn.execute("COMMIT")
+            await _complete(self.conn.execute("COMMIT"))
 
     async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
         async with self._lock:

@@ -88,3 +88,23 @@ def test_misnamed_migration_is_refused(tmp_path):
     with pytest.raises(MigrationError, match="0001_name.sql"):
         from bot.database import discover_migrations
         discover_migrations(mig)
+
+
+async def test_cancelling_a_writer_mid_transaction_leaves_the_connection_usable(tmp_path):
+    import asyncio
+
+    db = await Database(tmp_path / "db.sqlite3").connect()
+    try:
+        for delay in (0, 0.0005, 0.001, 0.002, 0.005):
+            async def writer():
+                async with db.transaction() as conn:
+                    await conn.execute("INSERT OR REPLACE INTO bot_state VALUES ('w', 'x')")
+                    await asyncio.sleep(0.01)
+            task = asyncio.create_task(writer())
+            await asyncio.sleep(delay)
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+            assert not db.conn.in_transaction
+            await db.execute("INSERT OR REPLACE INTO bot_state VALUES ('after', ?)", (str(delay),))
+    finally:
+        await db.close()
