@@ -535,11 +535,11 @@ def _sync(device: str) -> None:
         torch.cuda.synchronize()
 
 
-def bare_pipeline_seconds(model: str, device: str = "auto", dtype: str = "auto", width: int = 512,
-                          height: int = 512, steps: int = 25, guidance: float = 7.0,
-                          prompt: str = "a photo of a cat", seed: int = 0, repeats: int = 3) -> float:
-    """Median seconds of a bare `pipe(...)` call in THIS process, after one warm-up call: the
-    baseline a serving layer is compared against. Loads the pipeline exactly as the worker does."""
+def bare_pipeline_call(model: str, device: str = "auto", dtype: str = "auto", width: int = 512,
+                       height: int = 512, steps: int = 25, guidance: float = 7.0,
+                       prompt: str = "a photo of a cat", seed: int = 0):
+    """Load the pipeline in THIS process exactly as the worker does and return a function that
+    times one bare `pipe(...)` call (seconds). The first call is a warm-up made here."""
     import torch
 
     loaded = load_pipelines(model, device, dtype)
@@ -556,6 +556,15 @@ def bare_pipeline_seconds(model: str, device: str = "auto", dtype: str = "auto",
         return time.perf_counter() - t0
 
     once()  # warm-up: kernels, allocator, caches
+    return once
+
+
+def bare_pipeline_seconds(model: str, device: str = "auto", dtype: str = "auto", width: int = 512,
+                          height: int = 512, steps: int = 25, guidance: float = 7.0,
+                          prompt: str = "a photo of a cat", seed: int = 0, repeats: int = 3) -> float:
+    """Median seconds of a bare `pipe(...)` call in THIS process, after one warm-up call: the
+    baseline a serving layer is compared against. Loads the pipeline exactly as the worker does."""
+    once = bare_pipeline_call(model, device, dtype, width, height, steps, guidance, prompt, seed)
     return statistics.median(once() for _ in range(max(1, repeats)))
 
 
