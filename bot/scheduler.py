@@ -145,5 +145,11 @@ class FairScheduler:
             return None
         return 1 + sum(1 for e in self._heap if e.live and e < entry)
 
+    def preview_position(self, job: Job) -> int:
+        """The place `job` would get if pushed now (to tell the user before it is queued)."""
+        cls = int(job.priority)
+        tag = max(self._clock.get(cls, 0), self._last_tag.get((cls, job.user_id), -1) + 1)
+        return 1 + sum(1 for e in self._heap if e.live and (e.priority, e.tag) <= (cls, tag))
+
     def jobs(self) -> Iterator[Job]:
         return (e.job for e in self._entries.values())

@@ -22,7 +22,10 @@ async def test_imagine_defers_shows_progress_and_delivers_pngs_with_buttons(worl
     i = await server.invoke_slash(world.alice, world.channel, "imagine",
                                   {"prompt": "a red fox @everyone", "count": 2, "seed": 42, "steps": 4})
     first = await i.wait_ack(timeout=5)
-    assert i.ack_latency < 3.0 and first["type"] == 5 and not i.ephemeral
+    assert i.ack_latency < 3.0 and first["type"] == 4 and not i.ephemeral
+    assert "Waiting in queue — position 1" in first["data"]["content"]
+    assert [c["custom_id"] for row in first["data"]["components"] for c in row["components"]] == [
+        f"job:cancel:v1:{_jobs(world)[0]['id']}"]
     message = await wait_result(server, i)
 
     assert len(message.attachments) == 2
@@ -64,7 +67,8 @@ async def test_reroll_and_variation_belong_to_the_clicker(world):
     job_id = job_id_of(original)
 
     reroll = await server.click_button(world.bob, original.id, f"img:reroll:v1:{job_id}")
-    assert (await reroll.wait_ack(timeout=5))["type"] == 5
+    ack = await reroll.wait_ack(timeout=5)
+    assert ack["type"] == 4 and "Waiting in queue" in ack["data"]["content"]
     rerolled = await wait_result(server, reroll)
     assert rerolled.id != original.id and "(re-roll)" in rerolled.content
     assert f"<@{world.bob.id}>" in rerolled.content

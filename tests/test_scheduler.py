@@ -149,3 +149,18 @@ def test_picking_the_next_job_from_ten_thousand_is_fast():
         sched.pop_batch(4)
     per_pick = (time.perf_counter() - started) / 100
     assert per_pick < 0.05  # a full scan+sort of 10k would still pass 1 ms rarely; 50 ms never flakes
+
+
+@settings(max_examples=200, deadline=None)
+@given(operations, users, priorities)
+def test_the_previewed_place_is_the_place_a_job_gets(ops, user, prio):
+    sched = FairScheduler()
+    for op in ops:
+        if op is None:
+            sched.pop()
+        else:
+            sched.push(make_job(user_id=op[0], priority=op[1]))
+    job = make_job(user_id=user, priority=prio)
+    expected = sched.preview_position(job)
+    sched.push(job)
+    assert sched.position(job.id) == expected

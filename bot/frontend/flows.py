@@ -68,33 +68,31 @@ def missing_delivery_permissions(interaction: discord.Interaction) -> list[str]:
 
 
 async def start_job(interaction: discord.Interaction, admit: Callable[[Requester], Awaitable[Job]]) -> Job | None:
-    """Admit (validate, limits, insert) → acknowledge with a "thinking" message → queue.
+    """Admit (validate, limits, insert) → reply with the job's own message → queue.
 
-    Admission runs before the acknowledgement so a refusal can still be an ephemeral reply;
-    it is one short SQLite transaction, well inside Discord's 3-second window."""
+    Admission runs before the reply so a refusal can still be an ephemeral reply; it is one
+    short SQLite transaction, well inside Discord's 3-second window. The reply itself already
+    shows the queue position (no "thinking…" then an edit): one request per interaction, which
+    is what keeps acknowledgements fast when many arrive at once."""
     bot = bot_of(interaction)
     try:
         job = await admit(requester_from(interaction))
     except BotError as exc:
         await reply_error(interaction, exc)
         return None
+    missing = missing_delivery_permissions(interaction)
+    if missing:
+        names = ", ".join(name.replace("_", " ").title() for name in missing)
+        bot.presenter.add_note(job.id, f"⚠️ I am missing {names} in this channel: if this job waits "
+                                       "longer than 15 minutes I cannot deliver it. Ask an admin to grant them.")
+    position, eta = bot.dispatcher.preview(job)
     try:
-        response = await interaction.response.defer(thinking=True)
-        message_id = response.message_id if response is not None else None
-        if message_id is None:
-            message_id = (await interaction.original_response()).id
+        message_id = await bot.presenter.first_reply(interaction, job, position, eta)
     except discord.HTTPException:
         log.warning("job %s: could not acknowledge the interaction; dropping it", job.id, exc_info=True)
         await bot.store.finish(job.id, JobStatus.CANCELLED, "the interaction could not be acknowledged")
         return None
     job.message_id = message_id
     await bot.store.set_message(job.id, message_id)
-    missing = missing_delivery_permissions(interaction)
-    if missing:
-        # Said in the job's own message: after a deferred reply, Discord turns the first
-        # follow-up into that message, so a separate ephemeral warning is not possible here.
-        names = ", ".join(name.replace("_", " ").title() for name in missing)
-        bot.presenter.add_note(job.id, f"⚠️ I am missing {names} in this channel: if this job waits "
-                                       "longer than 15 minutes I cannot deliver it. Ask an admin to grant them.")
-    bot.dispatcher.enqueue(job)
+    bot.dispatcher.enqueue(job, announced=True)
     return job

@@ -92,6 +92,17 @@ class DiscordPresenter:
         await self.bot.store.set_message(job.id, message.id)
         return message.id
 
+    async def first_reply(self, interaction: discord.Interaction, job: Job, position: int, eta: float | None) -> int:
+        """Acknowledge the interaction with the job's message; returns its id."""
+        response = await interaction.response.send_message(
+            self._with_note(job, texts.waiting(job, position, eta)), view=progress_view(job),
+            allowed_mentions=discord.AllowedMentions.none(),
+        )
+        message_id = response.message_id if response is not None else None
+        if message_id is None:
+            message_id = (await interaction.original_response()).id
+        return message_id
+
     # ---- JobEvents ----
     async def waiting(self, job: Job, position: int, eta: float | None) -> None:
         await self._show(job, content=self._with_note(job, texts.waiting(job, position, eta)), view=progress_view(job))

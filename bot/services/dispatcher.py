@@ -134,14 +134,24 @@ class Dispatcher:
             if job.id not in self.scheduler:
                 self.enqueue(job)
 
-    def enqueue(self, job: Job, retry: bool = False) -> None:
+    def enqueue(self, job: Job, retry: bool = False, announced: bool = False) -> None:
+        """Queue a job. `announced`: its message already shows its place (the first reply), so
+        only later moves of the queue update it. Other jobs' places are refreshed when the
+        queue moves (a batch starts, a job is cancelled), not on every arrival: a burst of
+        arrivals must not turn into a burst of edits."""
         self.scheduler.push(job, retry=retry)
         self._wake.set()
+        if announced:
+            self.notifier.mark_sent(job.id)
+            return
         position = self.scheduler.position(job.id)
-        if position is not None and position <= self.settings.position_updates:
-            self._refresh_positions()
-        elif position is not None:
-            self._post_position(job, position, None)
+        if position is not None:
+            self._post_position(job, position, self._eta_at(job, position))
+
+    def preview(self, job: Job) -> tuple[int, float | None]:
+        """Place and ETA `job` would get if queued now."""
+        position = self.scheduler.preview_position(job)
+        return position, self._eta_at(job, position)
 
     # ---- cancelling ----
     async def cancel(self, job: Job) -> bool:
@@ -310,6 +320,19 @@ class Dispatcher:
         if self._running_eta_end is None:
             return 0.0
         return max(0.0, self._running_eta_end - time.monotonic())
+
+    def _eta_at(self, job: Job, position: int) -> float | None:
+        """Seconds until `job`, at `position`, finishes: what is left of the running batch, the
+        estimates of the jobs ahead (summed for the first `position_updates`, their mean standing
+        in for the rest) and its own. None until a render has been measured."""
+        own = self.rate.estimate(job)
+        if own is None:
+            return None
+        ahead = [j for j in self.scheduler.ordered(min(position - 1, self.settings.position_updates))
+                 if j.id != job.id]
+        estimates = [self.rate.estimate(j) or 0.0 for j in ahead]
+        mean = sum(estimates) / len(estimates) if estimates else own
+        return self._remaining_current() + sum(estimates) + mean * max(0, position - 1 - len(ahead)) + own
 
     def _post_position(self, job: Job, position: int, eta: float | None) -> None:
         self.notifier.post(job.id, lambda: self.events.waiting(job, position, eta))

@@ -26,6 +26,11 @@ class ProgressNotifier:
         self._workers: dict[int, asyncio.Task] = {}
         self._in_flight: set[int] = set()
 
+    def mark_sent(self, job_id: int) -> None:
+        """The job's message was just written by someone else (the first reply): wait a full
+        interval before the next update."""
+        self._last_sent[job_id] = self.clock()
+
     def post(self, job_id: int, update: Update) -> None:
         """Schedule `update` for this job's message, replacing any not yet sent."""
         self._pending[job_id] = update
