@@ -59,7 +59,7 @@ class RecordingEvents:
         self.fail_deliveries = fail_deliveries
 
     async def waiting(self, job, position, eta):
-        self.calls.append(("waiting", job.id, position))
+        self.calls.append(("waiting", job.id, position, eta))
 
     async def rendering(self, job, step, total, eta):
         self.calls.append(("rendering", job.id, step))
@@ -223,3 +223,16 @@ def _fast_sleep(real_sleep):
     async def sleep(seconds, *args, **kwargs):
         return await real_sleep(min(seconds, 0.01), *args, **kwargs)
     return sleep
+
+
+async def test_waiting_jobs_see_their_place_and_a_measured_eta_as_the_queue_moves(tmp_path):
+    async with Harness(tmp_path) as h:
+        await h.start()
+        first = await h.submit("slowly measured")
+        await h.settle(first.id)  # one render measured: ETAs can be estimated from now on
+        jobs = [await h.submit("slow", user=u) for u in (1, 2, 3)]
+        await h.settle(*(j.id for j in jobs))
+        last = [c for c in h.events.of("waiting") if c[1] == jobs[2].id]
+        places = [c[2] for c in last]
+        assert places[0] == 2 and places[-1] == 1  # the first of the three starts at once and places == sorted(places, reverse=True)
+        assert all(c[3] is not None and c[3] > 0 for c in last)
