@@ -11,6 +11,14 @@ from bot.frontend.flows import bot_of, is_moderator, reply_error, start_job
 from bot.models import Job
 
 
+class _ByJobId:
+    """Rebuilds a button whose custom_id carries just a job id (the `job` group of its template)."""
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]):
+        return cls(int(match["job"]))
+
+
 class VariationButton(discord.ui.DynamicItem[discord.ui.Button], template=r"img:var:v1:(?P<job>\d+):(?P<index>\d+)"):
     def __init__(self, job_id: int, index: int):
         super().__init__(discord.ui.Button(
@@ -28,17 +36,13 @@ class VariationButton(discord.ui.DynamicItem[discord.ui.Button], template=r"img:
         await start_job(interaction, lambda who: admission.variation(who, self.job_id, self.index))
 
 
-class RerollButton(discord.ui.DynamicItem[discord.ui.Button], template=r"img:reroll:v1:(?P<job>\d+)"):
+class RerollButton(_ByJobId, discord.ui.DynamicItem[discord.ui.Button], template=r"img:reroll:v1:(?P<job>\d+)"):
     def __init__(self, job_id: int):
         super().__init__(discord.ui.Button(
             label="Re-roll", emoji="🔄", style=discord.ButtonStyle.primary, row=1,
             custom_id=f"img:reroll:v1:{job_id}",
         ))
         self.job_id = job_id
-
-    @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]):
-        return cls(int(match["job"]))
 
     async def callback(self, interaction: discord.Interaction) -> None:
         admission = bot_of(interaction).admission
@@ -54,17 +58,13 @@ async def _owned_job(interaction: discord.Interaction, job_id: int, action: str)
     return job
 
 
-class DeleteButton(discord.ui.DynamicItem[discord.ui.Button], template=r"img:delete:v1:(?P<job>\d+)"):
+class DeleteButton(_ByJobId, discord.ui.DynamicItem[discord.ui.Button], template=r"img:delete:v1:(?P<job>\d+)"):
     def __init__(self, job_id: int):
         super().__init__(discord.ui.Button(
             label="Delete", emoji="🗑", style=discord.ButtonStyle.danger, row=1,
             custom_id=f"img:delete:v1:{job_id}",
         ))
         self.job_id = job_id
-
-    @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]):
-        return cls(int(match["job"]))
 
     async def callback(self, interaction: discord.Interaction) -> None:
         try:
@@ -78,17 +78,13 @@ class DeleteButton(discord.ui.DynamicItem[discord.ui.Button], template=r"img:del
         await bot_of(interaction).store.mark_message_deleted(job.id)
 
 
-class CancelButton(discord.ui.DynamicItem[discord.ui.Button], template=r"job:cancel:v1:(?P<job>\d+)"):
+class CancelButton(_ByJobId, discord.ui.DynamicItem[discord.ui.Button], template=r"job:cancel:v1:(?P<job>\d+)"):
     def __init__(self, job_id: int, label: str = "Cancel"):
         super().__init__(discord.ui.Button(
             label=label[:80], emoji="✖", style=discord.ButtonStyle.secondary,
             custom_id=f"job:cancel:v1:{job_id}",
         ))
         self.job_id = job_id
-
-    @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]):
-        return cls(int(match["job"]))
 
     async def callback(self, interaction: discord.Interaction) -> None:
         try:
