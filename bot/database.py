@@ -138,18 +138,25 @@ class Database:
                 raise
             await _complete(self.conn.execute("COMMIT"))
 
-    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
-        async with self._lock:
-            async with self.conn.execute(sql, tuple(params)) as cursor:
-                return await cursor.fetchone()
-
+    # Single statements run in autocommit mode: SQLite makes each one atomic on its own, and one
+    # round trip to aiosqlite's thread (instead of BEGIN/statement/COMMIT) keeps the lock short
+    # when a burst of interactions all write at once.
     async def fetchall(self, sql: str, params: Iterable[Any] = ()) -> list[aiosqlite.Row]:
         async with self._lock:
-            async with self.conn.execute(sql, tuple(params)) as cursor:
-                return list(await cursor.fetchall())
+            return list(await self.conn.execute_fetchall(sql, tuple(params)))
+
+    async def fetchone(self, sql: str, params: Iterable[Any] = ()) -> aiosqlite.Row | None:
+        rows = await self.fetchall(sql, params)
+        return rows[0] if rows else None
 
     async def execute(self, sql: str, params: Iterable[Any] = ()) -> int:
-        """One write statement in its own transaction; returns the affected row count."""
-        async with self.transaction() as conn:
-            cursor = await conn.execute(sql, tuple(params))
+        """One write statement (atomic by itself); returns the affected row count."""
+        async with self._lock:
+            cursor = await self.conn.execute(sql, tuple(params))
             return cursor.rowcount
+
+    async def insert(self, sql: str, params: Iterable[Any] = ()) -> int | None:
+        """One INSERT (atomic by itself); the new row id, or None if it inserted nothing."""
+        async with self._lock:
+            cursor = await self.conn.execute(sql, tuple(params))
+            return cursor.lastrowid if cursor.rowcount > 0 else None

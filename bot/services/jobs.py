@@ -80,51 +80,57 @@ class JobStore:
     ) -> Job:
         """Insert a queued job if the user's and the global queue limits allow it.
 
-        Check and insert happen in one serialized transaction, so concurrent clicks cannot both
-        slip under a limit; the partial unique index turns a double-click into one job."""
+        One conditional INSERT ... SELECT ... WHERE checks both limits and inserts atomically, so
+        concurrent clicks cannot both slip under a limit; the partial unique index turns a
+        double-click into one job."""
         now = time.time() if now is None else now
-        async with self.db.transaction() as conn:
-            async with conn.execute(
-                f"SELECT COUNT(*), SUM(user_id = ?) FROM jobs WHERE status IN {_ACTIVE}",
-                (requester.user_id,),
-            ) as cur:
-                total, mine = await cur.fetchone()
-            mine = mine or 0
-            if mine >= max_per_user:
-                raise AdmissionRefused(
-                    f"You already have {mine} job(s) waiting (limit {max_per_user}). "
-                    "Wait for one to finish or cancel one with /queue."
-                )
-            if total >= max_total:
-                raise AdmissionRefused(
-                    f"The queue is full ({total} jobs, limit {max_total}). Please try again in a few minutes."
-                )
-            try:
-                cursor = await conn.execute(
-                    """INSERT INTO jobs (kind, user_id, guild_id, channel_id, interaction_id,
-                           interaction_token, application_id, parent_job_id, parent_image_index,
-                           prompt, negative_prompt, aspect, width, height, steps, guidance, count,
-                           seed, strength, init_image, model, scheduler, priority, status,
-                           dedupe_key, created_at)
-                       VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,'queued',?,?)""",
-                    (
-                        kind.value, requester.user_id, requester.guild_id, requester.channel_id,
-                        requester.interaction_id, requester.interaction_token,
-                        requester.application_id, parent_job_id, parent_image_index,
-                        params.prompt, params.negative_prompt, params.aspect, params.width,
-                        params.height, params.steps, params.guidance, params.count, params.seed,
-                        params.strength, params.init_image, params.model, params.scheduler,
-                        int(priority), dedupe_key, now,
-                    ),
-                )
-            except sqlite3.IntegrityError:
-                raise AdmissionRefused("That is already queued: one click makes one job.") from None
-            job_id = cursor.lastrowid
+        try:
+            job_id = await self.db.insert(
+                f"""INSERT INTO jobs (kind, user_id, guild_id, channel_id, interaction_id,
+                       interaction_token, application_id, parent_job_id, parent_image_index,
+                       prompt, negative_prompt, aspect, width, height, steps, guidance, count,
+                       seed, strength, init_image, model, scheduler, priority, status,
+                       dedupe_key, created_at)
+                   SELECT ?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,'queued',?,?
+                   WHERE (SELECT COUNT(*) FROM jobs WHERE status IN {_ACTIVE} AND user_id = ?) < ?
+                     AND (SELECT COUNT(*) FROM jobs WHERE status IN {_ACTIVE}) < ?""",
+                (
+                    kind.value, requester.user_id, requester.guild_id, requester.channel_id,
+                    requester.interaction_id, requester.interaction_token,
+                    requester.application_id, parent_job_id, parent_image_index,
+                    params.prompt, params.negative_prompt, params.aspect, params.width,
+                    params.height, params.steps, params.guidance, params.count, params.seed,
+                    params.strength, params.init_image, params.model, params.scheduler,
+                    int(priority), dedupe_key, now,
+                    requester.user_id, max_per_user, max_total,
+                ),
+            )
+        except sqlite3.IntegrityError:
+            raise AdmissionRefused("That is already queued: one click makes one job.") from None
+        if job_id is None:
+            raise await self._refusal(requester.user_id, max_per_user, max_total)
         return Job(
             id=job_id, kind=kind, requester=requester, params=params, priority=priority,
             status=JobStatus.QUEUED, created_at=now, parent_job_id=parent_job_id,
             parent_image_index=parent_image_index,
         )
+
+    async def _refusal(self, user_id: int, max_per_user: int, max_total: int) -> AdmissionRefused:
+        """Which limit refused a job (read after the fact: only for the message)."""
+        row = await self.db.fetchone(
+            f"SELECT COUNT(*), COALESCE(SUM(user_id = ?), 0) FROM jobs WHERE status IN {_ACTIVE}", (user_id,)
+        )
+        total, mine = row[0], row[1]
+        if mine >= max_per_user:
+            return AdmissionRefused(
+                f"You already have {mine} job(s) waiting (limit {max_per_user}). "
+                "Wait for one to finish or cancel one with /queue."
+            )
+        if total >= max_total:
+            return AdmissionRefused(
+                f"The queue is full ({total} jobs, limit {max_total}). Please try again in a few minutes."
+            )
+        return AdmissionRefused("The queue was full a moment ago. Please try again.")
 
     async def get(self, job_id: int) -> Job | None:
         row = await self.db.fetchone("SELECT * FROM jobs WHERE id = ?", (job_id,))
