@@ -1,8 +1,11 @@
 """Small readers over the test server's state, shared by the end-to-end tests."""
 from __future__ import annotations
 
+import asyncio
 import io
 import re
+import sqlite3
+from pathlib import Path
 
 from PIL import Image
 
@@ -48,3 +51,23 @@ def png_parameters(attachment) -> str:
     image = Image.open(io.BytesIO(attachment.data))
     image.load()
     return image.info.get("parameters", "")
+
+
+def job_rows(data_dir: Path) -> list[dict]:
+    conn = sqlite3.connect(data_dir / "pixelforge.sqlite3")
+    conn.row_factory = sqlite3.Row
+    try:
+        return [dict(r) for r in conn.execute("SELECT * FROM jobs ORDER BY id")]
+    finally:
+        conn.close()
+
+
+async def wait_statuses(data_dir: Path, expected: list[str], timeout: float = 30.0) -> list[str]:
+    """Job statuses once they equal `expected` (or at the timeout): the result message can be
+    visible a moment before SQLite records its delivery."""
+    deadline = asyncio.get_running_loop().time() + timeout
+    while True:
+        statuses = [r["status"] for r in job_rows(data_dir)]
+        if statuses == expected or asyncio.get_running_loop().time() > deadline:
+            return statuses
+        await asyncio.sleep(0.1)

@@ -1,19 +1,13 @@
 """/imagine end to end: unmodified discord.py in `python -m bot`, the tiny model, the test server."""
 from __future__ import annotations
 
-import sqlite3
 
 import pytest
 
-from tests.e2e_helpers import custom_ids, is_result, job_id_of, png_parameters, wait_result
+from tests.e2e_helpers import job_rows, wait_statuses, custom_ids, is_result, job_id_of, png_parameters, wait_result
 
 def _jobs(world):
-    conn = sqlite3.connect(world.data_dir / "pixelforge.sqlite3")
-    conn.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in conn.execute("SELECT * FROM jobs ORDER BY id")]
-    finally:
-        conn.close()
+    return job_rows(world.data_dir)
 
 
 async def test_imagine_defers_shows_progress_and_delivers_pngs_with_buttons(world):
@@ -41,8 +35,9 @@ async def test_imagine_defers_shows_progress_and_delivers_pngs_with_buttons(worl
     assert "Steps: 4" in params and "Seed: 42" in params and "Size: 64x64" in params
     assert "Seed: 43" in png_parameters(message.attachments[1])
 
+    assert await wait_statuses(world.data_dir, ["delivered"]) == ["delivered"]
     (job,) = _jobs(world)
-    assert job["status"] == "delivered" and job["seed"] == 42 and job["message_id"] == message.id
+    assert job["seed"] == 42 and job["message_id"] == message.id
     assert job["user_id"] == world.alice.id and job["channel_id"] == world.channel.id
 
 

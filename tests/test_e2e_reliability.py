@@ -3,30 +3,14 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
 
-from tests.e2e_helpers import custom_ids, is_failure, is_result, job_id_of, wait_failure, wait_result
+from tests.e2e_helpers import job_rows, wait_statuses, custom_ids, is_failure, is_result, job_id_of, wait_failure, wait_result
 
 SLOW = json.dumps({"slowly": "slow:0.6", "crashme": "crash", "oomme": "oom", "hangme": "hang"})
 
 
 def _jobs(world):
-    conn = sqlite3.connect(world.data_dir / "pixelforge.sqlite3")
-    conn.row_factory = sqlite3.Row
-    try:
-        return {r["id"]: dict(r) for r in conn.execute("SELECT * FROM jobs ORDER BY id")}
-    finally:
-        conn.close()
-
-
-async def _wait_statuses(world, expected, timeout=30.0):
-    """The result message can be visible a moment before SQLite records the delivery."""
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        statuses = [r["status"] for r in _jobs(world).values()]
-        if statuses == expected or asyncio.get_running_loop().time() > deadline:
-            return statuses
-        await asyncio.sleep(0.1)
+    return {row["id"]: row for row in job_rows(world.data_dir)}
 
 
 async def _imagine(world, user, prompt, **options):
@@ -59,7 +43,7 @@ async def test_kill_9_while_rendering_then_restart_delivers_every_job_exactly_on
     assert len(channel) == 3, "a restart must not post any message twice"
     assert sum(is_result(m) for m in channel) == 3
     assert all(len(m.attachments) == 1 for m in results)
-    assert await _wait_statuses(world, ["delivered"] * 3) == ["delivered"] * 3
+    assert await wait_statuses(world.data_dir, ["delivered"] * 3) == ["delivered"] * 3
     rows = _jobs(world)
     assert rows[job_id_of(results[0])]["attempts"] == 2  # interrupted once, resumed once
 
@@ -141,7 +125,7 @@ async def test_cancel_queued_and_running_jobs_from_queue_and_buttons(world):
     for interaction in (running, queued, bobs):
         message = await wait_failure(server, interaction, timeout=60)
         assert "Cancelled" in message.content and not message.attachments
-    assert await _wait_statuses(world, ["cancelled"] * 3) == ["cancelled"] * 3
+    assert await wait_statuses(world.data_dir, ["cancelled"] * 3) == ["cancelled"] * 3
     rows = _jobs(world)
     assert rows[queued_id]["started_at"] is None  # never rendered
 
