@@ -27,8 +27,6 @@ class JobStatus(str, enum.Enum):
     EXPIRED = "expired"
 
 
-ACTIVE_STATUSES = (JobStatus.QUEUED, JobStatus.RUNNING)
-
 
 class Priority(enum.IntEnum):
     """Lower runs first. Inside one class users share the renderer fairly."""

@@ -14,8 +14,8 @@ Protocol (tuples over a multiprocessing Connection):
 
 torch and diffusers are imported inside functions, after `config["env"]` has been applied to
 os.environ, so variables such as CUDA_VISIBLE_DEVICES, PYTORCH_CUDA_ALLOC_CONF or HF_HUB_OFFLINE
-passed by the client take effect. Importing this module is therefore cheap; `bench` helpers
-(`bare_pipeline_seconds`, `batch_throughput`) load a pipeline in the calling process.
+passed by the client take effect. Importing this module is therefore cheap; the benchmark's
+`bare_pipeline_call` loads a pipeline in the calling process.
 """
 from __future__ import annotations
 
@@ -23,7 +23,6 @@ import gc
 import json
 import logging
 import os
-import statistics
 import sys
 import time
 from dataclasses import dataclass
@@ -557,55 +556,3 @@ def bare_pipeline_call(model: str, device: str = "auto", dtype: str = "auto", wi
 
     once()  # warm-up: kernels, allocator, caches
     return once
-
-
-def bare_pipeline_seconds(model: str, device: str = "auto", dtype: str = "auto", width: int = 512,
-                          height: int = 512, steps: int = 25, guidance: float = 7.0,
-                          prompt: str = "a photo of a cat", seed: int = 0, repeats: int = 3) -> float:
-    """Median seconds of a bare `pipe(...)` call in THIS process, after one warm-up call: the
-    baseline a serving layer is compared against. Loads the pipeline exactly as the worker does."""
-    once = bare_pipeline_call(model, device, dtype, width, height, steps, guidance, prompt, seed)
-    return statistics.median(once() for _ in range(max(1, repeats)))
-
-
-def batch_throughput(model: str, device: str = "auto", dtype: str = "auto", width: int = 512,
-                     height: int = 512, steps: int = 25, guidance: float = 7.0, n: int = 4,
-                     repeats: int = 1, prompt: str = "a photo of a cat") -> tuple[float, float]:
-    """(seconds for n images in ONE call, seconds for n calls of 1 image), same seeds/generators,
-    each the median of `repeats` after a warm-up. Batching pays when the first is clearly smaller."""
-    import torch
-
-    loaded = load_pipelines(model, device, dtype)
-    pipe = loaded.txt2img
-
-    def gens(seeds):
-        return [torch.Generator(loaded.generator_device).manual_seed(s) for s in seeds]
-
-    def call(seeds) -> None:
-        with torch.inference_mode():
-            pipe(prompt=[prompt] * len(seeds), negative_prompt=[""] * len(seeds), num_inference_steps=steps,
-                 guidance_scale=guidance, width=width, height=height, generator=gens(seeds),
-                 output_type="pil")
-
-    def batched() -> float:
-        _sync(loaded.device)
-        t0 = time.perf_counter()
-        call(list(range(n)))
-        _sync(loaded.device)
-        return time.perf_counter() - t0
-
-    def one_by_one() -> float:
-        _sync(loaded.device)
-        t0 = time.perf_counter()
-        for s in range(n):
-            call([s])
-        _sync(loaded.device)
-        return time.perf_counter() - t0
-
-    call([0])  # warm-up for the single-image shape
-    call(list(range(n)))  # and the batched shape
-    b_times, o_times = [], []
-    for _ in range(max(1, repeats)):  # interleaved, so a load change on the machine hits both
-        b_times.append(batched())
-        o_times.append(one_by_one())
-    return statistics.median(b_times), statistics.median(o_times)

@@ -100,7 +100,6 @@ class Dispatcher:
         self._running_eta_end: float | None = None
         self._cancelled: set[int] = set()
         self._solo: set[int] = set()  # jobs that crashed inside a batch render alone afterwards
-        self.batches_rendered = 0
 
     # ---- lifecycle ----
     async def start(self) -> None:
@@ -249,7 +248,6 @@ class Dispatcher:
             self._running_batch = None
             self._running_eta_end = None
             self._cancelled.difference_update(j.id for j in batch)
-        self.batches_rendered += 1
         total_work = sum(RenderRate.work(j) for j in batch)
         self.rate.observe(result.seconds, total_work)
         seconds = {j.id: result.seconds * RenderRate.work(j) / total_work for j in batch}
