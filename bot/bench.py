@@ -26,7 +26,7 @@ from pathlib import Path
 from bot.models import GenerationRequest, Job, Requester
 
 
-def _rss_mib(pid: int | str = "self") -> tuple[float, float]:
+def rss_mib(pid: int | str = "self") -> tuple[float, float]:
     """(current, peak) resident memory of a process in MiB, from /proc (Linux)."""
     fields = {}
     try:
@@ -124,7 +124,7 @@ async def measure_end_to_end(model, device, dtype, steps, guidance, runs, bare_c
                 if run:  # the first pair is warm-up
                     served.append(took)
                     bare.append(bare_took)
-            renderer_rss = _rss_mib(renderer.pid)[1] if renderer.pid else float("nan")
+            renderer_rss = rss_mib(renderer.pid)[1] if renderer.pid else float("nan")
             # The ratio is the median of paired ratios: each job is compared with the bare call made
             # right after it, so the machine's speed drifting between pairs cancels out.
             ratio = statistics.median(s / b for s, b in zip(served, bare))
@@ -245,7 +245,7 @@ async def _main(args, model: str, steps: int) -> int:
     per_pick, queue_mib = measure_pick_time()
     print(f"pick next job with 10,000 queued: {per_pick * 1e6:.1f} us (goal < 1000 us); "
           f"10,000 queued jobs hold {queue_mib:.1f} MiB")
-    current, peak = _rss_mib()
+    current, peak = rss_mib()
     print(f"memory: bench process peak RSS {peak:.0f} MiB (holds the bare pipeline); "
           f"renderer process peak RSS {renderer_peak:.0f} MiB")
     return 0

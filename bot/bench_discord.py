@@ -16,19 +16,10 @@ import sys
 import tempfile
 from pathlib import Path
 
+from bot.bench import rss_mib
 from tests.fakediscord import FakeDiscord  # ImportError outside a source checkout: the bench skips
 
 ROOT = Path(__file__).resolve().parent.parent
-
-
-def _peak_rss_mib(pid: int) -> float:
-    try:
-        for line in Path(f"/proc/{pid}/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return float("nan")
 
 
 def _percentile(values: list[float], q: float) -> float:
@@ -69,7 +60,7 @@ async def measure_ack_latency(model: str, n: int = 100) -> tuple[float, float, f
                 for i, user in enumerate(users[1:])))
             await asyncio.gather(*(i.wait_ack(timeout=30) for i in burst))
             latencies = [i.ack_latency for i in burst]
-            peak = _peak_rss_mib(proc.pid)
+            peak = rss_mib(proc.pid)[1]
         finally:
             proc.send_signal(signal.SIGTERM)
             try:

@@ -59,11 +59,15 @@ class FairScheduler:
             seq = -next(self._retry_seq)  # negative: ahead of every job of the round
         else:
             seq = next(self._seq)
-            tag = max(self._clock.get(cls, 0), self._last_tag.get(key, -1) + 1)
+            tag = self._next_tag(cls, job.user_id)
             self._last_tag[key] = tag
         entry = _Entry(cls, tag, seq, job)
         self._entries[job.id] = entry
         heapq.heappush(self._heap, entry)
+
+    def _next_tag(self, cls: int, user_id: int) -> int:
+        """The round a new job of this user would join in this class."""
+        return max(self._clock.get(cls, 0), self._last_tag.get((cls, user_id), -1) + 1)
 
     def remove(self, job_id: int) -> Job | None:
         """Take a queued job out (cancel, expiry). Lazy: the heap skips dead entries."""
@@ -148,7 +152,7 @@ class FairScheduler:
     def preview_position(self, job: Job) -> int:
         """The place `job` would get if pushed now (to tell the user before it is queued)."""
         cls = int(job.priority)
-        tag = max(self._clock.get(cls, 0), self._last_tag.get((cls, job.user_id), -1) + 1)
+        tag = self._next_tag(cls, job.user_id)
         return 1 + sum(1 for e in self._heap if e.live and (e.priority, e.tag) <= (cls, tag))
 
     def jobs(self) -> Iterator[Job]:
