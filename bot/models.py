@@ -17,6 +17,14 @@ class JobKind(str, enum.Enum):
     VARIATION = "variation"
 
 
+class JobTask(str, enum.Enum):
+    """What the renderer does for a job: stored explicitly, never inferred from its parameters."""
+
+    TXT2IMG = "txt2img"
+    IMG2IMG = "img2img"
+    UPSCALE = "upscale"
+
+
 class JobStatus(str, enum.Enum):
     QUEUED = "queued"
     RUNNING = "running"
@@ -25,6 +33,11 @@ class JobStatus(str, enum.Enum):
     FAILED = "failed"
     CANCELLED = "cancelled"
     EXPIRED = "expired"
+    BLOCKED = "blocked"  # stopped by the content-safety filter
+
+    @property
+    def is_active(self) -> bool:
+        return self in (JobStatus.QUEUED, JobStatus.RUNNING)
 
 
 
@@ -80,6 +93,7 @@ class JobParams:
     scheduler: str = ""
     strength: float | None = None  # img2img only
     init_image: str | None = None  # img2img only: path under DATA_DIR
+    task: JobTask = JobTask.TXT2IMG
 
     def image_seed(self, index: int) -> int:
         """Seed of image `index`: consecutive seeds, A1111 style, so each image reproduces alone."""
@@ -110,7 +124,7 @@ class Job:
         p = self.params
         return (
             p.model,
-            "img2img" if p.init_image else "txt2img",
+            p.task,
             p.width,
             p.height,
             p.steps,
@@ -146,12 +160,13 @@ class RenderBatch:
     steps: int
     guidance: float
     images: tuple[ImageSpec, ...]
-    strength: float | None = None  # set for img2img batches
+    strength: float | None = None  # img2img (and upscale) strength
     model_label: str = ""  # written into PNG metadata ("Model: ...")
+    task: JobTask = JobTask.TXT2IMG
 
     @property
     def is_img2img(self) -> bool:
-        return self.strength is not None
+        return self.task is not JobTask.TXT2IMG
 
 
 @dataclass(frozen=True)
@@ -160,6 +175,22 @@ class RenderedImage:
     index: int
     seed: int
     path: str
+    sha256: str
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class EncodedImage:
+    """One finished image as PNG bytes (A1111 `parameters` chunk included), not yet on disk.
+
+    Workers encode; the bot's side stores (atomic write under DATA_DIR), so a Ray actor on another
+    machine and a local worker process hand back the same thing."""
+
+    job_id: int
+    index: int
+    seed: int
+    png: bytes
     sha256: str
     width: int
     height: int

@@ -21,6 +21,7 @@ from bot.models import (
     JobKind,
     JobParams,
     JobStatus,
+    JobTask,
     Priority,
     Requester,
 )
@@ -127,7 +128,7 @@ class Admission:
         rel = str(Path(image.path).resolve().relative_to(self.store.data_dir.resolve()))
         params = replace(
             parent.params, seed=secrets.randbelow(MAX_SEED + 1),
-            strength=self.profile.variation_strength, init_image=rel,
+            strength=self.profile.variation_strength, init_image=rel, task=JobTask.IMG2IMG,
         )
         return await self._admit(
             JobKind.VARIATION, requester, params, parent=parent, image_index=index,

@@ -213,6 +213,7 @@ class Dispatcher:
         return RenderBatch(
             batch_id=next(self._batch_ids), width=head.width, height=head.height, steps=head.steps,
             guidance=head.guidance, images=tuple(specs), strength=head.strength, model_label=head.model,
+            task=head.task,
         )
 
     async def _render(self, batch: list[Job]) -> None:
