@@ -64,7 +64,7 @@ class _Delivered:
 async def _serving_stack(model: str, device: str, dtype: str, data_dir: Path, batching: bool, max_batch: int):
     from bot.config import load_settings
     from bot.database import Database
-    from bot.frontend.app import model_label, resolve_profile
+    from bot.renderer.profiles import model_label, resolve_profile
     from bot.renderer.client import RendererClient
     from bot.scheduler import FairScheduler
     from bot.services.admission import Admission
@@ -207,7 +207,7 @@ def main(argv: list[str]) -> int:
 
 
 async def _main(args, model: str, steps: int) -> int:
-    from bot.frontend.app import resolve_profile
+    from bot.renderer.profiles import resolve_profile
     from bot.renderer.profiles import sizes_for_aspect
     from bot.renderer.worker import bare_pipeline_call
 

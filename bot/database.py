@@ -108,15 +108,25 @@ class Database:
                 continue
             statements = split_statements(path.read_text(encoding="utf-8"))
             async with self._lock:
+                # Foreign keys off for the migration (the PRAGMA is a no-op inside a transaction):
+                # a table rebuild drops the old table, and with them on that DROP would
+                # cascade-delete the rows that reference it. foreign_key_check proves, before
+                # COMMIT, that the rebuilt tables still fit together.
+                await self.conn.execute("PRAGMA foreign_keys=OFF")
                 await self.conn.execute("BEGIN IMMEDIATE")
                 try:
                     for statement in statements:
                         await self.conn.execute(statement)
+                    broken = await self.conn.execute_fetchall("PRAGMA foreign_key_check")
+                    if broken:
+                        raise MigrationError(f"foreign keys broken: {[tuple(r) for r in broken][:5]}")
                     await self.conn.execute(f"PRAGMA user_version = {version}")
                     await self.conn.execute("COMMIT")
                 except Exception as exc:
                     await self.conn.execute("ROLLBACK")
                     raise MigrationError(f"migration {path.name} failed: {exc}") from exc
+                finally:
+                    await self.conn.execute("PRAGMA foreign_keys=ON")
             log.info("applied migration %s", path.name)
             current = version
         return current

@@ -54,4 +54,4 @@ def user_message(exc: BaseException) -> str:
             "hang": "The renderer stopped making progress on this job and was restarted.",
             "cancelled": "Cancelled.",
         }.get(exc.kind, f"Rendering failed: {exc.message}")
-    return "Something went wrong on our side. The job was not charged; please try again."
+    return "Something went wrong on our side; nothing was charged. Please try again."

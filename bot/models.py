@@ -7,8 +7,11 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
+from typing import Union
 
 MAX_SEED = 2**32 - 1
+# Discord interaction tokens work for 15 minutes after the interaction was created.
+INTERACTION_TOKEN_LIFETIME = 15 * 60
 
 
 class JobKind(str, enum.Enum):
@@ -77,6 +80,25 @@ class GenerationRequest:
 
 
 @dataclass(frozen=True)
+class RerollRequest:
+    """The same parameters as `parent_job_id` with a new seed (the Re-roll button)."""
+
+    parent_job_id: int
+
+
+@dataclass(frozen=True)
+class VariationRequest:
+    """Image-to-image from image `index` of `parent_job_id` (the V buttons)."""
+
+    parent_job_id: int
+    index: int
+
+
+# Everything that can ask for GPU work; each goes through JobService.submit.
+WorkRequest = Union[GenerationRequest, RerollRequest, VariationRequest]
+
+
+@dataclass(frozen=True)
 class JobParams:
     """Fully resolved, validated render parameters (what gets stored and reproduced)."""
 
@@ -94,6 +116,13 @@ class JobParams:
     strength: float | None = None  # img2img only
     init_image: str | None = None  # img2img only: path under DATA_DIR
     task: JobTask = JobTask.TXT2IMG
+
+    @property
+    def work(self) -> float:
+        """The job's GPU work in megapixel-steps: pixels x steps x images, in millions.
+
+        The one cost formula: ETAs, fair share and quota prices are all proportional to it."""
+        return self.width * self.height * self.steps * self.count / 1e6
 
     def image_seed(self, index: int) -> int:
         """Seed of image `index`: consecutive seeds, A1111 style, so each image reproduces alone."""

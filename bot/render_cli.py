@@ -10,6 +10,7 @@ from pathlib import Path
 
 from bot.errors import BotError, ConfigError, RenderError, user_message
 from bot.models import GenerationRequest, ImageSpec, RenderBatch
+from bot.renderer.profiles import ASPECTS
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -17,7 +18,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("prompt")
     p.add_argument("-o", "--output", default="render.png", help="PNG to write (default render.png)")
     p.add_argument("--negative", default="")
-    p.add_argument("--aspect", default="1:1", choices=("1:1", "3:2", "2:3", "16:9", "9:16"))
+    p.add_argument("--aspect", default="1:1", choices=tuple(ASPECTS))
     p.add_argument("--seed", type=int)
     p.add_argument("--steps", type=int)
     p.add_argument("--guidance", type=float)
@@ -27,7 +28,7 @@ def _parser() -> argparse.ArgumentParser:
 
 async def _render(args: argparse.Namespace) -> int:
     from bot.config import load_settings
-    from bot.frontend.app import model_label, resolve_profile
+    from bot.renderer.profiles import model_label, resolve_profile
     from bot.renderer.client import RendererClient
     from bot.services.admission import Admission
 

@@ -8,9 +8,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.frontend.buttons import ALL_BUTTONS
-from bot.frontend.flows import bot_of, start_job
+from bot.frontend.flows import start_job
 from bot.models import MAX_SEED, GenerationRequest
-from bot.services.admission import ASPECTS
+from bot.renderer.profiles import ASPECTS
 
 ASPECT_NAMES = {"1:1": "1:1 square", "3:2": "3:2 landscape", "2:3": "2:3 portrait",
                 "16:9": "16:9 wide", "9:16": "9:16 tall"}
@@ -48,8 +48,7 @@ class Imagine(commands.Cog):
             prompt=prompt, negative_prompt=negative or "", aspect=aspect.value if aspect else "1:1",
             count=count or 1, seed=seed, steps=steps, guidance=guidance,
         )
-        admission = bot_of(interaction).admission
-        await start_job(interaction, lambda who: admission.imagine(who, request))
+        await start_job(interaction, request)
 
 
 async def setup(bot: commands.Bot) -> None:

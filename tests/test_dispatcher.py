@@ -18,6 +18,7 @@ from bot.scheduler import FairScheduler
 from bot.services.admission import Admission
 from bot.services.dispatcher import Dispatcher, DispatchSettings
 from bot.services.jobs import JobStore
+from bot.services.lifecycle import JobService
 
 
 class ScriptedRenderer:
@@ -28,7 +29,7 @@ class ScriptedRenderer:
         self.batches = []
         self.cancelled = set()
 
-    async def render(self, batch, on_progress=None):
+    async def render(self, batch, on_progress=None, on_denoised=None):
         self.batches.append(batch)
         for spec in batch.images:
             for kind in ("crash", "oom", "hang"):
@@ -40,6 +41,8 @@ class ScriptedRenderer:
             if on_progress:
                 on_progress(step, batch.steps)
             await asyncio.sleep(0.05 if any("slow" in s.prompt for s in batch.images) else 0)
+        if on_denoised:
+            on_denoised()
         images = []
         for spec in batch.images:
             Path(spec.output_path).parent.mkdir(parents=True, exist_ok=True)
@@ -79,10 +82,11 @@ class RecordingEvents:
 
 
 class Harness:
-    def __init__(self, tmp_path, **dispatch):
+    def __init__(self, tmp_path, workers=None, **dispatch):
         self.tmp_path = tmp_path
         self.dispatch = dispatch
-        self.renderer = ScriptedRenderer()
+        self.workers = workers or [ScriptedRenderer()]
+        self.renderer = self.workers[0]
 
     async def __aenter__(self):
         self.db = await Database(self.tmp_path / "db.sqlite3").connect()
@@ -92,17 +96,27 @@ class Harness:
         self.events = RecordingEvents(self.dispatch.pop("fail_deliveries", 0))
         opts = dict(images_dir=self.tmp_path / "images", progress_interval=0.0, max_attempts=2)
         opts.update(self.dispatch)
-        self.dispatcher = Dispatcher(self.store, FairScheduler(), self.renderer, self.events, DispatchSettings(**opts))
+        self.dispatcher = Dispatcher(self.store, FairScheduler(), self.workers, self.events,
+                                     DispatchSettings(**opts))
+        self.jobs = JobService(self.admission, self.store, self.dispatcher)
         return self
 
     async def start(self):
-        await self.dispatcher.start()
+        await self.jobs.start()
 
-    async def submit(self, prompt, user=1, enqueue=True, **kw):
-        job = await self.admission.imagine(Requester(user_id=user, channel_id=10), GenerationRequest(prompt=prompt, steps=4, **kw))
-        if enqueue:
-            self.dispatcher.enqueue(job)
-        return job
+    async def submit(self, prompt, user=1, enqueue=True, ack_delay=0.0, **kw):
+        """Through JobService.submit (acknowledged after `ack_delay` s), or with enqueue=False only
+        into SQLite, as a job the bot had admitted before a restart."""
+        requester = Requester(user_id=user, channel_id=10)
+        request = GenerationRequest(prompt=prompt, **{"steps": 4, **kw})
+        if not enqueue:
+            return await self.admission.admit(requester, await self.admission.plan(requester, request))
+
+        async def acknowledge(job, position, eta):  # the first reply shows the place as "waiting" does
+            await asyncio.sleep(ack_delay)
+            self.events.calls.append(("waiting" if position else "rendering", job.id, position, eta))
+            return 5000 + job.id
+        return await self.jobs.submit(requester, request, acknowledge)
 
     async def settle(self, *job_ids, timeout=10.0):
         deadline = time.monotonic() + timeout
@@ -115,7 +129,7 @@ class Harness:
         raise AssertionError(f"jobs did not settle: {[(j.id, j.status) for j in jobs]}")
 
     async def __aexit__(self, *exc):
-        await self.dispatcher.stop()
+        await self.jobs.stop()
         await self.db.close()
 
 
@@ -167,8 +181,8 @@ async def test_cancelling_a_queued_job_means_it_never_renders(tmp_path):
         first = await h.submit("slow one", user=1)
         second = await h.submit("never", user=2)
         await h.start()
-        assert await h.dispatcher.cancel(second)
-        assert not await h.dispatcher.cancel(second)  # already ended
+        assert await h.jobs.cancel(second)
+        assert not await h.jobs.cancel(second)  # already ended
         first_done, second_done = await h.settle(first.id, second.id)
         assert second_done.status == JobStatus.CANCELLED
         assert all(s.job_id != second.id for b in h.renderer.batches for s in b.images)
@@ -182,7 +196,7 @@ async def test_cancelling_a_running_job_stops_the_render(tmp_path):
             if h.dispatcher.is_running(job.id):
                 break
             await asyncio.sleep(0.01)
-        assert await h.dispatcher.cancel(job)
+        assert await h.jobs.cancel(job)
         (done,) = await h.settle(job.id)
         assert done.status == JobStatus.CANCELLED
         assert h.events.of("deliver") == []

@@ -14,15 +14,17 @@ from discord.ext import commands
 from bot.config import Settings
 from bot.database import Database
 from bot.errors import RenderError
+from bot.frontend.flows import reply_error
 from bot.frontend.presenter import DiscordPresenter
 from bot.models import RenderBatch, RenderResult
-from bot.renderer.client import RendererClient
-from bot.renderer.profiles import ModelProfile, detect_pipeline_class, detect_sample_size, profile_for
+from bot.renderer.pool import RenderWorker, build_pool
+from bot.renderer.profiles import model_label, resolve_profile
 from bot.scheduler import FairScheduler
 from bot.services.admission import Admission
 from bot.services.calibration import decide_batching
 from bot.services.dispatcher import DispatchSettings, Dispatcher
 from bot.services.jobs import JobStore
+from bot.services.lifecycle import JobService
 
 log = logging.getLogger(__name__)
 
@@ -37,40 +39,19 @@ def apply_endpoints(settings: Settings) -> None:
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
 
 
-def model_label(model: str) -> str:
-    path = Path(model)
-    return path.name if path.is_dir() else model
-
-
-def resolve_profile(model: str) -> ModelProfile:
-    """Read the model family from its files (no torch in this process)."""
-    return profile_for(detect_pipeline_class(model) or _guess_class(model), detect_sample_size(model))
-
-
-def _guess_class(model: str) -> str:
-    name = model.lower()
-    if "flux" in name:
-        return "FluxPipeline"
-    if "stable-diffusion-3" in name or "sd3" in name:
-        return "StableDiffusion3Pipeline"
-    if "xl" in name:
-        return "StableDiffusionXLPipeline"
-    return "StableDiffusionPipeline"
-
-
 class _WhenReady:
-    """The renderer as the dispatcher sees it: renders wait until the model has loaded."""
+    """A renderer worker as the dispatcher sees it: renders wait until the pool has loaded."""
 
-    def __init__(self, client: RendererClient, started: asyncio.Future):
-        self.client = client
+    def __init__(self, worker: RenderWorker, started: asyncio.Future):
+        self.worker = worker
         self.started = started
 
-    async def render(self, batch: RenderBatch, on_progress=None) -> RenderResult:
+    async def render(self, batch: RenderBatch, on_progress=None, on_denoised=None) -> RenderResult:
         await asyncio.shield(self.started)
-        return await self.client.render(batch, on_progress)
+        return await self.worker.render(batch, on_progress, on_denoised)
 
     def cancel(self, batch_id: int) -> None:
-        self.client.cancel(batch_id)
+        self.worker.cancel(batch_id)
 
 
 class PixelBot(commands.Bot):
@@ -88,9 +69,9 @@ class PixelBot(commands.Bot):
         self.exit_code = 0
         self.db = Database(settings.db_path)
         self.store = JobStore(self.db, settings.data_dir)
-        self.renderer = RendererClient(
-            settings.image_model, device=settings.device, dtype=settings.dtype,
-            step_timeout=settings.step_timeout,
+        self.pool = build_pool(
+            settings.image_model, list(settings.devices), settings.dtype, settings.step_timeout,
+            renderer=settings.renderer, ray_address=settings.ray_address,
         )
         self.presenter = DiscordPresenter(self)
         self.profile = resolve_profile(settings.image_model)
@@ -105,32 +86,37 @@ class PixelBot(commands.Bot):
         )
         self._renderer_started: asyncio.Future | None = None
         self.dispatcher: Dispatcher | None = None
+        self.jobs: JobService | None = None
+        self.tree.on_error = reply_error
 
     async def setup_hook(self) -> None:
         await self.db.connect()
         self._renderer_started = asyncio.get_running_loop().create_task(self._start_renderer())
+        started = self._renderer_started
         self.dispatcher = Dispatcher(
-            self.store, FairScheduler(), _WhenReady(self.renderer, self._renderer_started),
+            self.store, FairScheduler(), [_WhenReady(w, started) for w in self.pool.workers],
             self.presenter, self.dispatch_settings,
         )
+        self.jobs = JobService(self.admission, self.store, self.dispatcher)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await self.sync_commands_if_changed()
-        await self.dispatcher.start()
+        await self.jobs.start()
 
     async def _start_renderer(self) -> None:
         try:
-            info = await self.renderer.start()
+            info = await self.pool.start()
         except RenderError as exc:
             log.critical("the image model could not be loaded: %s", exc.message)
             self.exit_code = 4
             asyncio.get_running_loop().create_task(self.close())
             raise
-        log.info("renderer ready: %s on %s (%s, %s)", info.pipeline_class, info.device, info.dtype, info.scheduler)
+        log.info("renderer ready: %d worker(s), %s on %s (%s, %s)", len(self.pool.workers), info.pipeline_class,
+                 info.device, info.dtype, info.scheduler)
         self.admission.scheduler_name = info.scheduler
         if self.settings.batching == "auto":
             self.dispatch_settings.batching = await decide_batching(
-                self.renderer, self.profile, self.settings.data_dir / "calibration",
+                self.pool.workers[0], self.profile, self.settings.data_dir / "calibration",
                 self.settings.max_batch_images, model_label(self.settings.image_model),
             )
 
@@ -150,8 +136,8 @@ class PixelBot(commands.Bot):
         log.info("synced %d application commands", len(payload))
 
     async def close(self) -> None:
-        if self.dispatcher is not None:
-            await self.dispatcher.stop()
-        await self.renderer.close()
+        if self.jobs is not None:
+            await self.jobs.stop()  # interrupted renders are requeued before the workers stop
+        await self.pool.close()
         await self.db.close()
         await super().close()

@@ -8,7 +8,21 @@ import discord
 
 from bot.errors import NotAllowed, NotFound
 from bot.frontend.flows import bot_of, is_moderator, reply_error, start_job
-from bot.models import Job
+from bot.models import Job, RerollRequest, VariationRequest
+
+
+class _Guarded:
+    """discord.py only logs an exception raised in a dynamic item's callback, and the member sees
+    "This interaction failed": every button runs `clicked` through the one error reply instead."""
+
+    async def callback(self, interaction: discord.Interaction) -> None:
+        try:
+            await self.clicked(interaction)
+        except Exception as exc:
+            await reply_error(interaction, exc)
+
+    async def clicked(self, interaction: discord.Interaction) -> None:
+        raise NotImplementedError
 
 
 class _ByJobId:
@@ -19,7 +33,7 @@ class _ByJobId:
         return cls(int(match["job"]))
 
 
-class VariationButton(discord.ui.DynamicItem[discord.ui.Button], template=r"img:var:v1:(?P<job>\d+):(?P<index>\d+)"):
+class VariationButton(_Guarded, discord.ui.DynamicItem[discord.ui.Button], template=r"img:var:v1:(?P<job>\d+):(?P<index>\d+)"):
     def __init__(self, job_id: int, index: int):
         super().__init__(discord.ui.Button(
             label=f"V{index + 1}", style=discord.ButtonStyle.secondary, row=0,
@@ -31,12 +45,11 @@ class VariationButton(discord.ui.DynamicItem[discord.ui.Button], template=r"img:
     async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]):
         return cls(int(match["job"]), int(match["index"]))
 
-    async def callback(self, interaction: discord.Interaction) -> None:
-        admission = bot_of(interaction).admission
-        await start_job(interaction, lambda who: admission.variation(who, self.job_id, self.index))
+    async def clicked(self, interaction: discord.Interaction) -> None:
+        await start_job(interaction, VariationRequest(self.job_id, self.index))
 
 
-class RerollButton(_ByJobId, discord.ui.DynamicItem[discord.ui.Button], template=r"img:reroll:v1:(?P<job>\d+)"):
+class RerollButton(_Guarded, _ByJobId, discord.ui.DynamicItem[discord.ui.Button], template=r"img:reroll:v1:(?P<job>\d+)"):
     def __init__(self, job_id: int):
         super().__init__(discord.ui.Button(
             label="Re-roll", emoji="🔄", style=discord.ButtonStyle.primary, row=1,
@@ -44,9 +57,8 @@ class RerollButton(_ByJobId, discord.ui.DynamicItem[discord.ui.Button], template
         ))
         self.job_id = job_id
 
-    async def callback(self, interaction: discord.Interaction) -> None:
-        admission = bot_of(interaction).admission
-        await start_job(interaction, lambda who: admission.reroll(who, self.job_id))
+    async def clicked(self, interaction: discord.Interaction) -> None:
+        await start_job(interaction, RerollRequest(self.job_id))
 
 
 async def _owned_job(interaction: discord.Interaction, job_id: int, action: str) -> Job:
@@ -58,7 +70,7 @@ async def _owned_job(interaction: discord.Interaction, job_id: int, action: str)
     return job
 
 
-class DeleteButton(_ByJobId, discord.ui.DynamicItem[discord.ui.Button], template=r"img:delete:v1:(?P<job>\d+)"):
+class DeleteButton(_Guarded, _ByJobId, discord.ui.DynamicItem[discord.ui.Button], template=r"img:delete:v1:(?P<job>\d+)"):
     def __init__(self, job_id: int):
         super().__init__(discord.ui.Button(
             label="Delete", emoji="🗑", style=discord.ButtonStyle.danger, row=1,
@@ -66,11 +78,8 @@ class DeleteButton(_ByJobId, discord.ui.DynamicItem[discord.ui.Button], template
         ))
         self.job_id = job_id
 
-    async def callback(self, interaction: discord.Interaction) -> None:
-        try:
-            job = await _owned_job(interaction, self.job_id, "delete")
-        except (NotFound, NotAllowed) as exc:
-            return await reply_error(interaction, exc)
+    async def clicked(self, interaction: discord.Interaction) -> None:
+        job = await _owned_job(interaction, self.job_id, "delete")
         # Deferring an update and deleting @original removes the message the button is on,
         # through the interaction token: no channel permission needed.
         await interaction.response.defer()
@@ -78,7 +87,7 @@ class DeleteButton(_ByJobId, discord.ui.DynamicItem[discord.ui.Button], template
         await bot_of(interaction).store.mark_message_deleted(job.id)
 
 
-class CancelButton(_ByJobId, discord.ui.DynamicItem[discord.ui.Button], template=r"job:cancel:v1:(?P<job>\d+)"):
+class CancelButton(_Guarded, _ByJobId, discord.ui.DynamicItem[discord.ui.Button], template=r"job:cancel:v1:(?P<job>\d+)"):
     def __init__(self, job_id: int, label: str = "Cancel"):
         super().__init__(discord.ui.Button(
             label=label[:80], emoji="✖", style=discord.ButtonStyle.secondary,
@@ -86,13 +95,10 @@ class CancelButton(_ByJobId, discord.ui.DynamicItem[discord.ui.Button], template
         ))
         self.job_id = job_id
 
-    async def callback(self, interaction: discord.Interaction) -> None:
-        try:
-            job = await _owned_job(interaction, self.job_id, "cancel")
-        except (NotFound, NotAllowed) as exc:
-            return await reply_error(interaction, exc)
+    async def clicked(self, interaction: discord.Interaction) -> None:
+        job = await _owned_job(interaction, self.job_id, "cancel")
         await interaction.response.defer(ephemeral=True, thinking=True)
-        cancelled = await bot_of(interaction).dispatcher.cancel(job)
+        cancelled = await bot_of(interaction).jobs.cancel(job)
         text = f"Cancelled job #{job.id}." if cancelled else f"Job #{job.id} had already finished."
         await interaction.followup.send(text, ephemeral=True)
 

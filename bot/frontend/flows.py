@@ -3,12 +3,14 @@ and the one place errors become ephemeral replies."""
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Awaitable, Callable
+import secrets
+from typing import TYPE_CHECKING
 
 import discord
+from discord import app_commands
 
 from bot.errors import BotError, user_message
-from bot.models import Job, JobStatus, Requester
+from bot.models import Job, Requester, WorkRequest
 
 if TYPE_CHECKING:
     from bot.frontend.app import PixelBot
@@ -49,10 +51,18 @@ def requester_from(interaction: discord.Interaction) -> Requester:
 
 
 async def reply_error(interaction: discord.Interaction, exc: BaseException) -> None:
-    """Tell the user what went wrong, only them, whatever state the interaction is in."""
-    if not isinstance(exc, BotError):
-        log.error("interaction failed", exc_info=exc)
-    text = user_message(exc)
+    """The one place an interaction's failure becomes a reply: only the member sees it, whatever
+    state the interaction is in. A domain error says what was wrong; anything unexpected says
+    "something went wrong" with a short reference that is also in the log, never a bare
+    "This interaction failed"."""
+    if isinstance(exc, app_commands.CommandInvokeError):
+        exc = exc.original
+    if isinstance(exc, BotError):
+        text = user_message(exc)
+    else:
+        reference = secrets.token_hex(3)
+        log.error("interaction %s failed [ref %s]", interaction.id, reference, exc_info=exc)
+        text = f"{user_message(exc)} (reference `{reference}`)"
     try:
         if interaction.response.is_done():
             await interaction.followup.send(text, ephemeral=True)
@@ -67,32 +77,27 @@ def missing_delivery_permissions(interaction: discord.Interaction) -> list[str]:
     return [name for name in DELIVERY_PERMISSIONS if not getattr(perms, name)]
 
 
-async def start_job(interaction: discord.Interaction, admit: Callable[[Requester], Awaitable[Job]]) -> Job | None:
-    """Admit (validate, limits, insert) → reply with the job's own message → queue.
+async def start_job(interaction: discord.Interaction, request: WorkRequest) -> Job | None:
+    """Submit `request` through the one submit path, acknowledging with the job's own message.
 
     Admission runs before the reply so a refusal can still be an ephemeral reply; it is one
     short SQLite transaction, well inside Discord's 3-second window. The reply itself already
     shows the queue position (no "thinking…" then an edit): one request per interaction, which
     is what keeps acknowledgements fast when many arrive at once."""
     bot = bot_of(interaction)
+
+    async def acknowledge(job: Job, position: int | None, eta: float | None) -> int:
+        missing = missing_delivery_permissions(interaction)
+        if missing:
+            names = ", ".join(name.replace("_", " ").title() for name in missing)
+            bot.presenter.add_note(job.id, f"⚠️ I am missing {names} in this channel: if this job waits "
+                                           "longer than 15 minutes I cannot deliver it. Ask an admin to grant them.")
+        return await bot.presenter.first_reply(interaction, job, position, eta)
+
     try:
-        job = await admit(requester_from(interaction))
+        return await bot.jobs.submit(requester_from(interaction), request, acknowledge)
     except BotError as exc:
         await reply_error(interaction, exc)
-        return None
-    missing = missing_delivery_permissions(interaction)
-    if missing:
-        names = ", ".join(name.replace("_", " ").title() for name in missing)
-        bot.presenter.add_note(job.id, f"⚠️ I am missing {names} in this channel: if this job waits "
-                                       "longer than 15 minutes I cannot deliver it. Ask an admin to grant them.")
-    position, eta = bot.dispatcher.preview(job)
-    try:
-        message_id = await bot.presenter.first_reply(interaction, job, position, eta)
     except discord.HTTPException:
-        log.warning("job %s: could not acknowledge the interaction; dropping it", job.id, exc_info=True)
-        await bot.store.finish(job.id, JobStatus.CANCELLED, "the interaction could not be acknowledged")
-        return None
-    job.message_id = message_id
-    await bot.store.set_message(job.id, message_id)
-    bot.dispatcher.enqueue(job, announced=True)
-    return job
+        log.warning("could not acknowledge an interaction; its job was cancelled", exc_info=True)
+    return None

@@ -19,14 +19,14 @@ import discord
 
 from bot.frontend import texts
 from bot.frontend.buttons import progress_view, result_view
-from bot.models import Job, JobStatus, StoredImage
+from bot.models import INTERACTION_TOKEN_LIFETIME, Job, JobStatus, StoredImage
 
 if TYPE_CHECKING:
     from bot.frontend.app import PixelBot
 
 log = logging.getLogger(__name__)
 
-TOKEN_LIFETIME = 15 * 60
+TOKEN_LIFETIME = INTERACTION_TOKEN_LIFETIME
 TOKEN_MARGIN = 60  # stop using a token a minute early rather than race its expiry
 _DEAD_TOKEN_CODES = {50027, 10015}  # Invalid Webhook Token, Unknown Webhook
 
@@ -92,10 +92,13 @@ class DiscordPresenter:
         await self.bot.store.set_message(job.id, message.id)
         return message.id
 
-    async def first_reply(self, interaction: discord.Interaction, job: Job, position: int, eta: float | None) -> int:
-        """Acknowledge the interaction with the job's message; returns its id."""
+    async def first_reply(self, interaction: discord.Interaction, job: Job, position: int | None,
+                          eta: float | None) -> int:
+        """Acknowledge the interaction with the job's message (its place in line, or that it is
+        starting when a free renderer took it at once); returns the message id."""
+        text = texts.waiting(job, position, eta) if position is not None else texts.rendering(job, 0, job.params.steps, eta)
         response = await interaction.response.send_message(
-            self._with_note(job, texts.waiting(job, position, eta)), view=progress_view(job),
+            self._with_note(job, text), view=progress_view(job),
             allowed_mentions=discord.AllowedMentions.none(),
         )
         message_id = response.message_id if response is not None else None

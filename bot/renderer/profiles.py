@@ -204,3 +204,26 @@ def detect_profile(model: str, local_files_only: bool = True) -> ModelProfile:
     return profile_for(
         detect_pipeline_class(model, local_files_only), detect_sample_size(model, local_files_only)
     )
+
+
+def model_label(model: str) -> str:
+    """How a model is named in messages and PNG metadata: a local folder by its name."""
+    path = Path(model).expanduser()
+    return path.name if path.is_dir() else model
+
+
+def _guess_class(model: str) -> str:
+    """A pipeline class from a hub id's name, for a model whose files are not cached yet."""
+    name = model.lower()
+    if "flux" in name:
+        return "FluxPipeline"
+    if "stable-diffusion-3" in name or "sd3" in name:
+        return "StableDiffusion3Pipeline"
+    if "xl" in name:
+        return "StableDiffusionXLPipeline"
+    return "StableDiffusionPipeline"
+
+
+def resolve_profile(model: str) -> ModelProfile:
+    """The profile of `model`, read from its files (local folder or HF cache; no torch, no network)."""
+    return profile_for(detect_pipeline_class(model) or _guess_class(model), detect_sample_size(model))

@@ -1,15 +1,15 @@
-"""The one admission point for GPU work: /imagine, Re-roll and Variation all come through here.
+"""Admission rules for GPU work: /imagine, Re-roll and Variation all come through here.
 
-It validates parameters against the model profile and the settings, picks the priority class,
-and inserts the job under the queue limits (a future quota debit belongs in `_admit` too).
-Anything refused raises a BotError whose message tells the user which limit they hit;
-nothing is queued in that case.
+`plan()` validates a request against the model profile and the settings and resolves it into the
+job it would create; `admit()` inserts that job under the queue limits. `JobService.submit` calls
+them in that order, with the safety check and the quota debit in between. Anything refused raises
+a BotError whose message tells the user which limit they hit; nothing is queued in that case.
 """
 from __future__ import annotations
 
 import math
 import secrets
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bot.config import Settings
@@ -24,12 +24,25 @@ from bot.models import (
     JobTask,
     Priority,
     Requester,
+    RerollRequest,
+    VariationRequest,
+    WorkRequest,
 )
-from bot.renderer.profiles import ModelProfile, sizes_for_aspect
+from bot.renderer.profiles import ASPECTS, ModelProfile, sizes_for_aspect
 from bot.services.jobs import JobStore
 
-ASPECTS = ("1:1", "3:2", "2:3", "16:9", "9:16")
 MAX_COUNT = 4
+
+
+@dataclass(frozen=True)
+class AdmissionPlan:
+    """A validated request: the job `admit()` would insert."""
+
+    kind: JobKind
+    params: JobParams
+    parent_job_id: int | None = None
+    image_index: int | None = None
+    dedupe_key: str | None = None
 
 
 class Admission:
@@ -85,21 +98,27 @@ class Admission:
             return Priority.BULK
         return Priority.INTERACTIVE
 
-    async def _admit(self, kind: JobKind, requester: Requester, params: JobParams, *,
-                     parent: Job | None = None, image_index: int | None = None,
-                     dedupe_key: str | None = None) -> Job:
+    # ---- the three ways to ask for GPU work, resolved into one plan ----
+    async def plan(self, requester: Requester, request: WorkRequest) -> AdmissionPlan:
+        """Validate `request` and resolve it into the job it would create (nothing stored yet)."""
+        if isinstance(request, GenerationRequest):
+            return AdmissionPlan(JobKind.IMAGINE, self.validate(request))
+        if isinstance(request, RerollRequest):
+            return await self._reroll(requester, request.parent_job_id)
+        if isinstance(request, VariationRequest):
+            return await self._variation(requester, request.parent_job_id, request.index)
+        raise TypeError(f"not a work request: {request!r}")
+
+    async def admit(self, requester: Requester, plan: AdmissionPlan, now: float | None = None) -> Job:
+        """Insert the planned job under the queue limits (one conditional INSERT)."""
         return await self.store.insert(
-            kind=kind, requester=requester, params=params,
+            kind=plan.kind, requester=requester, params=plan.params,
             priority=self.priority_for(requester),
             max_per_user=self.settings.max_queued_per_user,
             max_total=self.settings.max_queue_size,
-            parent_job_id=parent.id if parent else None,
-            parent_image_index=image_index, dedupe_key=dedupe_key,
+            parent_job_id=plan.parent_job_id,
+            parent_image_index=plan.image_index, dedupe_key=plan.dedupe_key, now=now,
         )
-
-    # ---- the three ways to create GPU work ----
-    async def imagine(self, requester: Requester, request: GenerationRequest) -> Job:
-        return await self._admit(JobKind.IMAGINE, requester, self.validate(request))
 
     async def _parent(self, job_id: int) -> Job:
         parent = await self.store.get(job_id)
@@ -107,16 +126,14 @@ class Admission:
             raise NotFound("That image's job no longer exists.")
         return parent
 
-    async def reroll(self, requester: Requester, parent_job_id: int) -> Job:
+    async def _reroll(self, requester: Requester, parent_job_id: int) -> AdmissionPlan:
         """Same parameters, new seed; the new job belongs to whoever clicked."""
         parent = await self._parent(parent_job_id)
         params = replace(parent.params, seed=secrets.randbelow(MAX_SEED + 1))
-        return await self._admit(
-            JobKind.REROLL, requester, params, parent=parent,
-            dedupe_key=f"reroll:{parent.id}:{requester.user_id}",
-        )
+        return AdmissionPlan(JobKind.REROLL, params, parent_job_id=parent.id,
+                             dedupe_key=f"reroll:{parent.id}:{requester.user_id}")
 
-    async def variation(self, requester: Requester, parent_job_id: int, index: int) -> Job:
+    async def _variation(self, requester: Requester, parent_job_id: int, index: int) -> AdmissionPlan:
         """img2img from the stored image `index` of the parent job, at the profile's strength."""
         parent = await self._parent(parent_job_id)
         if parent.status not in (JobStatus.DONE, JobStatus.DELIVERED):
@@ -130,7 +147,5 @@ class Admission:
             parent.params, seed=secrets.randbelow(MAX_SEED + 1),
             strength=self.profile.variation_strength, init_image=rel, task=JobTask.IMG2IMG,
         )
-        return await self._admit(
-            JobKind.VARIATION, requester, params, parent=parent, image_index=index,
-            dedupe_key=f"variation:{parent.id}:{index}:{requester.user_id}",
-        )
+        return AdmissionPlan(JobKind.VARIATION, params, parent_job_id=parent.id, image_index=index,
+                             dedupe_key=f"variation:{parent.id}:{index}:{requester.user_id}")

@@ -1,10 +1,17 @@
-"""Feeds the renderer from the fair queue and carries each job to exactly one delivery.
+"""Feeds the renderer pool from the fair queue and carries each job to exactly one delivery.
 
 Lifecycle (all state changes are written to SQLite before anything is shown to the user):
-queued -> running -> done -> delivered, or -> failed / cancelled / expired.
-After a restart (clean or kill -9): `done` jobs are delivered again (delivery edits the job's
-own message, so a repeat edit never posts twice), `running` jobs go back to the queue unless
-they already used their attempts, and queued jobs older than JOB_MAX_AGE expire.
+queued -> running -> done -> delivered, or -> failed / cancelled / expired / blocked, always through
+`JobService.end` (bot/services/lifecycle.py), which owns a job's life; this module runs it.
+
+One loop per renderer worker, each with at most one batch *denoising*: a worker takes its next batch
+as soon as the previous one has denoised, so the PNG encoding and storing of batch n overlap the
+denoising of batch n+1 and the GPU does not wait for the CPU.
+
+After a restart (clean or kill -9): `done` jobs are delivered again (delivery edits the job's own
+message, so a repeat edit never posts twice), `running` jobs go back to the queue unless they
+already used their attempts, and queued jobs older than JOB_MAX_AGE expire. A clean stop requeues
+the jobs it interrupted without counting an attempt: only crashes and hangs use attempts up.
 """
 from __future__ import annotations
 
@@ -12,28 +19,28 @@ import asyncio
 import itertools
 import logging
 import time
-from dataclasses import dataclass
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from bot.errors import RenderError, user_message
-from bot.models import (
-    ImageSpec,
-    Job,
-    JobStatus,
-    RenderBatch,
-    RenderResult,
-    StoredImage,
-)
+from bot.models import ImageSpec, Job, JobStatus, RenderBatch, RenderResult, StoredImage
 from bot.scheduler import FairScheduler
 from bot.services.jobs import JobStore
 from bot.services.progress import ProgressNotifier
+
+if TYPE_CHECKING:
+    from bot.services.lifecycle import JobService
 
 log = logging.getLogger(__name__)
 
 
 class Renderer(Protocol):
-    async def render(self, batch: RenderBatch, on_progress: Callable[[int, int], None] | None = None) -> RenderResult: ...
+    """One renderer worker as the dispatcher uses it (bot/renderer/pool.py: RenderWorker)."""
+
+    async def render(self, batch: RenderBatch, on_progress: Callable[[int, int], None] | None = None,
+                     on_denoised: Callable[[], None] | None = None) -> RenderResult: ...
     def cancel(self, batch_id: int) -> None: ...
 
 
@@ -60,7 +67,7 @@ class DispatchSettings:
 
 
 class RenderRate:
-    """Measured seconds per (step x image x megapixel), smoothed, for ETAs."""
+    """Measured seconds per unit of work (megapixel-steps, `JobParams.work`), smoothed, for ETAs."""
 
     def __init__(self, initial: float | None = None):
         self.value = initial
@@ -71,35 +78,44 @@ class RenderRate:
         rate = seconds / work
         self.value = rate if self.value is None else 0.7 * self.value + 0.3 * rate
 
-    @staticmethod
-    def work(job: Job) -> float:
-        p = job.params
-        return p.steps * p.count * p.width * p.height / 1e6
-
     def estimate(self, job: Job) -> float | None:
-        return None if self.value is None else self.value * self.work(job)
+        return None if self.value is None else self.value * job.params.work
+
+
+@dataclass
+class _Running:
+    """A batch on a worker: its jobs, the ones cancelled meanwhile, and when it should end."""
+
+    batch_id: int
+    worker: Renderer
+    jobs: dict[int, Job]
+    cancelled: set[int] = field(default_factory=set)
+    eta_end: float | None = None  # time.monotonic() at which it should finish
 
 
 class Dispatcher:
-    def __init__(self, store: JobStore, scheduler: FairScheduler, renderer: Renderer,
+    def __init__(self, store: JobStore, scheduler: FairScheduler, workers: Sequence[Renderer],
                  events: JobEvents, settings: DispatchSettings, clock: Callable[[], float] = time.time):
         self.store = store
         self.scheduler = scheduler
-        self.renderer = renderer
+        self.workers = list(workers)
         self.events = events
         self.settings = settings
         self.clock = clock
+        self.lifecycle: JobService | None = None  # set by JobService, which owns every ending
         self.rate = RenderRate()
         self.notifier = ProgressNotifier(settings.progress_interval)
         self._wake = asyncio.Event()
-        self._task: asyncio.Task | None = None
+        self._loops: list[asyncio.Task] = []
+        self._renders: set[asyncio.Task] = set()
         self._background: set[asyncio.Task] = set()
         self._batch_ids = itertools.count(1)
-        self._running: dict[int, Job] = {}  # job id -> job, for the batch on the renderer now
-        self._running_batch: int | None = None
-        self._running_eta_end: float | None = None
-        self._cancelled: set[int] = set()
+        self._running: dict[int, _Running] = {}  # batch id -> batch on a worker now
+        self._batch_of: dict[int, int] = {}  # job id -> batch id, for running jobs
         self._solo: set[int] = set()  # jobs that crashed inside a batch render alone afterwards
+        # Jobs whose first reply is still on its way: what the front end shows of them waits for
+        # it (True: shown, go on; False: the reply failed, show nothing).
+        self._gates: dict[int, asyncio.Future[bool]] = {}
 
     # ---- lifecycle ----
     async def start(self) -> None:
@@ -107,37 +123,44 @@ class Dispatcher:
         if rates:
             self.rate = RenderRate(sum(rates) / len(rates))
         await self.recover()
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="dispatcher")
+        loop = asyncio.get_running_loop()
+        self._loops = [loop.create_task(self._serve(w), name=f"dispatcher-{n}") for n, w in enumerate(self.workers)]
 
     async def stop(self) -> None:
-        if self._task:
-            self._task.cancel()
-            await asyncio.gather(self._task, return_exceptions=True)
-        for task in list(self._background):
+        """Stop taking work; batches in flight are interrupted and requeued (no attempt counted)."""
+        for task in self._loops:
             task.cancel()
-        await asyncio.gather(*self._background, return_exceptions=True)
+        await asyncio.gather(*self._loops, return_exceptions=True)
+        self._loops = []
+        for task in list(self._renders) + list(self._background):
+            task.cancel()
+        await asyncio.gather(*self._renders, *self._background, return_exceptions=True)
 
     async def recover(self) -> None:
-        """Bring the in-memory queue back in line with SQLite after a start."""
+        """Bring the in-memory queue back in line with SQLite after a start: O(k log k) for k jobs,
+        and position edits only for the first waiting jobs (as for live updates)."""
         for job in await self.store.with_status(JobStatus.DONE):
             self._spawn(self._deliver(job))
+        retry = []
         for job in await self.store.with_status(JobStatus.RUNNING):
             if job.attempts >= self.settings.max_attempts:
                 await self._end(job, JobStatus.FAILED,
                                 f"This job stopped the renderer {job.attempts} times, so it was dropped.")
             else:
-                await self.store.requeue([job.id])
-                job.status = JobStatus.QUEUED
-                self.enqueue(job, retry=True)
+                retry.append(job)
+        await self.store.requeue([job.id for job in retry])
+        for job in retry:
+            job.status = JobStatus.QUEUED
+            self.scheduler.push(job, retry=True)
         for job in await self.store.with_status(JobStatus.QUEUED):
-            if job.id not in self.scheduler:
-                self.enqueue(job)
+            self.scheduler.push(job)  # a no-op for the jobs requeued just above
+        self._wake.set()
+        self._refresh_positions()
 
     def enqueue(self, job: Job, retry: bool = False, announced: bool = False) -> None:
-        """Queue a job. `announced`: its message already shows its place (the first reply), so
-        only later moves of the queue update it. Other jobs' places are refreshed when the
-        queue moves (a batch starts, a job is cancelled), not on every arrival: a burst of
-        arrivals must not turn into a burst of edits."""
+        """Queue a job. `announced`: its first reply shows its place, so only later moves of the
+        queue update it. Other jobs' places are refreshed when the queue moves (a batch starts, a
+        job ends), not on every arrival: a burst of arrivals must not become a burst of edits."""
         self.scheduler.push(job, retry=retry)
         self._wake.set()
         if announced:
@@ -147,47 +170,78 @@ class Dispatcher:
         if position is not None:
             self._post_position(job, position, self._eta_at(job, position))
 
+    def place(self, job: Job) -> tuple[int | None, float | None]:
+        """A queued job's place and ETA now; (None, ETA) once it is rendering."""
+        position = self.scheduler.position(job.id)
+        if position is None:
+            return None, self.rate.estimate(job)
+        return position, self._eta_at(job, position)
+
     def preview(self, job: Job) -> tuple[int, float | None]:
         """Place and ETA `job` would get if queued now."""
         position = self.scheduler.preview_position(job)
         return position, self._eta_at(job, position)
 
-    # ---- cancelling ----
-    async def cancel(self, job: Job) -> bool:
-        """Cancel a queued job now, or a running one at its next step. False if already ended."""
-        if not await self.store.finish(job.id, JobStatus.CANCELLED, "cancelled"):
-            return False
-        self.scheduler.remove(job.id)
-        if job.id in self._running:
-            self._cancelled.add(job.id)
-            if all(j in self._cancelled for j in self._running) and self._running_batch is not None:
-                self.renderer.cancel(self._running_batch)
-        await self.notifier.finish(job.id)
-        await self._safe(self.events.ended(job, JobStatus.CANCELLED, "Cancelled."))
-        self._refresh_positions()
-        return True
+    # ---- the first reply gate (see JobService.submit) ----
+    def hold(self, job_id: int) -> None:
+        self._gates[job_id] = asyncio.get_running_loop().create_future()
 
-    # ---- the loop ----
-    async def _run(self) -> None:
+    def release(self, job_id: int, shown: bool) -> None:
+        """The first reply is out (shown) or failed. A failed one keeps its closed gate, so that
+        nothing queued for the job later is shown either (rare: one small entry each)."""
+        gate = self._gates.get(job_id) if not shown else self._gates.pop(job_id, None)
+        if gate is not None and not gate.done():
+            gate.set_result(shown)
+
+    async def _tell(self, job: Job, show: Callable[[], Awaitable[object]]) -> None:
+        """Run one front-end update for `job` once its first reply is out; never raises."""
+        gate = self._gates.get(job.id)
+        if gate is not None and not await asyncio.shield(gate):
+            return
+        try:
+            await show()
+        except Exception:
+            log.warning("telling the user about job %s failed", job.id, exc_info=True)
+
+    # ---- ending (JobService.end calls these) ----
+    def forget(self, job: Job) -> None:
+        """An ended job leaves the queue, or stops its batch at the next step if it was the last
+        live job in it."""
+        self.scheduler.remove(job.id)
+        running = self._running.get(self._batch_of.get(job.id, -1))
+        if running is not None:
+            running.cancelled.add(job.id)
+            if running.cancelled >= running.jobs.keys():
+                running.worker.cancel(running.batch_id)
+
+    async def tell_ended(self, job: Job, status: JobStatus, message: str) -> None:
+        await self.notifier.finish(job.id)
+        await self._tell(job, lambda: self.events.ended(job, status, message))
+        self._refresh_positions()
+
+    async def _end(self, job: Job, status: JobStatus, message: str) -> None:
+        assert self.lifecycle is not None, "a JobService owns this dispatcher's endings"
+        await self.lifecycle.end(job, status, message)
+
+    # ---- the loops ----
+    async def _serve(self, worker: Renderer) -> None:
+        """One worker's loop: the next batch as soon as the worker may denoise again."""
         while True:
-            if not len(self.scheduler):
+            while not len(self.scheduler):
                 self._wake.clear()
                 await self._wake.wait()
-                continue
             batch = self.scheduler.pop_batch(
                 self.settings.max_batch_images if self.settings.batching else 0,
                 can_batch=lambda job: job.id not in self._solo,
             )
             batch = [job for job in batch if await self._still_wanted(job)]
-            if batch:
-                try:
-                    await self._render(batch)
-                except asyncio.CancelledError:
-                    raise
-                except Exception:  # never let one batch stop the queue
-                    log.exception("dispatching batch %s failed", [j.id for j in batch])
-                    for job in batch:
-                        await self._end(job, JobStatus.FAILED, user_message(Exception()))
+            if not batch:
+                continue
+            free = asyncio.Event()
+            task = asyncio.get_running_loop().create_task(self._render(worker, batch, free))
+            self._renders.add(task)
+            task.add_done_callback(self._renders.discard)
+            await free.wait()
 
     async def _still_wanted(self, job: Job) -> bool:
         if self.clock() - job.created_at > self.settings.job_max_age:
@@ -216,42 +270,58 @@ class Dispatcher:
             task=head.task,
         )
 
-    async def _render(self, batch: list[Job]) -> None:
+    async def _render(self, worker: Renderer, batch: list[Job], free: asyncio.Event) -> None:
+        """Render one batch on `worker`; `free` is set once the worker may take the next one."""
+        try:
+            await self._render_batch(worker, batch, free)
+        except asyncio.CancelledError:
+            # The bot is stopping: no fault of these jobs, so the attempt is given back (only
+            # rows still 'running' change: a batch already stored stays done).
+            await asyncio.shield(self.store.requeue([j.id for j in batch], interrupted=True))
+            raise
+        except Exception:  # never let one batch stop the queue
+            log.exception("dispatching batch %s failed", [j.id for j in batch])
+            for job in batch:
+                await self._end(job, JobStatus.FAILED, user_message(Exception()))
+        finally:
+            free.set()
+
+    async def _render_batch(self, worker: Renderer, batch: list[Job], free: asyncio.Event) -> None:
         await self.store.mark_running([j.id for j in batch], now=self.clock())
         for job in batch:
             job.attempts += 1
             job.status = JobStatus.RUNNING
         render_batch = self._build(batch)
-        self._running = {job.id: job for job in batch}
-        self._running_batch = render_batch.batch_id
         estimate = sum(self.rate.estimate(j) or 0.0 for j in batch) or None
-        self._running_eta_end = time.monotonic() + estimate if estimate else None
+        running = _Running(render_batch.batch_id, worker, {j.id: j for j in batch},
+                           eta_end=time.monotonic() + estimate if estimate else None)
+        self._running[running.batch_id] = running
+        self._batch_of.update((j.id, running.batch_id) for j in batch)
         self._refresh_positions()
         for job in batch:  # replaces any "waiting" update still pending for these jobs
-            self.notifier.post(job.id, lambda job=job: self.events.rendering(job, 0, job.params.steps, estimate))
+            self._post(job, lambda job=job: self.events.rendering(job, 0, job.params.steps, estimate))
         started = time.monotonic()
 
         def on_progress(step: int, total: int) -> None:
             elapsed = time.monotonic() - started
             eta = elapsed / step * (total - step) if step else None
-            self._running_eta_end = time.monotonic() + eta if eta is not None else None
+            running.eta_end = time.monotonic() + eta if eta is not None else None
             for job in batch:
-                if job.id not in self._cancelled:
-                    self.notifier.post(job.id, lambda job=job: self.events.rendering(job, step, total, eta))
+                if job.id not in running.cancelled:
+                    self._post(job, lambda job=job: self.events.rendering(job, step, total, eta))
 
         try:
-            result = await self.renderer.render(render_batch, on_progress)
+            result = await worker.render(render_batch, on_progress, free.set)
         except RenderError as exc:
-            await self._render_failed(batch, exc)
+            await self._render_failed(batch, running, exc)
             return
         finally:
-            self._running = {}
-            self._running_batch = None
-            self._running_eta_end = None
-            self._cancelled.difference_update(j.id for j in batch)
-        total_work = sum(RenderRate.work(j) for j in batch)
+            del self._running[running.batch_id]
+            for job in batch:
+                self._batch_of.pop(job.id, None)
+        total_work = sum(j.params.work for j in batch)
         self.rate.observe(result.seconds, total_work)
-        seconds = {j.id: result.seconds * RenderRate.work(j) / total_work for j in batch}
+        seconds = {j.id: result.seconds * j.params.work / total_work for j in batch}
         stored = await self.store.store_results(list(result.images), [j.id for j in batch],
                                                 seconds=seconds, now=self.clock())
         for job in batch:
@@ -259,10 +329,13 @@ class Dispatcher:
                 job.status = JobStatus.DONE
                 self._spawn(self._deliver(job))
 
-    async def _render_failed(self, batch: list[Job], exc: RenderError) -> None:
-        live = [job for job in batch if job.id not in self._cancelled]
+    async def _render_failed(self, batch: list[Job], running: _Running, exc: RenderError) -> None:
+        live = [job for job in batch if job.id not in running.cancelled]
         if exc.kind == "cancelled":
             return  # every job in it was cancelled and told so already
+        if exc.kind == "shutdown":
+            await self.store.requeue([job.id for job in live], interrupted=True)
+            return
         retry_alone = len(batch) > 1 and exc.kind in ("crash", "hang", "oom")
         for job in live:
             if retry_alone:
@@ -281,6 +354,9 @@ class Dispatcher:
 
     # ---- telling the user ----
     async def _deliver(self, job: Job) -> None:
+        gate = self._gates.get(job.id)
+        if gate is not None and not await asyncio.shield(gate):
+            return  # its first reply failed: the job was ended, nothing to show
         await self.notifier.finish(job.id)
         images = await self.store.images(job.id)
         for attempt in range(self.settings.delivery_retries):
@@ -296,34 +372,26 @@ class Dispatcher:
             return
         log.error("job %s stays undelivered; it will be retried at the next start", job.id)
 
-    async def _end(self, job: Job, status: JobStatus, message: str) -> None:
-        self.scheduler.remove(job.id)
-        if await self.store.finish(job.id, status, message, now=self.clock()):
-            job.status = status
-            await self.notifier.finish(job.id)
-            await self._safe(self.events.ended(job, status, message))
-
-    async def _safe(self, coro) -> None:
-        try:
-            await coro
-        except Exception:
-            log.warning("telling the user failed", exc_info=True)
-
     def _spawn(self, coro) -> None:
         task = asyncio.get_running_loop().create_task(coro)
         self._background.add(task)
         task.add_done_callback(self._background.discard)
 
+    def _post(self, job: Job, show: Callable[[], Awaitable[object]]) -> None:
+        self.notifier.post(job.id, lambda: self._tell(job, show))
+
     # ---- positions and ETAs ----
-    def _remaining_current(self) -> float:
-        if self._running_eta_end is None:
-            return 0.0
-        return max(0.0, self._running_eta_end - time.monotonic())
+    def _remaining_running(self) -> float:
+        """Seconds of work left on the workers, spread over them: when the next worker frees up."""
+        now = time.monotonic()
+        left = [max(0.0, r.eta_end - now) for r in self._running.values() if r.eta_end is not None]
+        idle = len(self.workers) - len(self._running)
+        return 0.0 if idle > 0 or not left else min(left)
 
     def _eta_at(self, job: Job, position: int) -> float | None:
-        """Seconds until `job`, at `position`, finishes: what is left of the running batch, the
-        estimates of the jobs ahead (summed for the first `position_updates`, their mean standing
-        in for the rest) and its own. None until a render has been measured."""
+        """Seconds until `job`, at `position`, finishes: until a worker frees up, the estimates of
+        the jobs ahead shared by the workers (summed for the first `position_updates`, their mean
+        standing in for the rest) and its own. None until a render has been measured."""
         own = self.rate.estimate(job)
         if own is None:
             return None
@@ -331,21 +399,19 @@ class Dispatcher:
                  if j.id != job.id]
         estimates = [self.rate.estimate(j) or 0.0 for j in ahead]
         mean = sum(estimates) / len(estimates) if estimates else own
-        return self._remaining_current() + sum(estimates) + mean * max(0, position - 1 - len(ahead)) + own
+        queued = sum(estimates) + mean * max(0, position - 1 - len(ahead))
+        return self._remaining_running() + queued / max(1, len(self.workers)) + own
 
     def _post_position(self, job: Job, position: int, eta: float | None) -> None:
-        self.notifier.post(job.id, lambda: self.events.waiting(job, position, eta))
+        self._post(job, lambda: self.events.waiting(job, position, eta))
 
     def _refresh_positions(self) -> None:
-        """Re-post position and ETA for the first waiting jobs (ETA: None until measured)."""
-        eta: float | None = self._remaining_current() if self.rate.value is not None else None
+        """Re-post place and ETA for the first waiting jobs (ETA: None until measured)."""
         for position, job in enumerate(self.scheduler.ordered(self.settings.position_updates), 1):
-            estimate = self.rate.estimate(job)
-            eta = None if eta is None or estimate is None else eta + estimate
-            self._post_position(job, position, eta)
+            self._post_position(job, position, self._eta_at(job, position))
 
     def position(self, job_id: int) -> int | None:
         return self.scheduler.position(job_id)
 
     def is_running(self, job_id: int) -> bool:
-        return job_id in self._running
+        return job_id in self._batch_of

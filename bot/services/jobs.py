@@ -20,6 +20,8 @@ from bot.models import (
 )
 
 _ACTIVE = "('queued', 'running')"
+# The ways a job can stop without being delivered (JobService.end is the one path to them).
+ENDINGS = (JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.EXPIRED, JobStatus.BLOCKED)
 
 
 def _row_to_job(row) -> Job:
@@ -48,7 +50,7 @@ def _row_to_job(row) -> Job:
             scheduler=row["scheduler"],
             strength=row["strength"],
             init_image=row["init_image"],
-            task=JobTask.IMG2IMG if row["init_image"] else JobTask.TXT2IMG,
+            task=JobTask(row["task"]),
         ),
         priority=Priority(row["priority"]),
         status=JobStatus(row["status"]),
@@ -88,16 +90,16 @@ class JobStore:
         now = time.time() if now is None else now
         try:
             job_id = await self.db.insert(
-                f"""INSERT INTO jobs (kind, user_id, guild_id, channel_id, interaction_id,
+                f"""INSERT INTO jobs (kind, task, user_id, guild_id, channel_id, interaction_id,
                        interaction_token, application_id, parent_job_id, parent_image_index,
                        prompt, negative_prompt, aspect, width, height, steps, guidance, count,
                        seed, strength, init_image, model, scheduler, priority, status,
                        dedupe_key, created_at)
-                   SELECT ?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,'queued',?,?
+                   SELECT ?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,'queued',?,?
                    WHERE (SELECT COUNT(*) FROM jobs WHERE status IN {_ACTIVE} AND user_id = ?) < ?
                      AND (SELECT COUNT(*) FROM jobs WHERE status IN {_ACTIVE}) < ?""",
                 (
-                    kind.value, requester.user_id, requester.guild_id, requester.channel_id,
+                    kind.value, params.task.value, requester.user_id, requester.guild_id, requester.channel_id,
                     requester.interaction_id, requester.interaction_token,
                     requester.application_id, parent_job_id, parent_image_index,
                     params.prompt, params.negative_prompt, params.aspect, params.width,
@@ -163,11 +165,15 @@ class JobStore:
                 [(now, j) for j in job_ids],
             )
 
-    async def requeue(self, job_ids: list[int]) -> None:
+    async def requeue(self, job_ids: list[int], *, interrupted: bool = False) -> None:
+        """Put running jobs back in the queue. `interrupted`: the bot stopped cleanly under them
+        (shutdown), which is no fault of the job, so the attempt it started is given back."""
+        give_back = 1 if interrupted else 0
         async with self.db.transaction() as conn:
             await conn.executemany(
-                "UPDATE jobs SET status = 'queued' WHERE id = ? AND status = 'running'",
-                [(j,) for j in job_ids],
+                "UPDATE jobs SET status = 'queued', attempts = MAX(0, attempts - ?) "
+                "WHERE id = ? AND status = 'running'",
+                [(give_back, j) for j in job_ids],
             )
 
     async def store_results(
@@ -199,22 +205,31 @@ class JobStore:
         return stored
 
     async def mark_delivered(self, job_id: int, message_id: int | None, now: float | None = None) -> None:
+        """Delivered: the job's life is over, so its interaction token (a credential) goes too."""
         now = time.time() if now is None else now
         await self.db.execute(
-            "UPDATE jobs SET status = 'delivered', delivered_at = ?, message_id = COALESCE(?, message_id) "
-            "WHERE id = ? AND status = 'done'",
+            "UPDATE jobs SET status = 'delivered', delivered_at = ?, message_id = COALESCE(?, message_id), "
+            "interaction_token = NULL WHERE id = ? AND status = 'done'",
             (now, message_id, job_id),
         )
 
-    async def finish(self, job_id: int, status: JobStatus, error: str | None, now: float | None = None) -> bool:
-        """End an active job as failed, cancelled or expired. False if it had already ended."""
-        assert status in (JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.EXPIRED)
-        now = time.time() if now is None else now
-        changed = await self.db.execute(
-            f"UPDATE jobs SET status = ?, error = ?, finished_at = ? WHERE id = ? AND status IN {_ACTIVE}",
+    @staticmethod
+    async def end(conn, job_id: int, status: JobStatus, error: str | None, now: float) -> bool:
+        """End an active job (inside the caller's transaction). False if it had already ended."""
+        assert status in ENDINGS, status
+        cursor = await conn.execute(
+            f"UPDATE jobs SET status = ?, error = ?, finished_at = ?, interaction_token = NULL "
+            f"WHERE id = ? AND status IN {_ACTIVE}",
             (status.value, error, now, job_id),
         )
-        return changed > 0
+        return cursor.rowcount > 0
+
+    async def clear_expired_tokens(self, issued_before: float) -> int:
+        """Forget interaction tokens issued before `issued_before` (they no longer work anyway)."""
+        return await self.db.execute(
+            "UPDATE jobs SET interaction_token = NULL WHERE interaction_token IS NOT NULL AND created_at < ?",
+            (issued_before,),
+        )
 
     async def images(self, job_id: int) -> list[StoredImage]:
         rows = await self.db.fetchall(

@@ -1,0 +1,107 @@
+"""The one owner of a job's life: how it starts (`submit`) and how it stops (`end`).
+
+Every path that creates GPU work (/imagine, Re-roll, the V buttons, and the coming upscale and
+image prompts) calls `submit`; every way a job stops without being delivered (failed, cancelled,
+expired, and the safety filter's blocked) goes through `end`. That gives quotas one place to debit
+and refund, and content safety one place to check before admission.
+
+`submit` order: validate -> (content safety) -> (quota debit, in the insert's transaction) ->
+insert -> queue -> acknowledge. The job enters the fair queue in admission order, *before* the
+front end replies: a member's own jobs run in the order they were admitted, whatever order their
+replies come back from Discord in. What the front end would show of the job (progress, result)
+waits until that first reply is out.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+from bot.models import INTERACTION_TOKEN_LIFETIME, Job, JobStatus, Requester, WorkRequest
+from bot.services.admission import Admission
+from bot.services.dispatcher import Dispatcher
+from bot.services.jobs import ENDINGS, JobStore
+
+log = logging.getLogger(__name__)
+
+# acknowledge(job, position or None when already rendering, eta) -> the id of the job's message
+Acknowledge = Callable[[Job, "int | None", "float | None"], Awaitable["int | None"]]
+
+TOKEN_SWEEP_INTERVAL = 60.0
+
+
+class JobService:
+    def __init__(self, admission: Admission, store: JobStore, dispatcher: Dispatcher,
+                 clock: Callable[[], float] = time.time):
+        self.admission = admission
+        self.store = store
+        self.dispatcher = dispatcher
+        self.clock = clock
+        dispatcher.lifecycle = self
+        self._sweeper: asyncio.Task | None = None
+
+    async def start(self) -> None:
+        await self.dispatcher.start()
+        self._sweeper = asyncio.get_running_loop().create_task(self._sweep_tokens(), name="token-sweep")
+
+    async def stop(self) -> None:
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            await asyncio.gather(self._sweeper, return_exceptions=True)
+        await self.dispatcher.stop()
+
+    async def submit(self, requester: Requester, request: WorkRequest, acknowledge: Acknowledge) -> Job:
+        """Admit `request` and queue it, then let the front end acknowledge it.
+
+        Raises the admission's BotError (nothing stored, nothing queued) or whatever `acknowledge`
+        raised (the job is then ended as cancelled, silently: there is no message to edit)."""
+        plan = await self.admission.plan(requester, request)  # validation
+        # Content safety (prompt filter) and the quota debit go here, in this order.
+        job = await self.admission.admit(requester, plan, now=self.clock())
+        self.dispatcher.hold(job.id)
+        self.dispatcher.enqueue(job, announced=True)
+        position, eta = self.dispatcher.place(job)
+        try:
+            message_id = await acknowledge(job, position, eta)
+        except BaseException:
+            self.dispatcher.release(job.id, shown=False)
+            await asyncio.shield(self.end(job, JobStatus.CANCELLED, "The request could not be acknowledged.",
+                                          notify=False))
+            raise
+        job.message_id = message_id
+        await self.store.set_message(job.id, message_id)
+        self.dispatcher.release(job.id, shown=True)
+        return job
+
+    async def cancel(self, job: Job) -> bool:
+        """Cancel a queued job now, or a running one at its next step. False if already ended."""
+        return await self.end(job, JobStatus.CANCELLED, "Cancelled.")
+
+    async def end(self, job: Job, status: JobStatus, reason: str, *, notify: bool = True) -> bool:
+        """The one way a job stops without being delivered. `reason` is what its owner is told.
+
+        One transaction (refunds will join it); then the job leaves the queue or its batch, and
+        its message says why. False if the job had already ended (nothing changes then)."""
+        if status not in ENDINGS:
+            raise ValueError(f"{status} is not an ending")
+        async with self.store.db.transaction() as conn:
+            changed = await self.store.end(conn, job.id, status, reason, self.clock())
+        if not changed:
+            return False
+        job.status = status
+        self.dispatcher.forget(job)
+        if notify:
+            await self.dispatcher.tell_ended(job, status, reason)
+        return True
+
+    async def _sweep_tokens(self) -> None:
+        """Interaction tokens are credentials for 15 minutes: forget them once they expired."""
+        while True:
+            try:
+                cleared = await self.store.clear_expired_tokens(self.clock() - INTERACTION_TOKEN_LIFETIME)
+                if cleared:
+                    log.debug("forgot %d expired interaction tokens", cleared)
+            except Exception:
+                log.warning("clearing expired interaction tokens failed", exc_info=True)
+            await asyncio.sleep(TOKEN_SWEEP_INTERVAL)
