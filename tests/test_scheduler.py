@@ -1,6 +1,7 @@
 """Invariants of the fair priority queue (hypothesis)."""
 from __future__ import annotations
 
+import sys
 import time
 
 from hypothesis import given, settings
@@ -322,3 +323,52 @@ def test_the_scheduler_matches_the_reference_policy_step_by_step(ops, window):
                 probe = make_job(user_id=user, priority=prio)
                 assert sched.preview_position(probe) == ref.preview(probe)
 
+
+def _python_lines_run(fn) -> int:
+    """Python lines executed by fn(), in every frame, library code included. A deterministic
+    measure of work, unlike wall-clock time on shared cores; a scan of the queue in Python
+    shows up as at least one line per queued job."""
+    count = 0
+
+    def tracer(frame, event, arg):
+        nonlocal count
+        count += event == "line"
+        return tracer
+
+    previous = sys.gettrace()
+    sys.settrace(tracer)
+    try:
+        fn()
+    finally:
+        sys.settrace(previous)
+    return count
+
+
+def test_place_in_line_work_grows_with_log_of_the_queue_not_its_length():
+    """What every /imagine costs (preview, push, position) and what start-up recovery and the
+    position updates cost (position of any job, the first few in order): from 1,000 to 100,000
+    queued jobs, 100 times more, a scan would do 100 times the work; a sorted structure adds a
+    few levels of its index."""
+    work = {}
+    for n in (1_000, 100_000):
+        sched = FairScheduler()
+        # two classes, so that a newcomer's place is in the middle of the order, not at its end
+        queued = [make_job(user_id=i % 500, priority=(Priority.INTERACTIVE, Priority.BULK)[i % 2])
+                  for i in range(n)]
+        sched.push_many(queued)
+        newcomers = [make_job(user_id=7) for _ in range(100)]
+        sampled = queued[:: n // 100]
+
+        def arrivals(sched=sched, newcomers=newcomers):
+            for job in newcomers:
+                sched.preview_position(job)
+                sched.push(job)
+                sched.position(job.id)
+
+        def lookups(sched=sched, sampled=sampled):
+            for job in sampled:
+                sched.position(job.id)
+                sched.ordered(10)
+
+        work[n] = _python_lines_run(arrivals) + _python_lines_run(lookups)
+    assert work[100_000] < 10 * work[1_000], work
