@@ -11,34 +11,32 @@ Policy (also in README):
 3. Batching may pull a compatible job forward, but only from the next `window` jobs in fair order.
 
 The queue is in memory; SQLite is the source of truth and the queue is rebuilt from it at start.
+
+The run order is kept in a sorted list of keys `(class, tag, seq, job id)`, so a job's place, the
+place a newcomer would get, and the first `limit` jobs cost O(log n) (+ limit), not a scan: every
+/imagine asks for its place, and start-up recovery asks once per queued job.
 """
 from __future__ import annotations
 
-import heapq
-import itertools
-from dataclasses import dataclass, field
-from typing import Callable, Hashable, Iterator
+from collections.abc import Callable, Hashable, Iterable, Iterator
+
+from sortedcontainers import SortedList
 
 from bot.models import Job
 
-
-@dataclass(order=True)
-class _Entry:
-    priority: int
-    tag: int
-    seq: int
-    job: Job = field(compare=False)
-    live: bool = field(default=True, compare=False)
+# (priority class, tag, seq, job id). seq is unique (admission number, or negative for a retry),
+# so two keys never tie on it and the job id only lets a key find its job.
+_Key = tuple[int, int, int, int]
 
 
 class FairScheduler:
     def __init__(self, batch_window: int = 16):
-        self._heap: list[_Entry] = []
-        self._entries: dict[int, _Entry] = {}
+        self._order: SortedList = SortedList()  # _Key, in run order
+        self._entries: dict[int, tuple[_Key, Job]] = {}  # job id -> (its key, the job), in push order
         self._clock: dict[int, int] = {}  # priority class -> tag of the last job started
         self._last_tag: dict[tuple[int, int], int] = {}  # (class, user) -> last tag given
-        self._seq = itertools.count()
-        self._retry_seq = itertools.count(1)
+        self._next_seq = 0  # admission number of the next new job
+        self._retries = 0  # retries so far; each one's seq is -retries
         self.batch_window = batch_window
 
     def __len__(self) -> int:
@@ -50,53 +48,55 @@ class FairScheduler:
     def push(self, job: Job, retry: bool = False) -> None:
         """Queue a job. `retry` (a job whose render was interrupted) puts it at the front of the
         current round instead of behind the user's newer jobs."""
+        key = self._admit(job, retry)
+        if key is not None:
+            self._order.add(key)
+
+    def push_many(self, jobs: Iterable[Job], retry: bool = False) -> None:
+        """Queue jobs as `push` would one by one (same order, same places), in one O(k log k)
+        merge: start-up recovery queues thousands at once."""
+        keys = [key for job in jobs if (key := self._admit(job, retry)) is not None]
+        self._order.update(keys)
+
+    def _admit(self, job: Job, retry: bool) -> _Key | None:
+        """Give `job` its key and record it; None if it is already queued."""
         if job.id in self._entries:
-            return
+            return None
         cls = int(job.priority)
-        key = (cls, job.user_id)
         if retry:
-            tag = self._clock.get(cls, 0)
-            seq = -next(self._retry_seq)  # negative: ahead of every job of the round
+            self._retries += 1
+            # the current round's tag and a negative seq: ahead of every job of the round,
+            # and not charged to the user's tags (it already had its turn counted)
+            key = (cls, self._clock.get(cls, 0), -self._retries, job.id)
         else:
-            seq = next(self._seq)
             tag = self._next_tag(cls, job.user_id)
-            self._last_tag[key] = tag
-        entry = _Entry(cls, tag, seq, job)
-        self._entries[job.id] = entry
-        heapq.heappush(self._heap, entry)
+            self._last_tag[(cls, job.user_id)] = tag
+            key = (cls, tag, self._next_seq, job.id)
+            self._next_seq += 1
+        self._entries[job.id] = (key, job)
+        return key
 
     def _next_tag(self, cls: int, user_id: int) -> int:
         """The round a new job of this user would join in this class."""
         return max(self._clock.get(cls, 0), self._last_tag.get((cls, user_id), -1) + 1)
 
     def remove(self, job_id: int) -> Job | None:
-        """Take a queued job out (cancel, expiry). Lazy: the heap skips dead entries."""
+        """Take a queued job out (cancel, expiry)."""
         entry = self._entries.pop(job_id, None)
         if entry is None:
             return None
-        entry.live = False
-        if len(self._heap) > 64 and len(self._heap) > 2 * len(self._entries):
-            self._heap = [e for e in self._heap if e.live]
-            heapq.heapify(self._heap)
-        return entry.job
+        self._order.remove(entry[0])
+        return entry[1]
 
-    def _pop_entry(self) -> _Entry | None:
-        while self._heap:
-            entry = heapq.heappop(self._heap)
-            if entry.live:
-                return entry
-        return None
-
-    def _started(self, entry: _Entry, advance_clock: bool = True) -> Job:
-        del self._entries[entry.job.id]
-        entry.live = False
+    def _started(self, key: _Key, advance_clock: bool = True) -> Job:
+        """Forget a key already taken out of `_order`; return its job."""
+        job = self._entries.pop(key[3])[1]
         if advance_clock:  # only the head moves the clock: a job pulled into a batch must not
-            self._clock[entry.priority] = max(self._clock.get(entry.priority, 0), entry.tag)
-        return entry.job
+            self._clock[key[0]] = max(self._clock.get(key[0], 0), key[1])
+        return job
 
     def pop(self) -> Job | None:
-        entry = self._pop_entry()
-        return self._started(entry) if entry else None
+        return self._started(self._order.pop(0)) if self._order else None
 
     def pop_batch(
         self,
@@ -106,54 +106,52 @@ class FairScheduler:
     ) -> list[Job]:
         """The next job, plus compatible jobs from the next `batch_window` in fair order,
         up to `max_images` images in all. Jobs left behind keep their place."""
-        head = self._pop_entry()
-        if head is None:
+        if not self._order:
             return []
-        batch = [self._started(head)]
-        images = head.job.params.count
-        if max_images <= images or not can_batch(head.job):
+        head_key = self._order.pop(0)
+        head = self._started(head_key)
+        batch = [head]
+        images = head.params.count
+        if max_images <= images or not can_batch(head):
             return batch
-        wanted = key(head.job)
-        skipped: list[_Entry] = []
-        for _ in range(self.batch_window):
-            entry = self._pop_entry()
-            if entry is None:
-                break
-            job = entry.job
+        wanted = key(head)
+        taken: list[_Key] = []
+        for candidate in self._order.islice(0, self.batch_window):
+            job = self._entries[candidate[3]][1]
             if (
-                entry.priority == head.priority
+                candidate[0] == head_key[0]
                 and images + job.params.count <= max_images
                 and can_batch(job)
                 and key(job) == wanted
             ):
-                batch.append(self._started(entry, advance_clock=False))
+                taken.append(candidate)
+                batch.append(job)
                 images += job.params.count
                 if images >= max_images:
                     break
-            else:
-                skipped.append(entry)
-        for entry in skipped:
-            heapq.heappush(self._heap, entry)
+        for candidate in taken:  # after the walk: removing while iterating would shift it
+            self._order.remove(candidate)
+            self._started(candidate, advance_clock=False)
         return batch
 
     def ordered(self, limit: int | None = None) -> list[Job]:
-        """Queued jobs in the order they would run (the first `limit`; O(n) for a small limit)."""
-        live = (e for e in self._heap if e.live)
-        entries = sorted(live) if limit is None else heapq.nsmallest(limit, live)
-        return [e.job for e in entries]
+        """Queued jobs in the order they would run (the first `limit`: O(limit + log n))."""
+        keys = self._order if limit is None else self._order.islice(0, max(limit, 0))
+        return [self._entries[k[3]][1] for k in keys]
 
     def position(self, job_id: int) -> int | None:
         """1-based place in the run order, or None if not queued."""
         entry = self._entries.get(job_id)
         if entry is None:
             return None
-        return 1 + sum(1 for e in self._heap if e.live and e < entry)
+        return 1 + self._order.bisect_left(entry[0])
 
     def preview_position(self, job: Job) -> int:
         """The place `job` would get if pushed now (to tell the user before it is queued)."""
         cls = int(job.priority)
-        tag = self._next_tag(cls, job.user_id)
-        return 1 + sum(1 for e in self._heap if e.live and (e.priority, e.tag) <= (cls, tag))
+        # the key push would give it, less the job id: every queued seq is below _next_seq,
+        # so this lands after all of its round that is already queued
+        return 1 + self._order.bisect_left((cls, self._next_tag(cls, job.user_id), self._next_seq))
 
     def jobs(self) -> Iterator[Job]:
-        return (e.job for e in self._entries.values())
+        return (job for _, job in self._entries.values())
