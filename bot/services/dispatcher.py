@@ -151,9 +151,8 @@ class Dispatcher:
         await self.store.requeue([job.id for job in retry])
         for job in retry:
             job.status = JobStatus.QUEUED
-            self.scheduler.push(job, retry=True)
-        for job in await self.store.with_status(JobStatus.QUEUED):
-            self.scheduler.push(job)  # a no-op for the jobs requeued just above
+        self.scheduler.push_many(retry, retry=True)
+        self.scheduler.push_many(await self.store.with_status(JobStatus.QUEUED))  # skips those just requeued
         self._wake.set()
         self._refresh_positions()
 
