@@ -61,3 +61,26 @@ async def test_new_checks_hold_after_the_upgrade(upgraded):
         await upgraded.execute(insert, (12, "variation", "img2img", None, None, None, "x", 0.6, None, "queued"))
     with pytest.raises(sqlite3.IntegrityError):  # foreign keys are on again
         await upgraded.execute(insert, (13, "reroll", "txt2img", None, 999, None, "x", None, None, "queued"))
+
+
+async def test_the_queue_size_counter_always_equals_the_active_rows(upgraded):
+    async def agree():
+        counted = (await upgraded.fetchone(
+            "SELECT COUNT(*) FROM jobs WHERE status IN ('queued', 'running')"))[0]
+        kept = (await upgraded.fetchone("SELECT active FROM queue_size"))[0]
+        assert kept == counted
+        return kept
+
+    assert await agree() == 1  # carried over from the version-1 rows: job 2 is queued
+    insert = _JOB.replace("kind, user_id", "kind, task, user_id").replace("VALUES (?, ?,", "VALUES (?, ?, ?,")
+    for job_id, status in ((20, "queued"), (21, "running"), (22, "delivered")):
+        await upgraded.execute(insert, (job_id, "imagine", "txt2img", None, None, None, "x", None, None, status))
+    assert await agree() == 3
+    for sql in ("UPDATE jobs SET status = 'running' WHERE id = 20",   # active -> active
+                "UPDATE jobs SET status = 'failed' WHERE id = 21",    # active -> ended
+                "UPDATE jobs SET status = 'queued' WHERE id = 22",    # ended -> active
+                "UPDATE jobs SET prompt = 'y' WHERE id = 22",         # not a status change
+                "DELETE FROM jobs WHERE id = 20"):
+        await upgraded.execute(sql)
+        await agree()
+    assert await agree() == 2

@@ -86,7 +86,9 @@ class JobStore:
 
         One conditional INSERT ... SELECT ... WHERE checks both limits and inserts atomically, so
         concurrent clicks cannot both slip under a limit; the partial unique index turns a
-        double-click into one job."""
+        double-click into one job. The global limit reads a trigger-kept counter (migration 0003)
+        and the user's one reads at most their own active rows: the cost does not grow with the
+        queue."""
         now = time.time() if now is None else now
         try:
             job_id = await self.db.insert(
@@ -97,7 +99,7 @@ class JobStore:
                        dedupe_key, created_at)
                    SELECT ?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,'queued',?,?
                    WHERE (SELECT COUNT(*) FROM jobs WHERE status IN {_ACTIVE} AND user_id = ?) < ?
-                     AND (SELECT COUNT(*) FROM jobs WHERE status IN {_ACTIVE}) < ?""",
+                     AND (SELECT active FROM queue_size WHERE id = 1) < ?""",
                 (
                     kind.value, params.task.value, requester.user_id, requester.guild_id, requester.channel_id,
                     requester.interaction_id, requester.interaction_token,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import asyncio
 import json
 import re
 import secrets
@@ -314,6 +315,9 @@ class Rest:
         try:
             status, result = self._callback(req, i, body, now)
             attempt["status"] = status
+            delays = s.reply_delays.get(i.user_id)
+            if delays:  # the answer travels slowly back to the bot (the ack itself counts at once)
+                await asyncio.sleep(delays.pop(0))
             return status, result
         except DiscordError as exc:
             attempt["status"], attempt["code"] = exc.status, exc.code

@@ -35,6 +35,9 @@ class FakeDiscord:
                  max_identifies: int = 1000, global_rate: int = 50,
                  attachment_size_limit: int = ATTACHMENT_SIZE_LIMIT, bot_name: str = "PixelForge") -> None:
         self.token = token
+        # user id -> seconds: the responses to that user's next interaction callbacks reach the bot
+        # this much later (replies that come back out of order); see delay_replies().
+        self.reply_delays: Dict[int, List[float]] = {}
         self.token_ttl = token_ttl
         self.ack_deadline = ack_deadline
         self.edit_rate = edit_rate  # (edits, seconds) allowed per message
@@ -240,6 +243,10 @@ class FakeDiscord:
         await self.gateway.disconnect(code)
 
     # --- interactions ---------------------------------------------------------------------------
+
+    def delay_replies(self, user: UserRef, *seconds: float) -> None:
+        """Hold back the HTTP responses to `user`'s next interaction callbacks, one delay each."""
+        self.reply_delays.setdefault(self._user(user).id, []).extend(seconds)
 
     async def invoke_slash(self, user: UserRef, channel: ChannelRef, name: str,
                            options: Optional[Dict[str, Any]] = None, *, locale: str = "en-US",
