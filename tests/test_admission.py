@@ -6,10 +6,24 @@ import pytest
 from bot.config import load_settings
 from bot.database import Database
 from bot.errors import AdmissionRefused, NotFound, ValidationError
-from bot.models import GenerationRequest, JobKind, JobStatus, Priority, RenderedImage, Requester
+from bot.models import (
+    GenerationRequest,
+    JobKind,
+    JobStatus,
+    Priority,
+    RenderedImage,
+    Requester,
+    RerollRequest,
+    VariationRequest,
+)
 from bot.renderer.profiles import profile_for
 from bot.services.admission import Admission
 from bot.services.jobs import JobStore
+
+async def _admit(admission, requester, request):
+    """Validate and insert, as JobService.submit does before it queues."""
+    return await admission.admit(requester, await admission.plan(requester, request))
+
 
 ALICE = Requester(user_id=1, channel_id=10, guild_id=5)
 BOB = Requester(user_id=2, channel_id=10, guild_id=5)
@@ -37,12 +51,12 @@ async def admission(tmp_path):
 ])
 async def test_out_of_range_input_names_the_limit_and_queues_nothing(admission, request_, needle):
     with pytest.raises(ValidationError, match=needle):
-        await admission.imagine(ALICE, request_)
+        await _admit(admission, ALICE, request_)
     assert await admission.store.with_status(JobStatus.QUEUED) == []
 
 
 async def test_defaults_come_from_the_model_profile(admission):
-    job = await admission.imagine(ALICE, GenerationRequest(prompt="a fox", aspect="3:2"))
+    job = await _admit(admission, ALICE, GenerationRequest(prompt="a fox", aspect="3:2"))
     p = job.params
     assert (p.steps, p.guidance) == (25, 7.0)
     assert p.width > p.height and p.width % 8 == 0 and p.height % 8 == 0
@@ -51,34 +65,34 @@ async def test_defaults_come_from_the_model_profile(admission):
 
 
 async def test_moderators_and_bulk_get_their_priority_class(admission):
-    mod = await admission.imagine(replace(ALICE, is_moderator=True), GenerationRequest(prompt="a"))
-    bulk = await admission.imagine(replace(BOB, is_bulk=True), GenerationRequest(prompt="b"))
+    mod = await _admit(admission, replace(ALICE, is_moderator=True), GenerationRequest(prompt="a"))
+    bulk = await _admit(admission, replace(BOB, is_bulk=True), GenerationRequest(prompt="b"))
     assert (mod.priority, bulk.priority) == (Priority.MODERATOR, Priority.BULK)
 
 
 async def test_per_user_limit_refuses_the_fourth_job(admission):
     for _ in range(3):
-        await admission.imagine(ALICE, GenerationRequest(prompt="fox"))
+        await _admit(admission, ALICE, GenerationRequest(prompt="fox"))
     with pytest.raises(AdmissionRefused, match="limit 3"):
-        await admission.imagine(ALICE, GenerationRequest(prompt="fox"))
-    await admission.imagine(BOB, GenerationRequest(prompt="fox"))
+        await _admit(admission, ALICE, GenerationRequest(prompt="fox"))
+    await _admit(admission, BOB, GenerationRequest(prompt="fox"))
 
 
 async def test_global_limit_refuses_when_the_queue_is_full(admission):
     for user in range(5):
-        await admission.imagine(replace(ALICE, user_id=100 + user), GenerationRequest(prompt="fox"))
+        await _admit(admission, replace(ALICE, user_id=100 + user), GenerationRequest(prompt="fox"))
     with pytest.raises(AdmissionRefused, match="queue is full"):
-        await admission.imagine(BOB, GenerationRequest(prompt="fox"))
+        await _admit(admission, BOB, GenerationRequest(prompt="fox"))
 
 
 async def test_concurrent_requests_cannot_slip_past_the_user_limit(admission):
     results = await asyncio.gather(
-        *(admission.imagine(ALICE, GenerationRequest(prompt="fox")) for _ in range(8)), return_exceptions=True)
+        *(_admit(admission, ALICE, GenerationRequest(prompt="fox")) for _ in range(8)), return_exceptions=True)
     assert sum(not isinstance(r, Exception) for r in results) == 3
 
 
 async def _finished_parent(admission, tmp_path):
-    parent = await admission.imagine(ALICE, GenerationRequest(prompt="fox", count=2, seed=7))
+    parent = await _admit(admission, ALICE, GenerationRequest(prompt="fox", count=2, seed=7))
     store = admission.store
     await store.mark_running([parent.id])
     paths = []
@@ -93,7 +107,7 @@ async def _finished_parent(admission, tmp_path):
 
 async def test_double_click_on_reroll_creates_one_job(admission, tmp_path):
     parent = await _finished_parent(admission, tmp_path)
-    results = await asyncio.gather(admission.reroll(BOB, parent.id), admission.reroll(BOB, parent.id),
+    results = await asyncio.gather(_admit(admission, BOB, RerollRequest(parent.id)), _admit(admission, BOB, RerollRequest(parent.id)),
                                    return_exceptions=True)
     jobs = [r for r in results if not isinstance(r, Exception)]
     errors = [r for r in results if isinstance(r, Exception)]
@@ -102,12 +116,12 @@ async def test_double_click_on_reroll_creates_one_job(admission, tmp_path):
     assert job.user_id == BOB.user_id and job.kind == JobKind.REROLL and job.parent_job_id == parent.id
     assert job.params.prompt == parent.params.prompt and job.params.count == parent.params.count
     # a different user re-rolling the same image is a different click
-    await admission.reroll(ALICE, parent.id)
+    await _admit(admission, ALICE, RerollRequest(parent.id))
 
 
 async def test_variation_uses_the_stored_image_and_profile_strength(admission, tmp_path):
     parent = await _finished_parent(admission, tmp_path)
-    job = await admission.variation(BOB, parent.id, 1)
+    job = await _admit(admission, BOB, VariationRequest(parent.id, 1))
     assert job.kind == JobKind.VARIATION and job.parent_image_index == 1
     assert job.params.init_image == f"images/{parent.id}/1.png"
     assert job.params.strength == admission.profile.variation_strength
@@ -117,6 +131,6 @@ async def test_variation_of_a_missing_image_is_refused(admission, tmp_path):
     parent = await _finished_parent(admission, tmp_path)
     (tmp_path / "images" / str(parent.id) / "0.png").unlink()
     with pytest.raises(NotFound, match="Image 1"):
-        await admission.variation(BOB, parent.id, 0)
+        await _admit(admission, BOB, VariationRequest(parent.id, 0))
     with pytest.raises(NotFound):
-        await admission.reroll(BOB, 9999)
+        await _admit(admission, BOB, RerollRequest(9999))
