@@ -20,10 +20,11 @@ def _raise_keyboard_interrupt(signum, frame) -> None:
 
 
 def run_bot() -> int:
-    from bot.config import load_settings
+    from bot.config import load_settings, prepare_data_dir
 
     try:
         settings = load_settings()
+        prepare_data_dir(settings.data_dir)
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
