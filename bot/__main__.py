@@ -3,16 +3,22 @@
 from __future__ import annotations
 
 import logging
+import os
 import signal
 import sys
 
 from bot.errors import ConfigError
 
 
-def _setup_logging(level: str) -> None:
+def _setup_logging(level: str, discord_token: str) -> None:
+    from bot import logsafety
+
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
-    # discord.py logs request URLs, interaction tokens included, at DEBUG: never go below INFO.
-    logging.getLogger("discord").setLevel(max(logging.INFO, logging.getLevelName(level)))
+    logsafety.register_secret(discord_token)
+    for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"):
+        logsafety.register_secret(os.environ.get(name))
+    # Redacts secrets on the root handler; discord.py and aiosqlite stay at INFO (their DEBUG is secrets).
+    logsafety.install(level)
 
 
 def _raise_keyboard_interrupt(signum, frame) -> None:
@@ -31,7 +37,7 @@ def run_bot() -> int:
     import discord  # after the settings check: a bad .env answers at once
 
     from bot.frontend.app import PixelBot, apply_endpoints
-    _setup_logging(settings.log_level)
+    _setup_logging(settings.log_level, settings.discord_token)
     apply_endpoints(settings)
     # SIGTERM (systemd, docker stop) shuts down like Ctrl+C: discord.py closes cleanly,
     # the renderer process is stopped and SQLite is closed.
