@@ -20,7 +20,7 @@ async def test_debug_log_of_an_imagine_and_a_button_click_holds_no_token(world):
     original = await wait_result(server, i)
     click = await server.click_button(world.bob, original.id, f"img:reroll:v1:{job_id_of(original)}")
     await wait_result(server, click)
-    await bot.stop()
+    assert await bot.stop() == 0, "SIGTERM must stop the bot cleanly"
 
     log = bot.log_path.read_text(errors="replace")
     assert " DEBUG " in log, "no DEBUG lines: the test would prove nothing"
