@@ -2,47 +2,196 @@
 `python -m bot bench` measures the serving layer."""
 from __future__ import annotations
 
+import asyncio
 import logging
+import os
 import signal
+import socket
 import sys
 
 from bot.errors import ConfigError
 
+log = logging.getLogger("bot.startup")
 
-def _setup_logging(level: str) -> None:
+# Back-off between attempts to reach Discord at start: 5, 10, 20 ... 300 s. Never a tight loop:
+# Discord resets a bot's token after 1,000 logins in a day.
+RETRY_BASE = 5.0
+RETRY_CAP = 300.0
+# Undocumented, for tests only: a shorter first delay (the growth and the cap stay as they are).
+_RETRY_BASE_ENV = "PIXELFORGE_RETRY_BASE"
+# How long a stop waits for the bot's own start-up task once close() has run.
+_STOP_GRACE = 30.0
+
+
+def _setup_logging(level: str, discord_token: str) -> None:
+    from bot import logsafety
+
     logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
-    # discord.py logs request URLs, interaction tokens included, at DEBUG: never go below INFO.
-    logging.getLogger("discord").setLevel(max(logging.INFO, logging.getLevelName(level)))
+    logsafety.register_secret(discord_token)
+    for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"):
+        logsafety.register_secret(os.environ.get(name))
+    # Redacts secrets on the root handler; discord.py and aiosqlite stay at INFO (their DEBUG is secrets).
+    logsafety.install(level)
+    for handler in logging.getLogger().handlers:
+        handler.addFilter(_one_line_gateway_retries)
+
+
+def _reason(exc: BaseException) -> str:
+    """A few words for why Discord could not be reached, for a one-line log message."""
+    import aiohttp
+    import discord
+
+    if isinstance(exc, discord.DiscordServerError):
+        return f"server error {exc.status}"
+    if isinstance(exc, aiohttp.ClientConnectorError):
+        cause = exc.os_error
+        if isinstance(cause, socket.gaierror):
+            return f"cannot resolve {exc.host}"
+        if isinstance(cause, ConnectionRefusedError):
+            return "connection refused"
+        if isinstance(exc, aiohttp.ClientSSLError):
+            return f"TLS error: {cause}"
+        return cause.strerror or str(cause) or type(cause).__name__
+    if isinstance(exc, asyncio.TimeoutError):
+        return "timed out"
+    if isinstance(exc, discord.ConnectionClosed):
+        return f"connection closed (code {exc.code})"
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    return str(exc) or type(exc).__name__
+
+
+def _unreachable(exc: BaseException, bot) -> tuple[str, BaseException] | None:
+    """(where, the error) for a failure to reach Discord, which a later attempt may get past; else None."""
+    import aiohttp
+    import discord
+
+    logged_in = bot.user is not None
+    where = discord.http.Route.BASE
+    if isinstance(exc, AttributeError) and logged_in and bot.ws is None and exc.__context__ is not None:
+        # discord.py 2.7 cannot retry a gateway it never reached: its reconnect reads `self.ws.sequence`
+        # while `ws` is still None, inside the handler of the real error. Start over like a REST failure.
+        exc = exc.__context__
+        where = str(discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY)
+        if not isinstance(exc, (OSError, aiohttp.ClientError, asyncio.TimeoutError)):
+            return None
+    if isinstance(exc, (aiohttp.ClientError, asyncio.TimeoutError, discord.DiscordServerError)):
+        return where, exc
+    # aiohttp wraps connection errors, but a bare OSError can still escape it during the REST login;
+    # after login, an OSError is the bot's own (the database, the data folder) and is not retried.
+    if isinstance(exc, OSError) and (not logged_in or where != discord.http.Route.BASE):
+        return where, exc
+    return None
+
+
+def _one_line_gateway_retries(record: logging.LogRecord) -> bool:
+    """discord.py logs each gateway reconnect with a traceback of aiohttp internals: make it one line."""
+    if record.name == "discord.client" and record.exc_info and str(record.msg).startswith("Attempting a reconnect"):
+        import aiohttp
+        import discord
+
+        exc = record.exc_info[1]
+        if isinstance(exc, (OSError, aiohttp.ClientError, asyncio.TimeoutError, discord.ConnectionClosed)):
+            gateway = discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
+            record.msg = f"cannot reach the Discord gateway ({gateway}): {_reason(exc)}; {record.msg}"
+            record.exc_info, record.exc_text = None, None
+    return True
+
+
+def _retry_delays():
+    try:
+        base = float(os.environ.get(_RETRY_BASE_ENV, "") or RETRY_BASE)
+    except ValueError:
+        base = RETRY_BASE
+    delay = max(base, 0.05)
+    while True:
+        yield min(delay, RETRY_CAP)
+        delay *= 2
+
+
+async def _serve(settings) -> int:
+    """Start the bot; retry with growing back-off while Discord cannot be reached; stop on a signal."""
+    import discord
+
+    from bot.frontend.app import PixelBot
+
+    loop = asyncio.get_running_loop()
+    stop = asyncio.Event()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stop.set)
+    api_base = discord.http.Route.BASE
+    delays = _retry_delays()
+    while True:
+        bot = PixelBot(settings)  # a fresh client per attempt: a closed discord.py client cannot start again
+        started = asyncio.ensure_future(bot.start(settings.discord_token))
+        stopping = asyncio.ensure_future(stop.wait())
+        await asyncio.wait({started, stopping}, return_when=asyncio.FIRST_COMPLETED)
+        stopping.cancel()
+        if not started.done():  # SIGTERM or Ctrl+C while starting or running
+            await _close(bot, started)
+            return bot.exit_code
+        exc = started.exception()
+        if exc is None:  # start() returns only once closed: the bot stopped itself (e.g. no model)
+            return bot.exit_code
+        logged_in = bot.user is not None
+        unreachable = _unreachable(exc, bot)
+        await bot.close()
+        if isinstance(exc, discord.LoginFailure):
+            # Never retry a bad token: Discord resets tokens after 1,000 logins a day.
+            print("Discord rejected DISCORD_TOKEN: check the token in .env", file=sys.stderr)
+            return 3
+        if isinstance(exc, discord.HTTPException) and not isinstance(exc, discord.DiscordServerError) \
+                and not logged_in:
+            print(f"Discord at {api_base} refused the login: {exc.status} {exc.text or exc.response.reason}; "
+                  "check DISCORD_API_BASE", file=sys.stderr)
+            return 1
+        if unreachable is None:
+            raise exc
+        where, cause = unreachable
+        delay = next(delays)
+        what = "Discord" if where == api_base else "the Discord gateway"
+        log.error("cannot reach %s at %s: %s; retrying in %g s", what, where, _reason(cause), delay)
+        try:
+            await asyncio.wait_for(stop.wait(), delay)
+        except asyncio.TimeoutError:
+            continue
+        return 0
+
+
+async def _close(bot, started: asyncio.Future) -> None:
+    await bot.close()
+    # After close(), start() returns (connected) or fails (still logging in): either ends the attempt.
+    done, _ = await asyncio.wait({started}, timeout=_STOP_GRACE)
+    if not done:
+        log.warning("the Discord client did not stop within %g s; leaving it", _STOP_GRACE)
+        started.cancel()
+    elif not started.cancelled() and started.exception() is not None:
+        log.debug("start-up ended by the stop: %r", started.exception())
+
+
+def run_bot() -> int:
+    from bot.config import load_settings, prepare_data_dir
+
+    try:
+        settings = load_settings()
+        prepare_data_dir(settings.data_dir)
+    except ConfigError as exc:
+        print(f"configuration error: {exc}", file=sys.stderr)
+        return 2
+    # Until the event loop takes over SIGTERM (systemd, docker stop): stop like Ctrl+C.
+    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
+    try:
+        from bot.frontend.app import apply_endpoints  # imports discord.py: after the settings check
+
+        _setup_logging(settings.log_level, settings.discord_token)
+        apply_endpoints(settings)
+        return asyncio.run(_serve(settings))
+    except KeyboardInterrupt:  # a signal before the event loop took over: nothing had started yet
+        return 0
 
 
 def _raise_keyboard_interrupt(signum, frame) -> None:
     raise KeyboardInterrupt
-
-
-def run_bot() -> int:
-    from bot.config import load_settings
-
-    try:
-        settings = load_settings()
-    except ConfigError as exc:
-        print(f"configuration error: {exc}", file=sys.stderr)
-        return 2
-    import discord  # after the settings check: a bad .env answers at once
-
-    from bot.frontend.app import PixelBot, apply_endpoints
-    _setup_logging(settings.log_level)
-    apply_endpoints(settings)
-    # SIGTERM (systemd, docker stop) shuts down like Ctrl+C: discord.py closes cleanly,
-    # the renderer process is stopped and SQLite is closed.
-    signal.signal(signal.SIGTERM, _raise_keyboard_interrupt)
-    bot = PixelBot(settings)
-    try:
-        bot.run(settings.discord_token, log_handler=None)
-    except discord.LoginFailure:
-        # Never retry a bad token in a loop: Discord resets tokens after 1000 logins a day.
-        print("Discord rejected DISCORD_TOKEN: check the token in .env", file=sys.stderr)
-        return 3
-    return bot.exit_code
 
 
 def main(argv: list[str] | None = None) -> int:

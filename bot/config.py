@@ -5,7 +5,10 @@ and exits non-zero. The token is never part of any message or repr.
 """
 from __future__ import annotations
 
+import importlib.util
 import os
+import re
+import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
@@ -22,8 +25,12 @@ class Settings:
     discord_token: str = field(repr=False)
     image_model: str = DEFAULT_MODEL
     data_dir: Path = Path("./data")
-    device: str = "auto"
+    # One renderer per entry: ("auto",) = one on the best device; else "cpu", "mps", "cuda", "cuda:N",
+    # repeats allowed ("cpu", "cpu" = two CPU renderers).
+    devices: tuple[str, ...] = ("auto",)
     dtype: str = "auto"
+    renderer: str = "local"  # local: worker processes on this machine; ray: Ray actors
+    ray_address: str | None = None  # RENDERER=ray only: None = a local Ray for this bot alone, "auto", "host:port"
     discord_api_base: str | None = None
     discord_gateway_url: str | None = None
     discord_guild_id: int | None = None
@@ -39,6 +46,11 @@ class Settings:
     progress_interval: float = 2.5
     moderator_role_ids: frozenset[int] = frozenset()
     bulk_role_ids: frozenset[int] = frozenset()
+
+    @property
+    def device(self) -> str:
+        """The first renderer's device, for code that runs a single renderer."""
+        return self.devices[0]
 
     @property
     def db_path(self) -> Path:
@@ -102,35 +114,113 @@ def _id_set(env: dict, name: str) -> frozenset[int]:
         raise ConfigError(f"{name} must be a comma-separated list of Discord ids, got {raw!r}") from None
 
 
+_DEVICE = re.compile(r"^(cpu|mps|cuda(:\d+)?)$")
+
+
+def _devices(env: dict) -> tuple[str, ...]:
+    """DEVICES, or the older single DEVICE when DEVICES is not set."""
+    many = env.get("DEVICES", "").strip().lower().replace(" ", "")
+    one = env.get("DEVICE", "").strip().lower()
+    if many and one and many != one:
+        raise ConfigError(f"set DEVICES or the older DEVICE, not both (DEVICES={many!r}, DEVICE={one!r})")
+    name, value = ("DEVICES", many) if many else ("DEVICE", one or "auto")
+    if value == "auto":
+        return ("auto",)
+    entries = tuple(value.split(","))
+    if name == "DEVICE" and len(entries) > 1:
+        raise ConfigError(f"DEVICE takes one device; use DEVICES for a list, got {value!r}")
+    for entry in entries:
+        if not _DEVICE.match(entry):
+            raise ConfigError(f"{name} must be auto or a comma-separated list of cpu, mps, cuda and cuda:N, "
+                              f"got {entry!r} in {value!r}")
+    return entries
+
+
+# A host name (RFC 1123 labels), an IPv4 address, or an IPv6 address in brackets; then a port.
+_HOST_PORT = re.compile(r"^(?:(?:[A-Za-z0-9](?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?\.)*[A-Za-z0-9]"
+                        r"(?:[A-Za-z0-9-]{0,61}[A-Za-z0-9])?|\[[0-9A-Fa-f:.]+\]):(\d{1,5})$")
+
+
+def _ray_address(env: dict, renderer: str) -> str | None:
+    raw = env.get("RAY_ADDRESS", "").strip()
+    # Only RENDERER=ray reads it; Ray itself sets RAY_ADDRESS in the environment of Ray jobs.
+    if renderer != "ray" or not raw:
+        return None
+    if raw.lower() == "auto":
+        return "auto"
+    match = _HOST_PORT.match(raw)
+    if not match or not 1 <= int(match.group(1)) <= 65535:
+        raise ConfigError(f"RAY_ADDRESS must be empty (a local Ray for this bot), auto or host:port, got {raw!r}")
+    return raw
+
+
+def _ray_installed() -> bool:
+    return importlib.util.find_spec("ray") is not None  # without importing it (it is slow and big)
+
+
+def _renderer(env: dict) -> str:
+    renderer = _choice(env, "RENDERER", "local", ("local", "ray"))
+    if renderer == "ray" and not _ray_installed():
+        raise ConfigError("RENDERER=ray needs Ray: pip install 'pixelforge[ray]' (or '.[ray]' in a source checkout)")
+    return renderer
+
+
+def _data_dir(env: dict) -> Path:
+    """DATA_DIR, checked without touching the disk: a file on the way makes it impossible to create."""
+    path = Path(env.get("DATA_DIR", "").strip() or "./data").expanduser()
+    for existing in (path, *path.parents):
+        if existing.exists():
+            if not existing.is_dir():
+                where = "is a file" if existing == path else f"cannot be created: {existing} is a file"
+                raise ConfigError(f"DATA_DIR must be a folder, but {path} {where}")
+            break
+    return path
+
+
+def prepare_data_dir(path: Path) -> None:
+    """Create DATA_DIR if needed and prove that this process can write there, or raise ConfigError.
+
+    Run by the bot at start, before anything else writes: a read-only or foreign-owned folder is a
+    setting to fix, not a traceback from SQLite later."""
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-check-"):
+            pass
+    except OSError as exc:
+        raise ConfigError(f"DATA_DIR {path} is not a writable folder: {exc.strerror or exc}") from None
+
+
 def load_settings(env: dict | None = None, dotenv: bool = True, require_token: bool = True) -> Settings:
     """Read settings from `env` (default: os.environ after loading `.env`).
     `require_token=False` is for the offline commands (render, bench)."""
     if env is None:
         if dotenv:
-            from dotenv import load_dotenv
+            from dotenv import find_dotenv, load_dotenv
 
-            load_dotenv(override=False)
+            # usecwd: the .env of the folder the bot runs in (and its parents), also when the bot is an
+            # installed package; without it python-dotenv searches upwards from bot/config.py.
+            load_dotenv(find_dotenv(usecwd=True), override=False)
         env = dict(os.environ)
     token = env.get("DISCORD_TOKEN", "").strip()
     if not token and require_token:
         raise ConfigError("DISCORD_TOKEN is missing: put your bot token in .env (see .env.example)")
     guild_raw = env.get("DISCORD_GUILD_ID", "").strip()
     guild_id = _int(env, "DISCORD_GUILD_ID", 0, 1, 2**63 - 1) if guild_raw else None
-    device = env.get("DEVICE", "").strip().lower() or "auto"
-    if device not in ("auto", "cpu", "mps", "cuda") and not device.startswith("cuda:"):
-        raise ConfigError(f"DEVICE must be auto, cuda, cuda:N, mps or cpu, got {device!r}")
     model = env.get("IMAGE_MODEL", "").strip() or DEFAULT_MODEL
     if model.startswith((".", "/", "~")) and not Path(model).expanduser().is_dir():
         raise ConfigError(f"IMAGE_MODEL points to a folder that does not exist: {model}")
     level = env.get("LOG_LEVEL", "").strip().upper() or "INFO"
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {level!r}")
+    renderer = _renderer(env)
     return Settings(
         discord_token=token,
         image_model=str(Path(model).expanduser()) if Path(model).expanduser().is_dir() else model,
-        data_dir=Path(env.get("DATA_DIR", "").strip() or "./data").expanduser(),
-        device=device,
+        data_dir=_data_dir(env),
+        devices=_devices(env),
         dtype=_choice(env, "DTYPE", "auto", ("auto", "float16", "bfloat16", "float32")),
+        renderer=renderer,
+        ray_address=_ray_address(env, renderer),
         discord_api_base=_url(env, "DISCORD_API_BASE", ("http", "https")),
         discord_gateway_url=_url(env, "DISCORD_GATEWAY_URL", ("ws", "wss")),
         discord_guild_id=guild_id,

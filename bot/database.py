@@ -10,15 +10,19 @@ import asyncio
 import logging
 import re
 import sqlite3
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
+from importlib import resources
 from pathlib import Path
-from typing import Any, AsyncIterator, Iterable
+from typing import TYPE_CHECKING, Any
 
 import aiosqlite
 
+if TYPE_CHECKING:
+    from importlib.resources.abc import Traversable
+
 log = logging.getLogger(__name__)
 
-MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "migrations"
 _MIGRATION_NAME = re.compile(r"^(\d{4})_[\w-]+\.sql$")
 
 
@@ -42,9 +46,17 @@ def split_statements(script: str) -> list[str]:
     return statements
 
 
-def discover_migrations(directory: Path = MIGRATIONS_DIR) -> list[tuple[int, Path]]:
+def bundled_migrations() -> Traversable:
+    """The `migrations` package's folder, wherever it is installed (source tree, wheel, zip)."""
+    return resources.files("migrations")
+
+
+def discover_migrations(directory: Path | Traversable | None = None) -> list[tuple[int, Traversable]]:
+    """(version, file) of every `NNNN_name.sql` in `directory` (default: the bundled migrations)."""
+    directory = bundled_migrations() if directory is None else directory
     found = []
-    for path in sorted(directory.glob("*.sql")):
+    sql_files = [entry for entry in directory.iterdir() if entry.name.endswith(".sql") and entry.is_file()]
+    for path in sorted(sql_files, key=lambda entry: entry.name):
         match = _MIGRATION_NAME.match(path.name)
         if not match:
             raise MigrationError(f"migration file name must look like 0001_name.sql: {path.name}")
@@ -66,7 +78,7 @@ async def _complete(awaitable) -> Any:
 
 
 class Database:
-    def __init__(self, path: Path | str, migrations_dir: Path = MIGRATIONS_DIR):
+    def __init__(self, path: Path | str, migrations_dir: Path | Traversable | None = None):
         self.path = Path(path)
         self.migrations_dir = migrations_dir
         self._conn: aiosqlite.Connection | None = None
@@ -78,7 +90,7 @@ class Database:
             raise RuntimeError("database is not connected")
         return self._conn
 
-    async def connect(self) -> "Database":
+    async def connect(self) -> Database:
         self.path.parent.mkdir(parents=True, exist_ok=True)
         # isolation_level=None: we issue BEGIN ourselves, so nothing commits behind our back.
         self._conn = await aiosqlite.connect(self.path, isolation_level=None)

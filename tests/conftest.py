@@ -25,7 +25,11 @@ def tiny_model(tmp_path_factory) -> Path:
 
 
 class BotProcess:
-    """`python -m bot` as users run it, pointed at the test server."""
+    """`python -m bot` as users run it, pointed at the test server.
+
+    PIXELFORGE_BOT_PYTHON and PIXELFORGE_BOT_CWD (both optional) run the bot with another
+    interpreter from another folder: .ci/wheel-check uses them to run the end-to-end flow against
+    the installed wheel instead of this source tree."""
 
     def __init__(self, server, model: Path, data_dir: Path, log_path: Path, **env):
         self.server = server
@@ -46,9 +50,12 @@ class BotProcess:
         self.log_path = log_path
         self.proc: subprocess.Popen | None = None
 
-    def start(self) -> "BotProcess":
-        self._log = open(self.log_path, "ab")
-        self.proc = subprocess.Popen([sys.executable, "-m", "bot"], cwd=ROOT, env=self.env,
+    def start(self) -> BotProcess:
+        # Open for the process's whole life (its stdout and stderr); stop() closes it.
+        self._log = open(self.log_path, "ab")  # noqa: SIM115
+        python = os.environ.get("PIXELFORGE_BOT_PYTHON") or sys.executable
+        cwd = os.environ.get("PIXELFORGE_BOT_CWD") or ROOT
+        self.proc = subprocess.Popen([python, "-m", "bot"], cwd=cwd, env=self.env,
                                      stdout=self._log, stderr=subprocess.STDOUT)
         return self
 
@@ -56,7 +63,7 @@ class BotProcess:
         try:
             await self.server.wait_ready(timeout=timeout, logins=logins)
         except Exception:
-            raise AssertionError(f"bot did not become ready; log:\n{self.log()}")
+            raise AssertionError(f"bot did not become ready; log:\n{self.log()}") from None
 
     def log(self) -> str:
         return self.log_path.read_text(errors="replace")[-6000:]
