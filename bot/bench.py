@@ -3,8 +3,12 @@
 Prints, all measured now on this machine:
 - end-to-end job time (admission -> queue -> renderer process -> PNG + SQLite -> delivery hook)
   divided by the bare `pipe(...)` call with the same parameters (goal <= 1.05);
-- throughput of 8 compatible jobs batched vs one at a time;
-- time to pick the next job with 10,000 queued (goal < 1 ms), and memory.
+  over paired runs, with the ratio's interquartile range;
+- throughput of 8 compatible jobs batched vs one at a time, and on 2 workers vs 1 (`--devices`);
+- the renderer's idle gap between two batches at 1024² output, encoding before taking the next
+  batch (as before) vs beside it (now);
+- with 10,000 queued jobs: start-up recovery time and its edits, one /imagine's admission and place
+  in line, and the time to pick the next job (goal < 1 ms); memory.
 
 Acknowledgement latency needs the Discord-compatible test server, which lives in the repository's
 tests/ (product code never imports them): `python -m tests.bench_ack` in a source checkout.
@@ -20,7 +24,7 @@ import statistics
 import sys
 import tempfile
 import time
-import tracemalloc
+from dataclasses import dataclass, replace
 from pathlib import Path
 
 from bot.models import GenerationRequest, Job, Requester
@@ -61,34 +65,54 @@ class _Delivered:
         self.event.set()
 
 
-async def _serving_stack(model: str, device: str, dtype: str, data_dir: Path, batching: bool, max_batch: int):
+async def _serving_stack(model: str, devices: list[str], dtype: str, data_dir: Path, batching: bool,
+                         max_batch: int, size: int):
+    """The bot's services around a real renderer pool, without Discord (replies are no-ops); its
+    1:1 jobs render at `size` x `size`."""
     from bot.config import load_settings
     from bot.database import Database
+    from bot.renderer.pool import build_pool
     from bot.renderer.profiles import model_label, resolve_profile
-    from bot.renderer.client import RendererClient
     from bot.scheduler import FairScheduler
     from bot.services.admission import Admission
-    from bot.services.dispatcher import DispatchSettings, Dispatcher
+    from bot.services.dispatcher import Dispatcher, DispatchSettings
     from bot.services.jobs import JobStore
+    from bot.services.lifecycle import JobService
 
     settings = load_settings({"DISCORD_TOKEN": "bench", "DATA_DIR": str(data_dir), "MAX_QUEUED_PER_USER": "1000",
                               "MAX_QUEUE_SIZE": "100000"})
     db = await Database(settings.db_path).connect()
     store = JobStore(db, data_dir)
-    admission = Admission(settings, resolve_profile(model), store, model_label(model))
-    renderer = RendererClient(model, device=device, dtype=dtype)
-    await renderer.start()
+    profile = resolve_profile(model)
+    profile = replace(profile, default_size=size, size_bucket=profile.size_multiple)
+    admission = Admission(settings, profile, store, model_label(model))
+    pool = build_pool(model, devices, dtype)
+    await pool.start()
     events = _Delivered()
-    dispatcher = Dispatcher(store, FairScheduler(), renderer, events, DispatchSettings(
+    dispatcher = Dispatcher(store, FairScheduler(), pool.workers, events, DispatchSettings(
         images_dir=settings.images_dir, batching=batching, max_batch_images=max_batch, progress_interval=1.0))
-    await dispatcher.start()
-    return db, admission, renderer, dispatcher, events
+    jobs = JobService(admission, store, dispatcher)
+    await jobs.start()
+    return Stack(db, pool, dispatcher, jobs, events)
 
 
-async def _submit(admission, dispatcher, user: int, request: GenerationRequest) -> Job:
-    job = await admission.imagine(Requester(user_id=user, channel_id=1), request)
-    dispatcher.enqueue(job)
-    return job
+@dataclass
+class Stack:
+    db: object
+    pool: object
+    dispatcher: object
+    jobs: object
+    events: _Delivered
+
+    async def submit(self, user: int, request: GenerationRequest) -> Job:
+        async def acknowledge(job, position, eta):
+            return None
+        return await self.jobs.submit(Requester(user_id=user, channel_id=1), request, acknowledge)
+
+    async def close(self) -> None:
+        await self.jobs.stop()
+        await self.pool.close()
+        await self.db.close()
 
 
 async def _wait(events: _Delivered, ids: list[int]) -> None:
@@ -97,26 +121,31 @@ async def _wait(events: _Delivered, ids: list[int]) -> None:
         await events.event.wait()
 
 
-async def measure_end_to_end(model, device, dtype, steps, guidance, runs, bare_call) -> tuple[float, float, float]:
-    """Median seconds per job through the whole stack, one job at a time, and of the bare
-    pipeline call with the same parameters, alternating the two so that drift in the machine's
-    speed hits both alike. Returns (end-to-end, bare, paired ratio, renderer peak RSS MiB)."""
+def _spread(values: list[float]) -> tuple[float, float, float]:
+    """(median, 25th, 75th percentile)."""
+    q = statistics.quantiles(values, n=4, method="inclusive") if len(values) > 1 else values * 3
+    return statistics.median(values), q[0], q[-1]
+
+
+async def measure_end_to_end(model, device, dtype, size, steps, guidance, runs, bare_call) -> dict[str, float]:
+    """Seconds per job through the whole stack, one job at a time, against the bare pipeline call
+    with the same parameters. The two alternate (and which goes first alternates too), so drift
+    in the machine's speed hits both alike; the ratio is the median of the paired ratios, reported
+    with its interquartile range over `runs` pairs."""
     with tempfile.TemporaryDirectory() as tmp:
-        db, admission, renderer, dispatcher, events = await _serving_stack(model, device, dtype, Path(tmp), False, 1)
+        stack = await _serving_stack(model, [device], dtype, Path(tmp), False, 1, size)
         try:
             request = GenerationRequest(prompt="a photo of a cat", steps=steps, guidance=guidance, seed=0)
             served, bare = [], []
             for run in range(runs + 1):
-                # Alternate which of the two goes first, so neither always runs on a machine
-                # the other has just left (caches, thread pools, clock speed).
                 bare_first = run % 2 == 0
                 if bare_first:
                     bare_took = await asyncio.to_thread(bare_call)
                     await asyncio.sleep(0.3)
                 started = time.perf_counter()
-                job = await _submit(admission, dispatcher, 1, request)
-                await _wait(events, [job.id])
-                took = events.times[job.id] - started
+                job = await stack.submit(1, request)
+                await _wait(stack.events, [job.id])
+                took = stack.events.times[job.id] - started
                 await asyncio.sleep(0.3)  # let both processes' thread pools go idle between the two
                 if not bare_first:
                     bare_took = await asyncio.to_thread(bare_call)
@@ -124,62 +153,44 @@ async def measure_end_to_end(model, device, dtype, steps, guidance, runs, bare_c
                 if run:  # the first pair is warm-up
                     served.append(took)
                     bare.append(bare_took)
-            renderer_rss = rss_mib(renderer.pid)[1] if renderer.pid else float("nan")
-            # The ratio is the median of paired ratios: each job is compared with the bare call made
-            # right after it, so the machine's speed drifting between pairs cancels out.
-            ratio = statistics.median(s / b for s, b in zip(served, bare))
-            return statistics.median(served), statistics.median(bare), ratio, renderer_rss
+            worker = stack.pool.workers[0]
+            pid = getattr(worker, "pid", None)
+            ratio, low, high = _spread([s / b for s, b in zip(served, bare, strict=True)])
+            return {"served": statistics.median(served), "bare": statistics.median(bare), "ratio": ratio,
+                    "ratio_p25": low, "ratio_p75": high,
+                    "renderer_rss": rss_mib(pid)[1] if pid else float("nan")}
         finally:
-            await dispatcher.stop()
-            await renderer.close()
-            await db.close()
+            await stack.close()
 
 
-async def measure_batching(model, device, dtype, steps, guidance, jobs) -> tuple[float, float]:
+async def measure_batching(model, device, dtype, size, steps, guidance, jobs) -> tuple[float, float]:
     """Seconds to finish `jobs` compatible jobs from different users: batched, then one at a time."""
-    results = []
-    for batching in (True, False):
-        with tempfile.TemporaryDirectory() as tmp:
-            db, admission, renderer, dispatcher, events = await _serving_stack(
-                model, device, dtype, Path(tmp), batching, jobs)
-            try:
-                request = GenerationRequest(prompt="a photo of a cat", steps=steps, guidance=guidance, seed=1)
-                await _wait(events, [(await _submit(admission, dispatcher, 0, request)).id])  # warm-up
-                await dispatcher.stop()  # queue everything before the renderer may start
-                submitted = [await _submit(admission, dispatcher, 1 + u, request) for u in range(jobs)]
-                started = time.perf_counter()
-                await dispatcher.start()
-                await _wait(events, [j.id for j in submitted])
-                results.append(max(events.times[j.id] for j in submitted) - started)
-            finally:
-                await dispatcher.stop()
-                await renderer.close()
-                await db.close()
-    return results[0], results[1]
+    return (await _drain_time(model, [device], dtype, size, steps, guidance, jobs, batching=True),
+            await _drain_time(model, [device], dtype, size, steps, guidance, jobs, batching=False))
 
 
-def _bench_job(job_id: int, user: int) -> Job:
-    from bot.models import JobKind, JobParams, JobStatus, Priority
-
-    return Job(id=job_id, kind=JobKind.IMAGINE, requester=Requester(user_id=user, channel_id=1),
-               params=JobParams(prompt="a cat", negative_prompt="", aspect="1:1", width=512, height=512,
-                                steps=25, guidance=7.0, count=1, seed=job_id, model="m"),
-               priority=Priority.INTERACTIVE, status=JobStatus.QUEUED, created_at=time.time())
+async def measure_workers(model, devices: list[str], dtype, size, steps, guidance, jobs) -> tuple[float, float]:
+    """Seconds to finish `jobs` jobs from different users on one worker, then on `devices`."""
+    return (await _drain_time(model, devices[:1], dtype, size, steps, guidance, jobs, batching=False),
+            await _drain_time(model, devices, dtype, size, steps, guidance, jobs, batching=False))
 
 
-def measure_pick_time(queued: int = 10_000, picks: int = 1000) -> tuple[float, float]:
-    from bot.scheduler import FairScheduler
-
-    tracemalloc.start()
-    sched = FairScheduler()
-    for i in range(queued + picks):
-        sched.push(_bench_job(i + 1, user=i % 700))
-    memory = tracemalloc.get_traced_memory()[0] / 2**20
-    tracemalloc.stop()
-    started = time.perf_counter()
-    for _ in range(picks):  # every pick sees >= `queued` jobs waiting
-        sched.pop_batch(4)
-    return (time.perf_counter() - started) / picks, memory
+async def _drain_time(model, devices, dtype, size, steps, guidance, jobs, *, batching: bool) -> float:
+    """Queue `jobs` jobs while the workers are held, release them, time until all are delivered."""
+    with tempfile.TemporaryDirectory() as tmp:
+        stack = await _serving_stack(model, devices, dtype, Path(tmp), batching, jobs, size)
+        try:
+            request = GenerationRequest(prompt="a photo of a cat", steps=steps, guidance=guidance, seed=1)
+            warm = [await stack.submit(100 + n, request) for n in range(len(devices))]  # one per worker
+            await _wait(stack.events, [j.id for j in warm])
+            await stack.dispatcher.stop()  # queue everything before any worker may start
+            submitted = [await stack.submit(1 + u, request) for u in range(jobs)]
+            started = time.perf_counter()
+            await stack.dispatcher.start()
+            await _wait(stack.events, [j.id for j in submitted])
+            return max(stack.events.times[j.id] for j in submitted) - started
+        finally:
+            await stack.close()
 
 
 def _tiny_model(folder: Path) -> str:
@@ -191,11 +202,13 @@ def _tiny_model(folder: Path) -> str:
 def main(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", help="hub id or folder (default: a tiny random-weight model built now)")
-    parser.add_argument("--device", default="auto")
+    parser.add_argument("--device", default="auto", help="the device of the one-worker measurements")
+    parser.add_argument("--devices", default="cpu,cpu", help="the pool for the workers ratio (default cpu,cpu)")
     parser.add_argument("--dtype", default="auto")
     parser.add_argument("--size", type=int, help="image edge in pixels (default: the model's default size)")
+    parser.add_argument("--gap-size", type=int, default=1024, help="output edge for the idle-gap measurement")
     parser.add_argument("--steps", type=int, default=None, help="denoising steps (default: 20 tiny, 25 real)")
-    parser.add_argument("--runs", type=int, default=5)
+    parser.add_argument("--runs", type=int, default=15, help="paired end-to-end/bare runs")
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -205,37 +218,57 @@ def main(argv: list[str]) -> int:
 
 
 async def _main(args, model: str, steps: int) -> int:
-    from bot.renderer.profiles import resolve_profile
-    from bot.renderer.profiles import sizes_for_aspect
+    from bot.bench_queue import measure_pick_time, measure_queue_costs
+    from bot.bench_renderer import measure_idle_gap
+    from bot.renderer.profiles import resolve_profile, sizes_for_aspect
     from bot.renderer.worker import bare_pipeline_call
 
     profile = resolve_profile(model)
     width, height = sizes_for_aspect(profile, "1:1")
-    if args.size and args.size != width:
-        print("note: --size is fixed by the model profile's 1:1 size in this version; using", width)
+    if args.size:
+        if args.size % profile.size_multiple:
+            print(f"--size must be a multiple of {profile.size_multiple} for this model", file=sys.stderr)
+            return 2
+        width = height = args.size
     guidance = profile.default_guidance
     print(f"model: {model if args.model else 'tiny random-weight SD (built now)'}; {width}x{height}, "
           f"{steps} steps, CFG {guidance}")
 
     bare_call = await asyncio.to_thread(bare_pipeline_call, model, args.device, args.dtype, width, height, steps,
                                         guidance, "a photo of a cat", 0)
-    e2e, bare, ratio, renderer_peak = await measure_end_to_end(model, args.device, args.dtype, steps, guidance, args.runs,
-                                                       bare_call)
+    e2e = await measure_end_to_end(model, args.device, args.dtype, width, steps, guidance, args.runs, bare_call)
     del bare_call
     gc.collect()
-    print(f"end-to-end job {e2e * 1000:.1f} ms vs bare pipeline {bare * 1000:.1f} ms (medians): "
-          f"ratio {ratio:.3f} (median of {args.runs} paired runs; goal <= 1.05)")
+    print(f"end-to-end job {e2e['served'] * 1000:.1f} ms vs bare pipeline {e2e['bare'] * 1000:.1f} ms (medians): "
+          f"ratio {e2e['ratio']:.3f}, interquartile range {e2e['ratio_p25']:.3f}-{e2e['ratio_p75']:.3f} "
+          f"over {args.runs} paired runs (goal <= 1.05)")
 
-    batched, single = await measure_batching(model, args.device, args.dtype, steps, guidance, 8)
+    batched, single = await measure_batching(model, args.device, args.dtype, width, steps, guidance, 8)
     print(f"8 compatible jobs: batched {batched:.2f} s, one at a time {single:.2f} s -> "
           f"throughput x{single / batched:.2f} with batching")
 
-    print("ack latency: measured by `python -m tests.bench_ack` in a source checkout (it needs tests/)")
+    devices = [d.strip() for d in args.devices.split(",") if d.strip()]
+    one, many = await measure_workers(model, devices, args.dtype, width, steps, guidance, 8)
+    print(f"8 jobs on 1 worker {one:.2f} s, on {len(devices)} workers ({','.join(devices)}) {many:.2f} s -> "
+          f"throughput x{one / many:.2f} (on one CPU the workers share the same cores)")
 
+    gap_steps = 2
+    for inline in (True, False):
+        gaps = await measure_idle_gap(model, args.device, args.gap_size, gap_steps, 6, encode_inline=inline)
+        label = "encode, then take the next batch (before)" if inline else "encode beside the next batch (now)"
+        median, low, high = _spread(gaps)
+        print(f"idle gap between batches at {args.gap_size}x{args.gap_size}, {label}: median {median * 1000:.1f} ms "
+              f"(IQR {low * 1000:.1f}-{high * 1000:.1f} ms, {len(gaps)} gaps)")
+
+    costs = await measure_queue_costs(10_000)
+    print(f"10,000 queued jobs: start-up recovery {costs['recovery'] * 1000:.0f} ms with "
+          f"{costs['recovery_edits']} position edits; one /imagine admitted and placed in line: "
+          f"p50 {costs['submit_p50'] * 1000:.2f} ms, p99 {costs['submit_p99'] * 1000:.2f} ms")
     per_pick, queue_mib = measure_pick_time()
     print(f"pick next job with 10,000 queued: {per_pick * 1e6:.1f} us (goal < 1000 us); "
           f"10,000 queued jobs hold {queue_mib:.1f} MiB")
     current, peak = rss_mib()
     print(f"memory: bench process peak RSS {peak:.0f} MiB (holds the bare pipeline); "
-          f"renderer process peak RSS {renderer_peak:.0f} MiB")
+          f"renderer process peak RSS {e2e['renderer_rss']:.0f} MiB")
+    print("ack latency through the Discord-compatible server: `python -m tests.bench_ack` in a source checkout")
     return 0

@@ -23,6 +23,8 @@ import re
 import threading
 import time
 
+from bot.models import INTERACTION_TOKEN_LIFETIME  # noqa: F401  (re-exported for callers)
+
 REDACTED = "<redacted>"
 # Libraries whose DEBUG output is secrets by design; never below INFO, whatever LOG_LEVEL says.
 QUIET_LOGGERS = ("discord", "aiosqlite")
@@ -40,9 +42,8 @@ _SHAPES = (
     re.compile(r"()\b([\w-]{23,28}\.[\w-]{6,7}\.[\w-]{27,})\b"),
 )
 
-# An interaction token is a credential for 15 minutes; afterwards it is worthless and the registry
-# forgets it, so that the registry stays as small as the number of live interactions.
-INTERACTION_TOKEN_LIFETIME = 15 * 60.0
+# An interaction token is a credential for 15 minutes (INTERACTION_TOKEN_LIFETIME); afterwards it
+# is worthless and the registry forgets it, so the registry stays as small as the live interactions.
 
 _lock = threading.Lock()
 _expiry: dict[str, float] = {}  # secret -> time.monotonic() after which it is forgotten (inf: never)

@@ -13,10 +13,11 @@ from discord.ext import commands
 
 from bot.config import Settings
 from bot.database import Database
+from bot import logsafety
 from bot.errors import RenderError
 from bot.frontend.flows import reply_error
 from bot.frontend.presenter import DiscordPresenter
-from bot.models import RenderBatch, RenderResult
+from bot.models import INTERACTION_TOKEN_LIFETIME, RenderBatch, RenderResult
 from bot.renderer.pool import RenderWorker, build_pool
 from bot.renderer.profiles import model_label, resolve_profile
 from bot.scheduler import FairScheduler
@@ -119,6 +120,10 @@ class PixelBot(commands.Bot):
                 self.pool.workers[0], self.profile, self.settings.data_dir / "calibration",
                 self.settings.max_batch_images, model_label(self.settings.image_model),
             )
+
+    async def on_interaction(self, interaction: discord.Interaction) -> None:
+        # The token is a credential for 15 minutes: from now on it never reaches the log.
+        logsafety.register_secret(interaction.token, INTERACTION_TOKEN_LIFETIME)
 
     async def sync_commands_if_changed(self) -> None:
         """Sync only when the command definitions changed: Discord allows 200 creates a day."""

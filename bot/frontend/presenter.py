@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING
 
 import discord
 
+from bot import logsafety
 from bot.frontend import texts
 from bot.frontend.buttons import progress_view, result_view
 from bot.models import INTERACTION_TOKEN_LIFETIME, Job, JobStatus, StoredImage
@@ -66,6 +67,7 @@ class DiscordPresenter:
             return fields
 
         if self._token_usable(job):
+            logsafety.register_secret(job.requester.interaction_token, INTERACTION_TOKEN_LIFETIME)  # e.g. after a restart
             webhook = discord.Webhook.partial(
                 job.requester.application_id, job.requester.interaction_token, client=self.bot
             )

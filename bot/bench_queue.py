@@ -1,0 +1,109 @@
+"""Queue-side costs for `python -m bot bench` (no renderer): picking the next job, recovering a
+long queue at start-up, and one /imagine's admission while the queue is long.
+
+Each one must not grow with the queue (DEVELOPERS guide: measure at 10,000 queued).
+"""
+from __future__ import annotations
+
+import statistics
+import tempfile
+import time
+import tracemalloc
+from pathlib import Path
+
+from bot.models import GenerationRequest, Job, JobKind, JobParams, JobStatus, Priority, Requester
+
+
+def bench_job(job_id: int, user: int) -> Job:
+    return Job(id=job_id, kind=JobKind.IMAGINE, requester=Requester(user_id=user, channel_id=1),
+               params=JobParams(prompt="a cat", negative_prompt="", aspect="1:1", width=512, height=512,
+                                steps=25, guidance=7.0, count=1, seed=job_id, model="m"),
+               priority=Priority.INTERACTIVE, status=JobStatus.QUEUED, created_at=time.time())
+
+
+def measure_pick_time(queued: int = 10_000, picks: int = 1000) -> tuple[float, float]:
+    """(seconds per pop_batch with `queued` waiting, MiB the queue holds)."""
+    from bot.scheduler import FairScheduler
+
+    tracemalloc.start()
+    sched = FairScheduler()
+    sched.push_many(bench_job(i + 1, user=i % 700) for i in range(queued + picks))
+    memory = tracemalloc.get_traced_memory()[0] / 2**20
+    tracemalloc.stop()
+    started = time.perf_counter()
+    for _ in range(picks):  # every pick sees >= `queued` jobs waiting
+        sched.pop_batch(4)
+    return (time.perf_counter() - started) / picks, memory
+
+
+class _Silent:
+    """JobEvents that count the edits the bot would make."""
+
+    def __init__(self):
+        self.edits = 0
+
+    async def waiting(self, job, position, eta):
+        self.edits += 1
+
+    async def rendering(self, job, step, total, eta):
+        self.edits += 1
+
+    async def deliver(self, job, images):
+        return None
+
+    async def ended(self, job, status, message):
+        self.edits += 1
+
+
+async def measure_queue_costs(queued: int = 10_000, submits: int = 200) -> dict[str, float]:
+    """With `queued` jobs in SQLite: seconds to recover them at start-up (and the edits that
+    causes), then p50/p99 seconds of one /imagine through JobService.submit (validation, the
+    conditional INSERT, queueing and its place in line; the Discord reply is a no-op here)."""
+    import asyncio
+
+    from bot.config import load_settings
+    from bot.database import Database
+    from bot.renderer.profiles import profile_for
+    from bot.scheduler import FairScheduler
+    from bot.services.admission import Admission
+    from bot.services.dispatcher import Dispatcher, DispatchSettings
+    from bot.services.jobs import JobStore
+    from bot.services.lifecycle import JobService
+
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp)
+        settings = load_settings({"DISCORD_TOKEN": "bench", "DATA_DIR": str(data),
+                                  "MAX_QUEUED_PER_USER": "1000", "MAX_QUEUE_SIZE": "100000"}, dotenv=False)
+        db = await Database(settings.db_path).connect()
+        try:
+            store = JobStore(db, data)
+            admission = Admission(settings, profile_for("StableDiffusionXLPipeline", 1024), store, "bench")
+            now = time.time()
+            async with db.transaction() as conn:
+                await conn.executemany(
+                    "INSERT INTO jobs (kind, task, user_id, channel_id, prompt, negative_prompt, aspect, width,"
+                    " height, steps, guidance, count, seed, model, priority, status, created_at)"
+                    " VALUES ('imagine', 'txt2img', ?, 1, 'a cat', '', '1:1', 1024, 1024, 30, 6.0, 1, 1, 'bench',"
+                    " 1, 'queued', ?)", [(n % 700, now) for n in range(queued)])
+            events = _Silent()
+            dispatcher = Dispatcher(store, FairScheduler(), [], events, DispatchSettings(images_dir=data / "i"))
+            jobs = JobService(admission, store, dispatcher)
+            started = time.perf_counter()
+            await dispatcher.recover()
+            recovery = time.perf_counter() - started
+            await asyncio.sleep(0.1)  # let the position edits it posted run
+
+            async def acknowledge(job, position, eta):
+                return None
+
+            took = []
+            for n in range(submits):
+                requester = Requester(user_id=10_000 + n, channel_id=1)
+                started = time.perf_counter()
+                await jobs.submit(requester, GenerationRequest(prompt="a fox in the snow"), acknowledge)
+                took.append(time.perf_counter() - started)
+            took.sort()
+            return {"recovery": recovery, "recovery_edits": events.edits, "submit_p50": statistics.median(took),
+                    "submit_p99": took[min(len(took) - 1, round(0.99 * (len(took) - 1)))]}
+        finally:
+            await db.close()
