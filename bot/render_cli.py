@@ -28,8 +28,8 @@ def _parser() -> argparse.ArgumentParser:
 
 async def _render(args: argparse.Namespace) -> int:
     from bot.config import load_settings
-    from bot.renderer.profiles import model_label, resolve_profile
     from bot.renderer.client import RendererClient
+    from bot.renderer.profiles import model_label, resolve_profile
     from bot.services.admission import Admission
 
     env_override = {"IMAGE_MODEL": args.model} if args.model else {}

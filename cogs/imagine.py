@@ -1,8 +1,6 @@
 """/imagine, and the persistent buttons on its results."""
 from __future__ import annotations
 
-from typing import Optional
-
 import discord
 from discord import app_commands
 from discord.ext import commands
@@ -37,12 +35,12 @@ class Imagine(commands.Cog):
         self,
         interaction: discord.Interaction,
         prompt: app_commands.Range[str, 1, 6000],
-        negative: Optional[app_commands.Range[str, 0, 6000]] = None,
-        aspect: Optional[app_commands.Choice[str]] = None,
-        count: Optional[app_commands.Range[int, 1, 4]] = None,
-        seed: Optional[app_commands.Range[int, 0, MAX_SEED * 2]] = None,
-        steps: Optional[app_commands.Range[int, 1, 150]] = None,
-        guidance: Optional[app_commands.Range[float, 0.0, 30.0]] = None,
+        negative: app_commands.Range[str, 0, 6000] | None = None,
+        aspect: app_commands.Choice[str] | None = None,
+        count: app_commands.Range[int, 1, 4] | None = None,
+        seed: app_commands.Range[int, 0, MAX_SEED * 2] | None = None,
+        steps: app_commands.Range[int, 1, 150] | None = None,
+        guidance: app_commands.Range[float, 0.0, 30.0] | None = None,
     ) -> None:
         request = GenerationRequest(
             prompt=prompt, negative_prompt=negative or "", aspect=aspect.value if aspect else "1:1",

@@ -1,8 +1,6 @@
 """/queue: your waiting and running jobs, each with a Cancel button (moderators: anyone's)."""
 from __future__ import annotations
 
-from typing import Optional
-
 import discord
 from discord import app_commands
 from discord.ext import commands
@@ -20,7 +18,7 @@ class Queue(commands.Cog):
 
     @app_commands.command(name="queue", description="Show your waiting jobs and cancel them")
     @app_commands.describe(user="Moderators: show this member's jobs instead")
-    async def queue(self, interaction: discord.Interaction, user: Optional[discord.User] = None) -> None:
+    async def queue(self, interaction: discord.Interaction, user: discord.User | None = None) -> None:
         target = user or interaction.user
         if target.id != interaction.user.id and not is_moderator(interaction):
             return await reply_error(interaction, NotAllowed("Only moderators can look at other members' jobs."))

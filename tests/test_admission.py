@@ -20,6 +20,7 @@ from bot.renderer.profiles import profile_for
 from bot.services.admission import Admission
 from bot.services.jobs import JobStore
 
+
 async def _admit(admission, requester, request):
     """Validate and insert, as JobService.submit does before it queues."""
     return await admission.admit(requester, await admission.plan(requester, request))

@@ -6,7 +6,6 @@ import hashlib
 import time
 from pathlib import Path
 
-import pytest
 from PIL import Image
 
 from bot.config import load_settings

@@ -1,10 +1,10 @@
 """/imagine end to end: unmodified discord.py in `python -m bot`, the tiny model, the test server."""
 from __future__ import annotations
 
-
 import pytest
 
-from tests.e2e_helpers import job_rows, wait_statuses, custom_ids, is_result, job_id_of, png_parameters, wait_result
+from tests.e2e_helpers import custom_ids, is_result, job_id_of, job_rows, png_parameters, wait_result, wait_statuses
+
 
 def _jobs(world):
     return job_rows(world.data_dir)
@@ -48,8 +48,9 @@ async def test_same_seed_reproduces_the_same_png_pixels(world):
     for _ in range(2):
         i = await server.invoke_slash(world.alice, world.channel, "imagine", {"prompt": "a lighthouse", "seed": 7, "steps": 4})
         results.append(await wait_result(server, i))
-    from PIL import Image
     import io
+
+    from PIL import Image
     a, b = (Image.open(io.BytesIO(m.attachments[0].data)).convert("RGB").tobytes() for m in results)
     assert a == b
 

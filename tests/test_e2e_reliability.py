@@ -4,7 +4,15 @@ from __future__ import annotations
 import asyncio
 import json
 
-from tests.e2e_helpers import job_rows, wait_statuses, custom_ids, is_failure, is_result, job_id_of, wait_failure, wait_result
+from tests.e2e_helpers import (
+    custom_ids,
+    is_result,
+    job_id_of,
+    job_rows,
+    wait_failure,
+    wait_result,
+    wait_statuses,
+)
 
 SLOW = json.dumps({"slowly": "slow:0.6", "crashme": "crash", "oomme": "oom", "hangme": "hang"})
 
@@ -131,7 +139,6 @@ async def test_cancel_queued_and_running_jobs_from_queue_and_buttons(world):
 
 
 async def test_queue_limits_refuse_with_an_ephemeral_message(world):
-    server = world.server
     await world.start_bot(PIXELFORGE_TEST_FAULTS=SLOW, MAX_QUEUED_PER_USER=2, MAX_QUEUE_SIZE=3)
     await _imagine(world, world.alice, "slowly one")
     await _imagine(world, world.alice, "slowly two")

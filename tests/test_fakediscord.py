@@ -14,7 +14,7 @@ import os
 import re
 import signal
 import sys
-from typing import Any, Dict, List
+from typing import Any
 
 import aiohttp
 import discord
@@ -23,8 +23,8 @@ import yarl
 from discord import app_commands
 from discord.ext import commands
 
-from tests.fakediscord.spec import DEFAULT_SPEC_PATH
 from tests.fakediscord import VIEW_CHANNEL, FakeDiscord
+from tests.fakediscord.spec import DEFAULT_SPEC_PATH
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR\x00\x00\x00\x40\x00\x00\x00\x40" + bytes(range(256)) * 4
 
@@ -55,7 +55,7 @@ class Feedback(discord.ui.Modal, title="Feedback"):
 def make_bot() -> commands.Bot:
     bot = commands.Bot(command_prefix="!", intents=discord.Intents.default(),
                        allowed_mentions=discord.AllowedMentions.none())
-    bot.results: Dict[str, Any] = {}
+    bot.results: dict[str, Any] = {}
     bot.release = asyncio.Event()
 
     def record(key: str, value: Any) -> None:
@@ -147,7 +147,7 @@ async def server():
 async def start_bot(server, monkeypatch, caplog):
     monkeypatch.setattr(discord.http.Route, "BASE", server.api_base)
     monkeypatch.setattr(discord.gateway.DiscordWebSocket, "DEFAULT_GATEWAY", yarl.URL(server.gateway_url))
-    running: List[tuple] = []
+    running: list[tuple] = []
 
     async def start() -> commands.Bot:
         bot = make_bot()
@@ -194,9 +194,8 @@ async def test_slash_defer_edit_with_file_then_button(server, start_bot):
     assert deferred.message_id == msg.id and deferred.resource is None
 
     url = f"{server.base_url}/attachments/{msg.channel_id}/{msg.attachments[0].id}/result.png"
-    async with aiohttp.ClientSession() as http:
-        async with http.get(url) as resp:
-            assert resp.status == 200 and await resp.read() == PNG
+    async with aiohttp.ClientSession() as http, http.get(url) as resp:
+        assert resp.status == 200 and await resp.read() == PNG
 
     click = await server.click_button(server.alice, msg.id, "img:reroll:v1:job1")
     reply = await click.wait_ack(5)
@@ -428,7 +427,7 @@ async def test_raw_message_rules(server):
     api, auth = server.api_base, {"Authorization": "Bot test-token"}
     ch = server.channel.id
 
-    def form(payload: Dict[str, Any], files: List[tuple]) -> aiohttp.FormData:
+    def form(payload: dict[str, Any], files: list[tuple]) -> aiohttp.FormData:
         data = aiohttp.FormData(quote_fields=False)
         data.add_field("payload_json", json.dumps(payload))
         for n, (name, blob) in enumerate(files):

@@ -5,15 +5,14 @@ import asyncio
 import hashlib
 import json
 import logging
-from pathlib import Path
 
 import discord
 import yarl
 from discord.ext import commands
 
+from bot import logsafety
 from bot.config import Settings
 from bot.database import Database
-from bot import logsafety
 from bot.errors import RenderError
 from bot.frontend.flows import reply_error
 from bot.frontend.presenter import DiscordPresenter
@@ -23,7 +22,7 @@ from bot.renderer.profiles import model_label, resolve_profile
 from bot.scheduler import FairScheduler
 from bot.services.admission import Admission
 from bot.services.calibration import decide_batching
-from bot.services.dispatcher import DispatchSettings, Dispatcher
+from bot.services.dispatcher import Dispatcher, DispatchSettings
 from bot.services.jobs import JobStore
 from bot.services.lifecycle import JobService
 

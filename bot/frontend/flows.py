@@ -22,7 +22,7 @@ log = logging.getLogger(__name__)
 DELIVERY_PERMISSIONS = ("view_channel", "send_messages", "attach_files")
 
 
-def bot_of(interaction: discord.Interaction) -> "PixelBot":
+def bot_of(interaction: discord.Interaction) -> PixelBot:
     return interaction.client  # type: ignore[return-value]
 
 

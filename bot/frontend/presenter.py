@@ -33,7 +33,7 @@ _DEAD_TOKEN_CODES = {50027, 10015}  # Invalid Webhook Token, Unknown Webhook
 
 
 class DiscordPresenter:
-    def __init__(self, bot: "PixelBot"):
+    def __init__(self, bot: PixelBot):
         self.bot = bot
         self._dead_tokens: set[int] = set()
         self._notes: dict[int, str] = {}  # job id -> a warning shown while the job waits

@@ -7,9 +7,22 @@
 """
 
 from .models import (
-    ADMINISTRATOR, ATTACH_FILES, DEFAULT_APP_PERMISSIONS, DEFAULT_USER_PERMISSIONS, EMBED_LINKS, MANAGE_MESSAGES,
-    READ_MESSAGE_HISTORY, SEND_MESSAGES, USE_APPLICATION_COMMANDS, VIEW_CHANNEL, Attachment, Channel, Guild,
-    Interaction, Message, User,
+    ADMINISTRATOR,
+    ATTACH_FILES,
+    DEFAULT_APP_PERMISSIONS,
+    DEFAULT_USER_PERMISSIONS,
+    EMBED_LINKS,
+    MANAGE_MESSAGES,
+    READ_MESSAGE_HISTORY,
+    SEND_MESSAGES,
+    USE_APPLICATION_COMMANDS,
+    VIEW_CHANNEL,
+    Attachment,
+    Channel,
+    Guild,
+    Interaction,
+    Message,
+    User,
 )
 from .server import FakeDiscord
 

@@ -10,7 +10,7 @@ import json
 import secrets
 import time
 from collections import deque
-from typing import TYPE_CHECKING, Any, Deque, Dict, Optional, Tuple
+from typing import TYPE_CHECKING, Any
 
 from aiohttp import WSMsgType, web
 
@@ -30,17 +30,17 @@ class GatewaySession:
         self.session_id = session_id
         self.intents = intents
         self.seq = 0
-        self.ws: Optional[web.WebSocketResponse] = None
+        self.ws: web.WebSocketResponse | None = None
         self.ready = False  # READY and every GUILD_CREATE written
         self.resumable = True
-        self.buffer: Deque[Tuple[int, str]] = deque(maxlen=1000)  # (seq, frame) for RESUME replay
+        self.buffer: deque[tuple[int, str]] = deque(maxlen=1000)  # (seq, frame) for RESUME replay
         self.lock = asyncio.Lock()
 
     @property
     def connected(self) -> bool:
         return self.ws is not None and not self.ws.closed
 
-    async def dispatch(self, event: str, data: Dict[str, Any]) -> float:
+    async def dispatch(self, event: str, data: dict[str, Any]) -> float:
         """Write one op 0 event; returns time.monotonic() right after the frame was written."""
         async with self.lock:
             self.seq += 1
@@ -53,11 +53,11 @@ class GatewaySession:
 
 
 class Gateway:
-    def __init__(self, server: "FakeDiscord", heartbeat_interval: int = 41250) -> None:
+    def __init__(self, server: FakeDiscord, heartbeat_interval: int = 41250) -> None:
         self.server = server
         self.heartbeat_interval = heartbeat_interval
-        self.sessions: Dict[str, GatewaySession] = {}
-        self.current: Optional[GatewaySession] = None  # the session events go to (latest login)
+        self.sessions: dict[str, GatewaySession] = {}
+        self.current: GatewaySession | None = None  # the session events go to (latest login)
         self.identify_count = 0
         self.resume_count = 0
         self.close_codes: list = []  # close codes the server sent, for diagnostics
@@ -71,7 +71,7 @@ class Gateway:
         # Discord does not send websocket pings; the client's heartbeats keep the socket alive.
         ws = web.WebSocketResponse(autoping=True, max_msg_size=0)
         await ws.prepare(request)
-        session: Optional[GatewaySession] = None
+        session: GatewaySession | None = None
         await ws.send_str(json.dumps({"op": HELLO, "d": {"heartbeat_interval": self.heartbeat_interval}, "s": None, "t": None}))
         try:
             async for msg in ws:
@@ -126,7 +126,7 @@ class Gateway:
         self._closed_by_server.add(id(ws))
         await ws.close(code=code, message=reason.encode())
 
-    async def _identify(self, ws: web.WebSocketResponse, data: Dict[str, Any]) -> Optional[GatewaySession]:
+    async def _identify(self, ws: web.WebSocketResponse, data: dict[str, Any]) -> GatewaySession | None:
         server = self.server
         if data.get("token") != server.token:
             server.violation("gateway: IDENTIFY with a wrong token (the bot must not restart-loop on a bad token)")
@@ -164,7 +164,7 @@ class Gateway:
         server._changed()
         return session
 
-    async def _resume(self, ws: web.WebSocketResponse, data: Dict[str, Any]) -> Optional[GatewaySession]:
+    async def _resume(self, ws: web.WebSocketResponse, data: dict[str, Any]) -> GatewaySession | None:
         if data.get("token") != self.server.token:
             await self._close(ws, 4004, "Authentication failed.")
             return None
@@ -190,7 +190,7 @@ class Gateway:
         self.server._changed()
         return session
 
-    async def _members_chunk(self, session: GatewaySession, data: Dict[str, Any]) -> None:
+    async def _members_chunk(self, session: GatewaySession, data: dict[str, Any]) -> None:
         guild = self.server.guilds.get(int(data.get("guild_id") or 0))
         if guild is None:
             return
@@ -200,13 +200,13 @@ class Gateway:
             "not_found": [], "nonce": data.get("nonce"),
         })
 
-    async def dispatch(self, event: str, data: Dict[str, Any]) -> float:
+    async def dispatch(self, event: str, data: dict[str, Any]) -> float:
         """Send an event to the bot's current session (raises if the bot is not connected)."""
         if not self.ready:
             raise RuntimeError(f"cannot dispatch {event}: the bot is not connected and READY (await server.wait_ready())")
         return await self.current.dispatch(event, data)
 
-    def dispatch_soon(self, event: str, data: Dict[str, Any]) -> None:
+    def dispatch_soon(self, event: str, data: dict[str, Any]) -> None:
         """Fire-and-forget dispatch for state changes made from synchronous test helpers."""
         if not self.ready:
             return

@@ -7,11 +7,23 @@ client would refuse, so a test cannot send the bot something Discord never would
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any, Dict, List, Optional, Tuple
+from typing import TYPE_CHECKING, Any
 
 from .models import (
-    ADMINISTRATOR, USE_APPLICATION_COMMANDS, VIEW_CHANNEL, Attachment, Channel, Guild, Message, User,
-    attachment_json, channel_json, guess_content_type, role_json, user_json, walk_components,
+    ADMINISTRATOR,
+    USE_APPLICATION_COMMANDS,
+    VIEW_CHANNEL,
+    Attachment,
+    Channel,
+    Guild,
+    Message,
+    User,
+    attachment_json,
+    channel_json,
+    guess_content_type,
+    role_json,
+    user_json,
+    walk_components,
 )
 
 if TYPE_CHECKING:
@@ -22,7 +34,7 @@ STRING, INTEGER, BOOLEAN, USER, CHANNEL, ROLE, MENTIONABLE, NUMBER, ATTACHMENT =
 MAX_SAFE_INT = 2 ** 53
 
 
-def find_command(server: "FakeDiscord", guild_id: int, name: str, ctype: int = 1) -> Dict[str, Any]:
+def find_command(server: FakeDiscord, guild_id: int, name: str, ctype: int = 1) -> dict[str, Any]:
     for cmd in server.guild_commands.get(guild_id, []) + server.global_commands:
         if cmd["name"] == name and cmd.get("type", 1) == ctype:
             return cmd
@@ -30,7 +42,7 @@ def find_command(server: "FakeDiscord", guild_id: int, name: str, ctype: int = 1
     raise ValueError(f"no synced command /{name} (synced: {synced}); the Discord client would not offer it")
 
 
-def check_command_access(cmd: Dict[str, Any], user: User, channel: Channel, admin_override: bool) -> None:
+def check_command_access(cmd: dict[str, Any], user: User, channel: Channel, admin_override: bool) -> None:
     perms = user.effective_permissions()
     if not perms & VIEW_CHANNEL or not perms & USE_APPLICATION_COMMANDS:
         raise ValueError(f"{user.username} cannot use application commands in #{channel.name}")
@@ -48,8 +60,8 @@ def check_command_access(cmd: Dict[str, Any], user: User, channel: Channel, admi
                              "(pass admin_override=True to simulate an admin granting it)")
 
 
-def build_options(server: "FakeDiscord", cmd: Dict[str, Any], path: List[str], values: Dict[str, Any],
-                  guild: Guild, perms: int, resolved: Dict[str, Dict[str, Any]]) -> List[Dict[str, Any]]:
+def build_options(server: FakeDiscord, cmd: dict[str, Any], path: list[str], values: dict[str, Any],
+                  guild: Guild, perms: int, resolved: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     """Options payload for `/cmd path... values`, nested under the subcommand(s) in `path`."""
     defs = cmd.get("options") or []
     if not path:
@@ -65,8 +77,8 @@ def build_options(server: "FakeDiscord", cmd: Dict[str, Any], path: List[str], v
     raise ValueError(f"/{cmd['name']} has no subcommand {head!r}")
 
 
-def _leaf_options(server: "FakeDiscord", cmd_name: str, defs: List[Dict[str, Any]], values: Dict[str, Any],
-                  guild: Guild, perms: int, resolved: Dict[str, Dict[str, Any]]) -> List[Dict[str, Any]]:
+def _leaf_options(server: FakeDiscord, cmd_name: str, defs: list[dict[str, Any]], values: dict[str, Any],
+                  guild: Guild, perms: int, resolved: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     known = {o["name"]: o for o in defs}
     unknown = set(values) - set(known)
     if unknown:
@@ -83,8 +95,8 @@ def _leaf_options(server: "FakeDiscord", cmd_name: str, defs: List[Dict[str, Any
     return out
 
 
-def _option_value(server: "FakeDiscord", cmd_name: str, opt: Dict[str, Any], value: Any, guild: Guild,
-                  perms: int, resolved: Dict[str, Dict[str, Any]]) -> Any:
+def _option_value(server: FakeDiscord, cmd_name: str, opt: dict[str, Any], value: Any, guild: Guild,
+                  perms: int, resolved: dict[str, dict[str, Any]]) -> Any:
     otype, where = opt["type"], f"/{cmd_name} option {opt['name']!r}"
     if otype == STRING:
         if not isinstance(value, str):
@@ -135,14 +147,14 @@ def _option_value(server: "FakeDiscord", cmd_name: str, opt: Dict[str, Any], val
     return value
 
 
-def _as_id(value: Any) -> Optional[int]:
+def _as_id(value: Any) -> int | None:
     try:
         return int(getattr(value, "id", value))
     except (TypeError, ValueError):
         return None
 
 
-def _attachment_option(server: "FakeDiscord", value: Any) -> Attachment:
+def _attachment_option(server: FakeDiscord, value: Any) -> Attachment:
     """An uploaded file for an ATTACHMENT option: (filename, bytes) or an Attachment record."""
     if isinstance(value, Attachment):
         att = value
@@ -158,7 +170,7 @@ def _attachment_option(server: "FakeDiscord", value: Any) -> Attachment:
     return att
 
 
-def split_command(name: str) -> Tuple[str, List[str]]:
+def split_command(name: str) -> tuple[str, list[str]]:
     """"settings show" -> ("settings", ["show"]); accepts a leading slash."""
     parts = name.lstrip("/").split()
     if not parts:
@@ -166,7 +178,7 @@ def split_command(name: str) -> Tuple[str, List[str]]:
     return parts[0], parts[1:]
 
 
-def find_button(msg: Message, custom_id: str) -> Dict[str, Any]:
+def find_button(msg: Message, custom_id: str) -> dict[str, Any]:
     comp = msg.find_component(custom_id)
     if comp is None:
         ids = [c.get("custom_id") for c in walk_components(msg.components) if c.get("custom_id")]
@@ -178,7 +190,7 @@ def find_button(msg: Message, custom_id: str) -> Dict[str, Any]:
     return comp
 
 
-def find_select(msg: Message, custom_id: str, values: List[str]) -> Dict[str, Any]:
+def find_select(msg: Message, custom_id: str, values: list[str]) -> dict[str, Any]:
     comp = msg.find_component(custom_id)
     if comp is None or comp.get("type") not in (3, 5, 6, 7, 8):
         raise ValueError(f"message {msg.id} has no select menu {custom_id!r}")
@@ -195,7 +207,7 @@ def find_select(msg: Message, custom_id: str, values: List[str]) -> Dict[str, An
     return comp
 
 
-def modal_submit_components(modal: Dict[str, Any], values: Dict[str, str]) -> List[Dict[str, Any]]:
+def modal_submit_components(modal: dict[str, Any], values: dict[str, str]) -> list[dict[str, Any]]:
     """The components of a MODAL_SUBMIT for the text inputs of `modal`, filled with `values`."""
     inputs = {c["custom_id"]: c for c in walk_components(modal.get("components") or []) if c.get("type") == 4}
     unknown = set(values) - set(inputs)
@@ -209,7 +221,7 @@ def modal_submit_components(modal: Dict[str, Any], values: Dict[str, str]) -> Li
         if value and not lo <= len(value) <= hi:
             raise ValueError(f"modal text input {cid!r}: length {len(value)} outside [{lo}, {hi}]")
 
-    def filled(comp: Dict[str, Any]) -> Dict[str, Any]:
+    def filled(comp: dict[str, Any]) -> dict[str, Any]:
         cid = comp["custom_id"]
         return {"type": 4, "id": comp.get("id"), "custom_id": cid, "value": values.get(cid, comp.get("value") or "")}
 
@@ -223,5 +235,5 @@ def modal_submit_components(modal: Dict[str, Any], values: Dict[str, str]) -> Li
     return out
 
 
-def everyone_role(guild: Guild) -> Dict[str, Any]:
+def everyone_role(guild: Guild) -> dict[str, Any]:
     return role_json(guild.id, "@everyone", 0, 0)

@@ -5,12 +5,24 @@ from __future__ import annotations
 import copy
 import time
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Dict, List, Optional
+from typing import TYPE_CHECKING, Any
 
 from . import rules
 from .models import (
-    FLAG_COMPONENTS_V2, FLAG_EPHEMERAL, FLAG_LOADING, FLAG_SUPPRESS_EMBEDS, FLAG_SUPPRESS_NOTIFICATIONS,
-    Attachment, Channel, Interaction, Message, attachment_json, guess_content_type, iso, user_json, walk_components,
+    FLAG_COMPONENTS_V2,
+    FLAG_EPHEMERAL,
+    FLAG_LOADING,
+    FLAG_SUPPRESS_EMBEDS,
+    FLAG_SUPPRESS_NOTIFICATIONS,
+    Attachment,
+    Channel,
+    Interaction,
+    Message,
+    attachment_json,
+    guess_content_type,
+    iso,
+    user_json,
+    walk_components,
 )
 from .rules import DiscordError
 
@@ -35,12 +47,12 @@ class Upload:
         return len(self.data)
 
 
-def _uploads_by_index(uploads: List[Upload]) -> Dict[int, Upload]:
+def _uploads_by_index(uploads: list[Upload]) -> dict[int, Upload]:
     return {u.index: u for u in uploads}
 
 
-def resolve_attachments(server: "FakeDiscord", payload: Dict[str, Any], uploads: List[Upload],
-                        existing: Optional[List[Attachment]]) -> List[Attachment]:
+def resolve_attachments(server: FakeDiscord, payload: dict[str, Any], uploads: list[Upload],
+                        existing: list[Attachment] | None) -> list[Attachment]:
     """The attachment list after this request.
 
     `attachments` in the payload is the complete new list: entries whose id is an attachment the
@@ -79,7 +91,7 @@ def resolve_attachments(server: "FakeDiscord", payload: Dict[str, Any], uploads:
     return result
 
 
-def _new_attachment(server: "FakeDiscord", upload: Upload, entry: Dict[str, Any]) -> Attachment:
+def _new_attachment(server: FakeDiscord, upload: Upload, entry: dict[str, Any]) -> Attachment:
     filename = entry.get("filename") or upload.filename
     att = Attachment(id=server.ids.next(), filename=filename, content_type=guess_content_type(filename),
                      size=upload.size, data=upload.data, description=entry.get("description"))
@@ -87,7 +99,7 @@ def _new_attachment(server: "FakeDiscord", upload: Upload, entry: Dict[str, Any]
     return att
 
 
-def normalize_components(components: Optional[List[Dict[str, Any]]]) -> List[Dict[str, Any]]:
+def normalize_components(components: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
     """Copy and number components: Discord gives every component a numeric `id` in responses."""
     result = copy.deepcopy(components or [])
     next_id = 1
@@ -105,14 +117,14 @@ def normalize_components(components: Optional[List[Dict[str, Any]]]) -> List[Dic
     return result
 
 
-def _mention_check(server: "FakeDiscord", route: str, payload: Dict[str, Any]) -> None:
+def _mention_check(server: FakeDiscord, route: str, payload: dict[str, Any]) -> None:
     risk = rules.mention_risk(payload.get("content"), payload.get("allowed_mentions"))
     if risk:
         server.violation(f"mentions could ping: {route}: {risk}")
 
 
-def create_message(server: "FakeDiscord", channel: Channel, author_id: int, payload: Dict[str, Any],
-                   uploads: List[Upload], route: str, *, interaction: Optional[Interaction] = None,
+def create_message(server: FakeDiscord, channel: Channel, author_id: int, payload: dict[str, Any],
+                   uploads: list[Upload], route: str, *, interaction: Interaction | None = None,
                    extra_flags: int = 0, allow_empty: bool = False) -> Message:
     rules.check_message_payload(payload, uploads, size_limit=server.attachment_size_limit,
                                 final_attachment_count=_final_count(payload, uploads, 0))
@@ -139,7 +151,7 @@ def create_message(server: "FakeDiscord", channel: Channel, author_id: int, payl
     return msg
 
 
-def check_edit_rate(server: "FakeDiscord", msg: Message, route: str) -> None:
+def check_edit_rate(server: FakeDiscord, msg: Message, route: str) -> None:
     """Discord limits edits of one message (about 5 per 5 s); discord.py retries a 429 only when
     the response carries `Via`, sleeping `retry_after`."""
     limit, window = server.edit_rate
@@ -161,7 +173,7 @@ def check_edit_rate(server: "FakeDiscord", msg: Message, route: str) -> None:
                            })
 
 
-def edit_message(server: "FakeDiscord", msg: Message, payload: Dict[str, Any], uploads: List[Upload], route: str) -> Message:
+def edit_message(server: FakeDiscord, msg: Message, payload: dict[str, Any], uploads: list[Upload], route: str) -> Message:
     """Apply a PATCH-style edit after checking limits; the rate check comes first, as on Discord."""
     check_edit_rate(server, msg, route)
     rules.check_message_payload(payload, uploads, size_limit=server.attachment_size_limit,
@@ -186,7 +198,7 @@ def edit_message(server: "FakeDiscord", msg: Message, payload: Dict[str, Any], u
     return msg
 
 
-def _final_count(payload: Dict[str, Any], uploads: List[Upload], existing: int) -> int:
+def _final_count(payload: dict[str, Any], uploads: list[Upload], existing: int) -> int:
     """How many attachments the message will have, computed before anything is stored."""
     listed = payload.get("attachments")
     if listed is None:
@@ -195,16 +207,16 @@ def _final_count(payload: Dict[str, Any], uploads: List[Upload], existing: int) 
     return len(listed) + len([u for u in uploads if u.index not in referenced])
 
 
-def _as_int(value: Any) -> Optional[int]:
+def _as_int(value: Any) -> int | None:
     try:
         return int(value)
     except (TypeError, ValueError):
         return None
 
 
-def message_json(server: "FakeDiscord", msg: Message, *, gateway: bool = False) -> Dict[str, Any]:
+def message_json(server: FakeDiscord, msg: Message, *, gateway: bool = False) -> dict[str, Any]:
     author = server.users.get(msg.author_id) or server.bot_user
-    data: Dict[str, Any] = {
+    data: dict[str, Any] = {
         "id": str(msg.id),
         "channel_id": str(msg.channel_id),
         "author": user_json(author),
@@ -245,9 +257,9 @@ def message_json(server: "FakeDiscord", msg: Message, *, gateway: bool = False) 
     return data
 
 
-def interaction_metadata(server: "FakeDiscord", i: Interaction) -> Dict[str, Any]:
+def interaction_metadata(server: FakeDiscord, i: Interaction) -> dict[str, Any]:
     """message.interaction_metadata; a modal submit nests the interaction that opened the modal."""
-    meta: Dict[str, Any] = {
+    meta: dict[str, Any] = {
         "id": str(i.id), "type": i.type, "user": user_json(server.users[i.user_id]),
         "authorizing_integration_owners": {"0": str(i.guild_id)},
     }
@@ -260,5 +272,5 @@ def interaction_metadata(server: "FakeDiscord", i: Interaction) -> Dict[str, Any
     return meta
 
 
-def is_ephemeral_request(payload: Dict[str, Any]) -> bool:
+def is_ephemeral_request(payload: dict[str, Any]) -> bool:
     return bool((payload.get("flags") or 0) & FLAG_EPHEMERAL)

@@ -12,7 +12,7 @@ import mimetypes
 import struct
 import time
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 DISCORD_EPOCH_MS = 1420070400000
 
@@ -73,7 +73,7 @@ def guess_content_type(filename: str) -> str:
     return mimetypes.guess_type(filename)[0] or "application/octet-stream"
 
 
-def image_size(data: bytes) -> Optional[tuple]:
+def image_size(data: bytes) -> tuple | None:
     """(width, height) of a PNG, else None (Discord adds width/height for images)."""
     if data[:8] == b"\x89PNG\r\n\x1a\n" and len(data) >= 24:
         return struct.unpack(">II", data[16:24])
@@ -108,7 +108,7 @@ class Channel:
     nsfw: bool = False
     type: int = 0  # GUILD_TEXT
     position: int = 0
-    topic: Optional[str] = None
+    topic: str | None = None
     app_permissions: int = DEFAULT_APP_PERMISSIONS
 
 
@@ -119,7 +119,7 @@ class Attachment:
     content_type: str
     size: int
     data: bytes = field(repr=False)
-    description: Optional[str] = None
+    description: str | None = None
     spoiler: bool = False
 
 
@@ -127,24 +127,24 @@ class Attachment:
 class Message:
     id: int
     channel_id: int
-    guild_id: Optional[int]
+    guild_id: int | None
     author_id: int
     content: str = ""
-    embeds: List[Dict[str, Any]] = field(default_factory=list)
-    components: List[Dict[str, Any]] = field(default_factory=list)
-    attachments: List[Attachment] = field(default_factory=list)
+    embeds: list[dict[str, Any]] = field(default_factory=list)
+    components: list[dict[str, Any]] = field(default_factory=list)
+    attachments: list[Attachment] = field(default_factory=list)
     flags: int = 0
     type: int = 0
     created: float = field(default_factory=time.time)
-    edited_timestamp: Optional[str] = None
+    edited_timestamp: str | None = None
     edit_count: int = 0
-    interaction_id: Optional[int] = None
-    webhook_id: Optional[int] = None
+    interaction_id: int | None = None
+    webhook_id: int | None = None
     deleted: bool = False
-    mentions: List[int] = field(default_factory=list)
+    mentions: list[int] = field(default_factory=list)
     mention_everyone: bool = False
-    message_reference: Optional[Dict[str, Any]] = None
-    edit_times: List[float] = field(default_factory=list, repr=False)  # monotonic, for the edit rate rule
+    message_reference: dict[str, Any] | None = None
+    edit_times: list[float] = field(default_factory=list, repr=False)  # monotonic, for the edit rate rule
 
     @property
     def ephemeral(self) -> bool:
@@ -154,14 +154,14 @@ class Message:
     def loading(self) -> bool:
         return bool(self.flags & FLAG_LOADING)
 
-    def find_component(self, custom_id: str) -> Optional[Dict[str, Any]]:
+    def find_component(self, custom_id: str) -> dict[str, Any] | None:
         for comp in walk_components(self.components):
             if comp.get("custom_id") == custom_id:
                 return comp
         return None
 
 
-def walk_components(components: List[Dict[str, Any]]):
+def walk_components(components: list[dict[str, Any]]):
     """Depth-first over action rows, containers, sections, labels and their children."""
     for comp in components or []:
         yield comp
@@ -171,7 +171,7 @@ def walk_components(components: List[Dict[str, Any]]):
                 yield comp[key]
 
 
-def user_json(user: User) -> Dict[str, Any]:
+def user_json(user: User) -> dict[str, Any]:
     data = {
         "id": str(user.id),
         "username": user.username,
@@ -191,7 +191,7 @@ def user_json(user: User) -> Dict[str, Any]:
     return data
 
 
-def role_json(role_id: int, name: str, permissions: int, position: int) -> Dict[str, Any]:
+def role_json(role_id: int, name: str, permissions: int, position: int) -> dict[str, Any]:
     return {
         "id": str(role_id),
         "name": name,
@@ -209,7 +209,7 @@ def role_json(role_id: int, name: str, permissions: int, position: int) -> Dict[
     }
 
 
-def member_json(user: User, guild: Guild, permissions: Optional[int] = None) -> Dict[str, Any]:
+def member_json(user: User, guild: Guild, permissions: int | None = None) -> dict[str, Any]:
     data = {
         "user": user_json(user),
         "roles": [str(user.role_id)] if user.role_id else [],
@@ -229,7 +229,7 @@ def member_json(user: User, guild: Guild, permissions: Optional[int] = None) -> 
     return data
 
 
-def channel_json(channel: Channel, bot: Optional[User] = None) -> Dict[str, Any]:
+def channel_json(channel: Channel, bot: User | None = None) -> dict[str, Any]:
     overwrites = []
     if bot is not None:
         # The bot's channel permissions are expressed as a member overwrite, so discord.py's
@@ -254,9 +254,9 @@ def channel_json(channel: Channel, bot: Optional[User] = None) -> Dict[str, Any]
     }
 
 
-def attachment_json(att: Attachment, base_url: str, channel_id: int, ephemeral: bool = False) -> Dict[str, Any]:
+def attachment_json(att: Attachment, base_url: str, channel_id: int, ephemeral: bool = False) -> dict[str, Any]:
     url = f"{base_url}/attachments/{channel_id}/{att.id}/{att.filename}"
-    data: Dict[str, Any] = {
+    data: dict[str, Any] = {
         "id": str(att.id),
         "filename": att.filename,
         "size": att.size,
@@ -285,18 +285,18 @@ class Interaction:
     guild_id: int = 0
     channel_id: int = 0
     name: str = ""  # command name or custom_id, for readable reports
-    data: Dict[str, Any] = field(default_factory=dict, repr=False)
-    message_id: Optional[int] = None  # the message a component was clicked on
-    opened_by: Optional[int] = None  # for a modal submit: the interaction answered with the modal
-    dispatched_at: Optional[float] = None  # time.monotonic() when INTERACTION_CREATE was written
-    first_callback_at: Optional[float] = None
-    responses: List[Dict[str, Any]] = field(default_factory=list)  # accepted callbacks {type, data}
-    callback_attempts: List[Dict[str, Any]] = field(default_factory=list)  # every attempt + status/code
+    data: dict[str, Any] = field(default_factory=dict, repr=False)
+    message_id: int | None = None  # the message a component was clicked on
+    opened_by: int | None = None  # for a modal submit: the interaction answered with the modal
+    dispatched_at: float | None = None  # time.monotonic() when INTERACTION_CREATE was written
+    first_callback_at: float | None = None
+    responses: list[dict[str, Any]] = field(default_factory=list)  # accepted callbacks {type, data}
+    callback_attempts: list[dict[str, Any]] = field(default_factory=list)  # every attempt + status/code
     acknowledged: bool = False
     ephemeral: bool = False
-    original_message_id: Optional[int] = None  # message created by a type 4/5 response
-    followups: List[Message] = field(default_factory=list)
-    modal: Optional[Dict[str, Any]] = field(default=None, repr=False)  # data of a type 9 response
+    original_message_id: int | None = None  # message created by a type 4/5 response
+    followups: list[Message] = field(default_factory=list)
+    modal: dict[str, Any] | None = field(default=None, repr=False)  # data of a type 9 response
     expired: bool = False  # forced by FakeDiscord.expire_tokens()
     expired_uses: int = 0
 
@@ -311,18 +311,18 @@ class Interaction:
         return self._first_callback
 
     @property
-    def ack_latency(self) -> Optional[float]:
+    def ack_latency(self) -> float | None:
         """Seconds from dispatch to the first callback attempt (accepted or not)."""
         if self.first_callback_at is None or self.dispatched_at is None:
             return None
         return self.first_callback_at - self.dispatched_at
 
     @property
-    def original_target_id(self) -> Optional[int]:
+    def original_target_id(self) -> int | None:
         """What /messages/@original refers to: the response message, else the clicked message."""
         return self.original_message_id if self.original_message_id is not None else self.message_id
 
-    async def wait_ack(self, timeout: float = 5.0) -> Dict[str, Any]:
+    async def wait_ack(self, timeout: float = 5.0) -> dict[str, Any]:
         """Wait for the first callback attempt; returns its payload {type, data, status, code}."""
         import asyncio
 

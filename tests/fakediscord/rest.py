@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import hashlib
 import asyncio
+import hashlib
 import json
 import re
 import secrets
@@ -11,14 +11,24 @@ import time
 import traceback
 from collections import deque
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Dict, List, NamedTuple, Optional
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from aiohttp import web
 
 from . import messages as M
 from .models import (
-    ATTACH_FILES, FLAG_EPHEMERAL, FLAG_LOADING, MANAGE_MESSAGES, READ_MESSAGE_HISTORY, SEND_MESSAGES, VIEW_CHANNEL,
-    Channel, Interaction, Message, channel_json, user_json,
+    ATTACH_FILES,
+    FLAG_EPHEMERAL,
+    FLAG_LOADING,
+    MANAGE_MESSAGES,
+    READ_MESSAGE_HISTORY,
+    SEND_MESSAGES,
+    VIEW_CHANNEL,
+    Channel,
+    Interaction,
+    Message,
+    channel_json,
+    user_json,
 )
 from .rules import DiscordError, FormErrors, check_commands, max_length
 
@@ -41,11 +51,11 @@ class ApiRequest:
     method: str
     path: str
     template: str
-    params: Dict[str, str]
+    params: dict[str, str]
     query: Any
     headers: Any
     json: Any = None
-    uploads: List[M.Upload] = field(default_factory=list)
+    uploads: list[M.Upload] = field(default_factory=list)
     multipart: bool = False
 
     @property
@@ -57,12 +67,12 @@ class ApiRequest:
 class Route(NamedTuple):
     method: str
     template: str
-    regex: "re.Pattern[str]"
+    regex: re.Pattern[str]
     handler: str
     bot_auth: bool
 
 
-def _compile(template: str) -> "re.Pattern[str]":
+def _compile(template: str) -> re.Pattern[str]:
     parts = re.split(r"(\{[a-z_]+\})", template)
     regex = "".join(f"(?P<{p[1:-1]}>[^/]+)" if p.startswith("{") else re.escape(p) for p in parts)
     return re.compile(f"^{regex}$")
@@ -96,7 +106,7 @@ ROUTES = [Route(m, t, _compile(t), h, a) for m, t, h, a in ROUTE_TABLE]
 TOKEN_PARAMS = ("interaction_token", "webhook_token")
 
 
-def _json_response(status: int, body: Any, headers: Optional[Dict[str, str]] = None) -> web.Response:
+def _json_response(status: int, body: Any, headers: dict[str, str] | None = None) -> web.Response:
     # Exactly "application/json": discord.py only parses JSON when the header is that string, and
     # aiohttp's json_response would append "; charset=utf-8".
     all_headers = {"Content-Type": "application/json", **(headers or {})}
@@ -106,7 +116,7 @@ def _json_response(status: int, body: Any, headers: Optional[Dict[str, str]] = N
     return web.Response(status=status, body=json.dumps(body).encode(), headers=all_headers)
 
 
-def _ratelimit_headers(template: str) -> Dict[str, str]:
+def _ratelimit_headers(template: str) -> dict[str, str]:
     # Generous limits: discord.py sleeps pre-emptively when Remaining hits 0.
     return {
         "X-RateLimit-Limit": "50",
@@ -118,7 +128,7 @@ def _ratelimit_headers(template: str) -> Dict[str, str]:
 
 
 class Rest:
-    def __init__(self, server: "FakeDiscord") -> None:
+    def __init__(self, server: FakeDiscord) -> None:
         self.server = server
         self._recent: deque = deque()  # request times for the 50/s global limit
 
@@ -171,12 +181,12 @@ class Rest:
         self.server._changed()
         return resp
 
-    def _broken(self, text: str, status: int, code: int, message: str, errors: Optional[dict] = None) -> DiscordError:
+    def _broken(self, text: str, status: int, code: int, message: str, errors: dict | None = None) -> DiscordError:
         """Record a specific violation and build the error Discord would answer with."""
         self.server.violation(text)
         return DiscordError(status, code, message, errors, reported=True)
 
-    def _redact(self, path: str, params: Dict[str, str]) -> str:
+    def _redact(self, path: str, params: dict[str, str]) -> str:
         """Interaction tokens are credentials: logs and violations get <token:INTERACTION_ID>."""
         for key in TOKEN_PARAMS:
             token = params.get(key)
@@ -236,7 +246,7 @@ class Rest:
         if problem:
             self.server.violation(f"spec: {req.route}: {problem}")
 
-    def _body(self, req: ApiRequest) -> Dict[str, Any]:
+    def _body(self, req: ApiRequest) -> dict[str, Any]:
         if not isinstance(req.json, dict):
             errs = FormErrors()
             errs.add([], "DICT_TYPE_CONVERT", "Only dictionaries may be used in a DictType")
@@ -274,7 +284,7 @@ class Rest:
 
     # --- application commands -------------------------------------------------------------------
 
-    def _scope(self, req: ApiRequest) -> Optional[int]:
+    def _scope(self, req: ApiRequest) -> int | None:
         if req.params["application_id"] != str(self.server.application_id):
             raise DiscordError(403, 20012, "You are not authorized to perform this action on this application")
         guild_id = req.params.get("guild_id")
@@ -326,7 +336,7 @@ class Rest:
             if first:
                 i._event().set()
 
-    def _callback(self, req: ApiRequest, i: Interaction, body: Dict[str, Any], now: float):
+    def _callback(self, req: ApiRequest, i: Interaction, body: dict[str, Any], now: float):
         s = self.server
         if i.acknowledged:
             raise self._broken(f"interaction acknowledged twice: {i.name!r} (second response type {body.get('type')})",
@@ -344,7 +354,7 @@ class Rest:
                                400, 50035, "Invalid Form Body", {"type": {"_errors": [
                                    {"code": "INTERACTION_RESPONSE_TYPE_INVALID", "message": "Interaction response type is invalid"}]}})
         channel = s.channels[i.channel_id]
-        msg: Optional[Message] = None
+        msg: Message | None = None
         ephemeral = bool((data.get("flags") or 0) & FLAG_EPHEMERAL)
         # Any error below leaves the interaction unacknowledged, as on Discord (the bot may retry).
         if rtype == 4:
@@ -367,8 +377,8 @@ class Rest:
             i.ephemeral, i.original_message_id = ephemeral, msg.id
         if req.query.get("with_response") not in TRUE_VALUES:
             return 204, None
-        info: Dict[str, Any] = {"id": str(i.id), "type": i.type, "activity_instance_id": None}
-        result: Dict[str, Any] = {"interaction": info}
+        info: dict[str, Any] = {"id": str(i.id), "type": i.type, "activity_instance_id": None}
+        result: dict[str, Any] = {"interaction": info}
         if msg is not None:
             info.update(response_message_id=str(msg.id), response_message_loading=msg.loading,
                         response_message_ephemeral=msg.ephemeral)
@@ -378,7 +388,7 @@ class Rest:
         return 200, result
 
     @staticmethod
-    def _check_modal(data: Dict[str, Any]) -> None:
+    def _check_modal(data: dict[str, Any]) -> None:
         errs = FormErrors(["data"])
         if not data.get("custom_id"):
             errs.add(["custom_id"], "BASE_TYPE_REQUIRED", "This field is required")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import re
-from typing import Any, Dict, List, Optional
+from typing import Any
 
 from .models import ATTACHMENT_SIZE_LIMIT, FLAG_COMPONENTS_V2, walk_components
 
@@ -29,8 +29,8 @@ SELECT_TYPES = {3, 5, 6, 7, 8}
 class DiscordError(Exception):
     """An error response: HTTP status + Discord JSON error body."""
 
-    def __init__(self, status: int, code: int, message: str, errors: Optional[dict] = None,
-                 headers: Optional[dict] = None, extra: Optional[dict] = None, reported: bool = False) -> None:
+    def __init__(self, status: int, code: int, message: str, errors: dict | None = None,
+                 headers: dict | None = None, extra: dict | None = None, reported: bool = False) -> None:
         super().__init__(f"{status} {code} {message}")
         self.status, self.code, self.message = status, code, message
         self.errors, self.headers, self.extra = errors, headers or {}, extra or {}
@@ -42,15 +42,15 @@ class DiscordError(Exception):
         text = f"{self.status} {self.code} {self.message}"
         return f"{text} {json.dumps(self.errors)[:400]}" if self.errors else text
 
-    def body(self) -> Dict[str, Any]:
-        body: Dict[str, Any] = {"message": self.message, "code": self.code}
+    def body(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"message": self.message, "code": self.code}
         if self.errors:
             body["errors"] = self.errors
         body.update(self.extra)
         return body
 
 
-def _field_error(path: List[Any], code: str, message: str) -> dict:
+def _field_error(path: list[Any], code: str, message: str) -> dict:
     """Nest an error like Discord's Invalid Form Body: {"a": {"0": {"_errors": [...]}}}."""
     node: dict = {"_errors": [{"code": code, "message": message}]}
     for key in reversed(path):
@@ -71,12 +71,12 @@ def _merge(into: dict, new: dict) -> None:
 class FormErrors:
     """Collects field errors; raise_if_any() raises Discord's 400 / 50035."""
 
-    def __init__(self, prefix: Optional[List[Any]] = None) -> None:
+    def __init__(self, prefix: list[Any] | None = None) -> None:
         self.errors: dict = {}
-        self.summary: List[str] = []
+        self.summary: list[str] = []
         self.prefix = prefix or []
 
-    def add(self, path: List[Any], code: str, message: str) -> None:
+    def add(self, path: list[Any], code: str, message: str) -> None:
         full = self.prefix + path
         _merge(self.errors, _field_error(full, code, message))
         self.summary.append(f"{'.'.join(map(str, full)) or '(body)'}: {message}")
@@ -86,12 +86,12 @@ class FormErrors:
             raise DiscordError(400, 50035, "Invalid Form Body", self.errors)
 
 
-def max_length(errs: FormErrors, path: List[Any], value: Any, limit: int) -> None:
+def max_length(errs: FormErrors, path: list[Any], value: Any, limit: int) -> None:
     if isinstance(value, str) and len(value) > limit:
         errs.add(path, "BASE_TYPE_MAX_LENGTH", f"Must be {limit} or fewer in length.")
 
 
-def check_message_payload(payload: Dict[str, Any], new_files: List[Any], *, prefix: Optional[List[Any]] = None,
+def check_message_payload(payload: dict[str, Any], new_files: list[Any], *, prefix: list[Any] | None = None,
                           size_limit: int = ATTACHMENT_SIZE_LIMIT, final_attachment_count: int = 0) -> None:
     """Content, embeds, components and attachment limits for a create or an edit."""
     for f in new_files:
@@ -131,7 +131,7 @@ def check_message_payload(payload: Dict[str, Any], new_files: List[Any], *, pref
     errs.raise_if_any()
 
 
-def check_components(errs: FormErrors, components: List[Dict[str, Any]], v2: bool) -> None:
+def check_components(errs: FormErrors, components: list[dict[str, Any]], v2: bool) -> None:
     if not v2 and len(components) > MAX_ACTION_ROWS:
         errs.add(["components"], "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_ACTION_ROWS} or fewer in length.")
     for r, row in enumerate(components):
@@ -151,7 +151,7 @@ def check_components(errs: FormErrors, components: List[Dict[str, Any]], v2: boo
                          "A select menu must be alone in its action row")
             for c, comp in enumerate(children):
                 check_component(errs, ["components", r, "components", c], comp)
-    seen: Dict[str, int] = {}
+    seen: dict[str, int] = {}
     for comp in walk_components(components):
         cid = comp.get("custom_id")
         if cid is not None:
@@ -161,7 +161,7 @@ def check_components(errs: FormErrors, components: List[Dict[str, Any]], v2: boo
             errs.add(["components"], "COMPONENT_CUSTOM_ID_DUPLICATED", f"Component custom id cannot be duplicated ({cid!r})")
 
 
-def check_component(errs: FormErrors, path: List[Any], comp: Dict[str, Any]) -> None:
+def check_component(errs: FormErrors, path: list[Any], comp: dict[str, Any]) -> None:
     max_length(errs, path + ["custom_id"], comp.get("custom_id"), MAX_CUSTOM_ID)
     if comp.get("type") == BUTTON:
         max_length(errs, path + ["label"], comp.get("label"), MAX_LABEL)
@@ -192,7 +192,7 @@ ROLE_MENTION = re.compile(r"<@&(\d+)>")
 EVERYONE_MENTION = re.compile(r"@(everyone|here)\b")
 
 
-def mention_risk(content: Optional[str], allowed: Optional[Dict[str, Any]]) -> Optional[str]:
+def mention_risk(content: str | None, allowed: dict[str, Any] | None) -> str | None:
     """Why this content could ping someone, or None. Echoed prompts must not ping: the bot has to
     send allowed_mentions (parse: [] or explicit lists); Discord's default parses everything."""
     if not content:
@@ -214,7 +214,7 @@ def mention_risk(content: Optional[str], allowed: Optional[Dict[str, Any]]) -> O
     return None
 
 
-def mentioned_user_ids(content: str, allowed: Optional[Dict[str, Any]]) -> List[int]:
+def mentioned_user_ids(content: str, allowed: dict[str, Any] | None) -> list[int]:
     """Users that would really be pinged (what Discord returns in `mentions`)."""
     ids = [int(x) for x in USER_MENTION.findall(content or "")]
     if allowed is None or "users" in (allowed.get("parse") or []):
@@ -229,7 +229,7 @@ NAME_RE = re.compile(r"^[-_'\w\u0900-\u097F\u0E00-\u0E7F]{1,32}$")
 CHOICE_TYPES = {3, 4, 10}
 
 
-def check_commands(commands: Any) -> List[str]:
+def check_commands(commands: Any) -> list[str]:
     """Validate a bulk-overwrite body like Discord does; raise 50035 on the first bad command."""
     if not isinstance(commands, list):
         raise DiscordError(400, 50035, "Invalid Form Body",
@@ -254,7 +254,7 @@ def check_commands(commands: Any) -> List[str]:
     return errs.summary
 
 
-def _check_named(errs: FormErrors, path: List[Any], item: Dict[str, Any], chat_input: bool = True) -> None:
+def _check_named(errs: FormErrors, path: list[Any], item: dict[str, Any], chat_input: bool = True) -> None:
     name = item.get("name")
     if not isinstance(name, str) or not (1 <= len(name) <= 32):
         errs.add(path + ["name"], "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 32 in length.")
@@ -266,7 +266,7 @@ def _check_named(errs: FormErrors, path: List[Any], item: Dict[str, Any], chat_i
             errs.add(path + ["description"], "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
 
 
-def _check_options(errs: FormErrors, path: List[Any], options: List[Dict[str, Any]], parent: str) -> None:
+def _check_options(errs: FormErrors, path: list[Any], options: list[dict[str, Any]], parent: str) -> None:
     """parent: "command", "group" (subcommand group) or "sub" (subcommand)."""
     if len(options) > 25:
         errs.add(path, "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length.")

@@ -7,11 +7,13 @@ rules.py, message handling in messages.py and interaction payloads in interactio
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import secrets
 import socket
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Union
+from typing import Any, Union
 
 from aiohttp import web
 
@@ -20,8 +22,21 @@ from . import messages as M
 from . import spec as spec_mod
 from .gateway import INTENT_GUILD_MEMBERS, INTENT_GUILD_MESSAGES, Gateway
 from .models import (
-    ATTACHMENT_SIZE_LIMIT, DEFAULT_APP_PERMISSIONS, DEFAULT_USER_PERMISSIONS, Attachment, Channel, Guild,
-    Interaction, Message, Snowflakes, User, channel_json, iso, member_json, role_json, user_json,
+    ATTACHMENT_SIZE_LIMIT,
+    DEFAULT_APP_PERMISSIONS,
+    DEFAULT_USER_PERMISSIONS,
+    Attachment,
+    Channel,
+    Guild,
+    Interaction,
+    Message,
+    Snowflakes,
+    User,
+    channel_json,
+    iso,
+    member_json,
+    role_json,
+    user_json,
 )
 from .rest import RequestRecord, Rest
 
@@ -31,13 +46,13 @@ ChannelRef = Union[Channel, int]
 
 class FakeDiscord:
     def __init__(self, token: str = "test-token", token_ttl: float = 900.0, ack_deadline: float = 3.0,
-                 spec_path: Optional[Path] = None, *, edit_rate: tuple = (5, 5.0), expired_token_retries: int = 2,
+                 spec_path: Path | None = None, *, edit_rate: tuple = (5, 5.0), expired_token_retries: int = 2,
                  max_identifies: int = 1000, global_rate: int = 50,
                  attachment_size_limit: int = ATTACHMENT_SIZE_LIMIT, bot_name: str = "PixelForge") -> None:
         self.token = token
         # user id -> seconds: the responses to that user's next interaction callbacks reach the bot
         # this much later (replies that come back out of order); see delay_replies().
-        self.reply_delays: Dict[int, List[float]] = {}
+        self.reply_delays: dict[int, list[float]] = {}
         self.token_ttl = token_ttl
         self.ack_deadline = ack_deadline
         self.edit_rate = edit_rate  # (edits, seconds) allowed per message
@@ -53,31 +68,31 @@ class FakeDiscord:
         self.bot_user = User(self.bot_user_id, bot_name, DEFAULT_APP_PERMISSIONS, bot=True, role_id=self.ids.next())
         self.owner = User(self.ids.next(), "owner")
 
-        self.guilds: Dict[int, Guild] = {}
-        self.channels: Dict[int, Channel] = {}
-        self.users: Dict[int, User] = {self.bot_user_id: self.bot_user}
-        self.attachments: Dict[int, Attachment] = {}
-        self.all_messages: List[Message] = []
-        self._messages_by_id: Dict[int, Message] = {}
-        self.interactions: Dict[int, Interaction] = {}
-        self._by_token: Dict[str, Interaction] = {}
-        self.global_commands: List[Dict[str, Any]] = []
-        self.guild_commands: Dict[int, List[Dict[str, Any]]] = {}
-        self.command_syncs: List[tuple] = []  # (guild_id or None, [names]) per bulk overwrite
+        self.guilds: dict[int, Guild] = {}
+        self.channels: dict[int, Channel] = {}
+        self.users: dict[int, User] = {self.bot_user_id: self.bot_user}
+        self.attachments: dict[int, Attachment] = {}
+        self.all_messages: list[Message] = []
+        self._messages_by_id: dict[int, Message] = {}
+        self.interactions: dict[int, Interaction] = {}
+        self._by_token: dict[str, Interaction] = {}
+        self.global_commands: list[dict[str, Any]] = []
+        self.guild_commands: dict[int, list[dict[str, Any]]] = {}
+        self.command_syncs: list[tuple] = []  # (guild_id or None, [names]) per bulk overwrite
 
-        self.violations: List[str] = []
-        self.expired_token_uses: List[Dict[str, Any]] = []
-        self.requests: List[RequestRecord] = []
+        self.violations: list[str] = []
+        self.expired_token_uses: list[dict[str, Any]] = []
+        self.requests: list[RequestRecord] = []
 
         self.gateway = Gateway(self)
         self.rest = Rest(self)
-        self.port: Optional[int] = None
-        self._runner: Optional[web.AppRunner] = None
+        self.port: int | None = None
+        self._runner: web.AppRunner | None = None
         self._change = asyncio.Event()  # replaced on every change; see _changed()
 
     # --- lifecycle ------------------------------------------------------------------------------
 
-    async def start(self) -> "FakeDiscord":
+    async def start(self) -> FakeDiscord:
         app = web.Application(client_max_size=64 * 1024 * 1024)
         app.router.add_route("*", "/api/v10/{tail:.*}", self.rest.handle)
         app.router.add_get("/gateway", self.gateway.handle)
@@ -98,7 +113,7 @@ class FakeDiscord:
             await self._runner.cleanup()
             self._runner = None
 
-    async def __aenter__(self) -> "FakeDiscord":
+    async def __aenter__(self) -> FakeDiscord:
         return await self.start()
 
     async def __aexit__(self, *exc: Any) -> None:
@@ -116,7 +131,7 @@ class FakeDiscord:
     def gateway_url(self) -> str:
         return f"ws://127.0.0.1:{self.port}/gateway/"
 
-    def env(self) -> Dict[str, str]:
+    def env(self) -> dict[str, str]:
         """Environment for a bot subprocess pointed at this server."""
         return {"DISCORD_API_BASE": self.api_base, "DISCORD_GATEWAY_URL": self.gateway_url, "DISCORD_TOKEN": self.token}
 
@@ -165,7 +180,7 @@ class FakeDiscord:
     # --- observation ----------------------------------------------------------------------------
 
     @property
-    def commands(self) -> List[Dict[str, Any]]:
+    def commands(self) -> list[dict[str, Any]]:
         """Latest synced commands: global ones, then each guild's (those carry guild_id)."""
         out = list(self.global_commands)
         for cmds in self.guild_commands.values():
@@ -181,20 +196,20 @@ class FakeDiscord:
         """The bot has a live, READY gateway session."""
         return self.gateway.ready
 
-    def messages(self, channel_id: ChannelRef) -> List[Message]:
+    def messages(self, channel_id: ChannelRef) -> list[Message]:
         """Visible messages in order: no deleted and no ephemeral ones."""
         cid = self._channel(channel_id).id
         return [m for m in self.all_messages if m.channel_id == cid and not m.deleted and not m.ephemeral]
 
-    def get_message(self, message_id: int) -> Optional[Message]:
+    def get_message(self, message_id: int) -> Message | None:
         return self._messages_by_id.get(int(message_id))
 
     def violation(self, text: str) -> None:
         self.violations.append(text)
         self._changed()
 
-    async def wait_for(self, predicate: Callable[["FakeDiscord"], Any], timeout: float = 10.0,
-                       description: Optional[str] = None) -> Any:
+    async def wait_for(self, predicate: Callable[[FakeDiscord], Any], timeout: float = 10.0,
+                       description: str | None = None) -> Any:
         """Wait until predicate(server) is truthy (re-checked on every state change); return it."""
         loop = asyncio.get_running_loop()
         deadline = loop.time() + timeout
@@ -206,19 +221,17 @@ class FakeDiscord:
             if remaining <= 0:
                 raise TimeoutError(self._describe_timeout(predicate, timeout, description))
             event = self._change
-            try:
+            with contextlib.suppress(asyncio.TimeoutError):
                 await asyncio.wait_for(event.wait(), min(remaining, 0.5))
-            except asyncio.TimeoutError:
-                pass
 
-    def _describe_timeout(self, predicate: Callable, timeout: float, description: Optional[str]) -> str:
+    def _describe_timeout(self, predicate: Callable, timeout: float, description: str | None) -> str:
         what = description or getattr(predicate, "__qualname__", repr(predicate))
         recent = "\n".join(f"  {r.method} {r.path} -> {r.status}" for r in self.requests[-12:]) or "  (none)"
         return (f"timed out after {timeout}s waiting for {what}\n"
                 f"gateway: connected={self.connected} identifies={self.identify_count}\n"
                 f"last requests:\n{recent}\nviolations: {self.violations or 'none'}")
 
-    async def wait_ready(self, timeout: float = 30.0, *, logins: Optional[int] = None) -> None:
+    async def wait_ready(self, timeout: float = 30.0, *, logins: int | None = None) -> None:
         """The bot IDENTIFIED (or RESUMED) and got READY plus every GUILD_CREATE.
 
         `logins=n` also waits for the n-th IDENTIFY (e.g. 2 after a restart)."""
@@ -228,7 +241,7 @@ class FakeDiscord:
         await self.wait_for(lambda s: s.gateway.ready and (logins is None or s.identify_count >= logins), timeout,
                             "the bot to connect and get READY" + (f" (login #{logins})" if logins else ""))
 
-    async def wait_commands(self, timeout: float = 30.0) -> List[Dict[str, Any]]:
+    async def wait_commands(self, timeout: float = 30.0) -> list[dict[str, Any]]:
         await self.wait_for(lambda s: s.command_syncs, timeout, "a command sync (PUT .../commands)")
         return self.commands
 
@@ -249,7 +262,7 @@ class FakeDiscord:
         self.reply_delays.setdefault(self._user(user).id, []).extend(seconds)
 
     async def invoke_slash(self, user: UserRef, channel: ChannelRef, name: str,
-                           options: Optional[Dict[str, Any]] = None, *, locale: str = "en-US",
+                           options: dict[str, Any] | None = None, *, locale: str = "en-US",
                            admin_override: bool = False) -> Interaction:
         """Run `/name` (or "group sub") as `user` in `channel`, as the Discord client would."""
         user, channel = self._user(user), self._channel(channel)
@@ -257,9 +270,9 @@ class FakeDiscord:
         root, path = I.split_command(name)
         cmd = I.find_command(self, guild.id, root)
         I.check_command_access(cmd, user, channel, admin_override)
-        resolved: Dict[str, Dict[str, Any]] = {}
+        resolved: dict[str, dict[str, Any]] = {}
         opts = I.build_options(self, cmd, path, dict(options or {}), guild, user.effective_permissions(), resolved)
-        data: Dict[str, Any] = {"id": cmd["id"], "name": cmd["name"], "type": 1}
+        data: dict[str, Any] = {"id": cmd["id"], "name": cmd["name"], "type": 1}
         if opts:  # Discord omits `options` when the user gave none
             data["options"] = opts
         if cmd.get("guild_id"):
@@ -274,13 +287,13 @@ class FakeDiscord:
         data = {"custom_id": custom_id, "component_type": 2, "id": comp.get("id")}
         return await self._dispatch_interaction(3, user, self.channels[msg.channel_id], data, custom_id, message=msg, locale=locale)
 
-    async def select(self, user: UserRef, message_id: int, custom_id: str, values: List[str], *, locale: str = "en-US") -> Interaction:
+    async def select(self, user: UserRef, message_id: int, custom_id: str, values: list[str], *, locale: str = "en-US") -> Interaction:
         user, msg = self._user(user), self._clickable(user, message_id)
         comp = I.find_select(msg, custom_id, values)
         data = {"custom_id": custom_id, "component_type": comp["type"], "values": list(values), "id": comp.get("id")}
         return await self._dispatch_interaction(3, user, self.channels[msg.channel_id], data, custom_id, message=msg, locale=locale)
 
-    async def submit_modal(self, user: UserRef, opened_by: Interaction, values: Dict[str, str], *, locale: str = "en-US") -> Interaction:
+    async def submit_modal(self, user: UserRef, opened_by: Interaction, values: dict[str, str], *, locale: str = "en-US") -> Interaction:
         """Submit the modal the bot answered `opened_by` with (a type 9 response)."""
         user = self._user(user)
         if opened_by.modal is None:
@@ -303,9 +316,9 @@ class FakeDiscord:
                 raise ValueError(f"message {message_id} is ephemeral: only its recipient sees it")
         return msg
 
-    async def _dispatch_interaction(self, itype: int, user: User, channel: Channel, data: Dict[str, Any], name: str,
-                                    *, message: Optional[Message] = None, locale: str = "en-US",
-                                    opened_by: Optional[int] = None) -> Interaction:
+    async def _dispatch_interaction(self, itype: int, user: User, channel: Channel, data: dict[str, Any], name: str,
+                                    *, message: Message | None = None, locale: str = "en-US",
+                                    opened_by: int | None = None) -> Interaction:
         guild = self.guilds[channel.guild_id]
         i = Interaction(id=self.ids.next(), type=itype, token=secrets.token_urlsafe(48), user_id=user.id,
                         guild_id=guild.id, channel_id=channel.id, name=name, data=data,
@@ -313,7 +326,7 @@ class FakeDiscord:
         perms = user.effective_permissions()
         channel_data = channel_json(channel)
         channel_data["permissions"] = str(perms)
-        payload: Dict[str, Any] = {
+        payload: dict[str, Any] = {
             "id": str(i.id), "application_id": str(self.application_id), "type": itype, "token": i.token,
             "version": 1, "guild_id": str(guild.id), "guild": {"id": str(guild.id), "locale": "en-US", "features": []},
             "channel_id": str(channel.id), "channel": channel_data,
@@ -333,28 +346,28 @@ class FakeDiscord:
 
     # --- JSON for the gateway and REST ------------------------------------------------------------
 
-    def bot_user_json(self) -> Dict[str, Any]:
+    def bot_user_json(self) -> dict[str, Any]:
         data = user_json(self.bot_user)
         data.update({"verified": True, "mfa_enabled": False, "email": None})
         return data
 
-    def all_members(self) -> List[User]:
+    def all_members(self) -> list[User]:
         return list(self.users.values())
 
-    def member_json(self, user: User, guild: Guild, permissions: Optional[int] = None) -> Dict[str, Any]:
+    def member_json(self, user: User, guild: Guild, permissions: int | None = None) -> dict[str, Any]:
         return member_json(user, guild, permissions)
 
-    def _user_role(self, user: User) -> Dict[str, Any]:
+    def _user_role(self, user: User) -> dict[str, Any]:
         # One role per member carries its guild-wide permissions (@everyone has none), so
         # discord.py's member.guild_permissions matches what interactions report.
         return role_json(user.role_id, f"{'bot' if user.bot else 'member'}:{user.username}", user.permissions, 1)
 
-    def roles(self, guild: Guild) -> Dict[int, Dict[str, Any]]:
+    def roles(self, guild: Guild) -> dict[int, dict[str, Any]]:
         roles = {guild.id: I.everyone_role(guild)}
         roles.update({u.role_id: self._user_role(u) for u in self.users.values()})
         return roles
 
-    def guild_create_json(self, guild: Guild, intents: int) -> Dict[str, Any]:
+    def guild_create_json(self, guild: Guild, intents: int) -> dict[str, Any]:
         members = self.all_members() if intents & INTENT_GUILD_MEMBERS else [self.bot_user]
         return {
             "id": str(guild.id), "name": guild.name, "icon": None, "splash": None, "discovery_splash": None,
@@ -404,7 +417,7 @@ class FakeDiscord:
                                                           "guild_id": str(msg.guild_id)})
         self._changed()
 
-    def _store_commands(self, guild_id: Optional[int], commands: List[Dict[str, Any]]) -> List[Dict[str, Any]]:
+    def _store_commands(self, guild_id: int | None, commands: list[dict[str, Any]]) -> list[dict[str, Any]]:
         """Bulk overwrite: keep ids of commands that still exist (same name and type), like Discord."""
         previous = self.global_commands if guild_id is None else self.guild_commands.get(guild_id, [])
         old_ids = {(c["name"], c["type"]): c["id"] for c in previous}

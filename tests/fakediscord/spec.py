@@ -11,7 +11,7 @@ import copy
 import json
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Any
 from urllib.parse import quote
 
 DEFAULT_SPEC_PATH = Path(__file__).resolve().parents[2].parent / "shared" / "discord-api-spec" / "openapi.json"
@@ -43,7 +43,7 @@ def _coerce_attachment_ids(body: Any) -> Any:
 
 
 class SpecValidator:
-    def __init__(self, spec_path: Optional[Path] = None) -> None:
+    def __init__(self, spec_path: Path | None = None) -> None:
         path = Path(spec_path) if spec_path else DEFAULT_SPEC_PATH
         self.available = path.is_file()
         self.path = path
@@ -56,7 +56,7 @@ class SpecValidator:
         self.spec = json.loads(path.read_text(encoding="utf-8"))
         self._registry = Registry().with_resource(ROOT_URI, Resource(contents=self.spec, specification=DRAFT202012))
         self._validator_cls = Draft202012Validator
-        self._cache: Dict[tuple, Any] = {}
+        self._cache: dict[tuple, Any] = {}
 
     def _validator(self, *pointer_parts: str):
         key = pointer_parts
@@ -72,7 +72,7 @@ class SpecValidator:
             self._cache[key] = self._validator_cls(schema, registry=self._registry)
         return self._cache[key]
 
-    def check_request(self, method: str, template: str, content_type: str, body: Any) -> Optional[str]:
+    def check_request(self, method: str, template: str, content_type: str, body: Any) -> str | None:
         """None if valid (or nothing to check), else a short description of the first problem."""
         if not self.available:
             return None
@@ -81,7 +81,7 @@ class SpecValidator:
             return None
         return self._first_error(v, _coerce_attachment_ids(body))
 
-    def check_response(self, method: str, template: str, status: int, body: Any) -> Optional[str]:
+    def check_response(self, method: str, template: str, status: int, body: Any) -> str | None:
         if not self.available or body is None:
             return None
         if status >= 400 and isinstance(body, dict) and "errors" in body:
@@ -104,7 +104,7 @@ class SpecValidator:
         return self._first_error(v, body)
 
     @staticmethod
-    def _first_error(validator: Any, instance: Any) -> Optional[str]:
+    def _first_error(validator: Any, instance: Any) -> str | None:
         from jsonschema.exceptions import best_match
 
         error = best_match(validator.iter_errors(instance))
@@ -126,6 +126,6 @@ class SpecValidator:
 
 
 @lru_cache(maxsize=4)
-def load(spec_path: Optional[str]) -> SpecValidator:
+def load(spec_path: str | None) -> SpecValidator:
     """One parsed spec per path per process: parsing 1 MB of JSON per test would add up."""
     return SpecValidator(Path(spec_path) if spec_path else None)
