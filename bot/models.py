@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import enum
 from dataclasses import dataclass, field
-from typing import Union
 
 MAX_SEED = 2**32 - 1
 # Discord interaction tokens work for 15 minutes after the interaction was created.
@@ -95,7 +94,7 @@ class VariationRequest:
 
 
 # Everything that can ask for GPU work; each goes through JobService.submit.
-WorkRequest = Union[GenerationRequest, RerollRequest, VariationRequest]
+WorkRequest = GenerationRequest | RerollRequest | VariationRequest
 
 
 @dataclass(frozen=True)

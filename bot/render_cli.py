@@ -55,7 +55,8 @@ async def _render(args: argparse.Namespace) -> int:
     try:
         info = await client.start()
         loaded = time.perf_counter()
-        print(f"loaded {info.pipeline_class} on {info.device} ({info.dtype}) in {loaded - started:.1f}s", file=sys.stderr)
+        print(f"loaded {info.pipeline_class} on {info.device} ({info.dtype}) in {loaded - started:.1f}s",
+              file=sys.stderr)
         result = await client.render(batch)
     finally:
         await client.close()

@@ -108,7 +108,8 @@ async def _finished_parent(admission, tmp_path):
 
 async def test_double_click_on_reroll_creates_one_job(admission, tmp_path):
     parent = await _finished_parent(admission, tmp_path)
-    results = await asyncio.gather(_admit(admission, BOB, RerollRequest(parent.id)), _admit(admission, BOB, RerollRequest(parent.id)),
+    results = await asyncio.gather(_admit(admission, BOB, RerollRequest(parent.id)),
+                                   _admit(admission, BOB, RerollRequest(parent.id)),
                                    return_exceptions=True)
     jobs = [r for r in results if not isinstance(r, Exception)]
     errors = [r for r in results if isinstance(r, Exception)]

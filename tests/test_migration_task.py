@@ -48,7 +48,8 @@ async def test_upgrade_keeps_every_job_and_image_and_names_their_task(upgraded):
 
 
 async def test_upgrade_keeps_tokens_only_of_jobs_still_alive(upgraded):
-    tokens = {r["id"]: r["interaction_token"] for r in await upgraded.fetchall("SELECT id, interaction_token FROM jobs")}
+    rows = await upgraded.fetchall("SELECT id, interaction_token FROM jobs")
+    tokens = {r["id"]: r["interaction_token"] for r in rows}
     assert tokens == {1: None, 2: "tok-queued", 3: None}
 
 

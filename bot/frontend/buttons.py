@@ -33,7 +33,8 @@ class _ByJobId:
         return cls(int(match["job"]))
 
 
-class VariationButton(_Guarded, discord.ui.DynamicItem[discord.ui.Button], template=r"img:var:v1:(?P<job>\d+):(?P<index>\d+)"):
+class VariationButton(_Guarded, discord.ui.DynamicItem[discord.ui.Button],
+                      template=r"img:var:v1:(?P<job>\d+):(?P<index>\d+)"):
     def __init__(self, job_id: int, index: int):
         super().__init__(discord.ui.Button(
             label=f"V{index + 1}", style=discord.ButtonStyle.secondary, row=0,
@@ -49,7 +50,8 @@ class VariationButton(_Guarded, discord.ui.DynamicItem[discord.ui.Button], templ
         await start_job(interaction, VariationRequest(self.job_id, self.index))
 
 
-class RerollButton(_Guarded, _ByJobId, discord.ui.DynamicItem[discord.ui.Button], template=r"img:reroll:v1:(?P<job>\d+)"):
+class RerollButton(_Guarded, _ByJobId, discord.ui.DynamicItem[discord.ui.Button],
+                   template=r"img:reroll:v1:(?P<job>\d+)"):
     def __init__(self, job_id: int):
         super().__init__(discord.ui.Button(
             label="Re-roll", emoji="🔄", style=discord.ButtonStyle.primary, row=1,
@@ -70,7 +72,8 @@ async def _owned_job(interaction: discord.Interaction, job_id: int, action: str)
     return job
 
 
-class DeleteButton(_Guarded, _ByJobId, discord.ui.DynamicItem[discord.ui.Button], template=r"img:delete:v1:(?P<job>\d+)"):
+class DeleteButton(_Guarded, _ByJobId, discord.ui.DynamicItem[discord.ui.Button],
+                   template=r"img:delete:v1:(?P<job>\d+)"):
     def __init__(self, job_id: int):
         super().__init__(discord.ui.Button(
             label="Delete", emoji="🗑", style=discord.ButtonStyle.danger, row=1,
@@ -87,7 +90,8 @@ class DeleteButton(_Guarded, _ByJobId, discord.ui.DynamicItem[discord.ui.Button]
         await bot_of(interaction).store.mark_message_deleted(job.id)
 
 
-class CancelButton(_Guarded, _ByJobId, discord.ui.DynamicItem[discord.ui.Button], template=r"job:cancel:v1:(?P<job>\d+)"):
+class CancelButton(_Guarded, _ByJobId, discord.ui.DynamicItem[discord.ui.Button],
+                   template=r"job:cancel:v1:(?P<job>\d+)"):
     def __init__(self, job_id: int, label: str = "Cancel"):
         super().__init__(discord.ui.Button(
             label=label[:80], emoji="✖", style=discord.ButtonStyle.secondary,

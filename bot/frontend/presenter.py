@@ -67,7 +67,8 @@ class DiscordPresenter:
             return fields
 
         if self._token_usable(job):
-            logsafety.register_secret(job.requester.interaction_token, INTERACTION_TOKEN_LIFETIME)  # e.g. after a restart
+            # (again: after a restart the token comes from SQLite, not from an interaction)
+            logsafety.register_secret(job.requester.interaction_token, INTERACTION_TOKEN_LIFETIME)
             webhook = discord.Webhook.partial(
                 job.requester.application_id, job.requester.interaction_token, client=self.bot
             )
@@ -98,7 +99,8 @@ class DiscordPresenter:
                           eta: float | None) -> int:
         """Acknowledge the interaction with the job's message (its place in line, or that it is
         starting when a free renderer took it at once); returns the message id."""
-        text = texts.waiting(job, position, eta) if position is not None else texts.rendering(job, 0, job.params.steps, eta)
+        starting = position is None
+        text = texts.rendering(job, 0, job.params.steps, eta) if starting else texts.waiting(job, position, eta)
         response = await interaction.response.send_message(
             self._with_note(job, text), view=progress_view(job),
             allowed_mentions=discord.AllowedMentions.none(),
