@@ -46,7 +46,8 @@ async def test_same_seed_reproduces_the_same_png_pixels(world):
     await world.start_bot()
     results = []
     for _ in range(2):
-        i = await server.invoke_slash(world.alice, world.channel, "imagine", {"prompt": "a lighthouse", "seed": 7, "steps": 4})
+        i = await server.invoke_slash(world.alice, world.channel, "imagine",
+                                      {"prompt": "a lighthouse", "seed": 7, "steps": 4})
         results.append(await wait_result(server, i))
     import io
 

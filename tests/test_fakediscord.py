@@ -93,11 +93,13 @@ def make_bot() -> commands.Bot:
         await interaction.response.defer()
         await bot.release.wait()
         try:
-            await interaction.edit_original_response(content="done", attachments=[discord.File(io.BytesIO(PNG), "late.png")])
+            await interaction.edit_original_response(content="done",
+                                                     attachments=[discord.File(io.BytesIO(PNG), "late.png")])
         except discord.HTTPException as exc:
             record("deliver", (exc.status, exc.code))
             # The token expired: deliver with the bot's own token instead.
-            await interaction.channel.send(f"{interaction.user.mention} done", file=discord.File(io.BytesIO(PNG), "late.png"))
+            await interaction.channel.send(f"{interaction.user.mention} done",
+                                           file=discord.File(io.BytesIO(PNG), "late.png"))
 
     @bot.tree.command(name="post", description="Posts to the channel")
     async def post(interaction: discord.Interaction):
@@ -214,7 +216,8 @@ async def test_invoke_slash_refuses_what_the_client_would(server, start_bot):
     await start_bot()
     await server.wait_commands(5)
     bad = [("paint", {"prompt": "x"}), ("imagine", {"prompt": "x", "size": 3}), ("imagine", {"count": 2}),
-           ("imagine", {"prompt": 5}), ("imagine", {"prompt": "x", "count": 9}), ("imagine", {"prompt": "x", "count": True})]
+           ("imagine", {"prompt": 5}), ("imagine", {"prompt": "x", "count": 9}),
+           ("imagine", {"prompt": "x", "count": True})]
     for name, options in bad:
         with pytest.raises(ValueError):
             await server.invoke_slash(server.alice, server.channel, name, options)
@@ -366,7 +369,8 @@ async def test_raw_rest_rules(server):
     # The content-must-be-a-string check comes from Discord's spec, which only exists beside the project.
     from_spec = ["spec"] if DEFAULT_SPEC_PATH.exists() else []
     assert kinds == ["401 Unauthorized", "unhandled route", "rejected request", "edit rate exceeded",
-                     "edit of another user's message", *from_spec, "rejected request"], json.dumps(server.violations, indent=1)
+                     "edit of another user's message", *from_spec,
+                     "rejected request"], json.dumps(server.violations, indent=1)
 
 
 BOT_SCRIPT = r"""
@@ -395,7 +399,8 @@ async def test_bot_process_killed_and_restarted(server):
 
     async def spawn() -> asyncio.subprocess.Process:
         return await asyncio.create_subprocess_exec(sys.executable, "-c", BOT_SCRIPT, env=env,
-                                                    stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+                                                    stdout=asyncio.subprocess.DEVNULL,
+                                                    stderr=asyncio.subprocess.DEVNULL)
 
     first = await spawn()
     try:
@@ -436,8 +441,10 @@ async def test_raw_message_rules(server):
 
     quiet = {"allowed_mentions": {"parse": []}}
     async with aiohttp.ClientSession() as http:
-        payload = {"content": "two", **quiet, "attachments": [{"id": 0, "filename": "a.png"}, {"id": 1, "filename": "b.txt"}]}
-        async with http.post(f"{api}/channels/{ch}/messages", headers=auth, data=form(payload, [("a.png", PNG), ("b.txt", b"bee")])) as r:
+        payload = {"content": "two", **quiet,
+                   "attachments": [{"id": 0, "filename": "a.png"}, {"id": 1, "filename": "b.txt"}]}
+        async with http.post(f"{api}/channels/{ch}/messages", headers=auth,
+                             data=form(payload, [("a.png", PNG), ("b.txt", b"bee")])) as r:
             created = await r.json()
         assert [(a["filename"], a["content_type"], a["size"]) for a in created["attachments"]] == [
             ("a.png", "image/png", len(PNG)), ("b.txt", "text/plain", 3)]
@@ -452,16 +459,21 @@ async def test_raw_message_rules(server):
         async with http.post(f"{api}/channels/{ch}/messages", headers=auth,
                              data=form({"content": "big", **quiet}, [("big.bin", b"0" * (10 * 1024 * 1024 + 1))])) as r:
             assert (r.status, (await r.json())["code"]) == (413, 40005)
-        rows = [{"type": 1, "components": [{"type": 2, "style": 1, "label": "x", "custom_id": f"b{n}"}]} for n in range(6)]
-        async with http.post(f"{api}/channels/{ch}/messages", headers=auth, json={"content": "rows", **quiet, "components": rows}) as r:
+        rows = [{"type": 1, "components": [{"type": 2, "style": 1, "label": "x", "custom_id": f"b{n}"}]}
+                for n in range(6)]
+        async with http.post(f"{api}/channels/{ch}/messages", headers=auth,
+                             json={"content": "rows", **quiet, "components": rows}) as r:
             assert (r.status, (await r.json())["code"]) == (400, 50035)
         bad = [{"name": "Imagine", "description": "x", "options": [
-            {"type": 3, "name": "a", "description": "a"}, {"type": 3, "name": "b", "description": "b", "required": True}]}]
+            {"type": 3, "name": "a", "description": "a"},
+            {"type": 3, "name": "b", "description": "b", "required": True}]}]
         async with http.put(f"{api}/applications/{server.application_id}/commands", headers=auth, json=bad) as r:
             errors = (await r.json())["errors"]
             assert r.status == 400 and set(errors["0"]) == {"name", "options"}
-        async with http.patch(f"{api}/webhooks/{server.application_id}/not-a-token/messages/@original", json={"content": "x"}) as r:
+        async with http.patch(f"{api}/webhooks/{server.application_id}/not-a-token/messages/@original",
+                              json={"content": "x"}) as r:
             assert (r.status, (await r.json())["code"]) == (401, 50027)
     kinds = [v.split(":")[0] for v in server.violations]
-    assert kinds == ["rejected request", "rejected request", "invalid command sync", "unknown interaction token"], server.violations
+    assert kinds == ["rejected request", "rejected request", "invalid command sync",
+                     "unknown interaction token"], server.violations
     assert server.command_syncs == [] and not any("not-a-token" in v for v in server.violations)

@@ -72,7 +72,8 @@ class Gateway:
         ws = web.WebSocketResponse(autoping=True, max_msg_size=0)
         await ws.prepare(request)
         session: GatewaySession | None = None
-        await ws.send_str(json.dumps({"op": HELLO, "d": {"heartbeat_interval": self.heartbeat_interval}, "s": None, "t": None}))
+        hello = {"op": HELLO, "d": {"heartbeat_interval": self.heartbeat_interval}, "s": None, "t": None}
+        await ws.send_str(json.dumps(hello))
         try:
             async for msg in ws:
                 if msg.type != WSMsgType.TEXT:
@@ -134,7 +135,8 @@ class Gateway:
             return None
         self.identify_count += 1
         if self.identify_count > server.max_identifies:
-            server.violation(f"gateway: {self.identify_count} logins (limit {server.max_identifies}): back off between restarts")
+            server.violation(f"gateway: {self.identify_count} logins (limit {server.max_identifies}): "
+                             "back off between restarts")
         session = GatewaySession(secrets.token_hex(16), int(data.get("intents") or 0))
         session.ws = ws
         self.sessions[session.session_id] = session
@@ -203,7 +205,8 @@ class Gateway:
     async def dispatch(self, event: str, data: dict[str, Any]) -> float:
         """Send an event to the bot's current session (raises if the bot is not connected)."""
         if not self.ready:
-            raise RuntimeError(f"cannot dispatch {event}: the bot is not connected and READY (await server.wait_ready())")
+            raise RuntimeError(f"cannot dispatch {event}: the bot is not connected and READY "
+                               "(await server.wait_ready())")
         return await self.current.dispatch(event, data)
 
     def dispatch_soon(self, event: str, data: dict[str, Any]) -> None:

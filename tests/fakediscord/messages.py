@@ -140,7 +140,8 @@ def create_message(server: FakeDiscord, channel: Channel, author_id: int, payloa
         content=content, embeds=copy.deepcopy(payload.get("embeds") or []), components=components,
         attachments=attachments, flags=((payload.get("flags") or 0) & CREATE_FLAGS) | extra_flags,
         mentions=rules.mentioned_user_ids(content, allowed),
-        mention_everyone=bool(rules.EVERYONE_MENTION.search(content)) and (allowed is None or "everyone" in (allowed.get("parse") or [])),
+        mention_everyone=bool(rules.EVERYONE_MENTION.search(content))
+        and (allowed is None or "everyone" in (allowed.get("parse") or [])),
         message_reference=payload.get("message_reference"),
     )
     if interaction is not None:
@@ -173,7 +174,8 @@ def check_edit_rate(server: FakeDiscord, msg: Message, route: str) -> None:
                            })
 
 
-def edit_message(server: FakeDiscord, msg: Message, payload: dict[str, Any], uploads: list[Upload], route: str) -> Message:
+def edit_message(server: FakeDiscord, msg: Message, payload: dict[str, Any], uploads: list[Upload],
+                 route: str) -> Message:
     """Apply a PATCH-style edit after checking limits; the rate check comes first, as on Discord."""
     check_edit_rate(server, msg, route)
     rules.check_message_payload(payload, uploads, size_limit=server.attachment_size_limit,

@@ -153,7 +153,8 @@ class Rest:
             return self._finish(request.method, logged_path, _json_response(status, {"message": msg, "code": 0}))
         if route.bot_auth and request.headers.get("Authorization") != f"Bot {server.token}":
             server.violation(f"401 Unauthorized: {route.method} {route.template} without the right bot token")
-            return self._finish(request.method, logged_path, _json_response(401, {"message": "401: Unauthorized", "code": 0}))
+            return self._finish(request.method, logged_path,
+                                _json_response(401, {"message": "401: Unauthorized", "code": 0}))
         self._global_rate(route)
         req = ApiRequest(request.method, path, route.template, params, request.query, request.headers)
         try:
@@ -220,10 +221,11 @@ class Rest:
                 if name == "payload_json":
                     try:
                         req.json = json.loads(await part.text())
-                    except ValueError:
-                        raise DiscordError(400, 50109, "The request body contains invalid JSON.")
+                    except ValueError as exc:
+                        raise DiscordError(400, 50109, "The request body contains invalid JSON.") from exc
                 elif m := re.fullmatch(r"files\[(\d+)\]", name):
-                    req.uploads.append(M.Upload(int(m.group(1)), part.filename or f"file{m.group(1)}", bytes(await part.read())))
+                    filename = part.filename or f"file{m.group(1)}"
+                    req.uploads.append(M.Upload(int(m.group(1)), filename, bytes(await part.read())))
                 else:
                     errs = FormErrors()
                     errs.add([name], "UNKNOWN_FIELD", "Unknown form field")
@@ -235,8 +237,8 @@ class Rest:
             if raw:
                 try:
                     req.json = json.loads(raw)
-                except ValueError:
-                    raise DiscordError(400, 50109, "The request body contains invalid JSON.")
+                except ValueError as exc:
+                    raise DiscordError(400, 50109, "The request body contains invalid JSON.") from exc
 
     def _check_request_spec(self, req: ApiRequest) -> None:
         if req.json is None:
@@ -304,7 +306,7 @@ class Rest:
             check_commands(req.json)
         except DiscordError as exc:
             raise self._broken(f"invalid command sync: {req.route}: {json.dumps(exc.errors)[:500]}",
-                               exc.status, exc.code, exc.message, exc.errors)
+                               exc.status, exc.code, exc.message, exc.errors) from exc
         return 200, self.server._store_commands(scope, req.json)
 
     # --- interaction callback ----------------------------------------------------------------
@@ -345,14 +347,16 @@ class Rest:
         if elapsed > s.ack_deadline:
             if not getattr(i, "_late_reported", False):
                 i._late_reported = True
-                s.violation(f"late ack: first response to {i.name!r} after {elapsed:.2f}s (limit {s.ack_deadline}s): defer() first")
+                s.violation(f"late ack: first response to {i.name!r} after {elapsed:.2f}s "
+                            f"(limit {s.ack_deadline}s): defer() first")
             raise DiscordError(404, 10062, "Unknown interaction", reported=True)
         rtype, data = body.get("type"), body.get("data") or {}
         allowed = {2: (4, 5, 9), 3: (4, 5, 6, 7, 9), 5: (4, 5, 6, 7)}.get(i.type, ())
         if rtype not in allowed:
             raise self._broken(f"invalid callback type {rtype} for interaction type {i.type} ({i.name!r})",
                                400, 50035, "Invalid Form Body", {"type": {"_errors": [
-                                   {"code": "INTERACTION_RESPONSE_TYPE_INVALID", "message": "Interaction response type is invalid"}]}})
+                                   {"code": "INTERACTION_RESPONSE_TYPE_INVALID",
+                                    "message": "Interaction response type is invalid"}]}})
         channel = s.channels[i.channel_id]
         msg: Message | None = None
         ephemeral = bool((data.get("flags") or 0) & FLAG_EPHEMERAL)
@@ -412,9 +416,11 @@ class Rest:
             raise self._broken(f"unknown interaction token: {req.route}", 401, 50027, "Invalid Webhook Token")
         if i.expired or time.monotonic() - (i.dispatched_at or 0) > s.token_ttl:
             i.expired_uses += 1
-            s.expired_token_uses.append({"interaction_id": i.id, "name": i.name, "route": req.route, "use": i.expired_uses})
+            s.expired_token_uses.append({"interaction_id": i.id, "name": i.name, "route": req.route,
+                                         "use": i.expired_uses})
             if i.expired_uses > s.expired_token_retries:
-                s.violation(f"kept using an expired interaction token: {req.route} ({i.name!r}, use #{i.expired_uses}); "
+                s.violation(f"kept using an expired interaction token: {req.route} "
+                            f"({i.name!r}, use #{i.expired_uses}); "
                             "after 50027 deliver through channel endpoints")
             raise DiscordError(401, 50027, "Invalid Webhook Token", reported=True)
         if not i.acknowledged:
@@ -430,7 +436,8 @@ class Rest:
         else:
             target = int(mid) if mid.isdigit() else None
             msg = s._messages_by_id.get(target) if target else None
-            ours = msg is not None and (msg.interaction_id == i.id or (msg.webhook_id == s.application_id and msg.channel_id == i.channel_id))
+            ours = msg is not None and (msg.interaction_id == i.id
+                                        or (msg.webhook_id == s.application_id and msg.channel_id == i.channel_id))
             if not ours:
                 target = None
         msg = s._messages_by_id.get(target) if target is not None else None
@@ -445,7 +452,8 @@ class Rest:
     async def webhook_edit(self, req: ApiRequest):
         i = self._token_interaction(req)
         msg = self._webhook_message(req, i)
-        return 200, M.message_json(self.server, M.edit_message(self.server, msg, self._body(req), req.uploads, req.route))
+        edited = M.edit_message(self.server, msg, self._body(req), req.uploads, req.route)
+        return 200, M.message_json(self.server, edited)
 
     async def webhook_delete(self, req: ApiRequest):
         i = self._token_interaction(req)
@@ -460,7 +468,8 @@ class Rest:
         if original is not None and original.loading and not original.deleted:
             # Discord: the first follow-up after a deferred response completes the "thinking"
             # message (keeping the defer's ephemerality) instead of creating a new one.
-            msg = M.edit_message(s, original, {k: v for k, v in payload.items() if k != "flags"}, req.uploads, req.route)
+            msg = M.edit_message(s, original, {k: v for k, v in payload.items() if k != "flags"},
+                                 req.uploads, req.route)
         else:
             msg = M.create_message(s, s.channels[i.channel_id], s.bot_user_id, payload, req.uploads, req.route,
                                    interaction=i, extra_flags=FLAG_EPHEMERAL if M.is_ephemeral_request(payload) else 0)
@@ -485,7 +494,8 @@ class Rest:
         names = [n for b, n in PERMISSION_NAMES.items() if missing & b]
         text = f"missing permissions: {req.route} in #{channel.name} needs {names}"
         if missing & VIEW_CHANNEL:
-            raise self._broken(text, 403, 50001, "Missing Access")  # Discord's answer when the bot cannot see the channel
+            # Discord's answer when the bot cannot see the channel
+            raise self._broken(text, 403, 50001, "Missing Access")
         raise self._broken(text, 403, 50013, "Missing Permissions")
 
     def _channel_message(self, req: ApiRequest, channel: Channel) -> Message:
@@ -519,7 +529,8 @@ class Rest:
         if msg.author_id != self.server.bot_user_id:
             raise self._broken(f"edit of another user's message: {req.route} (message {msg.id})",
                                403, 50005, "Cannot edit a message authored by another user")
-        return 200, M.message_json(self.server, M.edit_message(self.server, msg, self._body(req), req.uploads, req.route))
+        edited = M.edit_message(self.server, msg, self._body(req), req.uploads, req.route)
+        return 200, M.message_json(self.server, edited)
 
     async def channel_delete(self, req: ApiRequest):
         channel = self._channel(req)

@@ -119,7 +119,8 @@ def check_message_payload(payload: dict[str, Any], new_files: list[Any], *, pref
             errs.add(["embeds", i, "fields"], "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length.")
         total += sum(len(str(embed.get(k) or "")) for k in ("title", "description"))
         total += sum(len(str(f.get("name", ""))) + len(str(f.get("value", ""))) for f in fields)
-        total += len(str((embed.get("footer") or {}).get("text", ""))) + len(str((embed.get("author") or {}).get("name", "")))
+        total += len(str((embed.get("footer") or {}).get("text", "")))
+        total += len(str((embed.get("author") or {}).get("name", "")))
     if total > MAX_EMBED_TOTAL:
         errs.add(["embeds"], "MAX_EMBED_SIZE_EXCEEDED", "Embed size exceeds maximum size of 6000")
 
@@ -158,7 +159,8 @@ def check_components(errs: FormErrors, components: list[dict[str, Any]], v2: boo
             seen[cid] = seen.get(cid, 0) + 1
     for cid, count in seen.items():
         if count > 1:
-            errs.add(["components"], "COMPONENT_CUSTOM_ID_DUPLICATED", f"Component custom id cannot be duplicated ({cid!r})")
+            errs.add(["components"], "COMPONENT_CUSTOM_ID_DUPLICATED",
+                     f"Component custom id cannot be duplicated ({cid!r})")
 
 
 def check_component(errs: FormErrors, path: list[Any], comp: dict[str, Any]) -> None:
@@ -240,14 +242,17 @@ def check_commands(commands: Any) -> list[str]:
         ctype = cmd.get("type") or 1
         key = (cmd.get("name"), ctype)
         if key in seen:
-            errs.add([i, "name"], "APPLICATION_COMMANDS_DUPLICATE_NAME", f"Application command names must be unique ({key[0]!r})")
+            errs.add([i, "name"], "APPLICATION_COMMANDS_DUPLICATE_NAME",
+                     f"Application command names must be unique ({key[0]!r})")
         seen.add(key)
         _check_named(errs, [i], cmd, chat_input=(ctype == 1))
         if ctype != 1:
             if cmd.get("description"):
-                errs.add([i, "description"], "APPLICATION_COMMAND_INVALID_DESCRIPTION", "Context menu commands cannot have a description")
+                errs.add([i, "description"], "APPLICATION_COMMAND_INVALID_DESCRIPTION",
+                         "Context menu commands cannot have a description")
             if cmd.get("options"):
-                errs.add([i, "options"], "APPLICATION_COMMAND_OPTIONS_INVALID", "Context menu commands cannot have options")
+                errs.add([i, "options"], "APPLICATION_COMMAND_OPTIONS_INVALID",
+                         "Context menu commands cannot have options")
         else:
             _check_options(errs, [i, "options"], cmd.get("options") or [], parent="command")
     errs.raise_if_any()
@@ -259,7 +264,8 @@ def _check_named(errs: FormErrors, path: list[Any], item: dict[str, Any], chat_i
     if not isinstance(name, str) or not (1 <= len(name) <= 32):
         errs.add(path + ["name"], "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 32 in length.")
     elif chat_input and (name != name.lower() or not NAME_RE.match(name)):
-        errs.add(path + ["name"], "APPLICATION_COMMAND_INVALID_NAME", f"Command name is invalid ({name!r}): lowercase, no spaces")
+        errs.add(path + ["name"], "APPLICATION_COMMAND_INVALID_NAME",
+                 f"Command name is invalid ({name!r}): lowercase, no spaces")
     if chat_input:
         desc = item.get("description")
         if not isinstance(desc, str) or not (1 <= len(desc) <= 100):
@@ -286,7 +292,8 @@ def _check_options(errs: FormErrors, path: list[Any], options: list[dict[str, An
             _check_options(errs, p + ["options"], opt.get("options") or [], "group" if otype == 2 else "sub")
             continue
         if parent == "group":
-            errs.add(p + ["type"], "APPLICATION_COMMAND_OPTIONS_TYPE_INVALID", "A subcommand group may only contain subcommands")
+            errs.add(p + ["type"], "APPLICATION_COMMAND_OPTIONS_TYPE_INVALID",
+                     "A subcommand group may only contain subcommands")
         if opt.get("required"):
             if optional_seen:
                 errs.add(p + ["required"], "APPLICATION_COMMAND_OPTIONS_REQUIRED_INVALID",
@@ -296,9 +303,11 @@ def _check_options(errs: FormErrors, path: list[Any], options: list[dict[str, An
         choices = opt.get("choices") or []
         if choices:
             if otype not in CHOICE_TYPES:
-                errs.add(p + ["choices"], "APPLICATION_COMMAND_OPTIONS_CHOICES_INVALID", "Choices are only valid for string/integer/number")
+                errs.add(p + ["choices"], "APPLICATION_COMMAND_OPTIONS_CHOICES_INVALID",
+                         "Choices are only valid for string/integer/number")
             if opt.get("autocomplete"):
-                errs.add(p + ["autocomplete"], "APPLICATION_COMMAND_OPTIONS_AUTOCOMPLETE_INVALID", "Autocomplete and choices are exclusive")
+                errs.add(p + ["autocomplete"], "APPLICATION_COMMAND_OPTIONS_AUTOCOMPLETE_INVALID",
+                         "Autocomplete and choices are exclusive")
             if len(choices) > 25:
                 errs.add(p + ["choices"], "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length.")
             for k, choice in enumerate(choices):

@@ -13,7 +13,7 @@ import socket
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Union
+from typing import Any
 
 from aiohttp import web
 
@@ -40,8 +40,8 @@ from .models import (
 )
 from .rest import RequestRecord, Rest
 
-UserRef = Union[User, int]
-ChannelRef = Union[Channel, int]
+UserRef = User | int
+ChannelRef = Channel | int
 
 
 class FakeDiscord:
@@ -159,7 +159,8 @@ class FakeDiscord:
         self.users[user.id] = user
         if self._intents() & INTENT_GUILD_MEMBERS:
             for guild in self.guilds.values():
-                self.gateway.dispatch_soon("GUILD_MEMBER_ADD", dict(self.member_json(user, guild), guild_id=str(guild.id)))
+                member = dict(self.member_json(user, guild), guild_id=str(guild.id))
+                self.gateway.dispatch_soon("GUILD_MEMBER_ADD", member)
         for guild in self.guilds.values():
             self.gateway.dispatch_soon("GUILD_ROLE_CREATE", {"guild_id": str(guild.id), "role": self._user_role(user)})
         return user
@@ -281,19 +282,24 @@ class FakeDiscord:
             data["resolved"] = resolved
         return await self._dispatch_interaction(2, user, channel, data, " ".join([root, *path]), locale=locale)
 
-    async def click_button(self, user: UserRef, message_id: int, custom_id: str, *, locale: str = "en-US") -> Interaction:
+    async def click_button(self, user: UserRef, message_id: int, custom_id: str, *,
+                           locale: str = "en-US") -> Interaction:
         user, msg = self._user(user), self._clickable(user, message_id)
         comp = I.find_button(msg, custom_id)
         data = {"custom_id": custom_id, "component_type": 2, "id": comp.get("id")}
-        return await self._dispatch_interaction(3, user, self.channels[msg.channel_id], data, custom_id, message=msg, locale=locale)
+        return await self._dispatch_interaction(3, user, self.channels[msg.channel_id], data, custom_id,
+                                                message=msg, locale=locale)
 
-    async def select(self, user: UserRef, message_id: int, custom_id: str, values: list[str], *, locale: str = "en-US") -> Interaction:
+    async def select(self, user: UserRef, message_id: int, custom_id: str, values: list[str], *,
+                     locale: str = "en-US") -> Interaction:
         user, msg = self._user(user), self._clickable(user, message_id)
         comp = I.find_select(msg, custom_id, values)
         data = {"custom_id": custom_id, "component_type": comp["type"], "values": list(values), "id": comp.get("id")}
-        return await self._dispatch_interaction(3, user, self.channels[msg.channel_id], data, custom_id, message=msg, locale=locale)
+        return await self._dispatch_interaction(3, user, self.channels[msg.channel_id], data, custom_id,
+                                                message=msg, locale=locale)
 
-    async def submit_modal(self, user: UserRef, opened_by: Interaction, values: dict[str, str], *, locale: str = "en-US") -> Interaction:
+    async def submit_modal(self, user: UserRef, opened_by: Interaction, values: dict[str, str], *,
+                           locale: str = "en-US") -> Interaction:
         """Submit the modal the bot answered `opened_by` with (a type 9 response)."""
         user = self._user(user)
         if opened_by.modal is None:

@@ -98,7 +98,8 @@ class SpecValidator:
             parts = resp["$ref"].lstrip("#/").split("/")
             v = self._validator(*parts, "content", "application/json", "schema")
         else:
-            v = self._validator("paths", template, method.lower(), "responses", key, "content", "application/json", "schema")
+            v = self._validator("paths", template, method.lower(), "responses", key,
+                                "content", "application/json", "schema")
         if v is None:
             return None
         return self._first_error(v, body)
