@@ -16,8 +16,8 @@ from bot.database import Database
 from bot.errors import RenderError
 from bot.frontend.flows import reply_error
 from bot.frontend.presenter import DiscordPresenter
-from bot.models import INTERACTION_TOKEN_LIFETIME, RenderBatch, RenderResult
-from bot.renderer.pool import RenderWorker, build_pool
+from bot.models import INTERACTION_TOKEN_LIFETIME
+from bot.renderer.pool import build_pool
 from bot.renderer.profiles import model_label, resolve_profile
 from bot.scheduler import FairScheduler
 from bot.services.admission import Admission
@@ -37,21 +37,6 @@ def apply_endpoints(settings: Settings) -> None:
         discord.http.Route.BASE = settings.discord_api_base
     if settings.discord_gateway_url:
         discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY = yarl.URL(settings.discord_gateway_url)
-
-
-class _WhenReady:
-    """A renderer worker as the dispatcher sees it: renders wait until the pool has loaded."""
-
-    def __init__(self, worker: RenderWorker, started: asyncio.Future):
-        self.worker = worker
-        self.started = started
-
-    async def render(self, batch: RenderBatch, on_progress=None, on_denoised=None) -> RenderResult:
-        await asyncio.shield(self.started)
-        return await self.worker.render(batch, on_progress, on_denoised)
-
-    def cancel(self, batch_id: int) -> None:
-        self.worker.cancel(batch_id)
 
 
 class PixelBot(commands.Bot):
@@ -91,17 +76,15 @@ class PixelBot(commands.Bot):
 
     async def setup_hook(self) -> None:
         await self.db.connect()
-        self._renderer_started = asyncio.get_running_loop().create_task(self._start_renderer())
-        started = self._renderer_started
-        self.dispatcher = Dispatcher(
-            self.store, FairScheduler(), [_WhenReady(w, started) for w in self.pool.workers],
-            self.presenter, self.dispatch_settings,
-        )
+        # No workers yet: the queue is recovered and accepts jobs at once, and each worker joins
+        # once the model has loaded on it (a worker that failed to load never takes a job).
+        self.dispatcher = Dispatcher(self.store, FairScheduler(), [], self.presenter, self.dispatch_settings)
         self.jobs = JobService(self.admission, self.store, self.dispatcher)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         await self.sync_commands_if_changed()
         await self.jobs.start()
+        self._renderer_started = asyncio.get_running_loop().create_task(self._start_renderer())
 
     async def _start_renderer(self) -> None:
         try:
@@ -114,11 +97,13 @@ class PixelBot(commands.Bot):
         log.info("renderer ready: %d worker(s), %s on %s (%s, %s)", len(self.pool.workers), info.pipeline_class,
                  info.device, info.dtype, info.scheduler)
         self.admission.scheduler_name = info.scheduler
+        loaded = [worker for worker in self.pool.workers if worker.info is not None]
         if self.settings.batching == "auto":
             self.dispatch_settings.batching = await decide_batching(
-                self.pool.workers[0], self.profile, self.settings.data_dir / "calibration",
+                loaded[0], self.profile, self.settings.data_dir / "calibration",
                 self.settings.max_batch_images, model_label(self.settings.image_model),
             )
+        self.dispatcher.add_workers(loaded)
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         # The token is a credential for 15 minutes: from now on it never reaches the log.
@@ -140,6 +125,8 @@ class PixelBot(commands.Bot):
         log.info("synced %d application commands", len(payload))
 
     async def close(self) -> None:
+        if self._renderer_started is not None and not self._renderer_started.done():
+            self._renderer_started.cancel()
         if self.jobs is not None:
             await self.jobs.stop()  # interrupted renders are requeued before the workers stop
         await self.pool.close()

@@ -123,8 +123,15 @@ class Dispatcher:
         if rates:
             self.rate = RenderRate(sum(rates) / len(rates))
         await self.recover()
+        workers, self.workers = self.workers, []
+        self.add_workers(workers)
+
+    def add_workers(self, workers: Sequence[Renderer]) -> None:
+        """Start serving the queue with these workers too (the bot adds them once they loaded)."""
         loop = asyncio.get_running_loop()
-        self._loops = [loop.create_task(self._serve(w), name=f"dispatcher-{n}") for n, w in enumerate(self.workers)]
+        for worker in workers:
+            self.workers.append(worker)
+            self._loops.append(loop.create_task(self._serve(worker), name=f"dispatcher-{len(self.workers)}"))
 
     async def stop(self) -> None:
         """Stop taking work; batches in flight are interrupted and requeued (no attempt counted)."""
