@@ -15,6 +15,7 @@ from bot.config import Settings
 from bot.database import Database
 from bot.errors import RenderError
 from bot.frontend.flows import reply_error
+from bot.frontend.moderation import MOD
 from bot.frontend.presenter import DiscordPresenter
 from bot.models import INTERACTION_TOKEN_LIFETIME
 from bot.renderer.pool import build_pool
@@ -82,6 +83,8 @@ class PixelBot(commands.Bot):
         self.jobs = JobService(self.admission, self.store, self.dispatcher)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
+        if MOD.commands:  # cogs added their /mod subcommands while loading
+            self.tree.add_command(MOD)
         await self.sync_commands_if_changed()
         await self.jobs.start()
         self._renderer_started = asyncio.get_running_loop().create_task(self._start_renderer())

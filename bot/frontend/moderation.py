@@ -1,0 +1,27 @@
+"""The `/mod` command group and the run-time moderator check every moderator tool uses.
+
+Cogs add their subcommand groups with `app_commands.Group(name=..., parent=MOD)`; the client
+registers `MOD` once, after every cog is loaded (bot/frontend/app.py). `default_permissions` is only
+a default that server admins can change, so each subcommand also calls `require_moderator`.
+"""
+from __future__ import annotations
+
+import discord
+from discord import app_commands
+
+from bot.errors import NotAllowed
+from bot.frontend.flows import is_moderator
+
+MOD = app_commands.Group(
+    name="mod",
+    description="Moderator tools",
+    default_permissions=discord.Permissions(manage_messages=True),
+    guild_only=True,
+)
+
+
+def require_moderator(interaction: discord.Interaction) -> None:
+    """Refuse (NotAllowed, shown ephemerally by the one error reply) unless the member has Manage
+    Messages or a MODERATOR_ROLE_IDS role, whatever the server did to the command's default."""
+    if not is_moderator(interaction):
+        raise NotAllowed("Only moderators (Manage Messages, or a moderator role) can use this.")
