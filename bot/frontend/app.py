@@ -83,8 +83,8 @@ class PixelBot(commands.Bot):
         self.jobs = JobService(self.admission, self.store, self.dispatcher)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
-        if MOD.commands:  # cogs added their /mod subcommands while loading
-            self.tree.add_command(MOD)
+        if MOD.commands:  # cogs attached their /mod subcommands while loading
+            self.tree.add_command(MOD, override=True)
         await self.sync_commands_if_changed()
         await self.jobs.start()
         self._renderer_started = asyncio.get_running_loop().create_task(self._start_renderer())

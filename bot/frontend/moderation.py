@@ -1,8 +1,11 @@
 """The `/mod` command group and the run-time moderator check every moderator tool uses.
 
-Cogs add their subcommand groups with `app_commands.Group(name=..., parent=MOD)`; the client
-registers `MOD` once, after every cog is loaded (bot/frontend/app.py). `default_permissions` is only
-a default that server admins can change, so each subcommand also calls `require_moderator`.
+A cog defines its subcommand group (`quota = app_commands.Group(name="quota", description=...)`,
+no parent) and calls `attach(quota)` in its `setup(bot)`; the client registers `MOD` once, after
+every cog is loaded (bot/frontend/app.py). `attach` replaces a group of the same name, because the
+start-up runner builds a fresh client per connection attempt and that reloads the cogs.
+`default_permissions` is only a default that server admins can change, so each subcommand also
+calls `require_moderator`.
 """
 from __future__ import annotations
 
@@ -18,6 +21,12 @@ MOD = app_commands.Group(
     default_permissions=discord.Permissions(manage_messages=True),
     guild_only=True,
 )
+
+
+def attach(group: app_commands.Group | app_commands.Command) -> None:
+    """Make `group` a subcommand (group) of /mod, replacing an earlier one of the same name."""
+    MOD.remove_command(group.name)
+    MOD.add_command(group)
 
 
 def require_moderator(interaction: discord.Interaction) -> None:
