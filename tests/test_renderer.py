@@ -27,7 +27,7 @@ from bot.models import ImageSpec, JobTask, RenderBatch
 from bot.renderer import pngmeta, profiles
 from bot.renderer.client import RendererClient
 from bot.renderer.tiny import TINY_SIZE, TINY_STEPS
-from tests.faults import FAULTS_ENV, with_fault_hook
+from tests.faults import FAULTS_ENV, fault_hook_in_environ
 
 ROOT = Path(__file__).resolve().parent.parent
 amark = pytest.mark.asyncio(loop_scope="module")
@@ -59,13 +59,8 @@ def _pixels(path: str) -> np.ndarray:
 @pytest.fixture(scope="module")
 def fault_hook():
     """Renderer processes spawned while this is active load tests/faults/sitecustomize.py."""
-    saved = os.environ.get("PYTHONPATH")
-    os.environ["PYTHONPATH"] = with_fault_hook(dict(os.environ))["PYTHONPATH"]
-    yield
-    if saved is None:
-        os.environ.pop("PYTHONPATH", None)
-    else:
-        os.environ["PYTHONPATH"] = saved
+    with fault_hook_in_environ():
+        yield
 
 
 @dataclass
