@@ -29,7 +29,6 @@ import atexit
 import contextlib
 import logging
 import multiprocessing
-import threading
 import time
 import weakref
 from collections import deque
@@ -40,13 +39,12 @@ from typing import Any
 from bot.errors import RenderError
 from bot.models import ModelInfo, RenderBatch, RenderResult
 from bot.renderer import storage
+from bot.renderer.worker import EOF, WorkerHandle, worker_main
 
 log = logging.getLogger("pixelforge.renderer")
 
 ProgressCallback = Callable[[int, int], None]
 DenoisedCallback = Callable[[], None]
-
-_EOF = ("__eof__",)
 
 
 @dataclass(frozen=True)
@@ -61,58 +59,12 @@ class BatchTiming:
     stored_at: float
 
 
-class _WorkerHandle:
-    """One worker process, its pipe and its reader thread."""
-
-    def __init__(self, process, conn, loop: asyncio.AbstractEventLoop, on_message):
-        self.process = process
-        self.conn = conn
-        self.loop = loop
-        self.on_message = on_message
-        self.ready: asyncio.Future = loop.create_future()  # ("ready", info) | ("fatal", msg) | _EOF
-        self.dead = False  # EOF seen
-        self.stop_task: asyncio.Task | None = None
-        self.death_task: asyncio.Task | None = None
-        self.thread = threading.Thread(target=self._read, name=f"renderer-reader-{process.pid}", daemon=True)
-        self.thread.start()
-
-    def _read(self) -> None:
-        while True:
-            try:
-                msg = self.conn.recv()
-            except (EOFError, OSError, ValueError):
-                msg = _EOF
-            except Exception as exc:  # unpicklable message: report, keep reading
-                log.error("renderer sent an unreadable message: %r", exc)
-                continue
-            try:
-                self.loop.call_soon_threadsafe(self.on_message, self, msg)
-            except RuntimeError:  # loop closed
-                return
-            if msg is _EOF:
-                return
-
-    def kill(self) -> None:
-        if self.process.is_alive():
-            with contextlib.suppress(Exception):
-                self.process.kill()  # SIGKILL: a stuck CUDA kernel ignores SIGTERM
-
-    def reap(self, timeout: float) -> int | None:
-        """Join (reaps the zombie); returns the exit code or None if still running."""
-        self.process.join(timeout)
-        return self.process.exitcode
-
-    def close_pipe(self) -> None:
-        with contextlib.suppress(Exception):
-            self.conn.close()
-
-
 @dataclass(eq=False)
 class _InFlight:
     """A batch sent to the worker and not finished yet."""
 
     batch: RenderBatch
-    handle: _WorkerHandle
+    handle: WorkerHandle
     result: asyncio.Future  # EncodedBatch, or a RenderError
     on_progress: ProgressCallback | None
     on_denoised: DenoisedCallback | None
@@ -157,7 +109,7 @@ class RendererClient:
         self._ctx = multiprocessing.get_context("spawn")
         # Shared with every worker generation: the id of the batch to cancel (0 = none).
         self._cancel_value = self._ctx.Value("q", 0, lock=False)
-        self._handle: _WorkerHandle | None = None
+        self._handle: WorkerHandle | None = None
         self._inflight: dict[int, _InFlight] = {}
         self._slot = asyncio.Lock()  # held from sending a batch until it is denoised (or ended)
         self._start_lock = asyncio.Lock()
@@ -191,8 +143,6 @@ class RendererClient:
             return await self._spawn()
 
     async def _spawn(self) -> ModelInfo:
-        from bot.renderer.worker import worker_main  # cheap: worker.py imports torch lazily
-
         parent_conn, child_conn = self._ctx.Pipe(duplex=True)
         config = {
             "model": self.model,
@@ -209,7 +159,7 @@ class RendererClient:
         t0 = time.perf_counter()
         await asyncio.to_thread(process.start)
         child_conn.close()  # else our copy keeps the pipe open and EOF never comes when it dies
-        handle = _WorkerHandle(process, parent_conn, asyncio.get_running_loop(), self._on_message)
+        handle = WorkerHandle(process, parent_conn, asyncio.get_running_loop(), self._on_message)
         self._handle = handle
         try:
             msg = await asyncio.wait_for(asyncio.shield(handle.ready), self.load_timeout)
@@ -231,7 +181,7 @@ class RendererClient:
             raise RenderError("error", f"the renderer exited while loading (exit code {code})")
         raise RenderError("error", f"could not load model {self.model}: {msg[1]}")
 
-    async def _stop_handle(self, handle: _WorkerHandle, graceful: bool, timeout: float = 10.0) -> int | None:
+    async def _stop_handle(self, handle: WorkerHandle, graceful: bool, timeout: float = 10.0) -> int | None:
         """Stop this worker (politely if graceful), reap it, close its pipe. Idempotent per handle."""
         if self._handle is handle:
             self._handle = None
@@ -239,7 +189,7 @@ class RendererClient:
             handle.stop_task = asyncio.get_running_loop().create_task(self._do_stop(handle, graceful, timeout))
         return await asyncio.shield(handle.stop_task)
 
-    async def _do_stop(self, handle: _WorkerHandle, graceful: bool, timeout: float) -> int | None:
+    async def _do_stop(self, handle: WorkerHandle, graceful: bool, timeout: float) -> int | None:
         if graceful and handle.process.is_alive() and not handle.dead:
             with contextlib.suppress(Exception):
                 handle.conn.send(("stop",))
@@ -253,14 +203,14 @@ class RendererClient:
         handle.close_pipe()
         return code
 
-    async def _handle_died(self, handle: _WorkerHandle, hung: _InFlight | None = None) -> None:
+    async def _handle_died(self, handle: WorkerHandle, hung: _InFlight | None = None) -> None:
         """The worker died (EOF, or found dead) or hung: fail every batch in flight on it, restart it
         (before any of those renders raises), once per worker process whoever notices first."""
         if handle.death_task is None:
             handle.death_task = asyncio.get_running_loop().create_task(self._died(handle, hung))
         await asyncio.shield(handle.death_task)
 
-    async def _died(self, handle: _WorkerHandle, hung: _InFlight | None) -> None:
+    async def _died(self, handle: WorkerHandle, hung: _InFlight | None) -> None:
         victims = [st for st in self._inflight.values() if st.handle is handle]
         for st in victims:  # from now on, late messages about them are ignored
             del self._inflight[st.batch.batch_id]
@@ -315,12 +265,12 @@ class RendererClient:
 
     # ------------------------------------------------------------ messages
 
-    def _on_message(self, handle: _WorkerHandle, msg: tuple) -> None:
+    def _on_message(self, handle: WorkerHandle, msg: tuple) -> None:
         """Every worker message, on the event loop, in the order the worker sent them."""
-        if msg is _EOF:
+        if msg is EOF:
             handle.dead = True
             if not handle.ready.done():
-                handle.ready.set_result(_EOF)
+                handle.ready.set_result(EOF)
             elif self._closed:  # close() stopped it: what is still in flight was interrupted
                 for st in [st for st in self._inflight.values() if st.handle is handle]:
                     self._finish(st, error=RenderError("shutdown", "the renderer was shut down"))

@@ -18,6 +18,9 @@ and goes back to `conn.recv()` for the next batch, while a small thread pool enc
 (zlib releases the GIL) and sends "done". Every send goes through one lock (the main thread and
 the encoder threads share the pipe).
 
+`WorkerHandle` at the end is the other end of the pipe, in the bot process: the process object
+and a reader thread that hands each message to the client's event loop.
+
 torch and diffusers are imported inside functions, after `config["env"]` has been applied to
 os.environ, so variables such as CUDA_VISIBLE_DEVICES, PYTORCH_CUDA_ALLOC_CONF or HF_HUB_OFFLINE
 passed by the client take effect. Importing this module is therefore cheap; the benchmark's
@@ -25,6 +28,7 @@ passed by the client take effect. Importing this module is therefore cheap; the 
 """
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import os
@@ -123,6 +127,21 @@ class _Session:
             self.send(self._encode(batch, images, started, ended, steps_per_second))
 
 
+def _looks_like_path(model: str) -> bool:
+    """Hub ids are "name" or "owner/name"; anything else with a separator is a folder."""
+    expanded = os.path.expanduser(model)
+    return (os.path.isabs(expanded) or model.startswith((".", "~")) or "\\" in model
+            or model.count("/") > 1)
+
+
+def _check_local_path(model: str) -> None:
+    if _looks_like_path(model) and not os.path.isdir(os.path.expanduser(model)):
+        raise FileNotFoundError(f"model folder {model} does not exist")
+    if os.path.isdir(os.path.expanduser(model)) and not os.path.isfile(
+            os.path.join(os.path.expanduser(model), "model_index.json")):
+        raise FileNotFoundError(f"{model} has no model_index.json (save it with save_pretrained)")
+
+
 def worker_main(conn, cancel_value, config: dict) -> None:
     """Entry point of the renderer process (multiprocessing "spawn" target).
 
@@ -137,7 +156,7 @@ def worker_main(conn, cancel_value, config: dict) -> None:
                             format="%(asctime)s renderer[%(process)d] %(levelname)s %(name)s: %(message)s")
     model = config["model"]
     try:
-        render.check_local_path(model)  # before importing torch: a typo fails in 0.2 s, not after imports
+        _check_local_path(model)  # before importing torch: a typo fails in 0.2 s, not after imports
         if config.get("threads"):
             import torch
 
@@ -188,6 +207,58 @@ def worker_main(conn, cancel_value, config: dict) -> None:
             with contextlib.suppress(Exception):
                 stream.flush()
         os._exit(0)
+
+
+# ---------------------------------------------------------------- the bot's side of the pipe
+
+EOF = ("__eof__",)  # what the reader thread reports once the pipe is closed or the process is gone
+
+
+class WorkerHandle:
+    """The bot's side of one worker process: the process, its pipe, and a reader thread that hands
+    every message (and EOF when the process is gone) to `on_message(handle, msg)` on the event loop."""
+
+    def __init__(self, process, conn, loop: asyncio.AbstractEventLoop, on_message):
+        self.process = process
+        self.conn = conn
+        self.loop = loop
+        self.on_message = on_message
+        self.ready: asyncio.Future = loop.create_future()  # ("ready", info) | ("fatal", msg) | EOF
+        self.dead = False  # EOF seen
+        self.stop_task: asyncio.Task | None = None
+        self.death_task: asyncio.Task | None = None
+        self.thread = threading.Thread(target=self._read, name=f"renderer-reader-{process.pid}", daemon=True)
+        self.thread.start()
+
+    def _read(self) -> None:
+        while True:
+            try:
+                msg = self.conn.recv()
+            except (EOFError, OSError, ValueError):
+                msg = EOF
+            except Exception as exc:  # unpicklable message: report, keep reading
+                log.error("renderer sent an unreadable message: %r", exc)
+                continue
+            try:
+                self.loop.call_soon_threadsafe(self.on_message, self, msg)
+            except RuntimeError:  # loop closed
+                return
+            if msg is EOF:
+                return
+
+    def kill(self) -> None:
+        if self.process.is_alive():
+            with contextlib.suppress(Exception):
+                self.process.kill()  # SIGKILL: a stuck CUDA kernel ignores SIGTERM
+
+    def reap(self, timeout: float) -> int | None:
+        """Join (reaps the zombie); returns the exit code or None if still running."""
+        self.process.join(timeout)
+        return self.process.exitcode
+
+    def close_pipe(self) -> None:
+        with contextlib.suppress(Exception):
+            self.conn.close()
 
 
 # ---------------------------------------------------------------- benchmarks (current process)
