@@ -190,7 +190,8 @@ class RendererClient:
         return await asyncio.shield(handle.stop_task)
 
     async def _do_stop(self, handle: WorkerHandle, graceful: bool, timeout: float) -> int | None:
-        if graceful and handle.process.is_alive() and not handle.dead:
+        # Politely only once loaded: a loading child reads "stop" only after loading (minutes).
+        if graceful and handle.ready.done() and handle.process.is_alive() and not handle.dead:
             with contextlib.suppress(Exception):
                 handle.conn.send(("stop",))
             code = await asyncio.to_thread(handle.reap, timeout)
@@ -215,13 +216,10 @@ class RendererClient:
         for st in victims:  # from now on, late messages about them are ignored
             del self._inflight[st.batch.batch_id]
         current = handle is self._handle
-        code = await self._stop_handle(handle, graceful=False)
-        if self._closed:
-            for st in victims:
-                self._finish(st, error=RenderError("shutdown", "the renderer was shut down"))
-            return
         if current:
-            self.info = None
+            self.info = None  # before any await: a render() meanwhile must not trust the old one
+        code = await self._stop_handle(handle, graceful=False)
+        if current and not self._closed:
             self.restarts += 1
             log.error("renderer %s %s (exit code %s; %d batch(es) in flight): restarting", self.name,
                       "hung" if hung else "died", code, len(victims))
@@ -230,7 +228,9 @@ class RendererClient:
             except RenderError as exc:
                 log.error("renderer %s restart failed: %s (will retry on the next render)", self.name, exc)
         for st in victims:
-            if st is hung:
+            if self._closed:
+                error = RenderError("shutdown", "the renderer was shut down")
+            elif st is hung:
                 error = RenderError("hang", f"no progress for {self.step_timeout:g} s")
             elif hung is not None:
                 error = RenderError("crash", f"the renderer was killed because batch {hung.batch.batch_id} hung")
