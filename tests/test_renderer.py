@@ -248,6 +248,23 @@ async def test_cancel_stops_a_slow_render(clients, tmp_path):
 
 
 @amark
+async def test_a_render_whose_caller_is_cancelled_stops_and_the_worker_serves_the_next(clients, tmp_path):
+    c = clients.faulty
+    pid = c.pid
+    b = _batch(tmp_path, ["SLOWME"], [1], steps=20)
+    stepped = asyncio.Event()
+    task = asyncio.ensure_future(c.render(b, on_progress=lambda s, t: stepped.set()))
+    await asyncio.wait_for(stepped.wait(), 60)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    t0 = time.perf_counter()
+    assert (await c.render(_batch(tmp_path, ["fine"], [2]))).images
+    assert time.perf_counter() - t0 < 20 * 0.3  # the worker dropped the 20 slow steps
+    assert c.pid == pid and not Path(b.images[0].output_path).exists()
+
+
+@amark
 async def test_injected_oom_keeps_worker(clients, tmp_path):
     c = clients.faulty
     pid, restarts = c.pid, c.restarts

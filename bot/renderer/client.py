@@ -337,23 +337,35 @@ class RendererClient:
         restarted before raising) or "shutdown" (close() was called)."""
         await self._slot.acquire()
         try:
-            st = await self._send(batch, on_progress, on_denoised)
+            handle = await self._ready_handle(batch)
         except BaseException:
             self._slot.release()
             raise
+        st = _InFlight(batch, handle, asyncio.get_running_loop().create_future(), on_progress, on_denoised,
+                       time.monotonic())
+        self._inflight[batch.batch_id] = st  # from here on st owns the slot
         try:
+            try:
+                handle.conn.send(("render", batch))
+            except Exception as exc:
+                log.error("could not send batch %s to renderer %s: %s", batch.batch_id, self.name, exc)
+                await self._handle_died(handle)  # fails st with "crash" after the restart
             await self._watch(st)
             encoded = await asyncio.shield(st.result)
-        except asyncio.CancelledError:
-            # Our caller gave up: make the worker drop the batch; later messages are ignored.
+        except RenderError:
+            raise
+        except BaseException:
+            # Our caller gave up (cancelled): make the worker drop the batch; later messages are ignored.
             if not st.denoised:
                 self.cancel(batch.batch_id)
             self._finish(st, error=RenderError("cancelled", "the caller gave up"))
-            st.result.exception()  # retrieved: no "exception was never retrieved" warning
+            if not st.result.cancelled():
+                st.result.exception()  # retrieved: no "exception was never retrieved" warning
             raise
         return await self._store(batch, encoded, st)
 
-    async def _send(self, batch: RenderBatch, on_progress, on_denoised) -> _InFlight:
+    async def _ready_handle(self, batch: RenderBatch) -> WorkerHandle:
+        """The live worker to send `batch` to, (re)started if needed."""
         if self._closed:
             raise RenderError("shutdown", "the renderer is shutting down")
         if batch.batch_id in self._inflight:
@@ -369,17 +381,8 @@ class RendererClient:
                 if self._closed:
                     raise RenderError("shutdown", "the renderer is shutting down") from None
                 raise
-        handle = self._handle
-        assert handle is not None
-        loop = asyncio.get_running_loop()
-        st = _InFlight(batch, handle, loop.create_future(), on_progress, on_denoised, time.monotonic())
-        self._inflight[batch.batch_id] = st
-        try:
-            handle.conn.send(("render", batch))
-        except Exception as exc:
-            log.error("could not send batch %s to renderer %s: %s", batch.batch_id, self.name, exc)
-            await self._handle_died(handle)  # fails st with "crash" after the restart
-        return st
+        assert self._handle is not None
+        return self._handle
 
     async def _watch(self, st: _InFlight) -> None:
         """Until the batch is denoised (or ended): kill and restart a worker silent for step_timeout."""
