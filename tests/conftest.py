@@ -42,7 +42,7 @@ class BotProcess:
             "DISCORD_GATEWAY_URL": server.gateway_url,
             "IMAGE_MODEL": str(model),
             "DATA_DIR": str(data_dir),
-            "DEVICE": "cpu",
+            "DEVICES": "cpu",
             "BATCHING": "off",
             "PROGRESS_EDIT_INTERVAL": "1.25",  # 4 progress edits + the final one fit Discord's 5 per 5 s
             "PYTHONUNBUFFERED": "1",

@@ -32,6 +32,7 @@ import asyncio
 import contextlib
 import logging
 import os
+import signal
 import sys
 import threading
 import time
@@ -149,6 +150,9 @@ def worker_main(conn, cancel_value, config: dict) -> None:
     "bfloat16"|"float32", "env": {extra environment variables}, "threads": int | None,
     "offload": None|"model"|"sequential", "safety_checker": bool, "encode_inline": bool}
     """
+    # Ctrl+C in a terminal reaches the whole process group: the bot's clean stop ends this
+    # process (it finishes encoding, then exits); a KeyboardInterrupt here would be a "crash".
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
     for key, value in (config.get("env") or {}).items():
         os.environ[str(key)] = str(value)
     if not logging.getLogger().handlers:
