@@ -32,7 +32,12 @@ ray = pytest.importorskip("ray")
 from bot.errors import RenderError  # noqa: E402
 from bot.models import ImageSpec, JobTask, RenderBatch  # noqa: E402
 from bot.renderer import pngmeta  # noqa: E402
-from bot.renderer.ray_worker import RayRenderWorker, _localize_init_images, build_ray_workers  # noqa: E402
+from bot.renderer.ray_worker import (  # noqa: E402
+    RayRenderWorker,
+    _localize_init_images,
+    _placements,
+    build_ray_workers,
+)
 from bot.renderer.tiny import TINY_SIZE, TINY_STEPS  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -92,7 +97,8 @@ def local_ray():
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def workers(local_ray, tiny_model):
-    ws = build_ray_workers(str(tiny_model), ["cpu", "cpu"], "float32", 60.0)
+    # env reaches the actors through a Ray runtime_env, as the bot passes its renderer environment.
+    ws = build_ray_workers(str(tiny_model), ["cpu", "cpu"], "float32", 60.0, env={"HF_HUB_OFFLINE": "1"})
     t0 = time.perf_counter()
     await asyncio.gather(*(w.start() for w in ws))
     print(f"two actors loaded: {time.perf_counter() - t0:.1f} s")
@@ -109,17 +115,25 @@ def test_every_ray_server_is_on_loopback(local_ray):
     assert ray.get_runtime_context().gcs_address.startswith("127.0.0.1:")
 
 
-@amark
-async def test_actors_run_this_checkout_and_report_the_model(workers, tiny_model):
-    @ray.remote(num_cpus=0)
-    def where() -> str:
+def _inside(actor) -> dict:
+    def look(_self) -> dict:
+        import torch
+
         import bot
 
-        return bot.__file__
+        return {"bot": bot.__file__, "env": os.environ.get("HF_HUB_OFFLINE"), "threads": torch.get_num_threads()}
 
-    # The venv may hold an editable install of another checkout: the actors must run this one.
-    assert Path(await where.remote()).resolve().parent.parent == ROOT
+    return ray.get(actor.__ray_call__.remote(look), timeout=60)
+
+
+@amark
+async def test_actors_run_this_checkout_with_the_given_env_and_their_share_of_cores(workers, tiny_model):
     for w in workers:
+        seen = _inside(w._actor)
+        # The venv may hold an editable install of another checkout: the actors must run this one.
+        assert Path(seen["bot"]).resolve().parent.parent == ROOT
+        assert seen["env"] == "1"  # build_ray_workers(env=...) reached the actor before it imported torch
+        assert seen["threads"] == max(1, (os.cpu_count() or 1) // 2)  # two CPU workers share the cores
         assert w.info is not None and w.info.device == "cpu"
         assert w.info.model == str(tiny_model) and w.info.pipeline_class == "StableDiffusionPipeline"
     assert workers[0].info.extra["pid"] != workers[1].info.extra["pid"]
@@ -327,6 +341,15 @@ def test_init_images_are_rewritten_to_copies_on_the_actors_machine(tmp_path):
     assert all(p.parent == copies for p in paths) and paths[0] == paths[2] != paths[1]
     assert [p.read_bytes() for p in paths] == [b"first", b"second", b"first"]
     assert paths[1].suffix == ".jpg" and local.images[1].seed == 1 and local.strength == 0.5
+
+
+def test_devices_become_ray_resources():
+    cpu = _placements(["cpu", "cpu"], cluster_gpus=0)
+    assert [(p.device, p.num_gpus, p.num_cpus, p.cpu_workers) for p in cpu] == [("cpu", 0, 1, 2)] * 2
+    # With Ray a cuda entry asks for any GPU of the cluster; the actor sees it as "cuda".
+    gpu = _placements(["cuda:1", "auto", "cpu"], cluster_gpus=2)
+    assert [(p.device, p.num_gpus, p.cpu_workers) for p in gpu] == [("cuda", 1, 0), ("cuda", 1, 0), ("cpu", 0, 1)]
+    assert [(p.device, p.num_gpus) for p in _placements(["auto"], cluster_gpus=0)] == [("cpu", 0)]
 
 
 def test_importing_the_ray_worker_loads_neither_ray_nor_torch():
