@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.faults import FAULTS_ENV, with_fault_hook
+
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT.parent / "shared" / "discord-api-spec" / "openapi.json"
 
@@ -42,6 +44,8 @@ class BotProcess:
             "PYTHONUNBUFFERED": "1",
             **{k: str(v) for k, v in env.items()},
         }
+        if FAULTS_ENV in self.env:  # the renderer's test faults live in test code, not in the bot
+            self.env = with_fault_hook(self.env)
         self.data_dir = data_dir
         self.log_path = log_path
         self.proc: subprocess.Popen | None = None
