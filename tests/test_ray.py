@@ -3,7 +3,9 @@
 Every Ray server here listens on 127.0.0.1 only: RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 must be in the
 environment before ray is imported (Ray reads it once, at import), else a "local" Ray binds to the
 machine's network address. An auth token in the environment keeps Ray from writing ~/.ray/auth_token.
-The module is skipped where the `ray` extra is not installed.
+Faults (crash, OOM, hang, slow encoding) come from tests/faults/sitecustomize.py, which Ray's worker
+processes load because the raylet started here inherits a PYTHONPATH that holds it. The module is
+skipped where the `ray` extra is not installed.
 """
 from __future__ import annotations
 
@@ -12,11 +14,10 @@ import os
 os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
 
 import asyncio  # noqa: E402
-import contextlib  # noqa: E402
 import dataclasses  # noqa: E402
 import hashlib  # noqa: E402
+import json  # noqa: E402
 import secrets  # noqa: E402
-import signal  # noqa: E402
 import subprocess  # noqa: E402
 import sys  # noqa: E402
 import time  # noqa: E402
@@ -39,9 +40,12 @@ from bot.renderer.ray_worker import (  # noqa: E402
     build_ray_workers,
 )
 from bot.renderer.tiny import TINY_SIZE, TINY_STEPS  # noqa: E402
+from tests.faults import FAULTS_ENV, fault_hook_in_environ  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 amark = pytest.mark.asyncio(loop_scope="module")
+
+FAULTS = {"CRASHME": "crash", "OOMME": "oom", "HANGME": "hang", "SLOWENCODE": "slowencode:1.5"}
 
 _ids = iter(range(5000, 10**9))
 
@@ -79,26 +83,29 @@ async def _until_gone(pid: int, timeout: float = 30.0) -> None:
 
 @pytest.fixture(scope="module")
 def local_ray():
-    saved = {k: os.environ.get(k) for k in ("RAY_AUTH_TOKEN",)}
+    saved_token = os.environ.get("RAY_AUTH_TOKEN")
     os.environ["RAY_AUTH_TOKEN"] = secrets.token_hex(32)
-    t0 = time.perf_counter()
-    ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING")
-    print(f"ray.init: {time.perf_counter() - t0:.1f} s")
-    try:
-        yield ray
-    finally:
-        ray.shutdown()
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
+    # Ray's worker processes inherit the environment of the raylet started here, so they load
+    # tests/faults/sitecustomize.py; the faults themselves come with the workers' env.
+    with fault_hook_in_environ():
+        t0 = time.perf_counter()
+        ray.init(num_cpus=2, include_dashboard=False, logging_level="WARNING")
+        print(f"ray.init: {time.perf_counter() - t0:.1f} s")
+        try:
+            yield ray
+        finally:
+            ray.shutdown()
+            if saved_token is None:
+                os.environ.pop("RAY_AUTH_TOKEN", None)
             else:
-                os.environ[key] = value
+                os.environ["RAY_AUTH_TOKEN"] = saved_token
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
 async def workers(local_ray, tiny_model):
     # env reaches the actors through a Ray runtime_env, as the bot passes its renderer environment.
-    ws = build_ray_workers(str(tiny_model), ["cpu", "cpu"], "float32", 60.0, env={"HF_HUB_OFFLINE": "1"})
+    env = {FAULTS_ENV: json.dumps(FAULTS), "HF_HUB_OFFLINE": "1"}
+    ws = build_ray_workers(str(tiny_model), ["cpu", "cpu"], "float32", 60.0, env=env)
     t0 = time.perf_counter()
     await asyncio.gather(*(w.start() for w in ws))
     print(f"two actors loaded: {time.perf_counter() - t0:.1f} s")
@@ -194,15 +201,25 @@ async def test_two_workers_render_at_the_same_time(workers, tmp_path):
 
 
 @amark
-async def test_next_batch_sent_on_denoised_is_accepted_while_the_first_encodes(workers, tmp_path):
+async def test_next_batch_sent_on_denoised_renders_while_the_first_still_encodes(workers, tmp_path):
     w = workers[0]
-    first, second = _batch(tmp_path, ["one"], [1]), _batch(tmp_path, ["two"], [2])
+    first = _batch(tmp_path, ["SLOWENCODE one"], [1])  # its PNG encoding takes 1.5 s
+    second = _batch(tmp_path, ["two"], [2])
+    done: list[str] = []
     started: list[asyncio.Task] = []
-    r1 = await w.render(first, on_denoised=lambda: started.append(asyncio.ensure_future(w.render(second))))
-    assert len(started) == 1  # sent before the first render() had returned
+
+    async def render_second():
+        result = await w.render(second)
+        done.append("second")
+        return result
+
+    r1 = await w.render(first, on_denoised=lambda: started.append(asyncio.ensure_future(render_second())))
+    done.append("first")
     r2 = await started[0]
+    # The second batch denoised, encoded and was stored while the first was still encoding.
+    assert done == ["second", "first"]
     assert (r1.batch_id, r2.batch_id) == (first.batch_id, second.batch_id)
-    assert Path(r2.images[0].path).is_file()
+    assert Path(r1.images[0].path).is_file() and Path(r2.images[0].path).is_file()
 
 
 @amark
@@ -291,26 +308,41 @@ async def test_actor_killed_for_good_is_replaced_by_a_new_one(workers, tmp_path)
 
 
 @amark
-async def test_a_stalled_actor_is_killed_restarted_and_reported_as_hang(workers, tmp_path):
+async def test_a_hung_actor_is_killed_restarted_and_reported_as_hang(workers, tmp_path):
     w = workers[0]
     pid, before_restarts, saved_timeout = w.info.extra["pid"], w.restarts, w.step_timeout
     w.step_timeout = 1.5
-
-    def stall_at_first_step(step, total):
-        if step == 1:
-            os.kill(pid, signal.SIGSTOP)  # the process stops making progress, like a stuck kernel
-
     try:
         t0 = time.monotonic()
         with pytest.raises(RenderError) as err:
-            await w.render(_batch(tmp_path, ["stalled"], [13], steps=400), on_progress=stall_at_first_step)
+            await w.render(_batch(tmp_path, ["HANGME"], [13]))
         assert err.value.kind == "hang" and time.monotonic() - t0 >= 1.5
     finally:
         w.step_timeout = saved_timeout
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGCONT)
     assert w.restarts == before_restarts + 1 and w.info.extra["pid"] != pid
     assert (await w.render(_batch(tmp_path, ["after the hang"], [14]))).images
+
+
+@amark
+async def test_a_crashing_actor_gives_crash_and_is_back_before_the_error(workers, tmp_path):
+    w = workers[1]
+    pid, before_restarts = w.info.extra["pid"], w.restarts
+    with pytest.raises(RenderError) as err:
+        await w.render(_batch(tmp_path, ["CRASHME"], [16]))  # os._exit(17) after the first step
+    assert err.value.kind == "crash"
+    assert w.restarts == before_restarts + 1 and w.info is not None and w.info.extra["pid"] != pid
+    assert (await w.render(_batch(tmp_path, ["after the crash"], [17]))).images
+
+
+@amark
+async def test_out_of_memory_fails_the_batch_and_keeps_the_actor(workers, tmp_path):
+    w = workers[1]
+    pid, before_restarts = w.info.extra["pid"], w.restarts
+    with pytest.raises(RenderError) as err:
+        await w.render(_batch(tmp_path, ["OOMME"], [18]))
+    assert err.value.kind == "oom" and "injected out-of-memory" in err.value.message
+    assert (await w.render(_batch(tmp_path, ["after the oom"], [19]))).images
+    assert w.restarts == before_restarts and w.info.extra["pid"] == pid
 
 
 @amark
