@@ -33,11 +33,11 @@ ray = pytest.importorskip("ray")
 from bot.errors import RenderError  # noqa: E402
 from bot.models import ImageSpec, JobTask, RenderBatch  # noqa: E402
 from bot.renderer import pngmeta  # noqa: E402
+from bot.renderer.pool import RenderWorker, build_pool  # noqa: E402
 from bot.renderer.ray_worker import (  # noqa: E402
     RayRenderWorker,
     _localize_init_images,
     _placements,
-    build_ray_workers,
 )
 from bot.renderer.tiny import TINY_SIZE, TINY_STEPS  # noqa: E402
 from tests.faults import FAULTS_ENV, fault_hook_in_environ  # noqa: E402
@@ -105,15 +105,15 @@ def local_ray():
 async def workers(local_ray, tiny_model):
     # env reaches the actors through a Ray runtime_env, as the bot passes its renderer environment.
     env = {FAULTS_ENV: json.dumps(FAULTS), "HF_HUB_OFFLINE": "1"}
-    ws = build_ray_workers(str(tiny_model), ["cpu", "cpu"], "float32", 60.0, env=env)
+    # The way the bot builds them; Ray is already initialized here, so the workers join this one.
+    pool = build_pool(str(tiny_model), ["cpu", "cpu"], "float32", 60.0, renderer="ray", env=env)
     t0 = time.perf_counter()
-    await asyncio.gather(*(w.start() for w in ws))
+    await pool.start()
     print(f"two actors loaded: {time.perf_counter() - t0:.1f} s")
     try:
-        yield ws
+        yield pool.workers
     finally:
-        for w in ws:
-            await w.close()
+        await pool.close()
 
 
 def test_every_ray_server_is_on_loopback(local_ray):
@@ -145,6 +145,7 @@ async def test_actors_run_this_checkout_with_the_given_env_and_their_share_of_co
         assert w.info.model == str(tiny_model) and w.info.pipeline_class == "StableDiffusionPipeline"
     assert workers[0].info.extra["pid"] != workers[1].info.extra["pid"]
     assert [w.name for w in workers] == ["ray#0", "ray#1"]
+    assert all(isinstance(w, RayRenderWorker) and isinstance(w, RenderWorker) for w in workers)
 
 
 @amark
@@ -332,6 +333,22 @@ async def test_a_crashing_actor_gives_crash_and_is_back_before_the_error(workers
     assert err.value.kind == "crash"
     assert w.restarts == before_restarts + 1 and w.info is not None and w.info.extra["pid"] != pid
     assert (await w.render(_batch(tmp_path, ["after the crash"], [17]))).images
+
+
+@amark
+async def test_a_crash_fails_every_batch_in_flight_and_counts_one_restart(workers, tmp_path):
+    w = workers[1]
+    before_restarts = w.restarts
+    encoding = _batch(tmp_path, ["SLOWENCODE then a crash"], [24])
+    crashing = _batch(tmp_path, ["CRASHME while the other encodes"], [25])
+    second: list[asyncio.Task] = []
+    with pytest.raises(RenderError) as first_err:
+        await w.render(encoding, on_denoised=lambda: second.append(asyncio.ensure_future(w.render(crashing))))
+    with pytest.raises(RenderError) as second_err:
+        await second[0]
+    assert (first_err.value.kind, second_err.value.kind) == ("crash", "crash")
+    assert w.restarts == before_restarts + 1 and w.info is not None
+    assert (await w.render(_batch(tmp_path, ["after both"], [26]))).images
 
 
 @amark

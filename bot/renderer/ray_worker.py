@@ -253,9 +253,10 @@ class RayRenderWorker:
             self._actor = self._create_actor()
         return await self._await_loaded()
 
-    async def _await_loaded(self) -> ModelInfo:
+    async def _await_loaded(self, killed: str | None = None) -> ModelInfo:
         """Probe the actor until it answers with its model. A restarting actor is unreachable for a
-        moment (ActorUnavailableError), then Ray queues calls until its __init__ has run."""
+        moment (ActorUnavailableError), then Ray queues calls until its __init__ has run. `killed`:
+        the incarnation just killed here, which may still answer until the kill has landed."""
         from ray.exceptions import ActorDiedError, ActorUnavailableError
 
         deadline = time.monotonic() + self.load_timeout
@@ -265,7 +266,8 @@ class RayRenderWorker:
             try:
                 probe = self._actor.info.options(concurrency_group="control").remote()
                 incarnation, info, error = await asyncio.wait_for(probe, max(0.1, deadline - time.monotonic()))
-                break
+                if incarnation != killed:
+                    break
             except ActorUnavailableError:
                 pass
             except ActorDiedError as exc:  # dead for good: `ray kill` by an operator, or its node left
@@ -293,11 +295,13 @@ class RayRenderWorker:
         if generation == self._generation or self._recovery is None:
             self._generation += 1
             self.info = None
+            killed = None
             if kill and self._actor is not None:
                 import ray
 
                 ray.kill(self._actor, no_restart=False)  # ends the process; Ray starts a new one
-            self._recovery = asyncio.ensure_future(self._await_loaded())
+                killed = self._incarnation
+            self._recovery = asyncio.ensure_future(self._await_loaded(killed))
             self._recovery.add_done_callback(_retrieve)
         return self._recovery
 
