@@ -422,6 +422,7 @@ class RayRenderWorker:
 
     async def _wait_recovery(self, recovery: asyncio.Future) -> None:
         await asyncio.wait({recovery})
+        self._check_open()  # closed meanwhile: "shutdown" (requeued) rather than crash or hang
         if not recovery.cancelled() and recovery.exception() is not None:
             log.error("%s: restart failed: %s (retried at the next render)", self.name, recovery.exception())
 
