@@ -47,6 +47,10 @@ class Settings:
     progress_interval: float = 2.5
     moderator_role_ids: frozenset[int] = frozenset()
     bulk_role_ids: frozenset[int] = frozenset()
+    upscale_strength: float = 0.3  # the U buttons' image-to-image pass over the enlarged image
+    max_upscale_pixels: int = 0  # 0: the model profile's cap (4x its trained area)
+    upscaler_model: str | None = None  # a spandrel .pth/.safetensors file; None: Lanczos
+    image_retention_days: int = 0  # 0: keep image files forever
 
     @property
     def device(self) -> str:
@@ -60,6 +64,11 @@ class Settings:
     @property
     def images_dir(self) -> Path:
         return self.data_dir / "images"
+
+    @property
+    def inputs_dir(self) -> Path:
+        """Image prompts as uploaded (validated, re-encoded as PNG)."""
+        return self.data_dir / "inputs"
 
 
 def _int(env: dict, name: str, default: int, lo: int, hi: int) -> int:
@@ -182,6 +191,24 @@ def _data_dir(env: dict) -> Path:
     return path
 
 
+_UPSCALER_SUFFIXES = (".pth", ".pt", ".ckpt", ".safetensors")
+
+
+def _upscaler_model(env: dict) -> str | None:
+    """UPSCALER_MODEL: a local model file spandrel can read (checked at start, not at the first U)."""
+    raw = env.get("UPSCALER_MODEL", "").strip()
+    if not raw:
+        return None
+    path = Path(raw).expanduser()
+    if path.suffix.lower() not in _UPSCALER_SUFFIXES:
+        raise ConfigError(f"UPSCALER_MODEL must be a {', '.join(_UPSCALER_SUFFIXES)} file, got {raw!r}")
+    if not path.is_file():
+        raise ConfigError(f"UPSCALER_MODEL points to a file that does not exist: {raw}")
+    if importlib.util.find_spec("spandrel") is None:
+        raise ConfigError("UPSCALER_MODEL needs spandrel: pip install 'pixelforge[upscaler]'")
+    return str(path.resolve())
+
+
 def prepare_data_dir(path: Path) -> None:
     """Create DATA_DIR if needed and prove that this process can write there, or raise ConfigError.
 
@@ -241,4 +268,8 @@ def load_settings(env: dict | None = None, dotenv: bool = True, require_token: b
         progress_interval=_float(env, "PROGRESS_EDIT_INTERVAL", 2.5, 0.0, 60.0),
         moderator_role_ids=_id_set(env, "MODERATOR_ROLE_IDS"),
         bulk_role_ids=_id_set(env, "BULK_ROLE_IDS"),
+        upscale_strength=_float(env, "UPSCALE_STRENGTH", 0.3, 0.05, 1.0),
+        max_upscale_pixels=_int(env, "MAX_UPSCALE_PIXELS", 0, 0, 64 * 2**20),
+        upscaler_model=_upscaler_model(env),
+        image_retention_days=_int(env, "IMAGE_RETENTION_DAYS", 0, 0, 36500),
     )

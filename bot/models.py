@@ -17,6 +17,7 @@ class JobKind(str, enum.Enum):
     IMAGINE = "imagine"
     REROLL = "reroll"
     VARIATION = "variation"
+    UPSCALE = "upscale"
 
 
 class JobTask(str, enum.Enum):
@@ -71,6 +72,19 @@ def work_units(width: int, height: int, steps: int, images: int) -> float:
 
 
 @dataclass(frozen=True)
+class ImagePrompt:
+    """An uploaded image, validated and stored (bot/services/image_input.py): /imagine renders
+    image-to-image from it. `path` is relative to DATA_DIR; width x height is the stored size,
+    already fitted to the model's size for the image's own aspect."""
+
+    path: str
+    width: int
+    height: int
+    aspect: str  # the stored size's ratio, e.g. "4:3" (display and history)
+    source: str = ""  # what was uploaded, for messages: "JPEG 1600×1200"
+
+
+@dataclass(frozen=True)
 class GenerationRequest:
     """What a user asked for, before validation. None means "use the model's default"."""
 
@@ -81,6 +95,8 @@ class GenerationRequest:
     seed: int | None = None
     steps: int | None = None
     guidance: float | None = None
+    image: ImagePrompt | None = None  # an image prompt: image-to-image from it
+    strength: float | None = None  # image prompts only: how much of the image is re-drawn
 
 
 @dataclass(frozen=True)
@@ -92,14 +108,24 @@ class RerollRequest:
 
 @dataclass(frozen=True)
 class VariationRequest:
-    """Image-to-image from image `index` of `parent_job_id` (the V buttons)."""
+    """Image-to-image from image `index` of `parent_job_id` (the V buttons). `strength`: the
+    clicker's /settings variation (None: the model profile's)."""
+
+    parent_job_id: int
+    index: int
+    strength: float | None = None
+
+
+@dataclass(frozen=True)
+class UpscaleRequest:
+    """Image `index` of `parent_job_id` at twice the size (the U buttons)."""
 
     parent_job_id: int
     index: int
 
 
 # Everything that can ask for GPU work; each goes through JobService.submit.
-WorkRequest = GenerationRequest | RerollRequest | VariationRequest
+WorkRequest = GenerationRequest | RerollRequest | VariationRequest | UpscaleRequest
 
 
 @dataclass(frozen=True)
@@ -118,8 +144,9 @@ class JobParams:
     model: str
     scheduler: str = ""
     strength: float | None = None  # img2img only
-    init_image: str | None = None  # img2img only: path under DATA_DIR
+    init_image: str | None = None  # img2img and upscale: path under DATA_DIR
     task: JobTask = JobTask.TXT2IMG
+    upscale_factor: float | None = None  # upscale only: output size / the parent image's size
 
     @property
     def work(self) -> float:
@@ -162,6 +189,7 @@ class Job:
             round(p.guidance, 4),
             p.scheduler,
             p.strength,
+            p.upscale_factor,  # written into each PNG's metadata: one value per batch
         )
 
 
@@ -194,6 +222,10 @@ class RenderBatch:
     strength: float | None = None  # img2img (and upscale) strength
     model_label: str = ""  # written into PNG metadata ("Model: ...")
     task: JobTask = JobTask.TXT2IMG
+    upscale_factor: float | None = None  # upscale: width / the source image's width
+    # upscale: a spandrel model file (UPSCALER_MODEL) that enlarges before image-to-image; None:
+    # Lanczos. The path must exist where the renderer runs (as for a local IMAGE_MODEL folder).
+    upscaler: str | None = None
 
     @property
     def is_img2img(self) -> bool:
@@ -249,7 +281,8 @@ class ModelInfo:
 
 @dataclass(frozen=True)
 class StoredImage:
-    """An image recorded in the database; `path` is absolute (DATA_DIR joined)."""
+    """An image recorded in the database; `path` is absolute (DATA_DIR joined). `pruned_at`: when
+    the retention pass removed its file (the row stays)."""
 
     job_id: int
     index: int
@@ -258,3 +291,4 @@ class StoredImage:
     sha256: str
     width: int
     height: int
+    pruned_at: float | None = None

@@ -1,4 +1,4 @@
-"""/imagine, and the persistent buttons on its results."""
+"""/imagine (text prompts, image prompts, presets), and the persistent buttons on its results."""
 from __future__ import annotations
 
 import discord
@@ -6,12 +6,16 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.frontend.buttons import ALL_BUTTONS
-from bot.frontend.flows import start_job
-from bot.models import MAX_SEED, GenerationRequest
+from bot.frontend.flows import bot_of, start_job
+from bot.frontend.historyviews import HISTORY_ITEMS
+from bot.frontend.uploads import fetch_image_prompt
+from bot.models import MAX_SEED
 from bot.renderer.profiles import ASPECTS
+from bot.services.settings_store import MAX_PRESET_NAME, Defaults, build_request
 
 ASPECT_NAMES = {"1:1": "1:1 square", "3:2": "3:2 landscape", "2:3": "2:3 portrait",
                 "16:9": "16:9 wide", "9:16": "9:16 tall"}
+ASPECT_CHOICES = [app_commands.Choice(name=ASPECT_NAMES[a], value=a) for a in ASPECTS]
 
 
 class Imagine(commands.Cog):
@@ -20,7 +24,7 @@ class Imagine(commands.Cog):
 
     # Discord's own limits here are loose on purpose (6000 characters, steps up to 150):
     # the model-specific limits are checked at admission, which names them in its reply.
-    @app_commands.command(name="imagine", description="Create images from a text prompt")
+    @app_commands.command(name="imagine", description="Create images from a text prompt (and an image)")
     @app_commands.describe(
         prompt="What to draw",
         negative="What to keep out of the image",
@@ -29,8 +33,11 @@ class Imagine(commands.Cog):
         seed="Seed for reproducible results (random if empty)",
         steps="Denoising steps: more is slower and often finer",
         guidance="How closely to follow the prompt (CFG scale)",
+        image="An image to start from (PNG, JPEG or WebP; its own aspect is kept)",
+        strength="With an image: how much of it is re-drawn (0.05 keeps it, 1.0 ignores it)",
+        preset="One of your /settings presets for the options you leave empty",
     )
-    @app_commands.choices(aspect=[app_commands.Choice(name=ASPECT_NAMES[a], value=a) for a in ASPECTS])
+    @app_commands.choices(aspect=ASPECT_CHOICES)
     async def imagine(
         self,
         interaction: discord.Interaction,
@@ -41,14 +48,25 @@ class Imagine(commands.Cog):
         seed: app_commands.Range[int, 0, MAX_SEED * 2] | None = None,
         steps: app_commands.Range[int, 1, 150] | None = None,
         guidance: app_commands.Range[float, 0.0, 30.0] | None = None,
+        image: discord.Attachment | None = None,
+        strength: app_commands.Range[float, 0.05, 1.0] | None = None,
+        preset: app_commands.Range[str, 1, MAX_PRESET_NAME] | None = None,
     ) -> None:
-        request = GenerationRequest(
-            prompt=prompt, negative_prompt=negative or "", aspect=aspect.value if aspect else "1:1",
-            count=count or 1, seed=seed, steps=steps, guidance=guidance,
-        )
+        bot = bot_of(interaction)
+        # Options left empty: the preset's, then the member's defaults, then the model's.
+        chosen = await bot.member_settings.resolve(interaction.user.id, preset)
+        given = Defaults(aspect=aspect.value if aspect else None, steps=steps, guidance=guidance,
+                         negative=negative, count=count)
+        prompt_image = await fetch_image_prompt(interaction, image) if image is not None else None
+        request = build_request(prompt, given, chosen, seed=seed, image=prompt_image, strength=strength)
         await start_job(interaction, request)
+
+    @imagine.autocomplete("preset")
+    async def preset_names(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        names = await bot_of(interaction).member_settings.preset_names(interaction.user.id, current)
+        return [app_commands.Choice(name=name, value=name) for name in names]
 
 
 async def setup(bot: commands.Bot) -> None:
-    bot.add_dynamic_items(*ALL_BUTTONS)
+    bot.add_dynamic_items(*ALL_BUTTONS, *HISTORY_ITEMS)
     await bot.add_cog(Imagine(bot))

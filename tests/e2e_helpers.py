@@ -24,8 +24,9 @@ def job_id_of(message) -> int | None:
 
 
 def is_result(message) -> bool:
+    """Finished images with their buttons (an upscale has no Re-roll; every result has Delete)."""
     return message is not None and bool(message.attachments) and any(
-        cid.startswith("img:reroll:v1:") for cid in custom_ids(message))
+        cid.startswith("img:delete:v1:") for cid in custom_ids(message))
 
 
 def is_failure(message) -> bool:

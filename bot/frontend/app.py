@@ -23,12 +23,16 @@ from bot.scheduler import FairScheduler
 from bot.services.admission import Admission
 from bot.services.calibration import decide_batching
 from bot.services.dispatcher import Dispatcher, DispatchSettings
+from bot.services.history import HistoryService
+from bot.services.image_input import ImageInputs
 from bot.services.jobs import JobStore
 from bot.services.lifecycle import JobService
+from bot.services.retention import RetentionService
+from bot.services.settings_store import SettingsStore
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("cogs.imagine", "cogs.queue")
+EXTENSIONS = ("cogs.imagine", "cogs.queue", "cogs.history", "cogs.settings", "cogs.storage")
 
 
 def apply_endpoints(settings: Settings) -> None:
@@ -61,6 +65,10 @@ class PixelBot(commands.Bot):
         self.presenter = DiscordPresenter(self)
         self.profile = resolve_profile(settings.image_model)
         self.admission = Admission(settings, self.profile, self.store, model_label(settings.image_model))
+        self.history = HistoryService(self.db, self.store)
+        self.member_settings = SettingsStore(self.db)
+        self.inputs = ImageInputs(self.db, settings.data_dir, self.profile)
+        self.retention = RetentionService(self.db, settings.data_dir, settings.db_path, settings.image_retention_days)
         self.dispatch_settings = DispatchSettings(
             images_dir=settings.images_dir,
             max_batch_images=settings.max_batch_images,
@@ -68,6 +76,7 @@ class PixelBot(commands.Bot):
             max_attempts=settings.max_attempts,
             job_max_age=settings.job_max_age,
             progress_interval=settings.progress_interval,
+            upscaler_model=settings.upscaler_model,
         )
         self._renderer_started: asyncio.Future | None = None
         self._first_worker = asyncio.Lock()
@@ -88,6 +97,7 @@ class PixelBot(commands.Bot):
             self.tree.add_command(MOD, override=True)
         await self.sync_commands_if_changed()
         await self.jobs.start()
+        await self.retention.start()
         self._renderer_started = asyncio.get_running_loop().create_task(self._start_renderer())
 
     async def _start_renderer(self) -> None:
@@ -141,6 +151,7 @@ class PixelBot(commands.Bot):
     async def close(self) -> None:
         if self._renderer_started is not None and not self._renderer_started.done():
             self._renderer_started.cancel()
+        await self.retention.stop()
         if self.jobs is not None:
             await self.jobs.stop()  # interrupted renders are requeued before the workers stop
         await self.pool.close()

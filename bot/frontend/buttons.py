@@ -8,7 +8,7 @@ import discord
 
 from bot.errors import NotAllowed, NotFound
 from bot.frontend.flows import bot_of, is_moderator, reply_error, start_job
-from bot.models import Job, RerollRequest, VariationRequest
+from bot.models import Job, JobTask, RerollRequest, UpscaleRequest, VariationRequest
 
 
 class _Guarded:
@@ -37,7 +37,7 @@ class VariationButton(_Guarded, discord.ui.DynamicItem[discord.ui.Button],
                       template=r"img:var:v1:(?P<job>\d+):(?P<index>\d+)"):
     def __init__(self, job_id: int, index: int):
         super().__init__(discord.ui.Button(
-            label=f"V{index + 1}", style=discord.ButtonStyle.secondary, row=0,
+            label=f"V{index + 1}", style=discord.ButtonStyle.secondary, row=1,
             custom_id=f"img:var:v1:{job_id}:{index}",
         ))
         self.job_id, self.index = job_id, index
@@ -47,14 +47,35 @@ class VariationButton(_Guarded, discord.ui.DynamicItem[discord.ui.Button],
         return cls(int(match["job"]), int(match["index"]))
 
     async def clicked(self, interaction: discord.Interaction) -> None:
-        await start_job(interaction, VariationRequest(self.job_id, self.index))
+        # The new job is the clicker's: their /settings variation strength decides.
+        strength = (await bot_of(interaction).member_settings.defaults(interaction.user.id)).variation
+        await start_job(interaction, VariationRequest(self.job_id, self.index, strength))
+
+
+class UpscaleButton(_Guarded, discord.ui.DynamicItem[discord.ui.Button],
+                    template=r"img:up:v1:(?P<job>\d+):(?P<index>\d+)"):
+    """U1…U4: image `index` at twice the size. Anyone may click; the new job is theirs."""
+
+    def __init__(self, job_id: int, index: int):
+        super().__init__(discord.ui.Button(
+            label=f"U{index + 1}", style=discord.ButtonStyle.secondary, row=0,
+            custom_id=f"img:up:v1:{job_id}:{index}",
+        ))
+        self.job_id, self.index = job_id, index
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]):
+        return cls(int(match["job"]), int(match["index"]))
+
+    async def clicked(self, interaction: discord.Interaction) -> None:
+        await start_job(interaction, UpscaleRequest(self.job_id, self.index))
 
 
 class RerollButton(_Guarded, _ByJobId, discord.ui.DynamicItem[discord.ui.Button],
                    template=r"img:reroll:v1:(?P<job>\d+)"):
     def __init__(self, job_id: int):
         super().__init__(discord.ui.Button(
-            label="Re-roll", emoji="🔄", style=discord.ButtonStyle.primary, row=1,
+            label="Re-roll", emoji="🔄", style=discord.ButtonStyle.primary, row=2,
             custom_id=f"img:reroll:v1:{job_id}",
         ))
         self.job_id = job_id
@@ -76,7 +97,7 @@ class DeleteButton(_Guarded, _ByJobId, discord.ui.DynamicItem[discord.ui.Button]
                    template=r"img:delete:v1:(?P<job>\d+)"):
     def __init__(self, job_id: int):
         super().__init__(discord.ui.Button(
-            label="Delete", emoji="🗑", style=discord.ButtonStyle.danger, row=1,
+            label="Delete", emoji="🗑", style=discord.ButtonStyle.danger, row=2,
             custom_id=f"img:delete:v1:{job_id}",
         ))
         self.job_id = job_id
@@ -107,14 +128,43 @@ class CancelButton(_Guarded, _ByJobId, discord.ui.DynamicItem[discord.ui.Button]
         await interaction.followup.send(text, ephemeral=True)
 
 
-ALL_BUTTONS = (VariationButton, RerollButton, DeleteButton, CancelButton)
+class InfoButton(_Guarded, _ByJobId, discord.ui.DynamicItem[discord.ui.Button],
+                 template=r"img:info:v1:(?P<job>\d+)"):
+    """ℹ️: every parameter, the model, the lineage and the render time, for the clicker alone."""
+
+    def __init__(self, job_id: int):
+        super().__init__(discord.ui.Button(
+            label="Info", emoji="ℹ️", style=discord.ButtonStyle.secondary, row=2,
+            custom_id=f"img:info:v1:{job_id}",
+        ))
+        self.job_id = job_id
+
+    async def clicked(self, interaction: discord.Interaction) -> None:
+        from bot.frontend import historytexts
+
+        bot = bot_of(interaction)
+        details = await bot.history.details(self.job_id)
+        init = details.job.params.init_image
+        source = await bot.inputs.describe(init) if init and init.startswith("inputs/") else None
+        await interaction.response.send_message(historytexts.info(details, source), ephemeral=True,
+                                                allowed_mentions=discord.AllowedMentions.none())
 
 
-def result_view(job: Job) -> discord.ui.View:
+ALL_BUTTONS = (VariationButton, UpscaleButton, RerollButton, InfoButton, DeleteButton, CancelButton)
+
+
+def result_view(job: Job, upscalable: list[bool] | None = None) -> discord.ui.View:
+    """U1…Un (each image that can still grow), V1…Vn, then Re-roll (not on an upscale: its seed and
+    source are fixed), Info and Delete."""
     view = discord.ui.View(timeout=None)
     for index in range(job.params.count):
+        if upscalable is None or (index < len(upscalable) and upscalable[index]):
+            view.add_item(UpscaleButton(job.id, index))
+    for index in range(job.params.count):
         view.add_item(VariationButton(job.id, index))
-    view.add_item(RerollButton(job.id))
+    if job.params.task is not JobTask.UPSCALE:
+        view.add_item(RerollButton(job.id))
+    view.add_item(InfoButton(job.id))
     view.add_item(DeleteButton(job.id))
     return view
 

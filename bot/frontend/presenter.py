@@ -101,6 +101,15 @@ class DiscordPresenter:
         starting when a free renderer took it at once); returns the message id."""
         starting = position is None
         text = texts.rendering(job, 0, job.params.steps, eta) if starting else texts.waiting(job, position, eta)
+        if interaction.response.is_done():
+            # Deferred (ephemerally) while an image prompt downloaded: that "thinking" message is the
+            # member's alone, so it only says so, and the job's own message follows in public.
+            await interaction.followup.send("📥 Got your image.", ephemeral=True)
+            message = await interaction.followup.send(
+                self._with_note(job, text), view=progress_view(job), wait=True,
+                allowed_mentions=discord.AllowedMentions.none(),
+            )
+            return message.id
         response = await interaction.response.send_message(
             self._with_note(job, text), view=progress_view(job),
             allowed_mentions=discord.AllowedMentions.none(),
@@ -120,7 +129,16 @@ class DiscordPresenter:
 
     async def deliver(self, job: Job, images: list[StoredImage]) -> int | None:
         self._notes.pop(job.id, None)
-        return await self._show(job, content=texts.result(job), view=result_view(job), images=images)
+        return await self._show(job, content=texts.result(job), view=result_view(job, self.upscalable(images)),
+                                images=images)
+
+    def upscalable(self, images: list[StoredImage]) -> list[bool]:
+        """Which images of a result can still be upscaled (the U buttons shown), by index."""
+        by_index = {image.index: image for image in images}
+        last = max(by_index, default=-1)
+        return [index in by_index and self.bot.admission.upscale_target(by_index[index].width,
+                                                                         by_index[index].height) is not None
+                for index in range(last + 1)]
 
     async def ended(self, job: Job, status: JobStatus, message: str) -> None:
         self._notes.pop(job.id, None)
@@ -132,3 +150,6 @@ def _files(job: Job, images: list[StoredImage]) -> list[discord.File]:
         discord.File(image.path, filename=f"pixelforge-{job.id}-{image.index + 1}{Path(image.path).suffix}")
         for image in images
     ]
+
+
+attachments = _files  # also for /show, which posts a job's images again

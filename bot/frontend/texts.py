@@ -19,7 +19,8 @@ def headline(job: Job, limit: int = 1500) -> str:
     prompt = _escape(job.params.prompt)
     if len(prompt) > limit:
         prompt = prompt[: limit - 1] + "…"
-    what = {JobKind.IMAGINE: "", JobKind.REROLL: " (re-roll)", JobKind.VARIATION: " (variation)"}[job.kind]
+    what = {JobKind.IMAGINE: "", JobKind.REROLL: " (re-roll)", JobKind.VARIATION: " (variation)",
+            JobKind.UPSCALE: " (upscale)"}[job.kind]
     return f"**{prompt}**{what} — <@{job.user_id}>"
 
 
@@ -52,6 +53,10 @@ def rendering(job: Job, step: int, total: int, eta: float | None) -> str:
 def result(job: Job) -> str:
     p = job.params
     details = f"seed {p.seed} · {p.width}×{p.height} · {p.steps} steps · CFG {p.guidance:g}"
+    if p.upscale_factor:
+        details += f" · {p.upscale_factor:g}× upscale"
+    elif p.init_image and p.init_image.startswith("inputs/"):
+        details += " · from an image prompt"
     if p.strength is not None:
         details += f" · strength {p.strength:g}"
     return fit(f"{headline(job)}\n{details}")

@@ -40,6 +40,7 @@ _KNOWN = {
     "Seed": ("seed", int),
     "Model": ("model", str),
     "Denoising strength": ("denoising_strength", float),
+    "Hires upscale": ("hires_upscale", float),
 }
 
 

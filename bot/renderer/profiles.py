@@ -26,6 +26,13 @@ ASPECTS: dict[str, tuple[int, int]] = {
 # 0.6 keeps the composition, layout and colours and changes the details (faces, textures, small
 # objects), which is what users expect from a "variation". With N steps img2img runs int(N * 0.6).
 DEFAULT_VARIATION_STRENGTH = 0.6
+# Image prompts (/imagine image:) when `strength` is left empty: A1111's default denoising strength,
+# enough to re-draw the picture in the prompt's terms while keeping its composition.
+DEFAULT_IMAGE_STRENGTH = 0.75
+# Upscales: 2x in each direction, capped at this multiple of the model's trained area
+# (MAX_UPSCALE_PIXELS overrides it): SDXL 2048x2048, SD 1.5 1024x1024.
+UPSCALE_FACTOR = 2
+DEFAULT_UPSCALE_AREA = 4
 
 
 @dataclass(frozen=True)
@@ -43,6 +50,11 @@ class ModelProfile:
     # sizes_for_aspect rounds to this grid: SDXL/SD3/FLUX were trained on 64-px buckets
     # (1216x832, 1344x768, ...); SD1.x/2.x on multiples of 8. Always a multiple of size_multiple.
     size_bucket: int = 8
+
+    @property
+    def max_upscale_pixels(self) -> int:
+        """The default cap on an upscale's output (width x height)."""
+        return DEFAULT_UPSCALE_AREA * self.default_size**2
 
 
 FAMILIES: dict[str, ModelProfile] = {
@@ -97,12 +109,18 @@ def sizes_for_aspect(profile: ModelProfile, aspect: str) -> tuple[int, int]:
     if aspect not in ASPECTS:
         raise ValueError(f"unknown aspect {aspect!r}; expected one of {', '.join(ASPECTS)}")
     aw, ah = ASPECTS[aspect]
-    ratio = aw / ah
+    return sizes_for_ratio(profile, aw / ah)
+
+
+def sizes_for_ratio(profile: ModelProfile, ratio: float) -> tuple[int, int]:
+    """(width, height) for any width/height `ratio` (an image prompt's own aspect), by the rule of
+    `sizes_for_aspect`. Ratios beyond 4:1 are treated as 4:1 (the model has never seen thinner)."""
+    ratio = min(4.0, max(0.25, float(ratio)))
     grid = max(profile.size_bucket, profile.size_multiple)
     if grid % profile.size_multiple:
         grid = profile.size_multiple
     area = profile.default_size**2
-    if aw == ah:
+    if abs(ratio - 1.0) < 1e-9:
         edge = max(grid, profile.default_size // grid * grid)
         return edge, edge
 
@@ -122,6 +140,29 @@ def sizes_for_aspect(profile: ModelProfile, aspect: str) -> tuple[int, int]:
     chosen = best or fallback
     assert chosen is not None
     return chosen[1], chosen[2]
+
+
+def ratio_label(width: int, height: int) -> str:
+    """"4:3" for 1152x864: the size's ratio in lowest terms (for messages and history)."""
+    divisor = math.gcd(int(width), int(height)) or 1
+    return f"{width // divisor}:{height // divisor}"
+
+
+def upscale_size(profile: ModelProfile, width: int, height: int,
+                 max_pixels: int | None = None) -> tuple[int, int, float] | None:
+    """(width, height, factor) of an upscale of a width x height image: UPSCALE_FACTOR x, or less
+    when that would pass `max_pixels` (default: the profile's cap), both sides multiples of the
+    model's size_multiple. None when the image cannot grow any more."""
+    cap = profile.max_upscale_pixels if not max_pixels else int(max_pixels)
+    factor = float(UPSCALE_FACTOR)
+    if width * height * factor**2 > cap:
+        factor = math.sqrt(cap / (width * height))
+    step = profile.size_multiple
+    new_w = int(width * factor) // step * step
+    new_h = int(height * factor) // step * step
+    if new_w <= width or new_h <= height:
+        return None
+    return new_w, new_h, round(new_w / width, 4)
 
 
 # ---- reading a model's configs without torch ----

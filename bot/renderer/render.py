@@ -314,20 +314,16 @@ def _accepts(pipe, name: str) -> bool:
         return False
 
 
-def _uses_init_image(batch: RenderBatch) -> bool:
-    # Upscale jobs run through image-to-image until an upscaler pipeline exists.
-    return batch.task in (JobTask.IMG2IMG, JobTask.UPSCALE)
-
-
-def build_call_kwargs(loaded: LoadedPipelines, batch: RenderBatch) -> tuple[Any, dict]:
+def build_call_kwargs(loaded: LoadedPipelines, batch: RenderBatch, images: list | None = None) -> tuple[Any, dict]:
     """The pipeline and the keyword arguments of the ONE call that renders the whole batch.
 
     One generator per image, seeded with that image's seed: image i of a batch then gets the same
     initial noise as its batch-of-1 render (one shared generator would change every image but the
-    first)."""
+    first). `images`: the init images already prepared (upscales enlarge theirs first); else each
+    spec's init_image is loaded and resized to the batch's size."""
     import torch
 
-    from_image = _uses_init_image(batch)
+    from_image = batch.is_img2img
     pipe = loaded.img2img if from_image else loaded.txt2img
     specs: tuple[ImageSpec, ...] = batch.images
     kwargs: dict[str, Any] = {
@@ -341,11 +337,12 @@ def build_call_kwargs(loaded: LoadedPipelines, batch: RenderBatch) -> tuple[Any,
     if _accepts(pipe, "negative_prompt") and (any(negatives) or profiles.family_for(type(pipe).__name__) != "flux"):
         kwargs["negative_prompt"] = negatives
     if from_image:
-        if any(not s.init_image for s in specs):
+        if any(not s.init_image for s in specs) and images is None:
             raise ValueError(f"{batch.task.value} batch without init_image")
         if batch.strength is None:
             raise ValueError(f"{batch.task.value} batch without strength")
-        kwargs["image"] = [_load_init_image(s.init_image, batch.width, batch.height) for s in specs]
+        kwargs["image"] = images if images is not None else [
+            _load_init_image(s.init_image, batch.width, batch.height) for s in specs]
         kwargs["strength"] = float(batch.strength)
         if _accepts(pipe, "width"):  # FLUX/SD3 img2img take explicit sizes; SD uses the image's
             kwargs["width"], kwargs["height"] = batch.width, batch.height
@@ -360,18 +357,29 @@ def render_batch(loaded: LoadedPipelines, batch: RenderBatch, on_step: Callable[
 
     `on_step(step, total)` runs after every denoising step; `is_cancelled()` is checked before the
     call and after every step (raises Cancelled). MemoryError / torch OOM propagate: callers turn them
-    into "oom" with `is_oom` and call `free_memory` outside their except block."""
-    import torch
-
+    into "oom" with `is_oom` and call `free_memory` outside their except block. Upscales go through
+    `upscale.render_upscale` (enlarge, then this same call; tiles only after running out of memory)."""
     if is_cancelled():
         raise Cancelled()
+    if batch.task is JobTask.UPSCALE:
+        from bot.renderer import upscale
+
+        return upscale.render_upscale(loaded, batch, on_step, is_cancelled)
     pipe, kwargs = build_call_kwargs(loaded, batch)
+    return run_pipeline(pipe, kwargs, batch.steps, on_step, is_cancelled)
+
+
+def run_pipeline(pipe, kwargs: dict, steps: int, on_step: Callable[[int, int], None] | None,
+                 is_cancelled: Callable[[], bool]) -> list:
+    """One pipeline call with per-step progress and cancellation; its PIL images."""
+    import torch
+
     interrupted = False
 
     def on_step_end(p, step_index, timestep, callback_kwargs):
         nonlocal interrupted
         if on_step is not None:
-            on_step(step_index + 1, int(getattr(p, "num_timesteps", 0) or batch.steps))
+            on_step(step_index + 1, int(getattr(p, "num_timesteps", 0) or steps))
         if is_cancelled():
             # diffusers checks `interrupt` at the top of each step and skips the rest of the loop
             # (the VAE still decodes the partial latents; they are discarded).
@@ -386,16 +394,31 @@ def render_batch(loaded: LoadedPipelines, batch: RenderBatch, on_step: Callable[
     return list(output.images)
 
 
+def metadata_extra(batch: RenderBatch) -> dict[str, Any] | None:
+    """The A1111 pairs after "Model:" for this batch's task: an upscale is written as A1111 writes a
+    hires-fix render ("Hires upscale: 2, Denoising strength: 0.3, Hires upscaler: Lanczos", with
+    Size the first pass); image-to-image names its denoising strength."""
+    if batch.task is JobTask.UPSCALE and batch.upscale_factor:
+        from bot.renderer.upscale import upscaler_label
+
+        return {"Hires upscale": f"{batch.upscale_factor:g}", "Denoising strength": float(batch.strength or 0),
+                "Hires upscaler": upscaler_label(batch.upscaler)}
+    if batch.is_img2img and batch.strength is not None:
+        return {"Denoising strength": float(batch.strength)}
+    return None
+
+
 def encode_batch(batch: RenderBatch, images, sampler: str, model: str) -> list[EncodedImage]:
     """PNG bytes (A1111 `parameters` chunk) and sha256 of each image of the batch; no disk I/O."""
     if len(images) != len(batch.images):
         raise ValueError(f"batch {batch.batch_id}: {len(images)} images for {len(batch.images)} specs")
-    extra = {"Denoising strength": float(batch.strength)} if batch.is_img2img and batch.strength is not None else None
+    extra = metadata_extra(batch)
+    factor = batch.upscale_factor if batch.task is JobTask.UPSCALE and batch.upscale_factor else 1.0
     encoded = []
     for spec, image in zip(batch.images, images, strict=True):
         params = pngmeta.format_parameters(
             spec.prompt, spec.negative_prompt, batch.steps, sampler, batch.guidance, spec.seed,
-            image.width, image.height, batch.model_label or model, extra=extra,
+            round(image.width / factor), round(image.height / factor), batch.model_label or model, extra=extra,
         )
         data = pngmeta.png_bytes(image, params)
         encoded.append(EncodedImage(spec.job_id, spec.index, spec.seed, data, hashlib.sha256(data).hexdigest(),

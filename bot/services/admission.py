@@ -1,4 +1,5 @@
-"""Admission rules for GPU work: /imagine, Re-roll and Variation all come through here.
+"""Admission rules for GPU work: /imagine (with or without an image prompt), Re-roll, Variation
+and Upscale all come through here.
 
 `plan()` validates a request against the model profile and the settings and resolves it into the
 job it would create; `admit()` inserts that job under the queue limits. `JobService.submit` calls
@@ -25,13 +26,16 @@ from bot.models import (
     Priority,
     Requester,
     RerollRequest,
+    StoredImage,
+    UpscaleRequest,
     VariationRequest,
     WorkRequest,
 )
-from bot.renderer.profiles import ASPECTS, ModelProfile, sizes_for_aspect
+from bot.renderer.profiles import ASPECTS, DEFAULT_IMAGE_STRENGTH, ModelProfile, sizes_for_aspect, upscale_size
 from bot.services.jobs import JobStore
 
 MAX_COUNT = 4
+MIN_STRENGTH, MAX_STRENGTH = 0.05, 1.0  # image prompts (the /imagine `strength` option)
 
 
 @dataclass(frozen=True)
@@ -69,7 +73,7 @@ class Admission:
             raise ValidationError(
                 f"Your negative prompt is {len(negative)} characters; the limit is {s.max_prompt_length}."
             )
-        if request.aspect not in ASPECTS:
+        if request.image is None and request.aspect not in ASPECTS:
             raise ValidationError(f"Aspect must be one of {', '.join(ASPECTS)}.")
         if not 1 <= request.count <= MAX_COUNT:
             raise ValidationError(f"Count must be between 1 and {MAX_COUNT}.")
@@ -84,11 +88,25 @@ class Admission:
         seed = secrets.randbelow(MAX_SEED + 1) if request.seed is None else request.seed
         if not 0 <= seed <= MAX_SEED:
             raise ValidationError(f"Seed must be between 0 and {MAX_SEED}.")
-        width, height = sizes_for_aspect(p, request.aspect)
+        if request.image is None:
+            if request.strength is not None:
+                raise ValidationError("Strength only applies to an image prompt: attach an image too.")
+            width, height = sizes_for_aspect(p, request.aspect)
+            return JobParams(
+                prompt=prompt, negative_prompt=negative, aspect=request.aspect, width=width,
+                height=height, steps=steps, guidance=guidance, count=request.count, seed=seed,
+                model=self.model_label, scheduler=self.scheduler_name,
+            )
+        # An image prompt: its stored size was already fitted to this model for its own aspect.
+        strength = DEFAULT_IMAGE_STRENGTH if request.strength is None else float(request.strength)
+        if not (math.isfinite(strength) and MIN_STRENGTH <= strength <= MAX_STRENGTH):
+            raise ValidationError(f"Strength must be between {MIN_STRENGTH:g} and {MAX_STRENGTH:g}.")
+        image = request.image
         return JobParams(
-            prompt=prompt, negative_prompt=negative, aspect=request.aspect, width=width,
-            height=height, steps=steps, guidance=guidance, count=request.count, seed=seed,
-            model=self.model_label, scheduler=self.scheduler_name,
+            prompt=prompt, negative_prompt=negative, aspect=image.aspect, width=image.width,
+            height=image.height, steps=steps, guidance=guidance, count=request.count, seed=seed,
+            model=self.model_label, scheduler=self.scheduler_name, strength=strength,
+            init_image=image.path, task=JobTask.IMG2IMG,
         )
 
     def priority_for(self, requester: Requester) -> Priority:
@@ -98,7 +116,7 @@ class Admission:
             return Priority.BULK
         return Priority.INTERACTIVE
 
-    # ---- the three ways to ask for GPU work, resolved into one plan ----
+    # ---- the ways to ask for GPU work, resolved into one plan ----
     async def plan(self, requester: Requester, request: WorkRequest) -> AdmissionPlan:
         """Validate `request` and resolve it into the job it would create (nothing stored yet)."""
         if isinstance(request, GenerationRequest):
@@ -106,7 +124,9 @@ class Admission:
         if isinstance(request, RerollRequest):
             return await self._reroll(requester, request.parent_job_id)
         if isinstance(request, VariationRequest):
-            return await self._variation(requester, request.parent_job_id, request.index)
+            return await self._variation(requester, request.parent_job_id, request.index, request.strength)
+        if isinstance(request, UpscaleRequest):
+            return await self._upscale(requester, request.parent_job_id, request.index)
         raise TypeError(f"not a work request: {request!r}")
 
     async def admit(self, requester: Requester, plan: AdmissionPlan, now: float | None = None) -> Job:
@@ -126,26 +146,74 @@ class Admission:
             raise NotFound("That image's job no longer exists.")
         return parent
 
+    def _kept_for(self) -> str:
+        days = self.settings.image_retention_days
+        return f"images are kept for {days} day{'s' if days != 1 else ''}" if days else "it is no longer stored"
+
+    async def _stored_image(self, parent: Job, index: int, action: str, done: str) -> StoredImage:
+        """Image `index` of a finished job, still on disk; NotFound naming why not otherwise."""
+        if parent.status not in (JobStatus.DONE, JobStatus.DELIVERED):
+            raise NotFound(f"That job has no finished images to {action}.")
+        images = {image.index: image for image in await self.store.images(parent.id)}
+        image = images.get(index)
+        if image is not None and image.pruned_at is not None:
+            raise NotFound(f"Image {index + 1} of job #{parent.id} was removed by the retention policy "
+                           f"({self._kept_for()}), so it cannot be {done}.")
+        if image is None or not Path(image.path).is_file():
+            raise NotFound(f"Image {index + 1} of that job is no longer stored, so it cannot be {done}.")
+        return image
+
+    def _relative(self, path: str) -> str:
+        return str(Path(path).resolve().relative_to(self.store.data_dir.resolve()))
+
     async def _reroll(self, requester: Requester, parent_job_id: int) -> AdmissionPlan:
         """Same parameters, new seed; the new job belongs to whoever clicked."""
         parent = await self._parent(parent_job_id)
+        if parent.params.task is JobTask.UPSCALE:
+            raise ValidationError("An upscale cannot be re-rolled: re-roll the original, or vary this image.")
+        init = parent.params.init_image
+        if init is not None and not (self.store.data_dir / init).is_file():
+            # The image prompt (or the image a variation started from) went with the retention policy.
+            raise NotFound(f"The image job #{parent.id} started from was removed ({self._kept_for()}), "
+                           "so it cannot be re-rolled.")
         params = replace(parent.params, seed=secrets.randbelow(MAX_SEED + 1))
         return AdmissionPlan(JobKind.REROLL, params, parent_job_id=parent.id,
                              dedupe_key=f"reroll:{parent.id}:{requester.user_id}")
 
-    async def _variation(self, requester: Requester, parent_job_id: int, index: int) -> AdmissionPlan:
-        """img2img from the stored image `index` of the parent job, at the profile's strength."""
+    async def _variation(self, requester: Requester, parent_job_id: int, index: int,
+                         strength: float | None = None) -> AdmissionPlan:
+        """img2img from the stored image `index` of the parent job, at the clicker's /settings
+        strength or else the profile's."""
         parent = await self._parent(parent_job_id)
-        if parent.status not in (JobStatus.DONE, JobStatus.DELIVERED):
-            raise NotFound("That job has no finished images to vary.")
-        images = {image.index: image for image in await self.store.images(parent.id)}
-        image = images.get(index)
-        if image is None or not Path(image.path).is_file():
-            raise NotFound(f"Image {index + 1} of that job is no longer stored, so it cannot be varied.")
-        rel = str(Path(image.path).resolve().relative_to(self.store.data_dir.resolve()))
+        image = await self._stored_image(parent, index, "vary", "varied")
         params = replace(
-            parent.params, seed=secrets.randbelow(MAX_SEED + 1),
-            strength=self.profile.variation_strength, init_image=rel, task=JobTask.IMG2IMG,
+            parent.params, seed=secrets.randbelow(MAX_SEED + 1), count=parent.params.count,
+            strength=self.profile.variation_strength if strength is None else strength,
+            init_image=self._relative(image.path), task=JobTask.IMG2IMG, upscale_factor=None,
+            width=image.width, height=image.height,
         )
         return AdmissionPlan(JobKind.VARIATION, params, parent_job_id=parent.id, image_index=index,
                              dedupe_key=f"variation:{parent.id}:{index}:{requester.user_id}")
+
+    async def _upscale(self, requester: Requester, parent_job_id: int, index: int) -> AdmissionPlan:
+        """Image `index` enlarged 2x (Lanczos or UPSCALER_MODEL) and re-detailed by image-to-image at
+        UPSCALE_STRENGTH with the same weights and the image's own seed; capped by the profile."""
+        parent = await self._parent(parent_job_id)
+        image = await self._stored_image(parent, index, "upscale", "upscaled")
+        target = self.upscale_target(image.width, image.height)
+        if target is None:
+            cap = self.settings.max_upscale_pixels or self.profile.max_upscale_pixels
+            raise ValidationError(f"Image {index + 1} is already {image.width}×{image.height}: upscales stop at "
+                                  f"{cap / 1e6:.2g} megapixels for this model.")
+        width, height, factor = target
+        params = replace(
+            parent.params, width=width, height=height, count=1, seed=image.seed,
+            strength=self.settings.upscale_strength, init_image=self._relative(image.path),
+            task=JobTask.UPSCALE, upscale_factor=factor,
+        )
+        return AdmissionPlan(JobKind.UPSCALE, params, parent_job_id=parent.id, image_index=index,
+                             dedupe_key=f"upscale:{parent.id}:{index}:{requester.user_id}")
+
+    def upscale_target(self, width: int, height: int) -> tuple[int, int, float] | None:
+        """(width, height, factor) an upscale of a width x height image gets; None: it cannot grow."""
+        return upscale_size(self.profile, width, height, self.settings.max_upscale_pixels)

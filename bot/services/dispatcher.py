@@ -25,7 +25,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Protocol
 
 from bot.errors import RenderError, user_message
-from bot.models import ImageSpec, Job, JobStatus, RenderBatch, RenderResult, StoredImage
+from bot.models import ImageSpec, Job, JobStatus, JobTask, RenderBatch, RenderResult, StoredImage
 from bot.scheduler import FairScheduler
 from bot.services.jobs import JobStore
 from bot.services.progress import ProgressNotifier
@@ -64,6 +64,7 @@ class DispatchSettings:
     progress_interval: float = 2.5
     delivery_retries: int = 5
     position_updates: int = 25  # only the first N waiting jobs get live position edits
+    upscaler_model: str | None = None  # UPSCALER_MODEL, sent with upscale batches
 
 
 class RenderRate:
@@ -275,7 +276,8 @@ class Dispatcher:
         return RenderBatch(
             batch_id=next(self._batch_ids), width=head.width, height=head.height, steps=head.steps,
             guidance=head.guidance, images=tuple(specs), strength=head.strength, model_label=head.model,
-            task=head.task,
+            task=head.task, upscale_factor=head.upscale_factor,
+            upscaler=self.settings.upscaler_model if head.task is JobTask.UPSCALE else None,
         )
 
     async def _render(self, worker: Renderer, batch: list[Job], free: asyncio.Event) -> None:

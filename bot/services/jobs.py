@@ -52,6 +52,7 @@ def _row_to_job(row) -> Job:
             strength=row["strength"],
             init_image=row["init_image"],
             task=JobTask(row["task"]),
+            upscale_factor=row["upscale_factor"],
         ),
         priority=Priority(row["priority"]),
         status=JobStatus(row["status"]),
@@ -97,8 +98,8 @@ class JobStore:
                        interaction_token, application_id, parent_job_id, parent_image_index,
                        prompt, negative_prompt, aspect, width, height, steps, guidance, count,
                        seed, strength, init_image, model, scheduler, priority, status,
-                       dedupe_key, created_at)
-                   SELECT ?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,'queued',?,?
+                       dedupe_key, created_at, upscale_factor)
+                   SELECT ?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,'queued',?,?,?
                    WHERE (SELECT COUNT(*) FROM jobs WHERE status IN {_ACTIVE} AND user_id = ?) < ?
                      AND (SELECT active FROM queue_size WHERE id = 1) < ?""",
                 (
@@ -108,7 +109,7 @@ class JobStore:
                     params.prompt, params.negative_prompt, params.aspect, params.width,
                     params.height, params.steps, params.guidance, params.count, params.seed,
                     params.strength, params.init_image, params.model, params.scheduler,
-                    int(priority), dedupe_key, now,
+                    int(priority), dedupe_key, now, params.upscale_factor,
                     requester.user_id, max_per_user, max_total,
                 ),
             )
@@ -242,7 +243,7 @@ class JobStore:
             StoredImage(
                 job_id=r["job_id"], index=r["idx"], seed=r["seed"],
                 path=str(self.data_dir / r["path"]), sha256=r["sha256"],
-                width=r["width"], height=r["height"],
+                width=r["width"], height=r["height"], pruned_at=r["pruned_at"],
             )
             for r in rows
         ]

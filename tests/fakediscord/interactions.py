@@ -170,6 +170,25 @@ def _attachment_option(server: FakeDiscord, value: Any) -> Attachment:
     return att
 
 
+def add_focused(cmd: dict[str, Any], path: list[str], options: list[dict[str, Any]], focused: str,
+                typed: str) -> None:
+    """Put the option being typed into `options` (nested under `path`), marked focused. Its value is
+    what was typed so far, unchecked (the client sends partial input); the option must have
+    autocomplete on."""
+    defs = cmd.get("options") or []
+    for head in path:
+        sub = next((o for o in defs if o["name"] == head), None)
+        if sub is None:
+            raise ValueError(f"/{cmd['name']} has no subcommand {head!r}")
+        defs = sub.get("options") or []
+        options = next(o for o in options if o["name"] == head).setdefault("options", [])
+    opt = next((o for o in defs if o["name"] == focused), None)
+    if opt is None or not opt.get("autocomplete"):
+        raise ValueError(f"/{cmd['name']} option {focused!r} has no autocomplete: the client would not ask")
+    options[:] = [o for o in options if o["name"] != focused]
+    options.append({"name": focused, "type": opt["type"], "value": typed, "focused": True})
+
+
 def split_command(name: str) -> tuple[str, list[str]]:
     """"settings show" -> ("settings", ["show"]); accepts a leading slash."""
     parts = name.lstrip("/").split()

@@ -279,7 +279,7 @@ class Interaction:
     """One interaction the server dispatched, and everything the bot did with it."""
 
     id: int
-    type: int  # 2 application command, 3 message component, 5 modal submit
+    type: int  # 2 application command, 3 message component, 4 autocomplete, 5 modal submit
     token: str = field(repr=False)  # never printed: it is a credential
     user_id: int = 0
     guild_id: int = 0
@@ -297,6 +297,7 @@ class Interaction:
     original_message_id: int | None = None  # message created by a type 4/5 response
     followups: list[Message] = field(default_factory=list)
     modal: dict[str, Any] | None = field(default=None, repr=False)  # data of a type 9 response
+    choices: list[dict[str, Any]] | None = None  # the autocomplete answer (type 8)
     expired: bool = False  # forced by FakeDiscord.expire_tokens()
     expired_uses: int = 0
 

@@ -351,7 +351,7 @@ class Rest:
                             f"(limit {s.ack_deadline}s): defer() first")
             raise DiscordError(404, 10062, "Unknown interaction", reported=True)
         rtype, data = body.get("type"), body.get("data") or {}
-        allowed = {2: (4, 5, 9), 3: (4, 5, 6, 7, 9), 5: (4, 5, 6, 7)}.get(i.type, ())
+        allowed = {2: (4, 5, 9), 3: (4, 5, 6, 7, 9), 4: (8,), 5: (4, 5, 6, 7)}.get(i.type, ())
         if rtype not in allowed:
             raise self._broken(f"invalid callback type {rtype} for interaction type {i.type} ({i.name!r})",
                                400, 50035, "Invalid Form Body", {"type": {"_errors": [
@@ -375,6 +375,8 @@ class Rest:
         elif rtype == 9:
             self._check_modal(data)
             i.modal = dict(data, components=M.normalize_components(data.get("components")))
+        elif rtype == 8:
+            i.choices = self._check_choices(data)
         i.acknowledged = True
         i.responses.append({"type": rtype, "data": body.get("data")})
         if rtype in (4, 5):
@@ -390,6 +392,24 @@ class Rest:
             # The spec lists a resource only for message-creating/updating types (4, 7).
             result["resource"] = {"type": rtype, "message": M.message_json(s, msg)}
         return 200, result
+
+    @staticmethod
+    def _check_choices(data: dict[str, Any]) -> list[dict[str, Any]]:
+        errs = FormErrors(["data"])
+        choices = data.get("choices")
+        if not isinstance(choices, list) or len(choices) > 25:
+            errs.add(["choices"], "BASE_TYPE_MAX_LENGTH", "Must be 25 or fewer in length.")
+            errs.raise_if_any()
+        for k, choice in enumerate(choices):
+            name = choice.get("name") if isinstance(choice, dict) else None
+            if not isinstance(name, str) or not 1 <= len(name) <= 100:
+                errs.add(["choices", k, "name"], "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
+            if not isinstance(choice, dict) or "value" not in choice:
+                errs.add(["choices", k, "value"], "BASE_TYPE_REQUIRED", "This field is required")
+            else:
+                max_length(errs, ["choices", k, "value"], choice.get("value"), 100)
+        errs.raise_if_any()
+        return choices
 
     @staticmethod
     def _check_modal(data: dict[str, Any]) -> None:

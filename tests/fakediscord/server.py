@@ -72,6 +72,11 @@ class FakeDiscord:
         self.channels: dict[int, Channel] = {}
         self.users: dict[int, User] = {self.bot_user_id: self.bot_user}
         self.attachments: dict[int, Attachment] = {}
+        # Attachment URLs are signed and expire; expire_attachment_urls() makes every one issued so
+        # far answer 404, as Discord's CDN does. attachment_delay: seconds each download waits.
+        self.expired_attachments: set[int] = set()
+        self.attachment_delay = 0.0
+        self.attachment_downloads: list[int] = []  # attachment ids, one per download served
         self.all_messages: list[Message] = []
         self._messages_by_id: dict[int, Message] = {}
         self.interactions: dict[int, Interaction] = {}
@@ -282,6 +287,31 @@ class FakeDiscord:
             data["resolved"] = resolved
         return await self._dispatch_interaction(2, user, channel, data, " ".join([root, *path]), locale=locale)
 
+    async def autocomplete(self, user: UserRef, channel: ChannelRef, name: str, options: dict[str, Any] | None,
+                           focused: str, typed: str = "", *, locale: str = "en-US") -> Interaction:
+        """Type `typed` into option `focused` of `/name` (with `options` filled in so far), as the
+        client does while the member types: an APPLICATION_COMMAND_AUTOCOMPLETE interaction. The
+        bot's answer (type 8) lands in `interaction.choices`."""
+        user, channel = self._user(user), self._channel(channel)
+        guild = self.guilds[channel.guild_id]
+        root, path = I.split_command(name)
+        cmd = I.find_command(self, guild.id, root)
+        I.check_command_access(cmd, user, channel, False)
+        resolved: dict[str, dict[str, Any]] = {}
+        opts = I.build_options(self, cmd, path, dict(options or {}), guild, user.effective_permissions(), resolved)
+        I.add_focused(cmd, path, opts, focused, typed)
+        data: dict[str, Any] = {"id": cmd["id"], "name": cmd["name"], "type": 1, "options": opts}
+        if cmd.get("guild_id"):
+            data["guild_id"] = cmd["guild_id"]
+        if resolved:
+            data["resolved"] = resolved
+        return await self._dispatch_interaction(4, user, channel, data, " ".join([root, *path]), locale=locale)
+
+    def expire_attachment_urls(self) -> None:
+        """Every attachment URL issued so far stops resolving (404), as signed CDN URLs do."""
+        self.expired_attachments.update(self.attachments)
+        self._changed()
+
     async def click_button(self, user: UserRef, message_id: int, custom_id: str, *,
                            locale: str = "en-US") -> Interaction:
         user, msg = self._user(user), self._clickable(user, message_id)
@@ -453,8 +483,12 @@ class FakeDiscord:
     async def _serve_attachment(self, request: web.Request) -> web.Response:
         aid = request.match_info["attachment_id"]
         att = self.attachments.get(int(aid)) if aid.isdigit() else None
-        if att is None or att.filename != request.match_info["filename"]:
-            return web.Response(status=404, body=b"Not Found")
+        if att is None or att.filename != request.match_info["filename"] or att.id in self.expired_attachments:
+            return web.Response(status=404, body=b"This content is no longer available.")
+        if self.attachment_delay:
+            await asyncio.sleep(self.attachment_delay)
+        self.attachment_downloads.append(att.id)
+        self._changed()
         return web.Response(body=att.data, headers={"Content-Type": att.content_type})
 
     def _user(self, ref: UserRef) -> User:

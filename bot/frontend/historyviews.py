@@ -1,0 +1,99 @@
+"""/history pages (Prev/Next and the select menu that opens a job) and posting a job again (/show).
+
+The page components are DynamicItems whose custom_id carries a `history_views` row id and a cursor
+(bot/services/history.py), so they keep working after a restart; the row says whose history it is
+and which search, and only its viewer may page it.
+"""
+from __future__ import annotations
+
+import re
+
+import discord
+
+from bot.frontend import historytexts
+from bot.frontend.buttons import _Guarded, result_view
+from bot.frontend.flows import bot_of, is_moderator
+from bot.frontend.presenter import attachments
+from bot.services.history import HistoryPage
+
+
+class HistoryPageButton(_Guarded, discord.ui.DynamicItem[discord.ui.Button],
+                        template=r"hist:page:v1:(?P<view>\d+):(?P<way>[no]):(?P<cursor>\d+)"):
+    """◀ Newer / Older ▶: the page after (`n`) or before (`o`) the job id `cursor`."""
+
+    def __init__(self, view_id: int, way: str, cursor: int, disabled: bool = False):
+        label, emoji = ("Newer", "◀") if way == "n" else ("Older", "▶")
+        super().__init__(discord.ui.Button(
+            label=label, emoji=emoji, style=discord.ButtonStyle.secondary, row=1, disabled=disabled,
+            custom_id=f"hist:page:v1:{view_id}:{way}:{cursor}",
+        ))
+        self.view_id, self.way, self.cursor = view_id, way, cursor
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]):
+        return cls(int(match["view"]), match["way"], int(match["cursor"]))
+
+    async def clicked(self, interaction: discord.Interaction) -> None:
+        history = bot_of(interaction).history
+        view = await history.view(self.view_id, interaction.user.id)
+        if self.way == "n":
+            page = await history.page(view, newer_than=self.cursor)
+        else:
+            page = await history.page(view, older_than=self.cursor)
+        content, components = await history_message(interaction, page)
+        await interaction.response.edit_message(content=content, view=components,
+                                                allowed_mentions=discord.AllowedMentions.none())
+
+
+class HistoryOpen(_Guarded, discord.ui.DynamicItem[discord.ui.Select], template=r"hist:open:v1:(?P<view>\d+)"):
+    """The select menu of a page: posts the chosen job here, as /show does."""
+
+    def __init__(self, view_id: int, options: list[discord.SelectOption] | None = None):
+        super().__init__(discord.ui.Select(
+            custom_id=f"hist:open:v1:{view_id}", placeholder="Show a job here…", row=0,
+            options=options or [discord.SelectOption(label="-", value="0")],
+        ))
+        self.view_id = view_id
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Select, match: re.Match[str]):
+        return cls(int(match["view"]))
+
+    async def clicked(self, interaction: discord.Interaction) -> None:
+        await bot_of(interaction).history.view(self.view_id, interaction.user.id)  # only its viewer
+        await show_job(interaction, int(self.item.values[0]))
+
+
+HISTORY_ITEMS = (HistoryPageButton, HistoryOpen)
+
+
+async def history_message(interaction: discord.Interaction, page: HistoryPage) -> tuple[str, discord.ui.View]:
+    """A page's text and components."""
+    own = page.view.member_id == interaction.user.id
+    name = ""
+    if not own:
+        member = interaction.guild.get_member(page.view.member_id) if interaction.guild else None
+        name = member.display_name if member else f"member {page.view.member_id}"
+    view = discord.ui.View(timeout=None)
+    if page.entries:
+        options = [discord.SelectOption(label=f"#{e.id} · {historytexts.short(e.prompt, 80)}"[:100], value=str(e.id),
+                                        description=f"{e.status.value} · seed {e.seed} · {e.width}×{e.height}")
+                   for e in page.entries]
+        view.add_item(HistoryOpen(page.view.id, options))
+        view.add_item(HistoryPageButton(page.view.id, "n", page.entries[0].id, disabled=not page.has_newer))
+        view.add_item(HistoryPageButton(page.view.id, "o", page.entries[-1].id, disabled=not page.has_older))
+    return historytexts.history_page(page, name, own), view
+
+
+async def show_job(interaction: discord.Interaction, job_id: int) -> None:
+    """Post job `job_id`'s images in this channel with working buttons (/show and the menu)."""
+    bot = bot_of(interaction)
+    job, images = await bot.history.showable(job_id, interaction.user.id, interaction.guild_id,
+                                             is_moderator(interaction), bot.settings.image_retention_days)
+    total = len(await bot.store.images(job.id))
+    # Public, and deferred: uploading up to four PNGs can take longer than Discord's 3 seconds.
+    await interaction.response.defer(thinking=True)
+    await interaction.followup.send(
+        historytexts.shown(job, interaction.user.id, total, len(images)), files=attachments(job, images),
+        view=result_view(job, bot.presenter.upscalable(images)), allowed_mentions=discord.AllowedMentions.none(),
+    )
