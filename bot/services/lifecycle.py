@@ -10,9 +10,9 @@ queue -> acknowledge. `end` refunds in the transaction that ends the job: a job 
 expired, was blocked or was cancelled before it started costs nothing; one cancelled while
 rendering pays for the steps it used (the dispatcher knows how far its batch got).
 
-The job enters the fair queue in admission order, *before* the front end replies: a member's own jobs run in the order they were admitted, whatever order their
-replies come back from Discord in. What the front end would show of the job (progress, result)
-waits until that first reply is out.
+The job enters the fair queue in admission order, *before* the front end replies: a member's own
+jobs run in the order they were admitted, whatever order their replies come back from Discord in.
+What the front end would show of the job (progress, result) waits until that first reply is out.
 """
 from __future__ import annotations
 
