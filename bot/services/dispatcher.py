@@ -233,10 +233,12 @@ class Dispatcher:
     # ---- pause (a moderator's /mod pause and /mod resume) ----
     def pause(self) -> None:
         self.paused = True
+        self._refresh_positions()  # waiting jobs say why they do not start
 
     def resume(self) -> None:
         self.paused = False
         self._wake.set()
+        self._refresh_positions()
 
     async def tell_ended(self, job: Job, status: JobStatus, message: str) -> None:
         await self.notifier.finish(job.id)

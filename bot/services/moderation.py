@@ -96,9 +96,7 @@ class ModerationService:
             await self.audit.record(conn, guild_id=guild_id, moderator_id=moderator_id, target_id=user_id,
                                     action="ban", before=_ban_text(before), after=_ban_text(ban), reason=reason,
                                     now=now)
-            why = f": {reason}" if reason else "."
-            await self.audit.notify(conn, guild_id, user_id,
-                                    f"A moderator banned you from the image bot here, {ban.describe(now)}{why}", now)
+            # No notice: the member's next reply is the refusal itself, with the reason and the end.
         self._bans[(guild_id, user_id)] = ban
         # After the ban is in force, so that nothing new slips in; each is refunded by JobService.end.
         ended = await self.jobs.cancel_queued(guild_id, user_id, "Cancelled: a moderator banned you from the bot"
