@@ -74,7 +74,7 @@ async def guard(interaction: discord.Interaction) -> bool:
         return True
     why = f": {ban.reason}" if ban.reason else ""
     await reply_error(interaction, Banned(
-        f"A moderator banned you from the image bot here{why}. The ban lasts {ban.describe(time.time())}."))
+        f"A moderator banned you from the image bot here{why}. The ban {ban.describe(time.time())}."))
     return False
 
 

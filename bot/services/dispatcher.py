@@ -418,9 +418,10 @@ class Dispatcher:
     def _eta_at(self, job: Job, position: int) -> float | None:
         """Seconds until `job`, at `position`, finishes: until a worker frees up, the estimates of
         the jobs ahead shared by the workers (summed for the first `position_updates`, their mean
-        standing in for the rest) and its own. None until a render has been measured."""
+        standing in for the rest) and its own. None until a render has been measured, and while
+        the queue is paused."""
         own = self.rate.estimate(job)
-        if own is None:
+        if own is None or self.paused:  # held by a moderator: no honest estimate until they resume
             return None
         ahead = [j for j in self.scheduler.ordered(min(position - 1, self.settings.position_updates))
                  if j.id != job.id]

@@ -35,8 +35,8 @@ class Ban:
         return self.until is None or self.until > now
 
     def describe(self, now: float) -> str:
-        """How long it lasts, in words: "ending in 3 h 0 min (14:00 UTC)"."""
-        return "until a moderator unbans you" if self.until is None else f"ending {credits.until(self.until, now)}"
+        """How long it lasts, in words: "ends in 3 h 0 min (14:00 UTC)"."""
+        return "lasts until a moderator lifts it" if self.until is None else f"ends {credits.until(self.until, now)}"
 
 
 @dataclass(frozen=True)
