@@ -101,7 +101,7 @@ def _add_months(moment: datetime, months: int) -> datetime:
 
 
 def until(when: float, now: float) -> str:
-    """"in 5 h 12 min (00:00 UTC)", "in 3 days (Mon 2 Jun 00:00 UTC)": plain text, so a service's
+    """"in 5 h 12 min (00:00 UTC)", "in 3 days 4 h (Mon 2 Jun 00:00 UTC)": plain text, so a service's
     message reads the same wherever it is shown."""
     left = max(0, int(when - now))
     moment = datetime.fromtimestamp(when, timezone.utc)
@@ -110,7 +110,7 @@ def until(when: float, now: float) -> str:
     elif left < 86400:
         span = f"{left // 3600} h {left % 3600 // 60} min"
     else:
-        days = round(left / 86400)
-        span = f"{days} day{'s' if days != 1 else ''}"
-    stamp = moment.strftime("%H:%M UTC") if left < 86400 else moment.strftime("%a %-d %b %H:%M UTC")
+        days, hours = left // 86400, left % 86400 // 3600
+        span = f"{days} day{'s' if days != 1 else ''}" + (f" {hours} h" if hours else "")
+    stamp = moment.strftime("%H:%M UTC") if left < 86400 else f"{moment:%a} {moment.day} {moment:%b %H:%M} UTC"
     return f"in {span} ({stamp})"

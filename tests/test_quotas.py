@@ -312,3 +312,20 @@ async def test_the_bench_measures_admission_with_and_without_quotas_in_one_run()
     result = await measure_quota_admission(queued=200, pairs=10, members=3)
     assert set(result) == {"with_p50", "with_p99", "without_p50", "without_p99"}
     assert all(value > 0 for value in result.values())
+
+
+def test_every_quota_setting_is_documented():
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parent.parent
+    example, readme = (root / ".env.example").read_text(), (root / "README.md").read_text()
+    for name in ("QUOTA_CREDITS", "QUOTA_PERIOD", "QUOTA_RESET_HOUR", "QUOTA_ROLE_CREDITS"):
+        assert f"\n{name}=" in example and f"`{name}`" in readme, name
+
+
+def test_reset_times_read_the_same_everywhere():
+    now = ts("2025-03-10T12:00")
+    assert credits.until(ts("2025-03-11T00:00"), now) == "in 12 h 0 min (00:00 UTC)"
+    assert credits.until(ts("2025-03-10T12:20"), now) == "in 20 min (12:20 UTC)"
+    assert credits.until(ts("2025-03-17T00:00"), now) == "in 6 days 12 h (Mon 17 Mar 00:00 UTC)"
+    assert credits.until(ts("2025-04-01T12:00"), now) == "in 22 days (Tue 1 Apr 12:00 UTC)"
