@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
+from bot import credits
 from bot.errors import ConfigError
 from bot.renderer.pool import plan_local_devices
 
@@ -47,6 +48,12 @@ class Settings:
     progress_interval: float = 2.5
     moderator_role_ids: frozenset[int] = frozenset()
     bulk_role_ids: frozenset[int] = frozenset()
+    # Quotas, in tenths of a credit (bot/credits.py). quota_credits None: QUOTA_CREDITS=unlimited, quotas off.
+    quota_credits: int | None = 500
+    quota_period: str = "day"
+    quota_reset_hour: int = 0
+    # (role id, tenths or None for unlimited): a member gets the highest of their roles' allowances.
+    quota_role_credits: tuple[tuple[int, int | None], ...] = ()
 
     @property
     def device(self) -> str:
@@ -113,6 +120,36 @@ def _id_set(env: dict, name: str) -> frozenset[int]:
         return frozenset(int(part) for part in raw.replace(" ", "").split(",") if part)
     except ValueError:
         raise ConfigError(f"{name} must be a comma-separated list of Discord ids, got {raw!r}") from None
+
+
+def _quota_credits(env: dict) -> int | None:
+    raw = env.get("QUOTA_CREDITS", "").strip()
+    if not raw:
+        return 500
+    try:
+        return credits.parse_credits(raw, allow_unlimited=True)
+    except ValueError:
+        raise ConfigError(f"QUOTA_CREDITS must be a number of credits (0 or more, one decimal at most) or "
+                          f"unlimited, got {raw!r}") from None
+
+
+def _role_credits(env: dict) -> tuple[tuple[int, int | None], ...]:
+    """QUOTA_ROLE_CREDITS=123:200,456:0,789:unlimited"""
+    raw = env.get("QUOTA_ROLE_CREDITS", "").strip()
+    tiers: dict[int, int | None] = {}
+    for part in raw.replace(" ", "").split(","):
+        if not part:
+            continue
+        role, _, amount = part.partition(":")
+        try:
+            role_id = int(role)
+            tiers[role_id] = credits.parse_credits(amount, allow_unlimited=True)
+        except ValueError:
+            raise ConfigError(f"QUOTA_ROLE_CREDITS must look like 123:200,456:unlimited (role id:credits), "
+                              f"got {part!r} in {raw!r}") from None
+        if role_id <= 0:
+            raise ConfigError(f"QUOTA_ROLE_CREDITS: {role_id} is not a Discord role id")
+    return tuple(sorted(tiers.items()))
 
 
 _DEVICE = re.compile(r"^(cpu|mps|cuda(:\d+)?)$")
@@ -241,4 +278,8 @@ def load_settings(env: dict | None = None, dotenv: bool = True, require_token: b
         progress_interval=_float(env, "PROGRESS_EDIT_INTERVAL", 2.5, 0.0, 60.0),
         moderator_role_ids=_id_set(env, "MODERATOR_ROLE_IDS"),
         bulk_role_ids=_id_set(env, "BULK_ROLE_IDS"),
+        quota_credits=_quota_credits(env),
+        quota_period=_choice(env, "QUOTA_PERIOD", "day", credits.PERIODS),
+        quota_reset_hour=_int(env, "QUOTA_RESET_HOUR", 0, 0, 23),
+        quota_role_credits=_role_credits(env),
     )

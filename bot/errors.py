@@ -23,6 +23,14 @@ class NotAllowed(BotError):
     """The user may not do this (e.g. delete someone else's image)."""
 
 
+class QuotaExceeded(AdmissionRefused):
+    """The member's credits do not cover the job; nothing was charged or queued."""
+
+
+class Banned(NotAllowed):
+    """A moderator banned the member from the bot in this server."""
+
+
 class NotFound(BotError):
     """The job or image no longer exists."""
 

@@ -13,7 +13,7 @@ from discord.ext import commands
 from bot import logsafety
 from bot.config import Settings
 from bot.database import Database
-from bot.frontend.flows import reply_error
+from bot.frontend.flows import guard, reply_error
 from bot.frontend.moderation import MOD
 from bot.frontend.presenter import DiscordPresenter
 from bot.models import INTERACTION_TOKEN_LIFETIME
@@ -21,14 +21,17 @@ from bot.renderer.pool import build_pool
 from bot.renderer.profiles import model_label, resolve_profile
 from bot.scheduler import FairScheduler
 from bot.services.admission import Admission
+from bot.services.audit import AuditLog
 from bot.services.calibration import decide_batching
 from bot.services.dispatcher import Dispatcher, DispatchSettings
 from bot.services.jobs import JobStore
 from bot.services.lifecycle import JobService
+from bot.services.moderation import ModerationService
+from bot.services.quotas import QuotaPolicy, QuotaService
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("cogs.imagine", "cogs.queue")
+EXTENSIONS = ("cogs.imagine", "cogs.queue", "cogs.quota", "cogs.moderation")
 
 
 def apply_endpoints(settings: Settings) -> None:
@@ -61,6 +64,8 @@ class PixelBot(commands.Bot):
         self.presenter = DiscordPresenter(self)
         self.profile = resolve_profile(settings.image_model)
         self.admission = Admission(settings, self.profile, self.store, model_label(settings.image_model))
+        self.audit = AuditLog(self.db)
+        self.quotas = QuotaService(self.db, QuotaPolicy.from_settings(settings), self.audit)
         self.dispatch_settings = DispatchSettings(
             images_dir=settings.images_dir,
             max_batch_images=settings.max_batch_images,
@@ -74,14 +79,19 @@ class PixelBot(commands.Bot):
         self._calibrated = False
         self.dispatcher: Dispatcher | None = None
         self.jobs: JobService | None = None
+        self.moderation: ModerationService | None = None
         self.tree.on_error = reply_error
+        self.tree.interaction_check = guard  # bans: the same check runs before every button (buttons._Guarded)
 
     async def setup_hook(self) -> None:
         await self.db.connect()
         # No workers yet: the queue is recovered and accepts jobs at once, and each worker joins
         # once the model has loaded on it (a worker that failed to load never takes a job).
         self.dispatcher = Dispatcher(self.store, FairScheduler(), [], self.presenter, self.dispatch_settings)
-        self.jobs = JobService(self.admission, self.store, self.dispatcher)
+        self.jobs = JobService(self.admission, self.store, self.dispatcher, quotas=self.quotas)
+        self.moderation = ModerationService(self.db, self.audit, self.jobs)
+        await self.audit.load()
+        await self.moderation.load()  # a pause from before the restart holds the queue from the start
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         if MOD.commands:  # cogs attached their /mod subcommands while loading

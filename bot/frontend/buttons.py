@@ -7,16 +7,19 @@ import re
 import discord
 
 from bot.errors import NotAllowed, NotFound
-from bot.frontend.flows import bot_of, is_moderator, reply_error, start_job
+from bot.frontend.flows import bot_of, guard, is_moderator, reply_error, start_job, with_notices
 from bot.models import Job, RerollRequest, VariationRequest
 
 
 class _Guarded:
     """discord.py only logs an exception raised in a dynamic item's callback, and the member sees
-    "This interaction failed": every button runs `clicked` through the one error reply instead."""
+    "This interaction failed": every button runs `clicked` through the one error reply instead,
+    after the one check that refuses banned members (as the command tree does for commands)."""
 
     async def callback(self, interaction: discord.Interaction) -> None:
         try:
+            if not await guard(interaction):
+                return
             await self.clicked(interaction)
         except Exception as exc:
             await reply_error(interaction, exc)
@@ -104,7 +107,7 @@ class CancelButton(_Guarded, _ByJobId, discord.ui.DynamicItem[discord.ui.Button]
         await interaction.response.defer(ephemeral=True, thinking=True)
         cancelled = await bot_of(interaction).jobs.cancel(job)
         text = f"Cancelled job #{job.id}." if cancelled else f"Job #{job.id} had already finished."
-        await interaction.followup.send(text, ephemeral=True)
+        await interaction.followup.send(await with_notices(interaction, text), ephemeral=True)
 
 
 ALL_BUTTONS = (VariationButton, RerollButton, DeleteButton, CancelButton)

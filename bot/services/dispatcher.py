@@ -91,6 +91,8 @@ class _Running:
     jobs: dict[int, Job]
     cancelled: set[int] = field(default_factory=set)
     eta_end: float | None = None  # time.monotonic() at which it should finish
+    step: int = 0  # denoising steps done so far, of `total` (what a cancel while rendering pays for)
+    total: int = 0
 
 
 class Dispatcher:
@@ -116,6 +118,7 @@ class Dispatcher:
         # Jobs whose first reply is still on its way: what the front end shows of them waits for
         # it (True: shown, go on; False: the reply failed, show nothing).
         self._gates: dict[int, asyncio.Future[bool]] = {}
+        self.paused = False  # a moderator's /mod pause: no new batch starts; running ones finish
 
     # ---- lifecycle ----
     async def start(self) -> None:
@@ -222,6 +225,23 @@ class Dispatcher:
             if running.cancelled >= running.jobs.keys():
                 running.worker.cancel(running.batch_id)
 
+    def progress(self, job_id: int) -> tuple[int, int] | None:
+        """(steps done, steps in all) of a rendering job's batch; None if it is not rendering."""
+        running = self._running.get(self._batch_of.get(job_id, -1))
+        if running is None:
+            return None
+        return running.step, running.total
+
+    # ---- pause (a moderator's /mod pause and /mod resume) ----
+    def pause(self) -> None:
+        self.paused = True
+        self._refresh_positions()  # waiting jobs say why they do not start
+
+    def resume(self) -> None:
+        self.paused = False
+        self._wake.set()
+        self._refresh_positions()
+
     async def tell_ended(self, job: Job, status: JobStatus, message: str) -> None:
         await self.notifier.finish(job.id)
         await self._tell(job, lambda: self.events.ended(job, status, message))
@@ -235,7 +255,7 @@ class Dispatcher:
     async def _serve(self, worker: Renderer) -> None:
         """One worker's loop: the next batch as soon as the worker may denoise again."""
         while True:
-            while not len(self.scheduler):
+            while self.paused or not len(self.scheduler):
                 self._wake.clear()
                 await self._wake.wait()
             batch = self.scheduler.pop_batch(
@@ -302,7 +322,7 @@ class Dispatcher:
         render_batch = self._build(batch)
         estimate = sum(self.rate.estimate(j) or 0.0 for j in batch) or None
         running = _Running(render_batch.batch_id, worker, {j.id: j for j in batch},
-                           eta_end=time.monotonic() + estimate if estimate else None)
+                           eta_end=time.monotonic() + estimate if estimate else None, total=render_batch.steps)
         self._running[running.batch_id] = running
         self._batch_of.update((j.id, running.batch_id) for j in batch)
         self._refresh_positions()
@@ -311,6 +331,7 @@ class Dispatcher:
         started = time.monotonic()
 
         def on_progress(step: int, total: int) -> None:
+            running.step, running.total = step, total
             elapsed = time.monotonic() - started
             eta = elapsed / step * (total - step) if step else None
             running.eta_end = time.monotonic() + eta if eta is not None else None
@@ -399,9 +420,10 @@ class Dispatcher:
     def _eta_at(self, job: Job, position: int) -> float | None:
         """Seconds until `job`, at `position`, finishes: until a worker frees up, the estimates of
         the jobs ahead shared by the workers (summed for the first `position_updates`, their mean
-        standing in for the rest) and its own. None until a render has been measured."""
+        standing in for the rest) and its own. None until a render has been measured, and while
+        the queue is paused."""
         own = self.rate.estimate(job)
-        if own is None:
+        if own is None or self.paused:  # held by a moderator: no honest estimate until they resume
             return None
         ahead = [j for j in self.scheduler.ordered(min(position - 1, self.settings.position_updates))
                  if j.id != job.id]
