@@ -55,3 +55,7 @@ def user_message(exc: BaseException) -> str:
             "cancelled": "Cancelled.",
         }.get(exc.kind, f"Rendering failed: {exc.message}")
     return "Something went wrong on our side; nothing was charged. Please try again."
+
+
+class ContentBlocked(BotError):
+    """Content safety refused the request (the message names the category, never the matched word)."""

@@ -35,6 +35,17 @@ def is_moderator(interaction: discord.Interaction) -> bool:
     return bool(role_ids & bot_of(interaction).settings.moderator_role_ids)
 
 
+def channel_is_nsfw(channel: object) -> bool:
+    """Age-restricted? Threads take their parent's flag (False when the parent is not known); DMs,
+    partial and unknown channels are not: content safety fails closed."""
+    if isinstance(channel, discord.Thread):
+        parent = channel.parent
+        return parent is not None and parent.is_nsfw()
+    if isinstance(channel, discord.abc.GuildChannel):
+        return channel.is_nsfw()
+    return False
+
+
 def requester_from(interaction: discord.Interaction) -> Requester:
     settings = bot_of(interaction).settings
     role_ids = {role.id for role in getattr(interaction.user, "roles", [])}
@@ -47,6 +58,7 @@ def requester_from(interaction: discord.Interaction) -> Requester:
         interaction_id=interaction.id,
         interaction_token=interaction.token,
         application_id=interaction.application_id,
+        channel_nsfw=channel_is_nsfw(interaction.channel),
     )
 
 

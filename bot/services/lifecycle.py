@@ -17,11 +17,15 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from bot.models import INTERACTION_TOKEN_LIFETIME, Job, JobStatus, Requester, WorkRequest
 from bot.services.admission import Admission
 from bot.services.dispatcher import Dispatcher
 from bot.services.jobs import ENDINGS, JobStore
+
+if TYPE_CHECKING:
+    from bot.services.safety import SafetyService
 
 log = logging.getLogger(__name__)
 
@@ -33,12 +37,14 @@ TOKEN_SWEEP_INTERVAL = 60.0
 
 class JobService:
     def __init__(self, admission: Admission, store: JobStore, dispatcher: Dispatcher,
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time, safety: SafetyService | None = None):
         self.admission = admission
         self.store = store
         self.dispatcher = dispatcher
         self.clock = clock
+        self.safety = safety  # None only in tests of the serving layer alone
         dispatcher.lifecycle = self
+        dispatcher.safety = safety
         self._sweeper: asyncio.Task | None = None
 
     async def start(self) -> None:
@@ -57,7 +63,9 @@ class JobService:
         Raises the admission's BotError (nothing stored, nothing queued) or whatever `acknowledge`
         raised (the job is then ended as cancelled, silently: there is no message to edit)."""
         plan = await self.admission.plan(requester, request)  # validation
-        # Content safety (prompt filter) and the quota debit go here, in this order.
+        if self.safety is not None:  # the prompt filter: a refusal raises, nothing stored or charged
+            plan = await self.safety.screen(requester, plan)
+        # The quota debit goes here.
         job = await self.admission.admit(requester, plan, now=self.clock())
         self.dispatcher.hold(job.id)
         self.dispatcher.enqueue(job, announced=True)
