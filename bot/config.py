@@ -14,6 +14,7 @@ from pathlib import Path
 from urllib.parse import urlparse
 
 from bot.errors import ConfigError
+from bot.renderer.pool import plan_local_devices
 
 # SDXL base: the best widely supported open model that still fits an 8 GB consumer card in
 # fp16 (its VAE upcasts itself to avoid fp16 NaNs); see README for smaller-card options.
@@ -145,6 +146,10 @@ def _devices(env: dict) -> tuple[str, ...]:
         if not _DEVICE.match(entry):
             raise ConfigError(f"{name} must be auto or a comma-separated list of cpu, mps, cuda and cuda:N, "
                               f"got {entry!r} in {value!r}")
+    try:  # the pool's own rules (one worker per GPU): the same words at start as later
+        plan_local_devices(list(entries))
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
     return entries
 
 

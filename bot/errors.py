@@ -34,7 +34,8 @@ class ConfigError(Exception):
 class RenderError(Exception):
     """The renderer could not produce a batch.
 
-    kind is one of: "oom", "crash", "hang", "error", "cancelled".
+    kind is one of: "oom", "crash", "hang", "error", "cancelled", "shutdown" (the bot is stopping:
+    the job is requeued without counting an attempt).
     """
 
     def __init__(self, kind: str, message: str):
@@ -53,6 +54,7 @@ def user_message(exc: BaseException) -> str:
             "crash": "The renderer crashed on this job and was restarted.",
             "hang": "The renderer stopped making progress on this job and was restarted.",
             "cancelled": "Cancelled.",
+            "shutdown": "The bot restarted while rendering this job; it will resume.",
         }.get(exc.kind, f"Rendering failed: {exc.message}")
     return "Something went wrong on our side; nothing was charged. Please try again."
 

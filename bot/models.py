@@ -68,6 +68,11 @@ class Requester:
     channel_nsfw: bool = False
 
 
+def work_units(width: int, height: int, steps: int, images: int) -> float:
+    """The one cost formula: pixels x steps x images, in millions (megapixel-steps)."""
+    return width * height * steps * images / 1e6
+
+
 @dataclass(frozen=True)
 class GenerationRequest:
     """What a user asked for, before validation. None means "use the model's default"."""
@@ -128,10 +133,8 @@ class JobParams:
 
     @property
     def work(self) -> float:
-        """The job's GPU work in megapixel-steps: pixels x steps x images, in millions.
-
-        The one cost formula: ETAs, fair share and quota prices are all proportional to it."""
-        return self.width * self.height * self.steps * self.count / 1e6
+        """The job's GPU work (see `work_units`): ETAs, fair share and quota prices all use it."""
+        return work_units(self.width, self.height, self.steps, self.count)
 
     def image_seed(self, index: int) -> int:
         """Seed of image `index`: consecutive seeds, A1111 style, so each image reproduces alone."""

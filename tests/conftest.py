@@ -10,6 +10,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.faults import FAULTS_ENV, with_fault_hook
+
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT.parent / "shared" / "discord-api-spec" / "openapi.json"
 
@@ -40,12 +42,14 @@ class BotProcess:
             "DISCORD_GATEWAY_URL": server.gateway_url,
             "IMAGE_MODEL": str(model),
             "DATA_DIR": str(data_dir),
-            "DEVICE": "cpu",
+            "DEVICES": "cpu",
             "BATCHING": "off",
             "PROGRESS_EDIT_INTERVAL": "1.25",  # 4 progress edits + the final one fit Discord's 5 per 5 s
             "PYTHONUNBUFFERED": "1",
             **{k: str(v) for k, v in env.items()},
         }
+        if FAULTS_ENV in self.env:  # the renderer's test faults live in test code, not in the bot
+            self.env = with_fault_hook(self.env)
         self.data_dir = data_dir
         self.log_path = log_path
         self.proc: subprocess.Popen | None = None

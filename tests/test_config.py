@@ -76,6 +76,7 @@ def test_devices_list_one_renderer_per_entry(env, devices):
     ({"DEVICES": "cpu,"}, "DEVICES"),
     ({"DEVICE": "cuda:0,cuda:1"}, "use DEVICES"),
     ({"DEVICE": "cuda:0", "DEVICES": "cuda:1"}, "not both"),
+    ({"DEVICES": "cuda:0,cuda"}, "listed twice"),  # cuda is cuda:0: one worker per GPU
 ])
 def test_bad_devices_name_the_setting(env, needle):
     with pytest.raises(ConfigError, match=needle):

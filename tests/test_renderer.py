@@ -1,9 +1,10 @@
 """Renderer process tests with the tiny random-weight pipeline (CPU, no hub).
 
-Two renderer processes serve the whole module (each spawn imports torch + diffusers, ~5-7 s):
-`clients.main` for the pixel tests and `clients.faulty`, started with PIXELFORGE_TEST_FAULTS, for
-cancel/crash/OOM/hang. Both run on one module-scoped event loop (the client's reader thread is
-bound to the loop that started it).
+Two renderer processes serve most of the module (each spawn imports torch + diffusers, ~5-7 s):
+`clients.main` for the pixel tests and `clients.faulty`, whose worker gets PIXELFORGE_TEST_FAULTS,
+for cancel/crash/OOM/hang/overlap. The faults come from tests/faults/sitecustomize.py, put on the
+PYTHONPATH that the spawned workers inherit (the product has no fault code). Both run on one
+module-scoped event loop (the client's reader thread is bound to the loop that started it).
 """
 from __future__ import annotations
 
@@ -22,16 +23,17 @@ import pytest_asyncio
 from PIL import Image
 
 from bot.errors import RenderError
-from bot.models import ImageSpec, RenderBatch
+from bot.models import ImageSpec, JobTask, RenderBatch
 from bot.renderer import pngmeta, profiles
 from bot.renderer.client import RendererClient
-from bot.renderer.worker import FAULTS_ENV
 from bot.renderer.tiny import TINY_SIZE, TINY_STEPS
+from tests.faults import FAULTS_ENV, fault_hook_in_environ
 
 ROOT = Path(__file__).resolve().parent.parent
 amark = pytest.mark.asyncio(loop_scope="module")
 
-FAULTS = {"CRASHME": "crash", "OOMME": "oom", "HANGME": "hang", "SLOWME": "slow:0.3"}
+FAULTS = {"CRASHME": "crash", "OOMME": "oom", "HANGME": "hang", "SLOWME": "slow:0.3",
+          "ENCODESLOWLY": "slowencode:1.5", "ENCODEVERYSLOWLY": "slowencode:4"}
 
 _ids = iter(range(1000, 10**9))
 
@@ -42,15 +44,23 @@ def _batch(out: Path, prompts, seeds, *, steps=TINY_STEPS, size=TINY_SIZE, stren
     specs = tuple(
         ImageSpec(job_id=bid, index=i, prompt=p, negative_prompt=negative, seed=s,
                   output_path=str(out / f"b{bid}_{i}.png"), init_image=init)
-        for i, (p, s) in enumerate(zip(prompts, seeds))
+        for i, (p, s) in enumerate(zip(prompts, seeds, strict=True))
     )
     return RenderBatch(batch_id=bid, width=size, height=size, steps=steps, guidance=guidance, images=specs,
-                       strength=strength, model_label="tiny-sd")
+                       strength=strength, model_label="tiny-sd",
+                       task=JobTask.IMG2IMG if init is not None else JobTask.TXT2IMG)
 
 
 def _pixels(path: str) -> np.ndarray:
     with Image.open(path) as im:
         return np.asarray(im.convert("RGB"), dtype=np.int16)
+
+
+@pytest.fixture(scope="module")
+def fault_hook():
+    """Renderer processes spawned while this is active load tests/faults/sitecustomize.py."""
+    with fault_hook_in_environ():
+        yield
 
 
 @dataclass
@@ -66,7 +76,7 @@ def model_dir(tiny_model) -> Path:
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def clients(model_dir):
+async def clients(model_dir, fault_hook):
     # One torch thread each: two workers on a 2-core CI machine without OpenMP oversubscription.
     main = RendererClient(str(model_dir), device="cpu", dtype="float32", step_timeout=60, threads=1)
     faulty = RendererClient(str(model_dir), device="auto", dtype="auto", step_timeout=60, threads=1,
@@ -121,7 +131,7 @@ async def test_batch_equals_batch_of_one(clients, tmp_path):
     batched = await c.render(_batch(tmp_path, prompts, seeds))
     assert [i.index for i in batched.images] == [0, 1, 2]
     worst = 0
-    for i, (p, s) in enumerate(zip(prompts, seeds)):
+    for i, (p, s) in enumerate(zip(prompts, seeds, strict=True)):
         single = await c.render(_batch(tmp_path, [p], [s]))
         diff = np.abs(_pixels(batched.images[i].path) - _pixels(single.images[0].path)).max()
         worst = max(worst, int(diff))
@@ -238,6 +248,23 @@ async def test_cancel_stops_a_slow_render(clients, tmp_path):
 
 
 @amark
+async def test_a_render_whose_caller_is_cancelled_stops_and_the_worker_serves_the_next(clients, tmp_path):
+    c = clients.faulty
+    pid = c.pid
+    b = _batch(tmp_path, ["SLOWME"], [1], steps=20)
+    stepped = asyncio.Event()
+    task = asyncio.ensure_future(c.render(b, on_progress=lambda s, t: stepped.set()))
+    await asyncio.wait_for(stepped.wait(), 60)
+    task.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await task
+    t0 = time.perf_counter()
+    assert (await c.render(_batch(tmp_path, ["fine"], [2]))).images
+    assert time.perf_counter() - t0 < 20 * 0.3  # the worker dropped the 20 slow steps
+    assert c.pid == pid and not Path(b.images[0].output_path).exists()
+
+
+@amark
 async def test_injected_oom_keeps_worker(clients, tmp_path):
     c = clients.faulty
     pid, restarts = c.pid, c.restarts
@@ -290,6 +317,90 @@ async def test_injected_hang_is_killed_and_restarted(clients, tmp_path):
     assert (await c.render(_batch(tmp_path, ["fine"], [1]))).images
 
 
+# ------------------------------------------------------------------ overlap: encode while the next denoises
+
+
+@amark
+async def test_next_batch_denoises_while_the_previous_one_encodes(clients, tmp_path):
+    c = clients.faulty
+    first = _batch(tmp_path, ["ENCODESLOWLY a harbour"], [21])
+    second = _batch(tmp_path, ["a harbour at night"], [22])
+    seen: dict[str, float] = {}
+    second_render: list[asyncio.Task] = []
+
+    def first_denoised():
+        seen["first denoised"] = time.monotonic()
+        c.cancel(first.batch_id)  # too late: a denoised batch completes
+        second_render.append(asyncio.ensure_future(c.render(
+            second, on_progress=lambda step, total: seen.setdefault("second step 1", time.monotonic()))))
+
+    a = await c.render(first, on_denoised=first_denoised)
+    seen["first done"] = time.monotonic()
+    b = await second_render[0]
+    # the second batch's first step ran while the first was still encoding (1.5 s of injected sleep)
+    assert seen["first denoised"] < seen["second step 1"] < seen["first done"], seen
+    timing = {t.batch_id: t for t in c.timings}
+    assert timing[first.batch_id].pipe_ended <= timing[second.batch_id].pipe_started  # never two denoising
+    # and both are exactly what a plain render gives
+    for result, batch in ((a, first), (b, second)):
+        spec = batch.images[0]
+        ref = await clients.main.render(_batch(tmp_path, [spec.prompt], [spec.seed]))
+        assert np.array_equal(_pixels(result.images[0].path), _pixels(ref.images[0].path))
+        assert result.images[0].path == spec.output_path
+        assert result.images[0].sha256 == ref.images[0].sha256  # same metadata too
+
+
+@amark
+async def test_a_crash_with_two_batches_in_flight_fails_both_and_the_worker_serves_the_next(clients, tmp_path):
+    c = clients.faulty
+    pid, restarts = c.pid, c.restarts
+    encoding = _batch(tmp_path, ["ENCODEVERYSLOWLY"], [1])
+    crashing = _batch(tmp_path, ["CRASHME"], [2])
+    second_render: list[asyncio.Task] = []
+    first = asyncio.ensure_future(c.render(
+        encoding, on_denoised=lambda: second_render.append(asyncio.ensure_future(c.render(crashing)))))
+    errors = []
+    for task in (first, None):
+        with pytest.raises(RenderError) as err:
+            await (task or second_render[0])
+        errors.append(err.value)
+    assert [e.kind for e in errors] == ["crash", "crash"]
+    assert c.restarts == restarts + 1 and c.pid != pid and c.info is not None
+    assert not Path(encoding.images[0].output_path).exists() and not Path(crashing.images[0].output_path).exists()
+    assert (await c.render(_batch(tmp_path, ["fine"], [4]))).images
+
+
+@amark
+async def test_close_during_renders_raises_shutdown_and_keeps_batches_already_denoised(model_dir, fault_hook,
+                                                                                      tmp_path):
+    c = RendererClient(str(model_dir), device="cpu", step_timeout=60, threads=1,
+                       env={FAULTS_ENV: json.dumps(FAULTS)})
+    await c.start()
+    encoding = _batch(tmp_path, ["ENCODESLOWLY"], [1])
+    denoising = _batch(tmp_path, ["SLOWME"], [2], steps=20)
+    stepping = asyncio.Event()
+    renders: dict[str, asyncio.Task] = {}
+
+    def send_next():
+        renders["denoising"] = asyncio.ensure_future(c.render(denoising, on_progress=lambda s, t: stepping.set()))
+
+    renders["encoding"] = asyncio.ensure_future(c.render(encoding, on_denoised=send_next))
+    try:
+        await asyncio.wait_for(stepping.wait(), 60)
+    finally:
+        await c.close()
+    with pytest.raises(RenderError) as err:
+        await renders["denoising"]
+    assert err.value.kind == "shutdown"
+    done = await renders["encoding"]  # denoised before close(): the worker finished encoding it
+    assert Path(done.images[0].path).is_file()
+    assert not Path(denoising.images[0].output_path).exists()
+    with pytest.raises(RenderError) as err:
+        await c.render(_batch(tmp_path, ["late"], [3]))
+    assert err.value.kind == "shutdown"
+    assert not c.running
+
+
 @amark
 async def test_load_failure_raises_render_error(tmp_path):
     c = RendererClient(str(tmp_path / "no-such-model"), device="cpu", load_timeout=120)
@@ -307,7 +418,8 @@ async def test_load_failure_raises_render_error(tmp_path):
 
 def test_main_process_never_imports_torch():
     code = ("import bot.renderer, bot.renderer.client, bot.renderer.profiles, bot.renderer.pngmeta, "
-            "bot.renderer.worker, bot.renderer.tiny, sys; "
+            "bot.renderer.worker, bot.renderer.render, bot.renderer.pool, bot.renderer.storage, "
+            "bot.renderer.tiny, sys; "
             "print('torch' in sys.modules, 'diffusers' in sys.modules, 'transformers' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
@@ -319,7 +431,8 @@ def test_main_process_never_imports_torch():
 
 def test_pngmeta_format_and_parse():
     text = pngmeta.format_parameters("a cat", "", 20, "EulerDiscreteScheduler", 7, 42, 512, 512, "sdxl")
-    assert text == "a cat\nSteps: 20, Sampler: EulerDiscreteScheduler, CFG scale: 7.0, Seed: 42, Size: 512x512, Model: sdxl"
+    assert text == ("a cat\n"
+                    "Steps: 20, Sampler: EulerDiscreteScheduler, CFG scale: 7.0, Seed: 42, Size: 512x512, Model: sdxl")
     tricky = pngmeta.format_parameters("line one\nline: two, ü ✓", "no\nthanks", 3, "S", 0.1 + 0.2, 2**32 - 1,
                                        72, 48, 'C:\\models\\my, "model"')
     parsed = pngmeta.parse_parameters(tricky)
@@ -333,10 +446,32 @@ def test_save_png_is_atomic_and_hashes(tmp_path):
     import hashlib
 
     target = tmp_path / "a" / "b" / "img.png"
-    digest = pngmeta.save_png(Image.new("RGB", (8, 8), (1, 2, 3)), target, "prompt ✓\nSteps: 1, Sampler: s, CFG scale: 1.0")
+    digest = pngmeta.save_png(Image.new("RGB", (8, 8), (1, 2, 3)), target,
+                              "prompt ✓\nSteps: 1, Sampler: s, CFG scale: 1.0")
     assert digest == hashlib.sha256(target.read_bytes()).hexdigest()
     assert pngmeta.read_parameters(target).startswith("prompt ✓")
     assert [p.name for p in target.parent.iterdir()] == ["img.png"]
+
+
+def test_store_encoded_writes_each_image_to_its_spec_and_refuses_a_mismatch(tmp_path):
+    import dataclasses
+    import hashlib
+
+    from bot.models import EncodedImage
+    from bot.renderer.storage import store_encoded
+
+    batch = _batch(tmp_path / "out", ["a", "b"], [1, 2])
+    pngs = [pngmeta.png_bytes(Image.new("RGB", (8, 8), (i, 0, 0)), f"p{i}") for i in range(2)]
+    encoded = [EncodedImage(batch.batch_id, i, 1 + i, data, hashlib.sha256(data).hexdigest(), 8, 8)
+               for i, data in enumerate(pngs)]
+    stored = store_encoded(batch, list(reversed(encoded)))  # matched by (job, index), not by order
+    assert [(img.index, img.path) for img in stored] == [(i, s.output_path) for i, s in enumerate(batch.images)]
+    assert [Path(img.path).read_bytes() for img in stored] == pngs
+    assert not list((tmp_path / "out").glob(".*.tmp"))
+    with pytest.raises(ValueError, match="sha256"):
+        store_encoded(batch, [encoded[0], dataclasses.replace(encoded[1], png=pngs[0])])
+    with pytest.raises(ValueError):
+        store_encoded(batch, encoded[:1])
 
 
 def test_sizes_for_aspect():
@@ -387,6 +522,66 @@ def test_detect_from_local_folder(model_dir):
     assert profiles.detect_profile(str(model_dir)).default_size == TINY_SIZE
     assert profiles.detect_pipeline_class("nobody/not-a-cached-model") is None
     assert profiles.detect_sample_size("nobody/not-a-cached-model") is None
+
+
+# ------------------------------------------------------------------ fp16 weight variant
+
+
+@pytest.fixture(scope="module")
+def fp16_model(tmp_path_factory) -> Path:
+    from bot.renderer.tiny import build_tiny_pipeline
+
+    return build_tiny_pipeline(tmp_path_factory.mktemp("model") / "tiny-fp16", variant="fp16")
+
+
+def test_fp16_variant_is_chosen_for_half_precision_when_the_folder_has_fp16_files(fp16_model, model_dir):
+    import torch
+
+    from bot.renderer.render import variant_for
+
+    assert {p.name for p in fp16_model.glob("unet/*.safetensors")} == {"diffusion_pytorch_model.fp16.safetensors"}
+    assert variant_for(str(fp16_model), torch.float16) == "fp16"
+    assert variant_for(str(fp16_model), torch.bfloat16) == "fp16"
+    assert variant_for(str(fp16_model), torch.float32) is None
+    assert variant_for(str(model_dir), torch.float16) is None  # no fp16 files: the default ones
+
+
+def test_fp16_variant_of_a_hub_model_is_read_from_its_cached_snapshot(tmp_path, monkeypatch):
+    import huggingface_hub.constants
+    import torch
+
+    from bot.renderer.render import variant_for
+
+    def cached_repo(name: str, files: list[str]) -> None:
+        repo = tmp_path / f"models--pf--{name}"
+        (repo / "refs").mkdir(parents=True)
+        (repo / "refs" / "main").write_text("c0ffee")
+        for rel in ["model_index.json", *files]:
+            path = repo / "snapshots" / "c0ffee" / rel
+            path.parent.mkdir(parents=True, exist_ok=True)
+            path.write_text("{}")
+
+    cached_repo("with-fp16", ["unet/diffusion_pytorch_model.safetensors",
+                              "unet/diffusion_pytorch_model.fp16.safetensors",
+                              "text_encoder/model.fp16-00001-of-00002.safetensors"])
+    cached_repo("without", ["unet/diffusion_pytorch_model.safetensors"])
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path))
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    assert variant_for("pf/with-fp16", torch.float16) == "fp16"
+    assert variant_for("pf/without", torch.float16) is None
+    assert variant_for("pf/not-cached", torch.float16) is None  # offline: nobody to ask, default files
+
+
+def test_fp16_variant_folder_loads_in_half_precision(fp16_model):
+    import torch
+
+    from bot.renderer.render import load_pipelines, model_info
+
+    # The folder has ONLY fp16 files: loading without the variant would fail, so this proves it.
+    loaded = load_pipelines(str(fp16_model), "cpu", "float16")
+    assert loaded.variant == "fp16"
+    assert loaded.txt2img.unet.dtype == torch.float16 and loaded.img2img.vae.dtype == torch.float16
+    assert model_info(str(fp16_model), loaded).extra["variant"] == "fp16"
 
 
 @amark

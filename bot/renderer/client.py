@@ -1,15 +1,21 @@
-"""Asyncio side of the renderer: owns the worker process (no torch import here).
+"""Asyncio side of the local renderer: owns one worker process (no torch import here).
 
-    client = RendererClient("stabilityai/sdxl-turbo", device="auto", dtype="auto")
+    client = RendererClient("stabilityai/sdxl-turbo", device="cuda:0")
     info = await client.start()
-    result = await client.render(batch, on_progress=lambda step, total: ...)
+    result = await client.render(batch, on_progress=lambda step, total: ..., on_denoised=...)
     client.cancel(batch.batch_id)   # from another task: the batch stops at its next step
     await client.close()
+
+Overlap: once a batch's `on_denoised` fired (its pipeline call ended), the next `render()` is sent
+to the worker while the first batch's PNGs are still being encoded there, so the GPU does not wait
+for zlib. At most one batch denoises at a time (a second render() waits for the first's
+"denoised"); any number may be encoding. Messages are routed by batch id to per-batch state.
 
 Messages from the worker are read by one daemon thread per worker process doing blocking
 `conn.recv()` and handing them to the event loop (`call_soon_threadsafe`) — the loop never blocks,
 it works with every event loop (selector, proactor, uvloop), and a dead child shows up at once as
-EOFError/OSError on recv ("crash"), independent of the step watchdog ("hang").
+EOFError/OSError on recv ("crash"), independent of the step watchdog ("hang", which only runs while
+a batch is denoising).
 
 The worker is started with the "spawn" context (fresh interpreter: CUDA cannot be forked). Like any
 spawn user, the program's main script must be import-safe (`if __name__ == "__main__":`);
@@ -20,72 +26,57 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import contextlib
 import logging
 import multiprocessing
-import threading
 import time
 import weakref
-from typing import Any, Callable
+from collections import deque
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
 
 from bot.errors import RenderError
 from bot.models import ModelInfo, RenderBatch, RenderResult
+from bot.renderer import storage
+from bot.renderer.worker import EOF, WorkerHandle, worker_main
 
 log = logging.getLogger("pixelforge.renderer")
 
 ProgressCallback = Callable[[int, int], None]
+DenoisedCallback = Callable[[], None]
 
-_EOF = ("__eof__",)
+
+@dataclass(frozen=True)
+class BatchTiming:
+    """When a finished batch ran, in time.monotonic() seconds (system-wide on Linux, so the worker's
+    and the bot's clocks agree): the worker's pipeline call, and here its "denoised" and storing."""
+
+    batch_id: int
+    pipe_started: float
+    pipe_ended: float
+    denoised_at: float
+    stored_at: float
 
 
-class _WorkerHandle:
-    """One worker process, its pipe and its reader thread."""
+@dataclass(eq=False)
+class _InFlight:
+    """A batch sent to the worker and not finished yet."""
 
-    def __init__(self, process, conn, loop: asyncio.AbstractEventLoop):
-        self.process = process
-        self.conn = conn
-        self.queue: asyncio.Queue = asyncio.Queue()
-        self.loop = loop
-        self.dead = False  # EOF seen
-        self.thread = threading.Thread(target=self._read, name=f"renderer-reader-{process.pid}", daemon=True)
-        self.thread.start()
-
-    def _read(self) -> None:
-        while True:
-            try:
-                msg = self.conn.recv()
-            except (EOFError, OSError, ValueError):
-                msg = _EOF
-            except Exception as exc:  # unpicklable message: report, keep reading
-                log.error("renderer sent an unreadable message: %r", exc)
-                continue
-            try:
-                self.loop.call_soon_threadsafe(self.queue.put_nowait, msg)
-            except RuntimeError:  # loop closed
-                return
-            if msg is _EOF:
-                return
-
-    def kill(self) -> None:
-        if self.process.is_alive():
-            try:
-                self.process.kill()  # SIGKILL: a stuck CUDA kernel ignores SIGTERM
-            except Exception:
-                pass
-
-    def reap(self, timeout: float) -> int | None:
-        """Join (reaps the zombie); returns the exit code or None if still running."""
-        self.process.join(timeout)
-        return self.process.exitcode
-
-    def close_pipe(self) -> None:
-        try:
-            self.conn.close()
-        except Exception:
-            pass
+    batch: RenderBatch
+    handle: WorkerHandle
+    result: asyncio.Future  # EncodedBatch, or a RenderError
+    on_progress: ProgressCallback | None
+    on_denoised: DenoisedCallback | None
+    last_seen: float  # monotonic time of the last message about it (the watchdog's clock)
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+    denoised: bool = False
+    denoised_at: float = 0.0
+    holds_slot: bool = True  # it owns RendererClient._slot until it is denoised or finished
 
 
 class RendererClient:
-    """Owns the renderer process. One render at a time; restarts the worker after a crash or hang."""
+    """Owns the renderer process (a `RenderWorker`, see pool.py); restarts it after a crash or hang."""
 
     def __init__(
         self,
@@ -98,6 +89,8 @@ class RendererClient:
         *,
         threads: int | None = None,
         offload: str | None = None,
+        encode_inline: bool = False,
+        name: str | None = None,
     ):
         self.model = model
         self.device = device
@@ -107,17 +100,21 @@ class RendererClient:
         self.env = dict(env or {})
         self.threads = threads
         self.offload = offload
+        self.encode_inline = encode_inline  # benchmark only: the worker encodes before "denoised"
+        self.name = name or device
         self.info: ModelInfo | None = None
         self.restarts = 0
         self.last_start_seconds: float | None = None
+        self.timings: deque[BatchTiming] = deque(maxlen=64)
         self._ctx = multiprocessing.get_context("spawn")
         # Shared with every worker generation: the id of the batch to cancel (0 = none).
         self._cancel_value = self._ctx.Value("q", 0, lock=False)
-        self._handle: _WorkerHandle | None = None
-        self._lock = asyncio.Lock()
+        self._handle: WorkerHandle | None = None
+        self._inflight: dict[int, _InFlight] = {}
+        self._slot = asyncio.Lock()  # held from sending a batch until it is denoised (or ended)
         self._start_lock = asyncio.Lock()
         self._closed = False
-        self._current_batch: int | None = None
+        self._tasks: set[asyncio.Task] = set()
         # Kill the child if the bot exits without close(): multiprocessing's own atexit hook would
         # otherwise wait forever for a non-daemon child that is waiting for our next message.
         self._atexit = _kill_at_exit(weakref.ref(self))
@@ -141,13 +138,11 @@ class RendererClient:
                 raise RenderError("error", "renderer client is closed")
             if self.running and self.info is not None:
                 return self.info
-            await self._stop_handle(graceful=False)
+            if self._handle is not None:
+                await self._stop_handle(self._handle, graceful=False)
             return await self._spawn()
 
     async def _spawn(self) -> ModelInfo:
-        from bot.renderer.worker import worker_main  # cheap: worker.py imports torch lazily
-
-        loop = asyncio.get_running_loop()
         parent_conn, child_conn = self._ctx.Pipe(duplex=True)
         config = {
             "model": self.model,
@@ -156,50 +151,52 @@ class RendererClient:
             "env": self.env,
             "threads": self.threads,
             "offload": self.offload,
+            "encode_inline": self.encode_inline,
         }
-        process = self._ctx.Process(
-            target=worker_main,
-            args=(child_conn, self._cancel_value, config),
-            name="pixelforge-renderer",
-            daemon=False,  # a daemonic process may not start children (compile workers, loaders)
-        )
+        process = self._ctx.Process(target=worker_main, args=(child_conn, self._cancel_value, config),
+                                    name=f"pixelforge-renderer-{self.name}",
+                                    daemon=False)  # a daemonic process may not start children
         t0 = time.perf_counter()
         await asyncio.to_thread(process.start)
         child_conn.close()  # else our copy keeps the pipe open and EOF never comes when it dies
-        handle = _WorkerHandle(process, parent_conn, loop)
+        handle = WorkerHandle(process, parent_conn, asyncio.get_running_loop(), self._on_message)
         self._handle = handle
         try:
-            msg = await asyncio.wait_for(handle.queue.get(), self.load_timeout)
+            msg = await asyncio.wait_for(asyncio.shield(handle.ready), self.load_timeout)
         except asyncio.TimeoutError:
-            await self._stop_handle(graceful=False)
+            await self._stop_handle(handle, graceful=False)
             raise RenderError("error", f"the model did not load within {self.load_timeout:.0f} s") from None
         except BaseException:
-            await self._stop_handle(graceful=False)
+            await self._stop_handle(handle, graceful=False)
             raise
         if msg[0] == "ready":
             self.info = msg[1]
+            if self.name == "auto":
+                self.name = self.info.device
             self.last_start_seconds = time.perf_counter() - t0
-            log.info("renderer ready in %.1fs: %s", self.last_start_seconds, self.info)
+            log.info("renderer %s ready in %.1fs: %s", self.name, self.last_start_seconds, self.info)
             return self.info
-        if msg is _EOF or msg[0] != "fatal":
-            code = await self._stop_handle(graceful=False)
+        code = await self._stop_handle(handle, graceful=False)
+        if msg[0] != "fatal":
             raise RenderError("error", f"the renderer exited while loading (exit code {code})")
-        await self._stop_handle(graceful=False)
         raise RenderError("error", f"could not load model {self.model}: {msg[1]}")
 
-    async def _stop_handle(self, graceful: bool, timeout: float = 10.0) -> int | None:
-        """Stop the current worker (politely if graceful), reap it, close the pipe."""
-        handle, self._handle = self._handle, None
-        if handle is None:
-            return None
-        if graceful and handle.process.is_alive() and not handle.dead:
-            try:
+    async def _stop_handle(self, handle: WorkerHandle, graceful: bool, timeout: float = 10.0) -> int | None:
+        """Stop this worker (politely if graceful), reap it, close its pipe. Idempotent per handle."""
+        if self._handle is handle:
+            self._handle = None
+        if handle.stop_task is None:
+            handle.stop_task = asyncio.get_running_loop().create_task(self._do_stop(handle, graceful, timeout))
+        return await asyncio.shield(handle.stop_task)
+
+    async def _do_stop(self, handle: WorkerHandle, graceful: bool, timeout: float) -> int | None:
+        # Politely only once loaded: a loading child reads "stop" only after loading (minutes).
+        if graceful and handle.ready.done() and handle.process.is_alive() and not handle.dead:
+            with contextlib.suppress(Exception):
                 handle.conn.send(("stop",))
-            except Exception:
-                pass
             code = await asyncio.to_thread(handle.reap, timeout)
             if code is None:
-                log.warning("renderer did not stop within %.0fs; killing it", timeout)
+                log.warning("renderer %s did not stop within %.0fs; killing it", self.name, timeout)
         handle.kill()
         code = await asyncio.to_thread(handle.reap, 10.0)
         # The reader thread sees EOF now that the child is gone; then the pipe can be closed.
@@ -207,123 +204,228 @@ class RendererClient:
         handle.close_pipe()
         return code
 
-    async def _restart(self) -> None:
-        self.info = None
-        if self._closed:
-            return
-        self.restarts += 1
-        try:
-            await self.start()
-        except RenderError as exc:
-            log.error("renderer restart failed: %s (will retry on the next render)", exc)
+    async def _handle_died(self, handle: WorkerHandle, hung: _InFlight | None = None) -> None:
+        """The worker died (EOF, or found dead) or hung: fail every batch in flight on it, restart it
+        (before any of those renders raises), once per worker process whoever notices first."""
+        if handle.death_task is None:
+            handle.death_task = asyncio.get_running_loop().create_task(self._died(handle, hung))
+        await asyncio.shield(handle.death_task)
+
+    async def _died(self, handle: WorkerHandle, hung: _InFlight | None) -> None:
+        victims = [st for st in self._inflight.values() if st.handle is handle]
+        for st in victims:  # from now on, late messages about them are ignored
+            del self._inflight[st.batch.batch_id]
+        current = handle is self._handle
+        if current:
+            self.info = None  # before any await: a render() meanwhile must not trust the old one
+        code = await self._stop_handle(handle, graceful=False)
+        if current and not self._closed:
+            self.restarts += 1
+            log.error("renderer %s %s (exit code %s; %d batch(es) in flight): restarting", self.name,
+                      "hung" if hung else "died", code, len(victims))
+            try:
+                await self.start()
+            except RenderError as exc:
+                log.error("renderer %s restart failed: %s (will retry on the next render)", self.name, exc)
+        for st in victims:
+            if self._closed:
+                error = RenderError("shutdown", "the renderer was shut down")
+            elif st is hung:
+                error = RenderError("hang", f"no progress for {self.step_timeout:g} s")
+            elif hung is not None:
+                error = RenderError("crash", f"the renderer was killed because batch {hung.batch.batch_id} hung")
+            else:
+                error = RenderError("crash", f"the renderer process died (exit code {code})")
+            self._finish(st, error=error)
 
     async def close(self) -> None:
-        """Send stop, wait for a clean exit (kill after 10 s). Idempotent."""
+        """Stop the worker (batches still encoding finish first; kill after 10 s). A render in flight
+        raises RenderError("shutdown"). Idempotent."""
         self._closed = True
-        if self._current_batch is not None:
-            # a render is in flight: ask it to stop at its next step so "stop" is read soon
-            self.cancel(self._current_batch)
-        await self._stop_handle(graceful=True)
+        for st in self._inflight.values():
+            if not st.denoised:
+                self.cancel(st.batch.batch_id)  # stops at its next step, so "stop" is read soon
+        handle = self._handle
+        if handle is not None:
+            await self._stop_handle(handle, graceful=True)
+            if handle.death_task is not None:
+                await asyncio.shield(handle.death_task)
+        for st in list(self._inflight.values()):
+            self._finish(st, error=RenderError("shutdown", "the renderer was shut down"))
         self.info = None
-        try:
+        with contextlib.suppress(Exception):
             atexit.unregister(self._atexit)
-        except Exception:
-            pass
 
-    async def __aenter__(self) -> "RendererClient":
+    async def __aenter__(self) -> RendererClient:
         await self.start()
         return self
 
     async def __aexit__(self, *exc) -> None:
         await self.close()
 
+    # ------------------------------------------------------------ messages
+
+    def _on_message(self, handle: WorkerHandle, msg: tuple) -> None:
+        """Every worker message, on the event loop, in the order the worker sent them."""
+        if msg is EOF:
+            handle.dead = True
+            if not handle.ready.done():
+                handle.ready.set_result(EOF)
+            elif self._closed:  # close() stopped it: what is still in flight was interrupted
+                for st in [st for st in self._inflight.values() if st.handle is handle]:
+                    self._finish(st, error=RenderError("shutdown", "the renderer was shut down"))
+            elif handle.death_task is None:
+                task = asyncio.get_running_loop().create_task(self._handle_died(handle))
+                self._tasks.add(task)
+                task.add_done_callback(self._tasks.discard)
+            return
+        kind = msg[0]
+        if kind in ("ready", "fatal"):
+            if not handle.ready.done():
+                handle.ready.set_result(msg)
+            return
+        st = self._inflight.get(msg[1]) if kind in ("progress", "denoised", "done", "error") else None
+        if st is None or st.handle is not handle:
+            return  # a batch given up on, an old worker's, or "pong"
+        st.last_seen = time.monotonic()
+        st.changed.set()
+        if kind == "progress":
+            _call(st.on_progress, msg[2], msg[3])
+        elif kind == "denoised":
+            st.denoised, st.denoised_at = True, st.last_seen
+            self._release(st)  # the next batch may be sent now
+            _call(st.on_denoised)
+        elif kind == "done":
+            self._finish(st, result=msg[2])
+        else:
+            error_kind, text = msg[2], msg[3]
+            if error_kind == "cancelled" and self._closed:
+                error_kind, text = "shutdown", "the renderer was shut down"
+            self._finish(st, error=RenderError(error_kind, text))
+
+    def _release(self, st: _InFlight) -> None:
+        if st.holds_slot:
+            st.holds_slot = False
+            self._slot.release()
+
+    def _finish(self, st: _InFlight, result: Any = None, error: RenderError | None = None) -> None:
+        if self._inflight.get(st.batch.batch_id) is st:
+            del self._inflight[st.batch.batch_id]
+        self._release(st)
+        if not st.result.done():
+            if error is not None:
+                st.result.set_exception(error)
+            else:
+                st.result.set_result(result)
+        st.changed.set()
+
     # ------------------------------------------------------------ rendering
 
     def cancel(self, batch_id: int) -> None:
         """Ask the worker to stop `batch_id` at its next step (also works just before it is sent).
+        A batch already denoised is not cancellable any more: its render completes.
 
         One slot: it names the batch to stop, so cancelling B forgets an earlier cancel of A.
         Batches still waiting in the bot's own queue are the caller's to drop."""
         self._cancel_value.value = int(batch_id)
 
-    async def render(self, batch: RenderBatch, on_progress: ProgressCallback | None = None) -> RenderResult:
-        """Render one batch. Raises RenderError with kind "cancelled", "oom", "error" (worker kept),
-        "crash" (worker died; restarted before raising) or "hang" (no message for step_timeout
-        seconds; worker killed and restarted before raising)."""
-        async with self._lock:
-            if self._closed:
-                raise RenderError("error", "renderer client is closed")
-            if not self.running or self.info is None:  # not started, still loading, or dead
-                if self._handle is not None and not self._start_lock.locked() and not self.running:
-                    # it died while idle: this start is a restart
-                    self.restarts += 1
-                    log.error("renderer exited while idle (exit code %s): restarting",
-                              self._handle.process.exitcode)
-                await self.start()
-            handle = self._handle
-            assert handle is not None
+    async def render(self, batch: RenderBatch, on_progress: ProgressCallback | None = None,
+                     on_denoised: DenoisedCallback | None = None) -> RenderResult:
+        """Render one batch and store its PNGs. Raises RenderError with kind "cancelled", "oom",
+        "error" (worker kept), "crash" (worker died: every batch in flight on it fails; restarted
+        before raising), "hang" (no progress for step_timeout seconds while denoising; killed and
+        restarted before raising) or "shutdown" (close() was called)."""
+        await self._slot.acquire()
+        try:
+            handle = await self._ready_handle(batch)
+        except BaseException:
+            self._slot.release()
+            raise
+        st = _InFlight(batch, handle, asyncio.get_running_loop().create_future(), on_progress, on_denoised,
+                       time.monotonic())
+        self._inflight[batch.batch_id] = st  # from here on st owns the slot
+        try:
             try:
                 handle.conn.send(("render", batch))
             except Exception as exc:
-                await self._stop_handle(graceful=False)
-                await self._restart()
-                raise RenderError("crash", f"could not send the batch to the renderer: {exc}") from None
-            self._current_batch = batch.batch_id
-            try:
-                return await self._await_result(handle, batch, on_progress)
-            except asyncio.CancelledError:
-                # Our caller gave up: make the worker drop the batch; later messages are ignored.
+                log.error("could not send batch %s to renderer %s: %s", batch.batch_id, self.name, exc)
+                await self._handle_died(handle)  # fails st with "crash" after the restart
+            await self._watch(st)
+            encoded = await asyncio.shield(st.result)
+        except RenderError:
+            raise
+        except BaseException:
+            # Our caller gave up (cancelled): make the worker drop the batch; later messages are ignored.
+            if not st.denoised:
                 self.cancel(batch.batch_id)
-                raise
-            finally:
-                self._current_batch = None
+            self._finish(st, error=RenderError("cancelled", "the caller gave up"))
+            if not st.result.cancelled():
+                st.result.exception()  # retrieved: no "exception was never retrieved" warning
+            raise
+        return await self._store(batch, encoded, st)
 
-    async def _await_result(self, handle: _WorkerHandle, batch: RenderBatch,
-                            on_progress: ProgressCallback | None) -> RenderResult:
-        bid = batch.batch_id
-        while True:
+    async def _ready_handle(self, batch: RenderBatch) -> WorkerHandle:
+        """The live worker to send `batch` to, (re)started if needed."""
+        if self._closed:
+            raise RenderError("shutdown", "the renderer is shutting down")
+        if batch.batch_id in self._inflight:
+            raise RenderError("error", f"batch {batch.batch_id} is already rendering")
+        handle = self._handle
+        if handle is not None and self.info is not None and (handle.dead or not handle.process.is_alive()):
+            log.error("renderer %s exited while idle (exit code %s)", self.name, handle.process.exitcode)
+            await self._handle_died(handle)  # restarts it
+        if not self.running or self.info is None:  # not started, still (re)loading, or dead
             try:
-                msg = await asyncio.wait_for(handle.queue.get(), self.step_timeout)
-            except asyncio.TimeoutError:
-                log.error("renderer made no progress on batch %s for %.0fs: killing it", bid, self.step_timeout)
-                await self._stop_handle(graceful=False)
-                await self._restart()
-                raise RenderError("hang", f"no progress for {self.step_timeout:g} s") from None
-            if msg is _EOF and self._closed:
-                raise RenderError("cancelled", "the renderer was shut down")
-            if msg is _EOF:
-                handle.dead = True
-                code = await self._stop_handle(graceful=False)
-                log.error("renderer died during batch %s (exit code %s): restarting", bid, code)
-                await self._restart()
-                raise RenderError("crash", f"the renderer process died (exit code {code})")
-            kind = msg[0]
-            if kind == "progress":
-                if msg[1] == bid and on_progress is not None:
-                    try:
-                        on_progress(msg[2], msg[3])
-                    except Exception:
-                        log.exception("progress callback failed")
-            elif kind == "done":
-                result: RenderResult = msg[1]
-                if result.batch_id == bid:
-                    return result
-            elif kind == "error":
-                if msg[1] == bid:
-                    raise RenderError(msg[2], msg[3])
-            # anything else (a stale message of an abandoned batch, "pong") is ignored
+                await self.start()
+            except RenderError:
+                if self._closed:
+                    raise RenderError("shutdown", "the renderer is shutting down") from None
+                raise
+        assert self._handle is not None
+        return self._handle
+
+    async def _watch(self, st: _InFlight) -> None:
+        """Until the batch is denoised (or ended): kill and restart a worker silent for step_timeout."""
+        while not st.denoised and not st.result.done():
+            remaining = st.last_seen + self.step_timeout - time.monotonic()
+            if remaining <= 0:
+                log.error("renderer %s made no progress on batch %s for %.0fs: killing it", self.name,
+                          st.batch.batch_id, self.step_timeout)
+                await self._handle_died(st.handle, hung=st)
+                return
+            st.changed.clear()
+            with contextlib.suppress(asyncio.TimeoutError):
+                await asyncio.wait_for(st.changed.wait(), remaining)
+
+    async def _store(self, batch: RenderBatch, encoded, st: _InFlight) -> RenderResult:
+        t0 = time.perf_counter()
+        try:
+            images = await asyncio.to_thread(storage.store_encoded, batch, encoded.images)
+        except (OSError, ValueError) as exc:
+            raise RenderError("error", f"could not store the images: {exc}") from None
+        self.timings.append(BatchTiming(batch.batch_id, encoded.pipe_started, encoded.pipe_ended,
+                                        st.denoised_at, time.monotonic()))
+        return RenderResult(batch.batch_id, images, encoded.seconds + time.perf_counter() - t0,
+                            steps_per_second=encoded.steps_per_second)
 
 
-def _kill_at_exit(ref: "weakref.ref[RendererClient]") -> Callable[[], None]:
+def _call(callback: Callable | None, *args) -> None:
+    if callback is None:
+        return
+    try:
+        callback(*args)
+    except Exception:
+        log.exception("renderer callback failed")
+
+
+def _kill_at_exit(ref: weakref.ref[RendererClient]) -> Callable[[], None]:
     def kill() -> None:
         client = ref()
         handle = client._handle if client is not None else None
         if handle is not None:
             handle.kill()
-            try:
+            with contextlib.suppress(Exception):
                 handle.process.join(5)
-            except Exception:
-                pass
     return kill
 
 

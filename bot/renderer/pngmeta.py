@@ -17,12 +17,13 @@ import io
 import json
 import os
 import re
-import tempfile
-from pathlib import Path
-from typing import Any, Mapping
+from collections.abc import Mapping
+from typing import Any
 
 from PIL import Image
 from PIL.PngImagePlugin import PngInfo
+
+from bot.renderer.storage import write_atomic
 
 PARAMETERS_KEY = "parameters"
 NEGATIVE_PREFIX = "Negative prompt: "
@@ -164,22 +165,8 @@ def png_bytes(image: Image.Image, parameters: str | None, compress_level: int = 
 def save_png(
     image: Image.Image, path: str | os.PathLike, parameters: str | None, compress_level: int = 6
 ) -> str:
-    """Write `image` to `path` atomically (temp file in the same folder + fsync + os.replace),
-    creating parent folders. Returns the sha256 hex digest of the bytes written."""
+    """Write `image` to `path` atomically (see storage.write_atomic), creating parent folders.
+    Returns the sha256 hex digest of the bytes written."""
     data = png_bytes(image, parameters, compress_level)
-    target = Path(path)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=str(target.parent))
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, target)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except OSError:
-            pass
-        raise
+    write_atomic(path, data)
     return hashlib.sha256(data).hexdigest()

@@ -7,6 +7,11 @@ Shape: UNet block_out_channels (32, 64), sample_size 32; VAE block_out_channels 
 (vae scale factor 2), so the model's own default size is 32 x 2 = 64 px. 64x64 with 4 steps takes
 ~0.1-0.3 s on a CPU. Weights come from torch.manual_seed(0): every build gives the same model.
 
+`attention=False` builds a convolution-only variant (no attention in the UNet or the VAE's mid
+block) for benchmarks at large sizes: at 1024x1024 the standard shape's self-attention runs over
+256^2 latent tokens and one step takes ~5 minutes on 2 CPU cores; the conv-only one ~2.5 s.
+`variant="fp16"` saves half-precision weights as `*.fp16.safetensors`, like hub repos' fp16 variant.
+
 torch/diffusers/transformers are imported inside the function, so importing this module is cheap and
 torch-free; calling `build_tiny_pipeline` imports torch in the CALLING process (a test or bench
 process, never the bot's main process).
@@ -33,7 +38,7 @@ def _bytes_to_unicode() -> dict[int, str]:
             bs.append(b)
             cs.append(256 + n)
             n += 1
-    return dict(zip(bs, (chr(c) for c in cs)))
+    return dict(zip(bs, (chr(c) for c in cs), strict=True))
 
 
 def _write_tokenizer_files(folder: Path) -> int:
@@ -56,11 +61,11 @@ def _write_tokenizer_files(folder: Path) -> int:
     return len(vocab)
 
 
-def build_tiny_pipeline(path: Path) -> Path:
+def build_tiny_pipeline(path: Path, *, attention: bool = True, variant: str | None = None) -> Path:
     """Build the tiny pipeline and `save_pretrained` it to `path`. Returns `path`."""
-    from bot.renderer.worker import _quiet_libraries
+    from bot.renderer.render import quiet_libraries
 
-    _quiet_libraries()
+    quiet_libraries()
     import torch
     from diffusers import AutoencoderKL, EulerDiscreteScheduler, StableDiffusionPipeline, UNet2DConditionModel
     from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
@@ -77,8 +82,9 @@ def build_tiny_pipeline(path: Path) -> Path:
         sample_size=32,
         in_channels=4,
         out_channels=4,
-        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D"),
-        up_block_types=("CrossAttnUpBlock2D", "UpBlock2D"),
+        down_block_types=("DownBlock2D", "CrossAttnDownBlock2D" if attention else "DownBlock2D"),
+        up_block_types=("CrossAttnUpBlock2D" if attention else "UpBlock2D", "UpBlock2D"),
+        mid_block_type="UNetMidBlock2DCrossAttn" if attention else None,
         cross_attention_dim=32,
         attention_head_dim=8,
         norm_num_groups=32,
@@ -94,6 +100,7 @@ def build_tiny_pipeline(path: Path) -> Path:
         layers_per_block=1,
         norm_num_groups=32,
         sample_size=64,
+        mid_block_add_attention=attention,
     )
     torch.manual_seed(0)
     text_encoder = CLIPTextModel(
@@ -124,5 +131,10 @@ def build_tiny_pipeline(path: Path) -> Path:
         feature_extractor=None,
         requires_safety_checker=False,
     )
-    pipe.save_pretrained(str(path))
+    if variant == "fp16":
+        for module in (unet, vae, text_encoder):
+            module.half()  # (pipe.to(float16) warns that from_pretrained should pick the dtype)
+    elif variant is not None:
+        raise ValueError(f"unknown variant {variant!r}")
+    pipe.save_pretrained(str(path), variant=variant)
     return path

@@ -17,6 +17,7 @@ from bot.models import (
     RenderedImage,
     Requester,
     StoredImage,
+    work_units,
 )
 
 _ACTIVE = "('queued', 'running')"
@@ -249,14 +250,14 @@ class JobStore:
         ]
 
     async def recent_render_rates(self, limit: int = 20) -> list[float]:
-        """Seconds per (step x image x megapixel) of recent renders, newest first (for ETAs)."""
+        """Seconds per unit of work (`work_units`) of recent renders, newest first (for ETAs)."""
         rows = await self.db.fetchall(
             "SELECT render_seconds, steps, count, width, height FROM jobs "
             "WHERE render_seconds IS NOT NULL ORDER BY id DESC LIMIT ?",
             (limit,),
         )
         return [
-            r["render_seconds"] / max(1e-9, r["steps"] * r["count"] * r["width"] * r["height"] / 1e6)
+            r["render_seconds"] / max(1e-9, work_units(r["width"], r["height"], r["steps"], r["count"]))
             for r in rows
         ]
 

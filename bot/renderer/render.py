@@ -1,0 +1,434 @@
+"""The one pure render path: load a pipeline, render a batch in one call, encode the PNGs.
+
+Used by the local worker process (`worker.py`) and by the Ray actor alike, so both render the same
+pixels and write the same metadata. Nothing here touches the bot's disk or talks to the bot: the
+callers own I/O (PNG bytes go back to the bot, which stores them, see `storage.py`).
+
+torch and diffusers are imported inside functions: importing this module is cheap and torch-free,
+and a caller can set environment variables (CUDA_VISIBLE_DEVICES, HF_HUB_OFFLINE, ...) first.
+"""
+from __future__ import annotations
+
+import contextlib
+import gc
+import hashlib
+import logging
+import os
+import re
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from bot.models import EncodedImage, ImageSpec, JobTask, ModelInfo, RenderBatch
+from bot.renderer import pngmeta, profiles
+
+log = logging.getLogger("pixelforge.renderer.render")
+
+FP16_VARIANT = "fp16"
+_HALF_DTYPES = ("float16", "bfloat16")
+# diffusers / transformers variant file names: unet/diffusion_pytorch_model.fp16.safetensors,
+# text_encoder/model.fp16.safetensors, and sharded ones (model.fp16-00001-of-00002.safetensors,
+# diffusion_pytorch_model-00001-of-00002.fp16.safetensors).
+_FP16_WEIGHT = re.compile(r"\.fp16(?:-\d+-of-\d+)?\.(?:safetensors|bin)$")
+_WEIGHT = re.compile(r"\.(?:safetensors|bin)$")
+
+
+class Cancelled(Exception):
+    """cancel() reached the batch before its pipeline call ended."""
+
+
+@dataclass(frozen=True)
+class EncodedBatch:
+    """What a worker hands back for one batch: PNG bytes per image, and how long it took.
+
+    pipe_started / pipe_ended are time.monotonic() in the worker (system-wide on Linux, so the bot can
+    compare them across batches of one worker: the idle gap between two pipeline calls)."""
+
+    batch_id: int
+    images: tuple[EncodedImage, ...]
+    seconds: float  # pipeline call + encoding
+    steps_per_second: float
+    pipe_started: float = 0.0
+    pipe_ended: float = 0.0
+
+
+# ---------------------------------------------------------------- loading
+
+def quiet_libraries() -> None:
+    """Silence noise that says nothing about our setup (call before importing diffusers)."""
+    # transformers 5 warns once per image-processor class that torchvision is missing when
+    # diffusers' pipeline modules are imported; the PIL fallback is what we want anyway.
+    class _DropTorchvisionNotice(logging.Filter):
+        def filter(self, record: logging.LogRecord) -> bool:
+            return "requires torchvision (not installed)" not in record.getMessage()
+
+    logging.getLogger("transformers.utils.import_utils").addFilter(_DropTorchvisionNotice())
+    os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+    # "Loading pipeline components" / "Loading weights" bars would spam the bot's log on every
+    # (re)start. Hub download bars stay (a first download takes minutes and is worth seeing).
+    # tqdm builds a multiprocessing RLock (a named POSIX semaphore in a spawned child) even for a
+    # disabled bar; when the worker is killed it "leaks" and Python warns at shutdown. A thread lock
+    # is all one process needs.
+    try:
+        import threading
+
+        from tqdm import std as tqdm_std
+
+        tqdm_std.tqdm.set_lock(threading.RLock())
+    except Exception:
+        pass
+    for name in ("diffusers.utils.logging", "transformers.utils.logging"):
+        with contextlib.suppress(Exception):
+            __import__(name, fromlist=["disable_progress_bar"]).disable_progress_bar()
+
+
+def _dtype_kwarg() -> str:
+    """diffusers 0.42 renamed from_pretrained's `torch_dtype` to `dtype` (the old name still works
+    but warns); older releases (the project allows >=0.30) only know `torch_dtype`."""
+    try:
+        from diffusers.utils.deprecation_utils import _resolve_dtype  # noqa: F401
+    except ImportError:
+        return "torch_dtype"
+    return "dtype"
+
+
+def resolve_device(device: str = "auto") -> str:
+    import torch
+
+    if device and device != "auto":
+        return device
+    if torch.cuda.is_available():
+        return "cuda"
+    mps = getattr(torch.backends, "mps", None)
+    if mps is not None and mps.is_available():
+        return "mps"
+    return "cpu"
+
+
+def resolve_dtype(dtype: str, device: str, pipeline_class: str | None):
+    """"auto": float32 on CPU; on CUDA bfloat16 for FLUX/SD3 (trained in bf16, fp16 overflows),
+    float16 otherwise; float16 on MPS. Or an explicit "float16" / "bfloat16" / "float32"."""
+    import torch
+
+    names = {
+        "float16": torch.float16, "fp16": torch.float16, "half": torch.float16,
+        "bfloat16": torch.bfloat16, "bf16": torch.bfloat16,
+        "float32": torch.float32, "fp32": torch.float32, "float": torch.float32,
+    }
+    if dtype and dtype != "auto":
+        if dtype not in names:
+            raise ValueError(f"unknown dtype {dtype!r}; use auto, float16, bfloat16 or float32")
+        return names[dtype]
+    kind = device.split(":")[0]
+    if kind == "cuda":
+        if profiles.family_for(pipeline_class) in ("flux", "sd3") and torch.cuda.is_bf16_supported():
+            return torch.bfloat16
+        return torch.float16
+    if kind == "mps":
+        return torch.float16
+    return torch.float32
+
+
+def dtype_name(dtype) -> str:
+    return str(dtype).replace("torch.", "")
+
+
+def _weight_files(model: str) -> list[str] | None:
+    """Weight file names of a local folder, of the hub id's cached snapshot, or of the hub repo.
+
+    A cached snapshot that already holds weights decides on its own (no second download of the
+    other set); one with none (only configs read so far) or no cache at all asks the hub's file
+    list, unless HF_HUB_OFFLINE is set. None when nothing can be known."""
+    folder = Path(os.path.expanduser(model))
+    if not folder.is_dir():
+        try:
+            from huggingface_hub import try_to_load_from_cache
+
+            cached = try_to_load_from_cache(model, "model_index.json")
+            folder = Path(cached).parent if isinstance(cached, str) else None
+        except Exception:
+            folder = None
+    if folder is not None:
+        names = [p.name for p in folder.glob("*/*") if _WEIGHT.search(p.name)]
+        if names or Path(os.path.expanduser(model)).is_dir():
+            return names
+    if os.environ.get("HF_HUB_OFFLINE", "").lower() in ("1", "true", "yes", "on"):
+        return None
+    try:
+        from huggingface_hub import HfApi
+
+        return [name.rsplit("/", 1)[-1] for name in HfApi().list_repo_files(model) if _WEIGHT.search(name)]
+    except Exception as exc:
+        log.info("could not list the files of %s (%s): loading without a weight variant", model, exc)
+        return None
+
+
+def variant_for(model: str, torch_dtype) -> str | None:
+    """"fp16" when the dtype is half precision and the model ships fp16 variant weight files (half
+    the download and load of SDXL's fp32 files); else None (load the default files)."""
+    if dtype_name(torch_dtype) not in _HALF_DTYPES:
+        return None
+    files = _weight_files(model)
+    return FP16_VARIANT if files and any(_FP16_WEIGHT.search(name) for name in files) else None
+
+
+@dataclass
+class LoadedPipelines:
+    txt2img: Any
+    img2img: Any
+    device: str
+    dtype: Any
+    generator_device: str
+    load_seconds: float
+    variant: str | None = None
+
+    @property
+    def scheduler_name(self) -> str:
+        return type(self.txt2img.scheduler).__name__
+
+
+def load_pipelines(model: str, device: str = "auto", dtype: str = "auto", *, safety_checker: bool = False,
+                   offload: str | None = None) -> LoadedPipelines:
+    """Load text-to-image (AutoPipelineForText2Image: SD1.5, SD2, SDXL, SD3, FLUX; hub id or a folder
+    written by save_pretrained, same code path) and an image-to-image pipeline sharing its weights."""
+    t0 = time.perf_counter()
+    quiet_libraries()
+    from diffusers import AutoPipelineForImage2Image, AutoPipelineForText2Image
+
+    device = resolve_device(device)
+    index = profiles.read_model_index(model, local_files_only=True)
+    if index is None and device.startswith("cuda") and dtype == "auto":
+        # Needed to pick bf16 for FLUX/SD3 before loading; from_pretrained downloads it anyway.
+        index = profiles.read_model_index(model, local_files_only=False)
+    pipeline_class = (index or {}).get("_class_name")
+    torch_dtype = resolve_dtype(dtype, device, pipeline_class)
+
+    kwargs: dict[str, Any] = {_dtype_kwarg(): torch_dtype}
+    if not safety_checker and index and (index.get("safety_checker") or [None])[0] is not None:
+        # The bot runs its own content filter; the SD1.5 checker costs ~1.2 GB and blacks images out.
+        kwargs.update(safety_checker=None, requires_safety_checker=False)
+    variant = variant_for(model, torch_dtype)
+    try:
+        pipe = AutoPipelineForText2Image.from_pretrained(model, variant=variant, **kwargs)
+    except Exception as exc:
+        if variant is None:
+            raise
+        # A repo whose variant set is incomplete (one component without fp16 files): the default
+        # files always work, at twice the download.
+        log.warning("loading the %s weights of %s failed (%s); loading the default weights", variant, model, exc)
+        variant = None
+        pipe = AutoPipelineForText2Image.from_pretrained(model, **kwargs)
+
+    if offload == "model":
+        # Small GPUs: keep only the running component on the GPU (slower, same pixels).
+        pipe.enable_model_cpu_offload()
+    elif offload == "sequential":
+        pipe.enable_sequential_cpu_offload()
+    else:
+        pipe = pipe.to(device)
+    pipe.set_progress_bar_config(disable=True)
+
+    # Memory-friendly options that leave pixels unchanged:
+    # - VAE slicing decodes (and encodes, img2img) the images of a batch one at a time: the VAE
+    #   decode of a batch at 1024^2 is the peak of a whole job, and per-image decoding is exactly
+    #   the batch-of-1 computation. (VAE *tiling* would change pixels at tile seams: not enabled.)
+    # - Attention slicing is NOT enabled: with PyTorch 2 SDPA it only slows things down.
+    # - No TF32 / channels_last / torch.compile here: each changes numerics or warm-up time; the
+    #   benchmark decides those, not the default path.
+    vae = getattr(pipe, "vae", None)
+    if vae is not None and hasattr(vae, "enable_slicing"):
+        vae.enable_slicing()
+
+    # Shares every module (no extra memory); also shares the scheduler object, which is fine because
+    # one batch denoises at a time and every call resets the scheduler's timesteps.
+    img2img = AutoPipelineForImage2Image.from_pipe(pipe)
+    img2img.set_progress_bar_config(disable=True)
+
+    # CPU generators on MPS (diffusers' advice: MPS generators are not reproducible); on CUDA a
+    # CUDA generator (what A1111 and most tools use, so seeds match theirs).
+    generator_device = "cpu" if device.startswith("mps") or offload else device
+    return LoadedPipelines(pipe, img2img, device, torch_dtype, generator_device, time.perf_counter() - t0, variant)
+
+
+def _native_size(pipe) -> tuple[int | None, int]:
+    """(raw sample_size of the UNet/transformer, VAE scale factor)."""
+    scale = int(getattr(pipe, "vae_scale_factor", 8) or 8)
+    sample = None
+    for name in ("unet", "transformer"):
+        module = getattr(pipe, name, None)
+        if module is not None:
+            sample = getattr(module.config, "sample_size", None)
+            break
+    if isinstance(sample, (list, tuple)):
+        sample = sample[0] if sample else None
+    if sample is None:
+        sample = getattr(pipe, "default_sample_size", None)  # FLUX: 128 latent px
+    return (int(sample) if sample else None), scale
+
+
+def model_info(model: str, loaded: LoadedPipelines) -> ModelInfo:
+    sample, scale = _native_size(loaded.txt2img)
+    pipeline_class = type(loaded.txt2img).__name__
+    pixels = sample * scale if sample else None
+    prof = profiles.profile_for(pipeline_class, pixels)
+    return ModelInfo(
+        model=model,
+        pipeline_class=pipeline_class,
+        scheduler=loaded.scheduler_name,
+        device=loaded.device,
+        dtype=dtype_name(loaded.dtype),
+        extra={
+            "sample_size": sample,  # latent units, as in the UNet/transformer config
+            "vae_scale_factor": scale,
+            "default_size": prof.default_size,  # pixels: what profile_for() gives
+            "family": prof.family,
+            "img2img_class": type(loaded.img2img).__name__,
+            "variant": loaded.variant,
+            "load_seconds": round(loaded.load_seconds, 3),
+            "pid": os.getpid(),
+        },
+    )
+
+
+# ---------------------------------------------------------------- rendering
+
+def _load_init_image(path: str, width: int, height: int):
+    from PIL import Image
+
+    with Image.open(path) as im:
+        im = im.convert("RGB")
+        if im.size != (width, height):
+            im = im.resize((width, height), Image.Resampling.LANCZOS)
+        return im.copy()
+
+
+def _accepts(pipe, name: str) -> bool:
+    import inspect
+
+    try:
+        return name in inspect.signature(pipe.__call__).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def _uses_init_image(batch: RenderBatch) -> bool:
+    # Upscale jobs run through image-to-image until an upscaler pipeline exists.
+    return batch.task in (JobTask.IMG2IMG, JobTask.UPSCALE)
+
+
+def build_call_kwargs(loaded: LoadedPipelines, batch: RenderBatch) -> tuple[Any, dict]:
+    """The pipeline and the keyword arguments of the ONE call that renders the whole batch.
+
+    One generator per image, seeded with that image's seed: image i of a batch then gets the same
+    initial noise as its batch-of-1 render (one shared generator would change every image but the
+    first)."""
+    import torch
+
+    from_image = _uses_init_image(batch)
+    pipe = loaded.img2img if from_image else loaded.txt2img
+    specs: tuple[ImageSpec, ...] = batch.images
+    kwargs: dict[str, Any] = {
+        "prompt": [s.prompt for s in specs],
+        "num_inference_steps": int(batch.steps),
+        "guidance_scale": float(batch.guidance),
+        "generator": [torch.Generator(loaded.generator_device).manual_seed(int(s.seed)) for s in specs],
+        "output_type": "pil",
+    }
+    negatives = [s.negative_prompt or "" for s in specs]
+    if _accepts(pipe, "negative_prompt") and (any(negatives) or profiles.family_for(type(pipe).__name__) != "flux"):
+        kwargs["negative_prompt"] = negatives
+    if from_image:
+        if any(not s.init_image for s in specs):
+            raise ValueError(f"{batch.task.value} batch without init_image")
+        if batch.strength is None:
+            raise ValueError(f"{batch.task.value} batch without strength")
+        kwargs["image"] = [_load_init_image(s.init_image, batch.width, batch.height) for s in specs]
+        kwargs["strength"] = float(batch.strength)
+        if _accepts(pipe, "width"):  # FLUX/SD3 img2img take explicit sizes; SD uses the image's
+            kwargs["width"], kwargs["height"] = batch.width, batch.height
+    else:
+        kwargs["width"], kwargs["height"] = batch.width, batch.height
+    return pipe, kwargs
+
+
+def render_batch(loaded: LoadedPipelines, batch: RenderBatch, on_step: Callable[[int, int], None] | None = None,
+                 is_cancelled: Callable[[], bool] = lambda: False) -> list:
+    """Render the whole batch in ONE pipeline call; returns its PIL images in batch order.
+
+    `on_step(step, total)` runs after every denoising step; `is_cancelled()` is checked before the
+    call and after every step (raises Cancelled). MemoryError / torch OOM propagate: callers turn them
+    into "oom" with `is_oom` and call `free_memory` outside their except block."""
+    import torch
+
+    if is_cancelled():
+        raise Cancelled()
+    pipe, kwargs = build_call_kwargs(loaded, batch)
+    interrupted = False
+
+    def on_step_end(p, step_index, timestep, callback_kwargs):
+        nonlocal interrupted
+        if on_step is not None:
+            on_step(step_index + 1, int(getattr(p, "num_timesteps", 0) or batch.steps))
+        if is_cancelled():
+            # diffusers checks `interrupt` at the top of each step and skips the rest of the loop
+            # (the VAE still decodes the partial latents; they are discarded).
+            p._interrupt = True
+            interrupted = True
+        return callback_kwargs
+
+    with torch.inference_mode():
+        output = pipe(callback_on_step_end=on_step_end, **kwargs)
+    if interrupted or is_cancelled():
+        raise Cancelled()
+    return list(output.images)
+
+
+def encode_batch(batch: RenderBatch, images, sampler: str, model: str) -> list[EncodedImage]:
+    """PNG bytes (A1111 `parameters` chunk) and sha256 of each image of the batch; no disk I/O."""
+    if len(images) != len(batch.images):
+        raise ValueError(f"batch {batch.batch_id}: {len(images)} images for {len(batch.images)} specs")
+    extra = {"Denoising strength": float(batch.strength)} if batch.is_img2img and batch.strength is not None else None
+    encoded = []
+    for spec, image in zip(batch.images, images, strict=True):
+        params = pngmeta.format_parameters(
+            spec.prompt, spec.negative_prompt, batch.steps, sampler, batch.guidance, spec.seed,
+            image.width, image.height, batch.model_label or model, extra=extra,
+        )
+        data = pngmeta.png_bytes(image, params)
+        encoded.append(EncodedImage(spec.job_id, spec.index, spec.seed, data, hashlib.sha256(data).hexdigest(),
+                                    image.width, image.height))
+    return encoded
+
+
+def is_oom(exc: BaseException) -> bool:
+    """Out of memory on any device: MemoryError, torch's OutOfMemoryError, or the plain RuntimeError
+    some CUDA and MPS paths raise."""
+    if isinstance(exc, MemoryError):
+        return True
+    torch = sys.modules.get("torch")
+    oom_type = getattr(getattr(torch, "cuda", None), "OutOfMemoryError", None) if torch else None
+    if oom_type is not None and isinstance(exc, oom_type):
+        return True
+    return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
+
+
+def free_memory(device: str) -> None:
+    """Return cached device memory after an OOM. Call it OUTSIDE the except block: inside it the
+    exception's traceback keeps every frame of the failed call alive (activations, latents)."""
+    import torch
+
+    gc.collect()
+    if device.startswith("cuda") and torch.cuda.is_available():
+        torch.cuda.empty_cache()
+    elif device.startswith("mps") and hasattr(torch, "mps"):
+        with contextlib.suppress(Exception):
+            torch.mps.empty_cache()
+
+
+def short_error(exc: BaseException, limit: int = 300) -> str:
+    text = f"{type(exc).__name__}: {exc}".strip()
+    text = text.splitlines()[0] if text else type(exc).__name__
+    return text if len(text) <= limit else text[: limit - 1] + "…"
