@@ -31,12 +31,15 @@ class Hit:
 @dataclass(frozen=True)
 class FilterResult:
     hits: tuple[Hit, ...]
+    exempted: tuple[Hit, ...] = ()  # lifted by the server's own exemptions
 
     @property
     def categories(self) -> frozenset[Category]:
         found = {hit.category for hit in self.hits}
-        # A sexual (or abusive) term with a minor term or an age under 18: the rule of rules.
-        if found & {Category.SEXUAL, Category.NONCONSENSUAL} and Category.MINORS in found:
+        # A sexual (or abusive) term with a minor term or an age under 18: the rule of rules. A
+        # server's exemption of a sexual word does not count here, or it would lift this rule too.
+        sexual = found | {hit.category for hit in self.exempted}
+        if sexual & {Category.SEXUAL, Category.NONCONSENSUAL} and Category.MINORS in found:
             found.add(Category.SEXUAL_MINORS)
         return frozenset(found)
 
@@ -157,17 +160,20 @@ class PromptFilter:
         terms = _compiled(server)
         exemptions = _allowlist(server.allowed) if server.allowed else None
         hits: dict[Hit, None] = {}
+        exempted: dict[Hit, None] = {}
         for reading in normalized.readings:
             covered = _covered(reading, self.allow)
             exempt = covered | _covered(reading, exemptions) if exemptions else covered
             for hit, span in self._match(reading, terms):
                 # An empty span (a hit inside a run of spaced letters) is never exempt.
-                lifted = covered if hit.category in PROTECTED else exempt
-                if not span or not lifted.issuperset(span):
-                    hits.setdefault(hit)
+                if not span or not covered.issuperset(span):
+                    if hit.category in PROTECTED or not span or not exempt.issuperset(span):
+                        hits.setdefault(hit)
+                    else:
+                        exempted.setdefault(hit)
         if any(age < ADULT_AGE for age in normalized.ages):
             hits.setdefault(Hit(Category.MINORS, "age under 18"))
-        return FilterResult(tuple(hits))
+        return FilterResult(tuple(hits), tuple(exempted))
 
     @staticmethod
     def _match(reading: Reading, terms: _Terms):
@@ -183,8 +189,8 @@ class PromptFilter:
             if found:
                 yield Hit(found[1], found[0]), range(joined.start, joined.end)
             elif joined.run:
-                for form in joined.word.forms:
-                    for term, category in terms.run_terms:
-                        if term in form:
-                            yield Hit(category, term), ()
-                            break
+                # Every term inside the run ("n a k e d c h i l d" is two), once each.
+                found_in_run = {(term, category) for form in joined.word.forms
+                                for term, category in terms.run_terms if term in form}
+                for term, category in sorted(found_in_run):
+                    yield Hit(category, term), ()
