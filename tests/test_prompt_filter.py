@@ -164,14 +164,13 @@ def test_the_work_per_prompt_is_linear_and_bounded():
 
 @pytest.mark.parametrize("length", [1000, 6000])
 def test_the_worst_case_stays_far_below_a_generous_bound(length):
-    """The measured worst case (see `python -m tests.safety_report`) is ~2.5 ms at 1000 characters
-    and ~13 ms at 6000 on one CI core; this bound only catches a super-linear regression."""
+    """The measured worst case (`python -m tests.safety_report`) is a few ms at 1000 characters and
+    about 5x that at 6000; this bound (40x above it) only catches a super-linear regression."""
     server = ServerTerms.from_texts([f"word{i}" for i in range(50)] + ["two words"], ["a phrase"])
-    worst = 0.0
-    for prompt in _adversarial(length, seed=2):
-        best = min(_timed(prompt, server) for _ in range(3))
-        worst = max(worst, best)
-    assert worst < 0.05 * length / 1000 * 4, f"{worst * 1000:.1f} ms for {length} characters"
+    # Fresh prompts each time (a repeated one hits the word cache); the fastest of 3 per kind.
+    runs = [[_timed(prompt, server) for prompt in _adversarial(length, seed)] for seed in (2, 3, 4)]
+    worst = max(min(times) for times in zip(*runs, strict=True))
+    assert worst < 0.2 * length / 1000, f"{worst * 1000:.1f} ms for {length} characters"
 
 
 def _timed(prompt: str, server: ServerTerms) -> float:
