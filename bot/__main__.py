@@ -117,12 +117,14 @@ async def _serve(settings) -> int:
 
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
     api_base = discord.http.Route.BASE
     delays = _retry_delays()
     while True:
         bot = PixelBot(settings)  # a fresh client per attempt: a closed discord.py client cannot start again
+        # Installed after the client is built: RENDERER=ray starts Ray there, and Ray puts its own
+        # SIGTERM handler in place (it aborts the process instead of stopping cleanly).
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            loop.add_signal_handler(signum, stop.set)
         started = asyncio.ensure_future(bot.start(settings.discord_token))
         stopping = asyncio.ensure_future(stop.wait())
         await asyncio.wait({started, stopping}, return_when=asyncio.FIRST_COMPLETED)

@@ -13,7 +13,6 @@ from discord.ext import commands
 from bot import logsafety
 from bot.config import Settings
 from bot.database import Database
-from bot.errors import RenderError
 from bot.frontend.flows import reply_error
 from bot.frontend.moderation import MOD
 from bot.frontend.presenter import DiscordPresenter
@@ -77,6 +76,8 @@ class PixelBot(commands.Bot):
             progress_interval=settings.progress_interval,
         )
         self._renderer_started: asyncio.Future | None = None
+        self._first_worker = asyncio.Lock()
+        self._calibrated = False
         self.dispatcher: Dispatcher | None = None
         self.jobs: JobService | None = None
         self.tree.on_error = reply_error
@@ -97,23 +98,33 @@ class PixelBot(commands.Bot):
         self._renderer_started = asyncio.get_running_loop().create_task(self._start_renderer())
 
     async def _start_renderer(self) -> None:
-        try:
-            info = await self.pool.start()
-        except RenderError as exc:
-            log.critical("the image model could not be loaded: %s", exc.message)
+        """Start every worker at once; each one joins the dispatcher as soon as its model loaded, so
+        a slow or failing worker (a Ray GPU that is not free yet) never holds the others back."""
+        results = await asyncio.gather(*(self._start_worker(w) for w in self.pool.workers))
+        if not any(results):
+            log.critical("the image model could not be loaded on any renderer")
             self.exit_code = 4
             asyncio.get_running_loop().create_task(self.close())
-            raise
-        log.info("renderer ready: %d worker(s), %s on %s (%s, %s)", len(self.pool.workers), info.pipeline_class,
-                 info.device, info.dtype, info.scheduler)
-        self.admission.scheduler_name = info.scheduler
-        loaded = [worker for worker in self.pool.workers if worker.info is not None]
-        if self.settings.batching == "auto":
-            self.dispatch_settings.batching = await decide_batching(
-                loaded[0], self.profile, self.settings.data_dir / "calibration",
-                self.settings.max_batch_images, model_label(self.settings.image_model),
-            )
-        self.dispatcher.add_workers(loaded)
+
+    async def _start_worker(self, worker) -> bool:
+        try:
+            info = await worker.start()
+        except Exception as exc:
+            log.error("renderer %s could not load the model: %s", worker.name, getattr(exc, "message", exc))
+            return False
+        log.info("renderer %s ready: %s on %s (%s, %s)", worker.name, info.pipeline_class, info.device, info.dtype,
+                 info.scheduler)
+        async with self._first_worker:  # the first one to load decides batching for all
+            if not self._calibrated:
+                self._calibrated = True
+                self.admission.scheduler_name = info.scheduler
+                if self.settings.batching == "auto":
+                    self.dispatch_settings.batching = await decide_batching(
+                        worker, self.profile, self.settings.data_dir / "calibration",
+                        self.settings.max_batch_images, model_label(self.settings.image_model),
+                    )
+        self.dispatcher.add_workers([worker])
+        return True
 
     async def on_interaction(self, interaction: discord.Interaction) -> None:
         # The token is a credential for 15 minutes: from now on it never reaches the log.

@@ -432,3 +432,19 @@ def short_error(exc: BaseException, limit: int = 300) -> str:
     text = f"{type(exc).__name__}: {exc}".strip()
     text = text.splitlines()[0] if text else type(exc).__name__
     return text if len(text) <= limit else text[: limit - 1] + "…"
+
+
+def _looks_like_path(model: str) -> bool:
+    """Hub ids are "name" or "owner/name"; anything else with a separator is a folder."""
+    expanded = os.path.expanduser(model)
+    return (os.path.isabs(expanded) or model.startswith((".", "~")) or "\\" in model
+            or model.count("/") > 1)
+
+
+def check_local_path(model: str) -> None:
+    """A model given as a folder must exist and hold model_index.json (checked before torch loads)."""
+    if _looks_like_path(model) and not os.path.isdir(os.path.expanduser(model)):
+        raise FileNotFoundError(f"model folder {model} does not exist")
+    if os.path.isdir(os.path.expanduser(model)) and not os.path.isfile(
+            os.path.join(os.path.expanduser(model), "model_index.json")):
+        raise FileNotFoundError(f"{model} has no model_index.json (save it with save_pretrained)")

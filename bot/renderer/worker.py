@@ -128,21 +128,6 @@ class _Session:
             self.send(self._encode(batch, images, started, ended, steps_per_second))
 
 
-def _looks_like_path(model: str) -> bool:
-    """Hub ids are "name" or "owner/name"; anything else with a separator is a folder."""
-    expanded = os.path.expanduser(model)
-    return (os.path.isabs(expanded) or model.startswith((".", "~")) or "\\" in model
-            or model.count("/") > 1)
-
-
-def _check_local_path(model: str) -> None:
-    if _looks_like_path(model) and not os.path.isdir(os.path.expanduser(model)):
-        raise FileNotFoundError(f"model folder {model} does not exist")
-    if os.path.isdir(os.path.expanduser(model)) and not os.path.isfile(
-            os.path.join(os.path.expanduser(model), "model_index.json")):
-        raise FileNotFoundError(f"{model} has no model_index.json (save it with save_pretrained)")
-
-
 def worker_main(conn, cancel_value, config: dict) -> None:
     """Entry point of the renderer process (multiprocessing "spawn" target).
 
@@ -160,7 +145,7 @@ def worker_main(conn, cancel_value, config: dict) -> None:
                             format="%(asctime)s renderer[%(process)d] %(levelname)s %(name)s: %(message)s")
     model = config["model"]
     try:
-        _check_local_path(model)  # before importing torch: a typo fails in 0.2 s, not after imports
+        render.check_local_path(model)  # before importing torch: a typo fails in 0.2 s, not after imports
         if config.get("threads"):
             import torch
 

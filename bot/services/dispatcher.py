@@ -200,6 +200,8 @@ class Dispatcher:
         gate = self._gates.get(job_id) if not shown else self._gates.pop(job_id, None)
         if gate is not None and not gate.done():
             gate.set_result(shown)
+        if shown:  # the reply just wrote the message: the next edit waits a full interval
+            self.notifier.mark_sent(job_id)
 
     async def _tell(self, job: Job, show: Callable[[], Awaitable[object]]) -> None:
         """Run one front-end update for `job` once its first reply is out; never raises."""

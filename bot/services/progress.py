@@ -45,7 +45,6 @@ class ProgressNotifier:
             update = self._pending.pop(job_id, None)
             if update is None:
                 break
-            self._last_sent[job_id] = self.clock()
             self._in_flight.add(job_id)
             try:
                 await update()
@@ -53,6 +52,10 @@ class ProgressNotifier:
                 log.warning("progress update for job %s failed", job_id, exc_info=True)
             finally:
                 self._in_flight.discard(job_id)
+                # Counted from when the edit ended, not when it was due: an update can wait (for
+                # the job's first reply, for a slow request) and must not land right before the
+                # next one — Discord allows 5 edits of a message per 5 s.
+                self._last_sent[job_id] = self.clock()
 
     async def finish(self, job_id: int) -> None:
         """Drop pending updates and wait for an in-flight one, before the final edit goes out."""

@@ -1,0 +1,510 @@
+"""Renderer workers as Ray actors (`RENDERER=ray`): GPUs of this machine or of others joined with Ray.
+
+The bot keeps admission, fairness, batching, quotas and SQLite; Ray only places and runs renders.
+One actor per DEVICES entry loads the model once (in `__init__`, so Ray's own restart after a crash
+reloads it) and serves a batch through a streaming-generator method that yields, in order:
+
+    ("progress", step, total)                  after every denoising step
+    ("denoised",)                              right after the pipeline call (denoise + VAE decode)
+    ("images", encoded, seconds, steps_per_s)  the EncodedImages (PNG bytes + parameters chunk)
+    or ("error", kind, message)                kind: "cancelled" | "oom" | "error"
+
+On "denoised" the dispatcher may send the next batch while this one is still encoding: the actor is
+threaded (a "render" concurrency group of 3 threads), so encoding batch n overlaps denoising batch
+n+1. Cancel and liveness probes use a "control" group and never wait behind a render.
+
+The actor may run on another machine: init images travel as bytes, finished images come back as PNG
+bytes and are written on the bot's machine (storage.store_encoded, in a thread). The bot's process
+imports ray only inside functions (it is an extra) and never torch: only the actor's process does.
+"""
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import functools
+import logging
+import os
+import queue
+import tempfile
+import threading
+import time
+import uuid
+from collections import OrderedDict
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from bot.errors import RenderError
+from bot.models import ModelInfo, RenderBatch, RenderResult
+from bot.renderer.render import short_error
+
+log = logging.getLogger("pixelforge.renderer.ray")
+
+# Ray reads this once, when it is imported: "0" makes a Ray started here use 127.0.0.1 for every
+# server instead of the machine's network address (whoever reaches Ray can run code through it).
+LOOPBACK_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
+RENDER_SLOTS = 3  # batch n encoding, n+1 denoising, and n+2 sent when n+1 is denoised before n is stored
+CONTROL_SLOTS = 2  # cancel + liveness probe
+LOAD_TIMEOUT = 1800.0  # a worker machine's first download of a large model takes minutes
+_RETRY_DELAY = 0.2
+_REMEMBERED_CANCELS = 256
+
+
+def _remember(ids: OrderedDict[int, None], batch_id: int) -> None:
+    ids[batch_id] = None
+    while len(ids) > _REMEMBERED_CANCELS:
+        ids.popitem(last=False)
+
+
+# ---------------------------------------------------------------- the actor (a Ray worker process)
+
+class RenderActor:
+    """Holds the loaded pipelines; runs on whichever machine Ray placed it."""
+
+    def __init__(self, model: str, device: str, dtype: str, cpu_workers: int = 0):
+        self._model = model
+        self._incarnation = uuid.uuid4().hex  # lets the bot notice that Ray restarted this actor
+        self._cancelled: OrderedDict[int, None] = OrderedDict()
+        self._lock = threading.Lock()
+        # One batch denoises at a time: the pipelines share one scheduler whose step counter a second
+        # concurrent call would corrupt. Encoding (outside this lock) overlaps the next denoise.
+        self._denoise_lock = threading.Lock()
+        self._loaded: Any = None
+        self._info: ModelInfo | None = None
+        self._error: str | None = None
+        try:
+            from bot.renderer import render
+
+            render.check_local_path(model)  # a typo fails before torch is imported
+            if cpu_workers:
+                import torch
+
+                # Ray sets OMP_NUM_THREADS=1 in its workers; a CPU renderer gets its share of the cores.
+                torch.set_num_threads(max(1, (os.cpu_count() or 1) // cpu_workers))
+            self._loaded = render.load_pipelines(model, device, dtype)
+            self._info = render.model_info(model, self._loaded)
+        except Exception as exc:  # reported through info(): an __init__ that raises ends the actor for good
+            log.exception("could not load %s", model)
+            self._error = short_error(exc, 500)
+
+    def info(self) -> tuple[str, ModelInfo | None, str | None]:
+        return self._incarnation, self._info, self._error
+
+    def cancel(self, batch_id: int) -> None:
+        # May arrive before the render call (calls in different concurrency groups are not ordered).
+        with self._lock:
+            _remember(self._cancelled, batch_id)
+
+    def render(self, batch: RenderBatch, init_images: dict[str, bytes]):
+        """Streaming generator (num_returns="streaming"), see the module docstring."""
+        try:
+            yield from self._render(batch, init_images)
+        finally:
+            with self._lock:
+                self._cancelled.pop(batch.batch_id, None)
+
+    def _render(self, batch: RenderBatch, init_images: dict[str, bytes]):
+        from bot.renderer import render
+
+        if self._loaded is None:
+            yield ("error", "error", self._error or "the model is not loaded")
+            return
+        bid = batch.batch_id
+        events: queue.Queue = queue.Queue()
+        steps = [0]
+
+        def on_step(step: int, total: int) -> None:
+            steps[0] = step
+            events.put(("progress", step, total))
+
+        with tempfile.TemporaryDirectory(prefix="pixelforge-ray-") as tmp:
+            local_batch = _localize_init_images(batch, init_images, Path(tmp))
+
+            def denoise() -> None:
+                # In a thread of its own, so that this generator yields progress while the pipeline runs.
+                try:
+                    with self._denoise_lock:
+                        images = render.render_batch(self._loaded, local_batch, on_step,
+                                                     lambda: bid in self._cancelled)
+                    events.put(("denoised", images))
+                except BaseException as exc:  # noqa: B036 - handed to the generator below
+                    events.put(("failed", exc))
+
+            t0 = time.perf_counter()
+            threading.Thread(target=denoise, name=f"denoise-{bid}", daemon=True).start()
+            while (event := events.get())[0] == "progress":
+                yield event
+        t_pipe = time.perf_counter() - t0
+        if event[0] == "failed":
+            kind, message = _classify(render, event[1])
+            event = None  # the exception's traceback holds the failed call's tensors: drop it first
+            if kind == "oom":
+                render.free_memory(self._loaded.device)
+            yield ("error", kind, message)
+            return
+        images, event = event[1], None
+        yield ("denoised",)
+        try:
+            encoded = render.encode_batch(batch, images, self._loaded.scheduler_name, self._model)
+        except Exception as exc:
+            log.exception("encoding batch %s failed", bid)
+            yield ("error", "error", short_error(exc))
+            return
+        sps = steps[0] / t_pipe if t_pipe > 0 else 0.0
+        yield ("images", tuple(encoded), time.perf_counter() - t0, sps)
+
+
+def _classify(render: Any, exc: BaseException) -> tuple[str, str]:
+    if isinstance(exc, render.Cancelled):
+        return "cancelled", "cancelled"
+    if render.is_oom(exc):
+        return "oom", short_error(exc) or "out of memory"
+    log.error("batch failed", exc_info=exc)
+    return "error", short_error(exc)
+
+
+def _localize_init_images(batch: RenderBatch, init_images: dict[str, bytes], folder: Path) -> RenderBatch:
+    """The batch with its init images pointing at copies (written to `folder`) of the bot's files."""
+    if not init_images:
+        return batch
+    local: dict[str, str] = {}
+    for i, (path, data) in enumerate(init_images.items()):
+        target = folder / f"init{i}{Path(path).suffix}"
+        target.write_bytes(data)
+        local[path] = str(target)
+    specs = tuple(dataclasses.replace(s, init_image=local.get(s.init_image, s.init_image)) for s in batch.images)
+    return dataclasses.replace(batch, images=specs)
+
+
+def _read_init_images(batch: RenderBatch) -> dict[str, bytes]:
+    return {p: Path(p).read_bytes() for p in sorted({s.init_image for s in batch.images if s.init_image})}
+
+
+@functools.cache
+def _actor_class() -> Any:
+    import ray
+
+    # Concurrency groups can only be declared here, not in .options().
+    return ray.remote(concurrency_groups={"render": RENDER_SLOTS, "control": CONTROL_SLOTS})(RenderActor)
+
+
+# ---------------------------------------------------------------- the bot's side
+
+class _NoProgress(Exception):
+    pass
+
+
+@dataclasses.dataclass
+class _RaySession:
+    """The bot's connection to Ray, shared by its workers; shut down with the last one if we started it."""
+
+    owned: bool
+    open_workers: int = 0
+
+
+@dataclasses.dataclass(frozen=True)
+class _Placement:
+    device: str  # as the actor sees it (Ray sets CUDA_VISIBLE_DEVICES to the GPU it grants)
+    num_gpus: int
+    num_cpus: int
+    cpu_workers: int  # > 0: a CPU renderer; torch threads = cores // cpu_workers
+
+
+class RayRenderWorker:
+    """One Ray actor behind the RenderWorker protocol of bot/renderer/pool.py."""
+
+    def __init__(self, name: str, model: str, dtype: str, placement: _Placement, step_timeout: float,
+                 session: _RaySession, env: dict | None = None, load_timeout: float = LOAD_TIMEOUT):
+        self.name = name
+        self.info: ModelInfo | None = None
+        self.restarts = 0
+        self.step_timeout = float(step_timeout)
+        self.load_timeout = float(load_timeout)
+        self._model, self._dtype, self._placement = model, dtype, placement
+        self._env = {str(k): str(v) for k, v in (env or {}).items()}
+        self._session = session
+        self._actor: Any = None
+        self._incarnation: str | None = None
+        self._generation = 0  # one per actor life: overlapping batches count one death once
+        self._recovery: asyncio.Future | None = None
+        self._in_flight: dict[int, str] = {}  # batch id -> "sending" | "denoising" | "encoding"
+        self._cancel_first: OrderedDict[int, None] = OrderedDict()  # cancelled before being sent
+        self._closed = False
+        session.open_workers += 1
+
+    # ------------------------------------------------------------ life cycle
+
+    def _create_actor(self) -> Any:
+        p = self._placement
+        options: dict[str, Any] = {"num_cpus": p.num_cpus, "num_gpus": p.num_gpus,
+                                   "max_restarts": -1, "max_task_retries": 0}
+        if self._env:  # set before the actor's process imports anything (HF_HUB_OFFLINE, ...)
+            options["runtime_env"] = {"env_vars": self._env}
+        return _actor_class().options(**options).remote(self._model, p.device, self._dtype, p.cpu_workers)
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise RenderError("shutdown", f"{self.name} is closed")
+
+    async def start(self) -> ModelInfo:
+        """Create the actor if needed and wait until it has loaded the model."""
+        self._check_open()
+        if self._actor is None:
+            self._actor = self._create_actor()
+        return await self._await_loaded()
+
+    async def _await_loaded(self, killed: str | None = None) -> ModelInfo:
+        """Probe the actor until it answers with its model. A restarting actor is unreachable for a
+        moment (ActorUnavailableError), then Ray queues calls until its __init__ has run. `killed`:
+        the incarnation just killed here, which may still answer until the kill has landed."""
+        from ray.exceptions import ActorDiedError, ActorUnavailableError
+
+        deadline = time.monotonic() + self.load_timeout
+        recreated = False
+        while True:
+            self._check_open()
+            try:
+                probe = self._actor.info.options(concurrency_group="control").remote()
+                incarnation, info, error = await asyncio.wait_for(probe, max(0.1, deadline - time.monotonic()))
+                if incarnation != killed:
+                    break
+            except ActorUnavailableError:
+                pass
+            except ActorDiedError as exc:  # dead for good: `ray kill` by an operator, or its node left
+                self._check_open()
+                if recreated:
+                    raise RenderError("error", f"{self.name}: the Ray actor is dead: {short_error(exc)}") from None
+                log.error("%s: the Ray actor is dead; creating a new one", self.name)
+                self._actor, recreated = self._create_actor(), True
+            except asyncio.TimeoutError:
+                raise RenderError("error", f"{self.name} did not load the model within {self.load_timeout:.0f} s") \
+                    from None
+            if time.monotonic() > deadline:
+                raise RenderError("error", f"{self.name} did not come back within {self.load_timeout:.0f} s")
+            await asyncio.sleep(_RETRY_DELAY)
+        if info is None:
+            raise RenderError("error", f"{self.name} could not load {self._model}: {error}")
+        if self._incarnation is not None and incarnation != self._incarnation:
+            self.restarts += 1
+            log.warning("%s: the Ray actor was restarted (%d restarts)", self.name, self.restarts)
+        self._incarnation, self.info = incarnation, info
+        return info
+
+    def _on_death(self, generation: int, *, kill: bool) -> asyncio.Future:
+        """One recovery per death of the actor (killed here first for a hang), shared by its batches."""
+        if generation == self._generation or self._recovery is None:
+            self._generation += 1
+            self.info = None
+            killed = None
+            if kill and self._actor is not None:
+                import ray
+
+                ray.kill(self._actor, no_restart=False)  # ends the process; Ray starts a new one
+                killed = self._incarnation
+            self._recovery = asyncio.ensure_future(self._await_loaded(killed))
+            self._recovery.add_done_callback(_retrieve)
+        return self._recovery
+
+    async def _ready(self) -> int:
+        """Wait for any recovery, then make sure the actor is up (one round trip, which also
+        notices a restart that happened while the worker was idle). Returns its generation."""
+        if self._recovery is not None and not self._recovery.done():
+            await asyncio.wait({self._recovery})
+        await (self.start() if self._actor is None or self.info is None else self._await_loaded())
+        return self._generation
+
+    async def close(self) -> None:
+        """Kill the actor; a render in flight raises RenderError("shutdown"). Idempotent."""
+        if self._closed:
+            return
+        self._closed = True
+        actor, self._actor, self.info = self._actor, None, None
+        import ray
+
+        if actor is not None:
+            try:
+                ray.kill(actor, no_restart=True)
+            except Exception as exc:  # Ray itself is already gone
+                log.debug("%s: kill at close: %s", self.name, exc)
+        self._session.open_workers -= 1
+        if self._session.owned and self._session.open_workers == 0 and ray.is_initialized():
+            await asyncio.to_thread(ray.shutdown)
+
+    # ------------------------------------------------------------ rendering
+
+    def cancel(self, batch_id: int) -> None:
+        """Stop `batch_id` at its next denoising step; also works just before it is sent. A batch
+        that is already denoised is not cancellable any more: its render completes."""
+        stage = self._in_flight.get(batch_id)
+        if stage is None or stage == "sending":
+            _remember(self._cancel_first, batch_id)
+        elif stage == "denoising" and self._actor is not None:
+            self._actor.cancel.options(concurrency_group="control").remote(batch_id)
+
+    async def render(self, batch: RenderBatch, on_progress: Callable[[int, int], None] | None = None,
+                     on_denoised: Callable[[], None] | None = None) -> RenderResult:
+        """Raises RenderError: "cancelled", "oom", "error" (worker kept), "crash" (the actor died;
+        it is back before this raises), "hang" (no progress for step_timeout: killed, back, raised),
+        "shutdown" (close() was called)."""
+        bid = batch.batch_id
+        self._check_open()
+        self._in_flight[bid] = "sending"
+        try:
+            return await self._render(batch, on_progress, on_denoised)
+        finally:
+            self._in_flight.pop(bid, None)
+            self._cancel_first.pop(bid, None)
+
+    async def _render(self, batch: RenderBatch, on_progress, on_denoised) -> RenderResult:
+        from ray.exceptions import RayActorError, RayError
+
+        bid = batch.batch_id
+        generation = await self._ready()
+        init_images = await asyncio.to_thread(_read_init_images, batch)
+        if bid in self._cancel_first:
+            raise RenderError("cancelled", "cancelled")
+        stream = self._actor.render.options(num_returns="streaming", concurrency_group="render") \
+            .remote(batch, init_images)
+        self._in_flight[bid] = "denoising"
+        try:
+            while (item := await self._next(stream)) is not None and item[0] != "images":
+                if item[0] == "progress":
+                    _call(on_progress, item[1], item[2])
+                elif item[0] == "denoised":
+                    self._in_flight[bid] = "encoding"
+                    _call(on_denoised)
+                elif item[0] == "error":
+                    raise RenderError(item[1], item[2])
+        except _NoProgress:
+            self._check_open()
+            log.error("%s made no progress on batch %s for %g s: killing it", self.name, bid, self.step_timeout)
+            await self._wait_recovery(self._on_death(generation, kill=True))
+            raise RenderError("hang", f"no progress for {self.step_timeout:g} s") from None
+        except RayActorError as exc:
+            if self._closed:
+                raise RenderError("shutdown", f"{self.name} was closed during the batch") from None
+            log.error("%s: the Ray actor died during batch %s: %s", self.name, bid, short_error(exc))
+            await self._wait_recovery(self._on_death(generation, kill=False))
+            raise RenderError("crash", f"the Ray actor died: {short_error(exc, 200)}") from None
+        except RayError as exc:  # an argument that does not pickle, a lost object, ...
+            raise RenderError("error", short_error(exc)) from None
+        except asyncio.CancelledError:
+            self.cancel(bid)  # our caller gave up: let the actor drop the batch
+            raise
+        if item is None:
+            raise RenderError("error", "the renderer ended the batch without images")
+        _, encoded, seconds, sps = item
+        try:
+            images = await asyncio.to_thread(_store, batch, encoded)
+        except (OSError, ValueError) as exc:  # disk full, or images that do not match their batch
+            raise RenderError("error", f"could not store the images: {short_error(exc)}") from None
+        return RenderResult(bid, tuple(images), seconds, steps_per_second=sps)
+
+    async def _next(self, stream) -> tuple | None:
+        """The stream's next item, None at its end; _NoProgress after step_timeout without one."""
+        async def pull():
+            try:
+                ref = await stream.__anext__()
+            except StopAsyncIteration:
+                return None
+            return await ref
+
+        task = asyncio.ensure_future(pull())
+        try:
+            done, _ = await asyncio.wait({task}, timeout=self.step_timeout)
+        except asyncio.CancelledError:
+            task.cancel()
+            raise
+        if not done:
+            task.add_done_callback(_retrieve)  # it fails once the actor is killed
+            raise _NoProgress()
+        return task.result()
+
+    async def _wait_recovery(self, recovery: asyncio.Future) -> None:
+        await asyncio.wait({recovery})
+        self._check_open()  # closed meanwhile: "shutdown" (requeued) rather than crash or hang
+        if not recovery.cancelled() and recovery.exception() is not None:
+            log.error("%s: restart failed: %s (retried at the next render)", self.name, recovery.exception())
+
+
+def _store(batch: RenderBatch, encoded) -> tuple:
+    from bot.renderer import storage
+
+    return storage.store_encoded(batch, encoded)
+
+
+def _call(callback: Callable | None, *args: Any) -> None:
+    if callback is not None:
+        try:
+            callback(*args)
+        except Exception:
+            log.exception("render callback failed")
+
+
+def _retrieve(future: asyncio.Future) -> None:
+    if not future.cancelled():
+        future.exception()
+
+
+# ---------------------------------------------------------------- building the workers
+
+def _connect(ray_address: str | None) -> _RaySession:
+    """ray.init once: "auto" joins this machine's cluster, "host:port" a given one, None/"" starts a
+    Ray for this bot alone on 127.0.0.1 (LOOPBACK_ENV is set before Ray is imported)."""
+    address = (ray_address or "").strip()
+    if not address:
+        os.environ.setdefault(LOOPBACK_ENV, "0")
+    import ray
+
+    if ray.is_initialized():  # a test or an embedding program connected this process already
+        return _RaySession(owned=False)
+    if address:
+        log.info("joining the Ray cluster at %s", address)
+        ray.init(address=address, namespace="pixelforge")
+        return _RaySession(owned=False)
+    t0 = time.perf_counter()
+    # address="local": a new Ray, never a cluster that RAY_ADDRESS in the environment names.
+    ray.init(address="local", num_cpus=os.cpu_count() or 1, include_dashboard=False, namespace="pixelforge")
+    exposed = sorted({n["NodeManagerAddress"] for n in ray.nodes()} - {"127.0.0.1"})
+    if exposed:
+        log.warning("the local Ray listens on %s, not only 127.0.0.1 (ray was imported before %s=0 was set)",
+                    ", ".join(exposed), LOOPBACK_ENV)
+    log.info("started a local Ray in %.1f s", time.perf_counter() - t0)
+    return _RaySession(owned=True)
+
+
+def _placements(devices: list[str], cluster_gpus: float) -> list[_Placement]:
+    entries = [(d or "auto").strip().lower() for d in devices] or ["auto"]
+    resolved = [("cuda" if cluster_gpus > 0 else "cpu") if d == "auto" else d for d in entries]
+    cpu_workers = sum(1 for d in resolved if d == "cpu")
+    out = []
+    for device in resolved:
+        kind = device.split(":")[0]
+        if kind == "cuda":
+            if ":" in device:
+                log.info("DEVICES entry %s: with Ray, any free GPU of the cluster serves it", device)
+            out.append(_Placement("cuda", num_gpus=1, num_cpus=1, cpu_workers=0))
+        elif kind == "cpu":
+            out.append(_Placement("cpu", num_gpus=0, num_cpus=1, cpu_workers=cpu_workers))
+        else:  # mps: a Mac on its own; Ray has no resource for it
+            out.append(_Placement(device, num_gpus=0, num_cpus=1, cpu_workers=0))
+    return out
+
+
+def build_ray_workers(model: str, devices: list[str], dtype: str = "auto", step_timeout: float = 120.0, *,
+                      ray_address: str | None = None, env: dict | None = None,
+                      load_timeout: float = LOAD_TIMEOUT) -> list[RayRenderWorker]:
+    """One RayRenderWorker per devices entry; `await worker.start()` creates its actor.
+
+    Blocks in ray.init (about 2 s for a local Ray, see the README): call it at start-up."""
+    session = _connect(ray_address)
+    import ray
+
+    gpus = float(ray.cluster_resources().get("GPU", 0))
+    placements = _placements(devices, gpus)
+    needed = sum(p.num_gpus for p in placements)
+    if needed > gpus:
+        log.warning("DEVICES asks for %d GPUs, the Ray cluster has %g: the others wait for GPUs to join",
+                    needed, gpus)
+    return [RayRenderWorker(f"ray#{i}", model, dtype, p, step_timeout, session, env=env, load_timeout=load_timeout)
+            for i, p in enumerate(placements)]
