@@ -65,3 +65,7 @@ def user_message(exc: BaseException) -> str:
             "shutdown": "The bot restarted while rendering this job; it will resume.",
         }.get(exc.kind, f"Rendering failed: {exc.message}")
     return "Something went wrong on our side; nothing was charged. Please try again."
+
+
+class ContentBlocked(BotError):
+    """Content safety refused the request (the message names the category, never the matched word)."""

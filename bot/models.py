@@ -64,6 +64,9 @@ class Requester:
     interaction_token: str | None = None
     application_id: int | None = None
     role_ids: frozenset[int] = frozenset()  # the member's roles (quota tiers)
+    # The channel is age-restricted (a thread: its parent is). False for DMs and channels the bot
+    # cannot see: content safety fails closed. Not stored: delivery asks the channel again.
+    channel_nsfw: bool = False
 
 
 def work_units(width: int, height: int, steps: int, images: int) -> float:
@@ -127,6 +130,13 @@ class JobParams:
     strength: float | None = None  # img2img only
     init_image: str | None = None  # img2img only: path under DATA_DIR
     task: JobTask = JobTask.TXT2IMG
+    # Content safety's addition to the negative prompt (set per channel at submit, see
+    # bot/services/safety.py); the renderer gets `full_negative_prompt`.
+    safety_negative: str = ""
+
+    @property
+    def full_negative_prompt(self) -> str:
+        return ", ".join(part for part in (self.negative_prompt, self.safety_negative) if part)
 
     @property
     def work(self) -> float:

@@ -16,9 +16,11 @@ from bot.database import Database
 from bot.frontend.flows import guard, reply_error
 from bot.frontend.moderation import MOD
 from bot.frontend.presenter import DiscordPresenter
+from bot.frontend.safety import DiscordSafetyFront
 from bot.models import INTERACTION_TOKEN_LIFETIME
 from bot.renderer.pool import build_pool
 from bot.renderer.profiles import model_label, resolve_profile
+from bot.safety.image_checker import build_checker
 from bot.scheduler import FairScheduler
 from bot.services.admission import Admission
 from bot.services.audit import AuditLog
@@ -28,10 +30,11 @@ from bot.services.jobs import JobStore
 from bot.services.lifecycle import JobService
 from bot.services.moderation import ModerationService
 from bot.services.quotas import QuotaPolicy, QuotaService
+from bot.services.safety import SafetyService
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("cogs.imagine", "cogs.queue", "cogs.quota", "cogs.moderation")
+EXTENSIONS = ("cogs.imagine", "cogs.queue", "cogs.quota", "cogs.moderation", "cogs.safety")
 
 
 def apply_endpoints(settings: Settings) -> None:
@@ -62,6 +65,9 @@ class PixelBot(commands.Bot):
             renderer=settings.renderer, ray_address=settings.ray_address,
         )
         self.presenter = DiscordPresenter(self)
+        self.safety = SafetyService(self.db, settings, build_checker(settings.safety_image_checker,
+                                                                     settings.safety_checker_model))
+        self.safety.front = DiscordSafetyFront(self)
         self.profile = resolve_profile(settings.image_model)
         self.admission = Admission(settings, self.profile, self.store, model_label(settings.image_model))
         self.audit = AuditLog(self.db)
@@ -88,7 +94,7 @@ class PixelBot(commands.Bot):
         # No workers yet: the queue is recovered and accepts jobs at once, and each worker joins
         # once the model has loaded on it (a worker that failed to load never takes a job).
         self.dispatcher = Dispatcher(self.store, FairScheduler(), [], self.presenter, self.dispatch_settings)
-        self.jobs = JobService(self.admission, self.store, self.dispatcher, quotas=self.quotas)
+        self.jobs = JobService(self.admission, self.store, self.dispatcher, quotas=self.quotas, safety=self.safety)
         self.moderation = ModerationService(self.db, self.audit, self.jobs)
         await self.audit.load()
         await self.moderation.load()  # a pause from before the restart holds the queue from the start
@@ -97,6 +103,7 @@ class PixelBot(commands.Bot):
         if MOD.commands:  # cogs attached their /mod subcommands while loading
             self.tree.add_command(MOD, override=True)
         await self.sync_commands_if_changed()
+        await self.safety.start()  # the image checker loads before any job can be delivered
         await self.jobs.start()
         self._renderer_started = asyncio.get_running_loop().create_task(self._start_renderer())
 
@@ -153,6 +160,7 @@ class PixelBot(commands.Bot):
             self._renderer_started.cancel()
         if self.jobs is not None:
             await self.jobs.stop()  # interrupted renders are requeued before the workers stop
+        await self.safety.stop()
         await self.pool.close()
         await self.db.close()
         await super().close()

@@ -110,7 +110,30 @@ class CancelButton(_Guarded, _ByJobId, discord.ui.DynamicItem[discord.ui.Button]
         await interaction.followup.send(await with_notices(interaction, text), ephemeral=True)
 
 
-ALL_BUTTONS = (VariationButton, RerollButton, DeleteButton, CancelButton)
+class ReportButton(_Guarded, _ByJobId, discord.ui.DynamicItem[discord.ui.Button],
+                   template=r"img:report:v1:(?P<job>\d+)"):
+    """Any member may report a result once; moderators hear of it in the safety log channel and can
+    remove it with Delete."""
+
+    def __init__(self, job_id: int):
+        super().__init__(discord.ui.Button(
+            label="Report", emoji="🚩", style=discord.ButtonStyle.secondary, row=1,
+            custom_id=f"img:report:v1:{job_id}",
+        ))
+        self.job_id = job_id
+
+    async def clicked(self, interaction: discord.Interaction) -> None:
+        bot = bot_of(interaction)
+        job = await bot.store.get(self.job_id)
+        if job is None:
+            raise NotFound("That job no longer exists.")
+        new = await bot.safety.report(job, interaction.user.id)
+        text = ("🚩 Thanks: the moderators were told about this image." if new
+                else "You already reported this image; the moderators have it.")
+        await interaction.response.send_message(text, ephemeral=True)
+
+
+ALL_BUTTONS = (VariationButton, RerollButton, DeleteButton, CancelButton, ReportButton)
 
 
 def result_view(job: Job) -> discord.ui.View:
@@ -119,6 +142,7 @@ def result_view(job: Job) -> discord.ui.View:
         view.add_item(VariationButton(job.id, index))
     view.add_item(RerollButton(job.id))
     view.add_item(DeleteButton(job.id))
+    view.add_item(ReportButton(job.id))
     return view
 
 

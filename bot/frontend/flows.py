@@ -38,6 +38,17 @@ def is_moderator(interaction: discord.Interaction) -> bool:
     return bool(role_ids & bot_of(interaction).settings.moderator_role_ids)
 
 
+def channel_is_nsfw(channel: object) -> bool:
+    """Age-restricted? Threads take their parent's flag (False when the parent is not known); DMs,
+    partial and unknown channels are not: content safety fails closed."""
+    if isinstance(channel, discord.Thread):
+        parent = channel.parent
+        return parent is not None and parent.is_nsfw()
+    if isinstance(channel, discord.abc.GuildChannel):
+        return channel.is_nsfw()
+    return False
+
+
 def requester_from(interaction: discord.Interaction) -> Requester:
     settings = bot_of(interaction).settings
     role_ids = role_ids_of(interaction.user)
@@ -51,6 +62,7 @@ def requester_from(interaction: discord.Interaction) -> Requester:
         interaction_token=interaction.token,
         application_id=interaction.application_id,
         role_ids=frozenset(role_ids),
+        channel_nsfw=channel_is_nsfw(interaction.channel),
     )
 
 

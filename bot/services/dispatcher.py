@@ -32,6 +32,7 @@ from bot.services.progress import ProgressNotifier
 
 if TYPE_CHECKING:
     from bot.services.lifecycle import JobService
+    from bot.services.safety import SafetyService
 
 log = logging.getLogger(__name__)
 
@@ -105,6 +106,7 @@ class Dispatcher:
         self.settings = settings
         self.clock = clock
         self.lifecycle: JobService | None = None  # set by JobService, which owns every ending
+        self.safety: SafetyService | None = None  # set by JobService: the image check before delivery
         self.rate = RenderRate()
         self.notifier = ProgressNotifier(settings.progress_interval)
         self._wake = asyncio.Event()
@@ -288,7 +290,7 @@ class Dispatcher:
             for index in range(p.count):
                 seed = p.image_seed(index)
                 specs.append(ImageSpec(
-                    job_id=job.id, index=index, prompt=p.prompt, negative_prompt=p.negative_prompt,
+                    job_id=job.id, index=index, prompt=p.prompt, negative_prompt=p.full_negative_prompt,
                     seed=seed, init_image=init,
                     output_path=str(self.settings.images_dir / str(job.id) / f"{index}-{seed}.png"),
                 ))
@@ -388,6 +390,8 @@ class Dispatcher:
             return  # its first reply failed: the job was ended, nothing to show
         await self.notifier.finish(job.id)
         images = await self.store.images(job.id)
+        if self.safety is not None and not await self._passes_review(job, images):
+            return
         for attempt in range(self.settings.delivery_retries):
             try:
                 message_id = await self.events.deliver(job, images)
@@ -400,6 +404,24 @@ class Dispatcher:
             await self.store.mark_delivered(job.id, message_id, now=self.clock())
             return
         log.error("job %s stays undelivered; it will be retried at the next start", job.id)
+
+    async def _passes_review(self, job: Job, images: list[StoredImage]) -> bool:
+        """Content safety between storing and showing: a withheld job ends BLOCKED (images kept on
+        disk for moderators). Any failure of the review itself withholds too: fail closed."""
+        try:
+            verdict = await self.safety.review(job, images)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("the safety review of job %s failed; its images are withheld", job.id)
+            await self._end(job, JobStatus.BLOCKED,
+                            "🚫 Not delivered: the safety check failed, so the image was withheld. Nothing was "
+                            "charged.")
+            return False
+        if verdict is None:
+            return True
+        await self._end(job, JobStatus.BLOCKED, verdict.reason)
+        return False
 
     def _spawn(self, coro) -> None:
         task = asyncio.get_running_loop().create_task(coro)

@@ -53,6 +53,7 @@ def _row_to_job(row) -> Job:
             strength=row["strength"],
             init_image=row["init_image"],
             task=JobTask(row["task"]),
+            safety_negative=row["safety_negative"],
         ),
         priority=Priority(row["priority"]),
         status=JobStatus(row["status"]),
@@ -102,8 +103,8 @@ class JobStore:
                    interaction_token, application_id, parent_job_id, parent_image_index,
                    prompt, negative_prompt, aspect, width, height, steps, guidance, count,
                    seed, strength, init_image, model, scheduler, priority, status,
-                   dedupe_key, created_at, cost, charged)
-               SELECT ?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,'queued',?,?,?,?
+                   dedupe_key, created_at, cost, charged, safety_negative)
+               SELECT ?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,'queued',?,?,?,?,?
                WHERE (SELECT COUNT(*) FROM jobs WHERE status IN {_ACTIVE} AND user_id = ?) < ?
                  AND (SELECT active FROM queue_size WHERE id = 1) < ?"""
         values = (
@@ -113,7 +114,7 @@ class JobStore:
             params.prompt, params.negative_prompt, params.aspect, params.width,
             params.height, params.steps, params.guidance, params.count, params.seed,
             params.strength, params.init_image, params.model, params.scheduler,
-            int(priority), dedupe_key, now, cost, charged,
+            int(priority), dedupe_key, now, cost, charged, params.safety_negative,
             requester.user_id, max_per_user, max_total,
         )
         try:
@@ -230,12 +231,13 @@ class JobStore:
 
     @staticmethod
     async def end(conn, job_id: int, status: JobStatus, error: str | None, now: float) -> bool:
-        """End an active job (inside the caller's transaction). False if it had already ended."""
+        """End an active job (inside the caller's transaction). False if it had already ended.
+        BLOCKED also ends a 'done' job: its images are stored but the safety check withheld them."""
         assert status in ENDINGS, status
         cursor = await conn.execute(
             f"UPDATE jobs SET status = ?, error = ?, finished_at = ?, interaction_token = NULL "
-            f"WHERE id = ? AND status IN {_ACTIVE}",
-            (status.value, error, now, job_id),
+            f"WHERE id = ? AND (status IN {_ACTIVE} OR (status = 'done' AND ? = 'blocked'))",
+            (status.value, error, now, job_id, status.value),
         )
         return cursor.rowcount > 0
 

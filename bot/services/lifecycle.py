@@ -20,12 +20,16 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from bot.models import INTERACTION_TOKEN_LIFETIME, Job, JobStatus, Requester, WorkRequest
 from bot.services.admission import Admission
 from bot.services.dispatcher import Dispatcher
 from bot.services.jobs import ENDINGS, JobStore
 from bot.services.quotas import QuotaService
+
+if TYPE_CHECKING:
+    from bot.services.safety import SafetyService
 
 log = logging.getLogger(__name__)
 
@@ -37,13 +41,16 @@ TOKEN_SWEEP_INTERVAL = 60.0
 
 class JobService:
     def __init__(self, admission: Admission, store: JobStore, dispatcher: Dispatcher,
-                 clock: Callable[[], float] = time.time, quotas: QuotaService | None = None):
+                 clock: Callable[[], float] = time.time, quotas: QuotaService | None = None,
+                 safety: SafetyService | None = None):
         self.admission = admission
         self.store = store
         self.dispatcher = dispatcher
         self.clock = clock
         self.quotas = quotas if quotas is not None and quotas.enabled else None
+        self.safety = safety  # None only in tests of the serving layer alone
         dispatcher.lifecycle = self
+        dispatcher.safety = safety
         self._sweeper: asyncio.Task | None = None
 
     async def start(self) -> None:
@@ -62,7 +69,8 @@ class JobService:
         Raises the admission's BotError (nothing stored, nothing queued) or whatever `acknowledge`
         raised (the job is then ended as cancelled, silently: there is no message to edit)."""
         plan = await self.admission.plan(requester, request)  # validation and price
-        # Content safety (prompt filter) goes here.
+        if self.safety is not None:  # the prompt filter: a refusal raises, nothing stored or charged
+            plan = await self.safety.screen(requester, plan)
         job = await self.admission.admit(requester, plan, now=self.clock(), quotas=self.quotas)
         self.dispatcher.hold(job.id)
         self.dispatcher.enqueue(job, announced=True)

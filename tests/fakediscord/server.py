@@ -193,6 +193,13 @@ class FakeDiscord:
         self.gateway.dispatch_soon("CHANNEL_UPDATE", channel_json(channel, self.bot_user))
         self._changed()
 
+    def set_channel_nsfw(self, channel_id: ChannelRef, nsfw: bool) -> None:
+        """A server admin toggles the channel's age restriction (sent to the bot as CHANNEL_UPDATE)."""
+        channel = self._channel(channel_id)
+        channel.nsfw = nsfw
+        self.gateway.dispatch_soon("CHANNEL_UPDATE", channel_json(channel, self.bot_user))
+        self._changed()
+
     def add_message(self, channel_id: ChannelRef, author: UserRef, content: str) -> Message:
         """A message posted by a (human) user, e.g. to check the bot cannot edit it."""
         channel, user = self._channel(channel_id), self._user(author)
