@@ -8,7 +8,8 @@ Prints, all measured now on this machine:
 - the renderer's idle gap between two batches at 1024² output, encoding before taking the next
   batch (as before) vs beside it (now);
 - with 10,000 queued jobs: start-up recovery time and its edits, one /imagine's admission and place
-  in line, and the time to pick the next job (goal < 1 ms); memory.
+  in line, that admission with quotas (debit and ledger in its transaction) vs without, and the
+  time to pick the next job (goal < 1 ms); memory.
 
 Acknowledgement latency needs the Discord-compatible test server, which lives in the repository's
 tests/ (product code never imports them): `python -m tests.bench_ack` in a source checkout.
@@ -221,7 +222,7 @@ def main(argv: list[str]) -> int:
 
 
 async def _main(args, model: str, gap_model: str, steps: int) -> int:
-    from bot.bench_queue import measure_pick_time, measure_queue_costs
+    from bot.bench_queue import measure_pick_time, measure_queue_costs, measure_quota_admission
     from bot.bench_renderer import measure_idle_gap
     from bot.renderer.profiles import resolve_profile, sizes_for_aspect
     from bot.renderer.worker import bare_pipeline_call
@@ -267,6 +268,11 @@ async def _main(args, model: str, gap_model: str, steps: int) -> int:
     print(f"10,000 queued jobs: start-up recovery {costs['recovery'] * 1000:.0f} ms with "
           f"{costs['recovery_edits']} position edits; one /imagine admitted and placed in line: "
           f"p50 {costs['submit_p50'] * 1000:.2f} ms, p99 {costs['submit_p99'] * 1000:.2f} ms")
+    quota = await measure_quota_admission(10_000)
+    print(f"admission with quotas (debit + ledger in the insert's transaction): p50 {quota['with_p50'] * 1000:.2f} ms, "
+          f"p99 {quota['with_p99'] * 1000:.2f} ms; without: p50 {quota['without_p50'] * 1000:.2f} ms, "
+          f"p99 {quota['without_p99'] * 1000:.2f} ms (x{quota['with_p50'] / quota['without_p50']:.2f} at p50; "
+          "10,000 queued, alternating)")
     per_pick, queue_mib = measure_pick_time()
     print(f"pick next job with 10,000 queued: {per_pick * 1e6:.1f} us (goal < 1000 us); "
           f"10,000 queued jobs hold {queue_mib:.1f} MiB")

@@ -107,3 +107,66 @@ async def measure_queue_costs(queued: int = 10_000, submits: int = 200) -> dict[
                     "submit_p99": took[min(len(took) - 1, round(0.99 * (len(took) - 1)))]}
         finally:
             await db.close()
+
+
+async def measure_quota_admission(queued: int = 10_000, pairs: int = 300, members: int = 200) -> dict[str, float]:
+    """One /imagine's admission (JobService.submit) with quotas and without, in the same run and
+    database: `queued` jobs waiting and a ledger of a day's use already there; the two alternate
+    (one of each per pair) so that load on the machine hits both alike. With quotas it is one
+    BEGIN IMMEDIATE transaction: the account upsert, the conditional debit, the conditional job
+    INSERT and the ledger row; without, the one conditional INSERT."""
+    from bot.config import load_settings
+    from bot.database import Database
+    from bot.renderer.profiles import profile_for
+    from bot.scheduler import FairScheduler
+    from bot.services.admission import Admission
+    from bot.services.audit import AuditLog
+    from bot.services.dispatcher import Dispatcher, DispatchSettings
+    from bot.services.jobs import JobStore
+    from bot.services.lifecycle import JobService
+    from bot.services.quotas import QuotaPolicy, QuotaService
+
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp)
+        settings = load_settings({"DISCORD_TOKEN": "bench", "DATA_DIR": str(data), "MAX_QUEUED_PER_USER": "1000",
+                                  "MAX_QUEUE_SIZE": "100000", "QUOTA_CREDITS": "100000"}, dotenv=False)
+        db = await Database(settings.db_path).connect()
+        try:
+            store = JobStore(db, data)
+            admission = Admission(settings, profile_for("StableDiffusionXLPipeline", 1024), store, "bench")
+            now = time.time()
+            async with db.transaction() as conn:
+                await conn.executemany(
+                    "INSERT INTO jobs (kind, task, user_id, guild_id, channel_id, prompt, negative_prompt, aspect,"
+                    " width, height, steps, guidance, count, seed, model, priority, status, created_at)"
+                    " VALUES ('imagine', 'txt2img', ?, 1, 1, 'a cat', '', '1:1', 1024, 1024, 30, 6.0, 1, 1, 'bench',"
+                    " 1, 'queued', ?)", [(n % 700, now) for n in range(queued)])
+                await conn.executemany(
+                    "INSERT INTO quota_ledger (guild_id, user_id, kind, amount, used_after, bonus_after, balance_after,"
+                    " created_at) VALUES (1, ?, 'debit', -10, 10, 0, 990, ?)", [(n % 700, now) for n in range(queued)])
+            dispatcher = Dispatcher(store, FairScheduler(), [], _Silent(), DispatchSettings(images_dir=data / "i"))
+            await dispatcher.recover()
+            quotas = QuotaService(db, QuotaPolicy.from_settings(settings), AuditLog(db))
+            services = {"without": JobService(admission, store, dispatcher),
+                        "with": JobService(admission, store, dispatcher, quotas=quotas)}
+
+            async def acknowledge(job, position, eta):
+                return None
+
+            took: dict[str, list[float]] = {"without": [], "with": []}
+            for n in range(pairs):
+                for name in (("without", "with") if n % 2 else ("with", "without")):
+                    requester = Requester(user_id=n % members, channel_id=1, guild_id=1)
+                    started = time.perf_counter()
+                    await services[name].submit(requester, GenerationRequest(prompt="a fox in the snow"), acknowledge)
+                    took[name].append(time.perf_counter() - started)
+            charged = await db.fetchone("SELECT COUNT(*) FROM quota_ledger WHERE job_id IS NOT NULL")
+            assert charged[0] == pairs, "every admission with quotas wrote its debit"
+            out = {}
+            for name, values in took.items():
+                values.sort()
+                out[f"{name}_p50"] = statistics.median(values)
+                out[f"{name}_p99"] = values[min(len(values) - 1, round(0.99 * (len(values) - 1)))]
+            return out
+        finally:
+            await db.close()

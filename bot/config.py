@@ -13,12 +13,19 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlparse
 
+from bot import credits
 from bot.errors import ConfigError
 from bot.renderer.pool import plan_local_devices
 
 # SDXL base: the best widely supported open model that still fits an 8 GB consumer card in
 # fp16 (its VAE upcasts itself to avoid fp16 NaNs); see README for smaller-card options.
 DEFAULT_MODEL = "stabilityai/stable-diffusion-xl-base-1.0"
+# Content safety (README "Content safety"): added to the negative prompt of every job in an SFW
+# channel, and the minors one to every job in an age-restricted channel instead.
+DEFAULT_SAFETY_NEGATIVE = "nsfw, nude, naked, nudity, sexual, explicit, cleavage, underwear, gore, blood, violence"
+DEFAULT_MINORS_NEGATIVE = "child, children, kid, minor, underage, teen, young-looking, childlike, loli, shota"
+SAFETY_CHECKERS = ("opennsfw", "sd", "none")
+_CHECKER_PLUGIN = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 
 
 @dataclass(frozen=True)
@@ -51,6 +58,18 @@ class Settings:
     max_upscale_pixels: int = 0  # 0: the model profile's cap (4x its trained area)
     upscaler_model: str | None = None  # a spandrel .pth/.safetensors file; None: Lanczos
     image_retention_days: int = 0  # 0: keep image files forever
+    # Quotas, in tenths of a credit (bot/credits.py). quota_credits None: QUOTA_CREDITS=unlimited, quotas off.
+    quota_credits: int | None = 500
+    quota_period: str = "day"
+    quota_reset_hour: int = 0
+    # (role id, tenths or None for unlimited): a member gets the highest of their roles' allowances.
+    quota_role_credits: tuple[tuple[int, int | None], ...] = ()
+    # Content safety
+    safety_image_checker: str = "opennsfw"  # opennsfw, sd, none, or module:callable
+    safety_checker_model: Path | None = None  # SAFETY_IMAGE_CHECKER=sd: a local StableDiffusionSafetyChecker
+    safety_image_threshold: float = 0.5  # default per server; /mod safety threshold changes it
+    safety_negative_prompt: str = DEFAULT_SAFETY_NEGATIVE
+    safety_minors_negative_prompt: str = DEFAULT_MINORS_NEGATIVE
 
     @property
     def device(self) -> str:
@@ -122,6 +141,36 @@ def _id_set(env: dict, name: str) -> frozenset[int]:
         return frozenset(int(part) for part in raw.replace(" ", "").split(",") if part)
     except ValueError:
         raise ConfigError(f"{name} must be a comma-separated list of Discord ids, got {raw!r}") from None
+
+
+def _quota_credits(env: dict) -> int | None:
+    raw = env.get("QUOTA_CREDITS", "").strip()
+    if not raw:
+        return 500
+    try:
+        return credits.parse_credits(raw, allow_unlimited=True)
+    except ValueError:
+        raise ConfigError(f"QUOTA_CREDITS must be a number of credits (0 or more, one decimal at most) or "
+                          f"unlimited, got {raw!r}") from None
+
+
+def _role_credits(env: dict) -> tuple[tuple[int, int | None], ...]:
+    """QUOTA_ROLE_CREDITS=123:200,456:0,789:unlimited"""
+    raw = env.get("QUOTA_ROLE_CREDITS", "").strip()
+    tiers: dict[int, int | None] = {}
+    for part in raw.replace(" ", "").split(","):
+        if not part:
+            continue
+        role, _, amount = part.partition(":")
+        try:
+            role_id = int(role)
+            tiers[role_id] = credits.parse_credits(amount, allow_unlimited=True)
+        except ValueError:
+            raise ConfigError(f"QUOTA_ROLE_CREDITS must look like 123:200,456:unlimited (role id:credits), "
+                              f"got {part!r} in {raw!r}") from None
+        if role_id <= 0:
+            raise ConfigError(f"QUOTA_ROLE_CREDITS: {role_id} is not a Discord role id")
+    return tuple(sorted(tiers.items()))
 
 
 _DEVICE = re.compile(r"^(cpu|mps|cuda(:\d+)?)$")
@@ -207,6 +256,29 @@ def _upscaler_model(env: dict) -> str | None:
     if importlib.util.find_spec("spandrel") is None:
         raise ConfigError("UPSCALER_MODEL needs spandrel: pip install 'pixelforge[upscaler]'")
     return str(path.resolve())
+def _safety_checker(env: dict) -> tuple[str, Path | None]:
+    raw = env.get("SAFETY_IMAGE_CHECKER", "").strip()
+    kind = raw.lower() if raw.lower() in SAFETY_CHECKERS or not raw else raw
+    kind = kind or "opennsfw"
+    if kind not in SAFETY_CHECKERS and not _CHECKER_PLUGIN.match(kind):
+        raise ConfigError(f"SAFETY_IMAGE_CHECKER must be opennsfw, sd, none or module:callable, got {raw!r}")
+    model_raw = env.get("SAFETY_CHECKER_MODEL", "").strip()
+    model = Path(model_raw).expanduser() if model_raw else None
+    if kind == "sd":
+        if model is None:
+            raise ConfigError("SAFETY_IMAGE_CHECKER=sd needs SAFETY_CHECKER_MODEL: the folder of a "
+                              "StableDiffusionSafetyChecker saved with save_pretrained")
+        if not (model / "config.json").is_file():
+            raise ConfigError(f"SAFETY_CHECKER_MODEL must be a folder with a config.json, got {model_raw!r}")
+    return kind, model
+
+
+def _text(env: dict, name: str, default: str, limit: int = 1000) -> str:
+    raw = env.get(name)
+    value = default if raw is None else raw.strip()
+    if len(value) > limit:
+        raise ConfigError(f"{name} must be at most {limit} characters, got {len(value)}")
+    return value
 
 
 def prepare_data_dir(path: Path) -> None:
@@ -245,6 +317,7 @@ def load_settings(env: dict | None = None, dotenv: bool = True, require_token: b
     if level not in ("DEBUG", "INFO", "WARNING", "ERROR"):
         raise ConfigError(f"LOG_LEVEL must be DEBUG, INFO, WARNING or ERROR, got {level!r}")
     renderer = _renderer(env)
+    checker, checker_model = _safety_checker(env)
     return Settings(
         discord_token=token,
         image_model=str(Path(model).expanduser()) if Path(model).expanduser().is_dir() else model,
@@ -272,4 +345,13 @@ def load_settings(env: dict | None = None, dotenv: bool = True, require_token: b
         max_upscale_pixels=_int(env, "MAX_UPSCALE_PIXELS", 0, 0, 64 * 2**20),
         upscaler_model=_upscaler_model(env),
         image_retention_days=_int(env, "IMAGE_RETENTION_DAYS", 0, 0, 36500),
+        quota_credits=_quota_credits(env),
+        quota_period=_choice(env, "QUOTA_PERIOD", "day", credits.PERIODS),
+        quota_reset_hour=_int(env, "QUOTA_RESET_HOUR", 0, 0, 23),
+        quota_role_credits=_role_credits(env),
+        safety_image_checker=checker,
+        safety_checker_model=checker_model,
+        safety_image_threshold=_float(env, "SAFETY_IMAGE_THRESHOLD", 0.5, 0.01, 1.0),
+        safety_negative_prompt=_text(env, "SAFETY_NEGATIVE_PROMPT", DEFAULT_SAFETY_NEGATIVE),
+        safety_minors_negative_prompt=_text(env, "SAFETY_MINORS_NEGATIVE_PROMPT", DEFAULT_MINORS_NEGATIVE),
     )

@@ -23,6 +23,14 @@ class NotAllowed(BotError):
     """The user may not do this (e.g. delete someone else's image)."""
 
 
+class QuotaExceeded(AdmissionRefused):
+    """The member's credits do not cover the job; nothing was charged or queued."""
+
+
+class Banned(NotAllowed):
+    """A moderator banned the member from the bot in this server."""
+
+
 class NotFound(BotError):
     """The job or image no longer exists."""
 
@@ -57,3 +65,7 @@ def user_message(exc: BaseException) -> str:
             "shutdown": "The bot restarted while rendering this job; it will resume.",
         }.get(exc.kind, f"Rendering failed: {exc.message}")
     return "Something went wrong on our side; nothing was charged. Please try again."
+
+
+class ContentBlocked(BotError):
+    """Content safety refused the request (the message names the category, never the matched word)."""

@@ -64,11 +64,21 @@ class Requester:
     interaction_id: int | None = None
     interaction_token: str | None = None
     application_id: int | None = None
+    role_ids: frozenset[int] = frozenset()  # the member's roles (quota tiers)
+    # The channel is age-restricted (a thread: its parent is). False for DMs and channels the bot
+    # cannot see: content safety fails closed. Not stored: delivery asks the channel again.
+    channel_nsfw: bool = False
 
 
 def work_units(width: int, height: int, steps: int, images: int) -> float:
     """The one cost formula: pixels x steps x images, in millions (megapixel-steps)."""
     return width * height * steps * images / 1e6
+
+
+def denoising_steps(steps: int, strength: float | None) -> int:
+    """Steps the pipeline really runs: image-to-image starts part-way into the schedule and runs
+    int(steps x strength) of them (diffusers), so a variation costs what it renders."""
+    return steps if strength is None else max(1, int(steps * strength))
 
 
 @dataclass(frozen=True)
@@ -147,11 +157,18 @@ class JobParams:
     init_image: str | None = None  # img2img and upscale: path under DATA_DIR
     task: JobTask = JobTask.TXT2IMG
     upscale_factor: float | None = None  # upscale only: output size / the parent image's size
+    # Content safety's addition to the negative prompt (set per channel at submit, see
+    # bot/services/safety.py); the renderer gets `full_negative_prompt`.
+    safety_negative: str = ""
+
+    @property
+    def full_negative_prompt(self) -> str:
+        return ", ".join(part for part in (self.negative_prompt, self.safety_negative) if part)
 
     @property
     def work(self) -> float:
         """The job's GPU work (see `work_units`): ETAs, fair share and quota prices all use it."""
-        return work_units(self.width, self.height, self.steps, self.count)
+        return work_units(self.width, self.height, denoising_steps(self.steps, self.strength), self.count)
 
     def image_seed(self, index: int) -> int:
         """Seed of image `index`: consecutive seeds, A1111 style, so each image reproduces alone."""
@@ -172,6 +189,10 @@ class Job:
     attempts: int = 0
     message_id: int | None = None
     error: str | None = None
+    cost: int = 10  # tenths of a credit (bot/credits.py): its work priced at admission; fair share counts it
+    charged: int = 0  # tenths debited at admission (0 without quotas)
+    # What the debit left, for the first reply only (not stored): None = the member has no limit.
+    balance_left: int | None = field(default=None, compare=False)
 
     @property
     def user_id(self) -> int:

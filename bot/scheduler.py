@@ -2,12 +2,16 @@
 
 Policy (also in README):
 1. Priority classes first: a lower `Priority` always runs before a higher one.
-2. Inside a class, start-time fair queuing between users: each job gets a tag
-   `max(class clock, tag of the user's previous job + 1)` and the smallest tag runs next
-   (ties: admission order). A user's n-th waiting job therefore waits behind every other
-   user's (n-1)-th, never behind all of somebody's backlog, and a user's own jobs keep their order.
-   The class clock is the tag of the last job started, so a newcomer joins the current round
-   instead of jumping ahead of everyone who waited, and no job starves.
+2. Inside a class, start-time fair queuing between users, weighted by work: each job gets a start
+   tag `max(class clock, finish tag of the user's previous job)` and a finish tag
+   `start + its cost` (`Job.cost`: its GPU work priced in tenths of a credit, the number its owner
+   is charged), and the smallest start tag runs next (ties: admission order). Fair share counts
+   work, not jobs: a 4-image 1024² job moves its owner's next start 4 default images further, so
+   whoever asks for less waits behind less of it. With equal costs this is round robin: a user's
+   n-th waiting job waits behind every other user's (n-1)-th, never behind all of somebody's
+   backlog, and a user's own jobs keep their order. The class clock is the start tag of the last
+   job started, so a newcomer joins the current round instead of jumping ahead of everyone who
+   waited, and no job starves.
 3. Batching may pull a compatible job forward, but only from the next `window` jobs in fair order.
 
 The queue is in memory; SQLite is the source of truth and the queue is rebuilt from it at start.
@@ -33,8 +37,8 @@ class FairScheduler:
     def __init__(self, batch_window: int = 16):
         self._order: SortedList = SortedList()  # _Key, in run order
         self._entries: dict[int, tuple[_Key, Job]] = {}  # job id -> (its key, the job), in push order
-        self._clock: dict[int, int] = {}  # priority class -> tag of the last job started
-        self._last_tag: dict[tuple[int, int], int] = {}  # (class, user) -> last tag given
+        self._clock: dict[int, int] = {}  # priority class -> start tag of the last job started
+        self._finish: dict[tuple[int, int], int] = {}  # (class, user) -> finish tag of their last job
         self._next_seq = 0  # admission number of the next new job
         self._retries = 0  # retries so far; each one's seq is -retries
         self.batch_window = batch_window
@@ -70,15 +74,15 @@ class FairScheduler:
             key = (cls, self._clock.get(cls, 0), -self._retries, job.id)
         else:
             tag = self._next_tag(cls, job.user_id)
-            self._last_tag[(cls, job.user_id)] = tag
+            self._finish[(cls, job.user_id)] = tag + max(1, job.cost)
             key = (cls, tag, self._next_seq, job.id)
             self._next_seq += 1
         self._entries[job.id] = (key, job)
         return key
 
     def _next_tag(self, cls: int, user_id: int) -> int:
-        """The round a new job of this user would join in this class."""
-        return max(self._clock.get(cls, 0), self._last_tag.get((cls, user_id), -1) + 1)
+        """The start tag a new job of this user would get in this class."""
+        return max(self._clock.get(cls, 0), self._finish.get((cls, user_id), 0))
 
     def remove(self, job_id: int) -> Job | None:
         """Take a queued job out (cancel, expiry)."""

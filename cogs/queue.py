@@ -7,7 +7,7 @@ from discord.ext import commands
 
 from bot.errors import NotAllowed
 from bot.frontend.buttons import CancelButton
-from bot.frontend.flows import bot_of, is_moderator, reply_error
+from bot.frontend.flows import bot_of, is_moderator, reply_error, send_private
 
 MAX_LISTED = 20  # 25 components per message; keep room
 
@@ -26,7 +26,7 @@ class Queue(commands.Cog):
         jobs = await bot.store.active_for_user(target.id)
         if not jobs:
             who = "You have" if target.id == interaction.user.id else f"{target.display_name} has"
-            return await interaction.response.send_message(f"{who} no waiting jobs.", ephemeral=True)
+            return await send_private(interaction, f"{who} no waiting jobs.")
         lines, view = [], discord.ui.View(timeout=None)
         for job in jobs[:MAX_LISTED]:
             if bot.dispatcher.is_running(job.id):
@@ -39,7 +39,7 @@ class Queue(commands.Cog):
             view.add_item(CancelButton(job.id, label=f"Cancel #{job.id}"))
         if len(jobs) > MAX_LISTED:
             lines.append(f"…and {len(jobs) - MAX_LISTED} more.")
-        await interaction.response.send_message("\n".join(lines), view=view, ephemeral=True)
+        await send_private(interaction, "\n".join(lines), view=view)
 
 
 async def setup(bot: commands.Bot) -> None:

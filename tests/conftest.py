@@ -12,6 +12,11 @@ import pytest
 
 from tests.faults import FAULTS_ENV, with_fault_hook
 
+# Ray reads this once, when it is imported: set before any test module can import it (a collection-time
+# importorskip does), else a "local" Ray binds to the machine's network address instead of 127.0.0.1.
+# The bot processes the tests start inherit it too.
+os.environ["RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"] = "0"
+
 ROOT = Path(__file__).resolve().parent.parent
 SPEC = ROOT.parent / "shared" / "discord-api-spec" / "openapi.json"
 

@@ -4,7 +4,8 @@ from __future__ import annotations
 import itertools
 import time
 
-from bot.models import Job, JobKind, JobParams, JobStatus, Priority, Requester
+from bot import credits
+from bot.models import Job, JobKind, JobParams, JobStatus, Priority, Requester, work_units
 
 _ids = itertools.count(1)
 
@@ -16,14 +17,20 @@ def make_params(**overrides) -> JobParams:
     return JobParams(**fields)
 
 
+# The tiny test profile's default image: 64x64, 4 steps, costs 1.0 credit.
+UNIT_WORK = work_units(64, 64, 4, 1)
+
+
 def make_job(user_id: int = 1, priority: Priority = Priority.INTERACTIVE, job_id: int | None = None,
              **param_overrides) -> Job:
+    params = make_params(**param_overrides)
     return Job(
         id=next(_ids) if job_id is None else job_id,
         kind=JobKind.IMAGINE,
         requester=Requester(user_id=user_id, channel_id=10, guild_id=1),
-        params=make_params(**param_overrides),
+        params=params,
         priority=priority,
         status=JobStatus.QUEUED,
         created_at=time.time(),
+        cost=credits.price(params.work, UNIT_WORK),
     )

@@ -27,7 +27,8 @@ async def test_imagine_defers_shows_progress_and_delivers_pngs_with_buttons(worl
     job_id = job_id_of(message)
     assert ids == [f"img:up:v1:{job_id}:0", f"img:up:v1:{job_id}:1",
                    f"img:var:v1:{job_id}:0", f"img:var:v1:{job_id}:1",
-                   f"img:reroll:v1:{job_id}", f"img:info:v1:{job_id}", f"img:delete:v1:{job_id}"]
+                   f"img:reroll:v1:{job_id}", f"img:info:v1:{job_id}", f"img:delete:v1:{job_id}",
+                   f"img:report:v1:{job_id}"]
     assert message.edit_count >= 2, "expected progress edits before the result"
     assert "seed 42" in message.content and "@\u200beveryone" in message.content
 

@@ -3,6 +3,7 @@ renders on a CPU actor and delivers through the Discord-compatible server. Every
 on 127.0.0.1 (bot/renderer/ray_worker.py sets RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER=0 before Ray starts)."""
 from __future__ import annotations
 
+import importlib.util
 import re
 import secrets
 
@@ -10,7 +11,8 @@ import pytest
 
 from tests.e2e_helpers import png_parameters, wait_result, wait_statuses
 
-pytest.importorskip("ray")
+# find_spec, not importorskip: importing Ray in the test process would fix its network binding early.
+pytestmark = pytest.mark.skipif(importlib.util.find_spec("ray") is None, reason="the ray extra is not installed")
 
 
 async def test_imagine_renders_on_a_ray_actor_and_is_delivered(world):

@@ -58,7 +58,7 @@ async def test_kill_9_while_rendering_then_restart_delivers_every_job_exactly_on
 
 async def test_renderer_crash_oom_and_hang_fail_the_job_and_the_next_one_renders(world):
     server = world.server
-    await world.start_bot(PIXELFORGE_TEST_FAULTS=SLOW, MAX_ATTEMPTS=2, RENDER_STEP_TIMEOUT=3,
+    await world.start_bot(PIXELFORGE_TEST_FAULTS=SLOW, MAX_ATTEMPTS=2, RENDER_STEP_TIMEOUT=6,
                           MAX_QUEUED_PER_USER=5)
     crash = await _imagine(world, world.alice, "crashme now")
     oom = await _imagine(world, world.bob, "oomme now")

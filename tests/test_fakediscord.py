@@ -23,7 +23,7 @@ import yarl
 from discord import app_commands
 from discord.ext import commands
 
-from tests.fakediscord import VIEW_CHANNEL, FakeDiscord
+from tests.fakediscord import MANAGE_MESSAGES, VIEW_CHANNEL, FakeDiscord
 from tests.fakediscord.spec import DEFAULT_SPEC_PATH
 
 PNG = b"\x89PNG\r\n\x1a\n" + b"\x00\x00\x00\rIHDR\x00\x00\x00\x40\x00\x00\x00\x40" + bytes(range(256)) * 4
@@ -125,6 +125,21 @@ def make_bot() -> commands.Bot:
     @bot.tree.command(name="feedback", description="Opens a modal")
     async def feedback(interaction: discord.Interaction):
         await interaction.response.send_modal(Feedback())
+
+    mod = app_commands.Group(name="mod", description="Moderator tools",
+                             default_permissions=discord.Permissions(manage_messages=True), guild_only=True)
+    quota = app_commands.Group(name="quota", description="Credits", parent=mod)
+
+    @quota.command(name="grant", description="Give credits")
+    async def grant(interaction: discord.Interaction, member: discord.User, credits: float, reason: str | None = None):
+        roles = sorted(r.name for r in getattr(member, "roles", []) if not r.is_default())
+        perms = member.resolved_permissions
+        record("grant", (member.id, type(member).__name__, roles, perms.manage_messages if perms else None, credits,
+                         reason, interaction.permissions.manage_messages))
+        fetched = await bot.fetch_user(member.id)
+        await interaction.response.send_message(f"gave {credits} to {fetched.name}", ephemeral=True)
+
+    bot.tree.add_command(mod)
 
     async def setup_hook() -> None:
         bot.add_dynamic_items(Reroll)
@@ -477,3 +492,38 @@ async def test_raw_message_rules(server):
     assert kinds == ["rejected request", "rejected request", "invalid command sync",
                      "unknown interaction token"], server.violations
     assert server.command_syncs == [] and not any("not-a-token" in v for v in server.violations)
+
+
+async def test_subcommand_groups_with_user_options_roles_and_default_permissions(server, start_bot):
+    """/mod quota grant as Discord sends it: nested options, the member in `resolved` with their
+    roles and channel permissions; default_member_permissions stored as a string; a server admin
+    may grant the command to members without the permission (admin_override)."""
+    bot = await start_bot()
+    await server.wait_commands(5)
+    (mod,) = [c for c in server.commands if c["name"] == "mod"]
+    assert mod["default_member_permissions"] == str(1 << 13)  # Discord returns a string of digits
+    assert [(o["name"], o["type"]) for o in mod["options"]] == [("quota", 2)]
+    moderators = server.add_role("Moderators", MANAGE_MESSAGES)
+    tier = server.add_role("Supporters")
+    bob = server.add_user("bob")
+    server.give_role(bob, tier)
+    carol = server.add_user("carol")
+    server.give_role(carol, moderators)
+    await asyncio.sleep(0.2)  # the role events reach the bot's cache
+
+    with pytest.raises(ValueError, match="default_member_permissions"):
+        await server.invoke_slash(server.alice, server.channel, "mod quota grant", {"member": bob, "credits": 2.5})
+    with pytest.raises(ValueError, match="needs a subcommand"):
+        await server.invoke_slash(carol, server.channel, "mod", {})
+    i = await server.invoke_slash(carol, server.channel, "mod quota grant",
+                                  {"member": bob, "credits": 2.5, "reason": "thanks"})
+    await i.wait_ack(5)
+    assert i.data["options"][0]["options"][0]["name"] == "grant"
+    assert str(bob.id) in i.data["resolved"]["members"]
+    assert i.responses[0]["data"]["content"] == "gave 2.5 to bob"
+    overridden = await server.invoke_slash(server.alice, server.channel, "mod quota grant",
+                                           {"member": carol, "credits": 1}, admin_override=True)
+    await overridden.wait_ack(5)
+    assert bot.results["grant"] == [(bob.id, "Member", ["Supporters", "member:bob"], False, 2.5, "thanks", True),
+                                    (carol.id, "Member", ["Moderators", "member:carol"], True, 1.0, None, False)]
+    assert server.violations == []

@@ -184,20 +184,51 @@ def test_a_job_pulled_into_a_batch_does_not_move_the_round_forward():
     assert [j.id for j in sched.ordered()] == [b0.id, newcomer.id, b1.id]
 
 
+def test_fair_share_counts_work_a_four_image_job_advances_its_owner_by_its_cost():
+    """alice asks for one job of 4 images, then one of 1; bob for four of 1 image each. Counting
+    jobs, alice's second would run second; counting work, it waits until bob has had as much."""
+    sched = FairScheduler()
+    big = make_job(user_id=1, count=4)
+    assert big.cost == 4 * make_job(user_id=1).cost
+    small = make_job(user_id=1)
+    bobs = [make_job(user_id=2) for _ in range(4)]
+    for job in (big, small, *bobs):
+        sched.push(job)
+    order = [sched.pop().id for _ in range(6)]
+    assert order == [big.id, bobs[0].id, bobs[1].id, bobs[2].id, bobs[3].id, small.id]
+
+
+def test_a_newcomer_is_not_charged_for_the_rounds_before_it_came():
+    """The class clock follows the start tags: someone asking after a long backlog ran joins the
+    current round, and a big job's owner still waits its cost after it started."""
+    sched = FairScheduler()
+    for _ in range(3):
+        sched.push(make_job(user_id=1))
+        sched.pop()
+    big = make_job(user_id=2, width=128, height=128)  # 4 default images of work
+    sched.push(big)
+    assert sched.pop() is big
+    later_big, carol = make_job(user_id=2), make_job(user_id=3)
+    sched.push(later_big)
+    sched.push(carol)
+    assert [j.id for j in sched.ordered()] == [carol.id, later_big.id]
+
+
 class _Reference:
     """The docstring's policy written the obvious way, as the oracle for the real scheduler: a plain
-    list of (class, tag, seq, job), sorted on every read, places found by counting."""
+    list of (class, start tag, seq, job), sorted on every read, places found by counting; each
+    user's next start is the finish (start + cost) of their last job."""
 
     def __init__(self, window: int):
         self.window = window
         self.queued: list[tuple[int, int, int, Job]] = []  # in push order
         self.clock: dict[int, int] = {}
-        self.last_tag: dict[tuple[int, int], int] = {}
+        self.finish: dict[tuple[int, int], int] = {}
         self.admitted = 0
         self.retries = 0
 
     def _tag(self, cls: int, user: int) -> int:
-        return max(self.clock.get(cls, 0), self.last_tag.get((cls, user), -1) + 1)
+        return max(self.clock.get(cls, 0), self.finish.get((cls, user), 0))
 
     def _ranked(self) -> list[tuple[int, int, int, Job]]:
         return sorted(self.queued, key=lambda q: q[:3])
@@ -211,7 +242,7 @@ class _Reference:
             self.queued.append((cls, self.clock.get(cls, 0), -self.retries, job))
         else:
             tag = self._tag(cls, job.user_id)
-            self.last_tag[(cls, job.user_id)] = tag
+            self.finish[(cls, job.user_id)] = tag + job.cost
             self.admitted += 1
             self.queued.append((cls, tag, self.admitted, job))
 

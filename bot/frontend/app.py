@@ -13,26 +13,33 @@ from discord.ext import commands
 from bot import logsafety
 from bot.config import Settings
 from bot.database import Database
-from bot.frontend.flows import reply_error
+from bot.frontend.flows import guard, reply_error
 from bot.frontend.moderation import MOD
 from bot.frontend.presenter import DiscordPresenter
+from bot.frontend.safety import DiscordSafetyFront
 from bot.models import INTERACTION_TOKEN_LIFETIME
 from bot.renderer.pool import build_pool
 from bot.renderer.profiles import model_label, resolve_profile
+from bot.safety.image_checker import build_checker
 from bot.scheduler import FairScheduler
 from bot.services.admission import Admission
+from bot.services.audit import AuditLog
 from bot.services.calibration import decide_batching
 from bot.services.dispatcher import Dispatcher, DispatchSettings
 from bot.services.history import HistoryService
 from bot.services.image_input import ImageInputs
 from bot.services.jobs import JobStore
 from bot.services.lifecycle import JobService
+from bot.services.moderation import ModerationService
+from bot.services.quotas import QuotaPolicy, QuotaService
 from bot.services.retention import RetentionService
+from bot.services.safety import SafetyService
 from bot.services.settings_store import SettingsStore
 
 log = logging.getLogger(__name__)
 
-EXTENSIONS = ("cogs.imagine", "cogs.queue", "cogs.history", "cogs.settings", "cogs.storage")
+EXTENSIONS = ("cogs.imagine", "cogs.queue", "cogs.quota", "cogs.moderation", "cogs.safety", "cogs.history",
+              "cogs.settings", "cogs.storage")
 
 
 def apply_endpoints(settings: Settings) -> None:
@@ -63,12 +70,17 @@ class PixelBot(commands.Bot):
             renderer=settings.renderer, ray_address=settings.ray_address,
         )
         self.presenter = DiscordPresenter(self)
+        self.safety = SafetyService(self.db, settings, build_checker(settings.safety_image_checker,
+                                                                     settings.safety_checker_model))
+        self.safety.front = DiscordSafetyFront(self)
         self.profile = resolve_profile(settings.image_model)
         self.admission = Admission(settings, self.profile, self.store, model_label(settings.image_model))
         self.history = HistoryService(self.db, self.store)
         self.member_settings = SettingsStore(self.db)
         self.inputs = ImageInputs(self.db, settings.data_dir, self.profile)
         self.retention = RetentionService(self.db, settings.data_dir, settings.db_path, settings.image_retention_days)
+        self.audit = AuditLog(self.db)
+        self.quotas = QuotaService(self.db, QuotaPolicy.from_settings(settings), self.audit)
         self.dispatch_settings = DispatchSettings(
             images_dir=settings.images_dir,
             max_batch_images=settings.max_batch_images,
@@ -83,19 +95,25 @@ class PixelBot(commands.Bot):
         self._calibrated = False
         self.dispatcher: Dispatcher | None = None
         self.jobs: JobService | None = None
+        self.moderation: ModerationService | None = None
         self.tree.on_error = reply_error
+        self.tree.interaction_check = guard  # bans: the same check runs before every button (buttons._Guarded)
 
     async def setup_hook(self) -> None:
         await self.db.connect()
         # No workers yet: the queue is recovered and accepts jobs at once, and each worker joins
         # once the model has loaded on it (a worker that failed to load never takes a job).
         self.dispatcher = Dispatcher(self.store, FairScheduler(), [], self.presenter, self.dispatch_settings)
-        self.jobs = JobService(self.admission, self.store, self.dispatcher)
+        self.jobs = JobService(self.admission, self.store, self.dispatcher, quotas=self.quotas, safety=self.safety)
+        self.moderation = ModerationService(self.db, self.audit, self.jobs)
+        await self.audit.load()
+        await self.moderation.load()  # a pause from before the restart holds the queue from the start
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         if MOD.commands:  # cogs attached their /mod subcommands while loading
             self.tree.add_command(MOD, override=True)
         await self.sync_commands_if_changed()
+        await self.safety.start()  # the image checker loads before any job can be delivered
         await self.jobs.start()
         await self.retention.start()
         self._renderer_started = asyncio.get_running_loop().create_task(self._start_renderer())
@@ -154,6 +172,7 @@ class PixelBot(commands.Bot):
         await self.retention.stop()
         if self.jobs is not None:
             await self.jobs.stop()  # interrupted renders are requeued before the workers stop
+        await self.safety.stop()
         await self.pool.close()
         await self.db.close()
         await super().close()

@@ -7,16 +7,19 @@ import re
 import discord
 
 from bot.errors import NotAllowed, NotFound
-from bot.frontend.flows import bot_of, is_moderator, reply_error, start_job
+from bot.frontend.flows import bot_of, guard, is_moderator, reply_error, start_job, with_notices
 from bot.models import Job, JobTask, RerollRequest, UpscaleRequest, VariationRequest
 
 
 class _Guarded:
     """discord.py only logs an exception raised in a dynamic item's callback, and the member sees
-    "This interaction failed": every button runs `clicked` through the one error reply instead."""
+    "This interaction failed": every button runs `clicked` through the one error reply instead,
+    after the one check that refuses banned members (as the command tree does for commands)."""
 
     async def callback(self, interaction: discord.Interaction) -> None:
         try:
+            if not await guard(interaction):
+                return
             await self.clicked(interaction)
         except Exception as exc:
             await reply_error(interaction, exc)
@@ -125,7 +128,7 @@ class CancelButton(_Guarded, _ByJobId, discord.ui.DynamicItem[discord.ui.Button]
         await interaction.response.defer(ephemeral=True, thinking=True)
         cancelled = await bot_of(interaction).jobs.cancel(job)
         text = f"Cancelled job #{job.id}." if cancelled else f"Job #{job.id} had already finished."
-        await interaction.followup.send(text, ephemeral=True)
+        await interaction.followup.send(await with_notices(interaction, text), ephemeral=True)
 
 
 class InfoButton(_Guarded, _ByJobId, discord.ui.DynamicItem[discord.ui.Button],
@@ -150,12 +153,35 @@ class InfoButton(_Guarded, _ByJobId, discord.ui.DynamicItem[discord.ui.Button],
                                                 allowed_mentions=discord.AllowedMentions.none())
 
 
-ALL_BUTTONS = (VariationButton, UpscaleButton, RerollButton, InfoButton, DeleteButton, CancelButton)
+class ReportButton(_Guarded, _ByJobId, discord.ui.DynamicItem[discord.ui.Button],
+                   template=r"img:report:v1:(?P<job>\d+)"):
+    """Any member may report a result once; moderators hear of it in the safety log channel and can
+    remove it with Delete."""
+
+    def __init__(self, job_id: int):
+        super().__init__(discord.ui.Button(
+            label="Report", emoji="🚩", style=discord.ButtonStyle.secondary, row=2,
+            custom_id=f"img:report:v1:{job_id}",
+        ))
+        self.job_id = job_id
+
+    async def clicked(self, interaction: discord.Interaction) -> None:
+        bot = bot_of(interaction)
+        job = await bot.store.get(self.job_id)
+        if job is None:
+            raise NotFound("That job no longer exists.")
+        new = await bot.safety.report(job, interaction.user.id)
+        text = ("🚩 Thanks: the moderators were told about this image." if new
+                else "You already reported this image; the moderators have it.")
+        await interaction.response.send_message(text, ephemeral=True)
+
+
+ALL_BUTTONS = (VariationButton, UpscaleButton, RerollButton, InfoButton, DeleteButton, CancelButton, ReportButton)
 
 
 def result_view(job: Job, upscalable: list[bool] | None = None) -> discord.ui.View:
     """U1…Un (each image that can still grow), V1…Vn, then Re-roll (not on an upscale: its seed and
-    source are fixed), Info and Delete."""
+    source are fixed), Info, Delete and Report."""
     view = discord.ui.View(timeout=None)
     for index in range(job.params.count):
         if upscalable is None or (index < len(upscalable) and upscalable[index]):
@@ -166,6 +192,7 @@ def result_view(job: Job, upscalable: list[bool] | None = None) -> discord.ui.Vi
         view.add_item(RerollButton(job.id))
     view.add_item(InfoButton(job.id))
     view.add_item(DeleteButton(job.id))
+    view.add_item(ReportButton(job.id))
     return view
 
 

@@ -1,15 +1,18 @@
-"""Interaction flows shared by slash commands and buttons: who is asking, starting a job,
-and the one place errors become ephemeral replies."""
+"""Interaction flows shared by slash commands and buttons: who is asking, the one check before
+anything runs (bans), starting a job, moderators' notices, and the one place errors become
+ephemeral replies."""
 from __future__ import annotations
 
 import logging
 import secrets
+import time
 from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
 
-from bot.errors import BotError, user_message
+from bot.errors import Banned, BotError, user_message
+from bot.frontend import texts
 from bot.models import Job, Requester, WorkRequest
 
 if TYPE_CHECKING:
@@ -35,9 +38,20 @@ def is_moderator(interaction: discord.Interaction) -> bool:
     return bool(role_ids & bot_of(interaction).settings.moderator_role_ids)
 
 
+def channel_is_nsfw(channel: object) -> bool:
+    """Age-restricted? Threads take their parent's flag (False when the parent is not known); DMs,
+    partial and unknown channels are not: content safety fails closed."""
+    if isinstance(channel, discord.Thread):
+        parent = channel.parent
+        return parent is not None and parent.is_nsfw()
+    if isinstance(channel, discord.abc.GuildChannel):
+        return channel.is_nsfw()
+    return False
+
+
 def requester_from(interaction: discord.Interaction) -> Requester:
     settings = bot_of(interaction).settings
-    role_ids = {role.id for role in getattr(interaction.user, "roles", [])}
+    role_ids = role_ids_of(interaction.user)
     return Requester(
         user_id=interaction.user.id,
         channel_id=interaction.channel_id or 0,
@@ -47,7 +61,59 @@ def requester_from(interaction: discord.Interaction) -> Requester:
         interaction_id=interaction.id,
         interaction_token=interaction.token,
         application_id=interaction.application_id,
+        role_ids=frozenset(role_ids),
+        channel_nsfw=channel_is_nsfw(interaction.channel),
     )
+
+
+def role_ids_of(user: discord.abc.User) -> set[int]:
+    return {role.id for role in getattr(user, "roles", [])}
+
+
+def member_is_moderator(member: discord.abc.User, settings) -> bool:
+    """Whether a member named in a command (not the one asking) is a moderator."""
+    perms = getattr(member, "resolved_permissions", None) or getattr(member, "guild_permissions", None)
+    return bool((perms is not None and perms.manage_messages) or role_ids_of(member) & settings.moderator_role_ids)
+
+
+async def guard(interaction: discord.Interaction) -> bool:
+    """The one check before any command or button runs (the command tree's interaction_check and
+    every button): a banned member is refused with the reason and when the ban ends, and nothing
+    else happens. Moderators pass, so a ban can always be lifted."""
+    moderation = getattr(bot_of(interaction), "moderation", None)
+    ban = moderation.ban_of(interaction.guild_id, interaction.user.id) if moderation is not None else None
+    if ban is None or is_moderator(interaction):
+        return True
+    why = f": {ban.reason}" if ban.reason else ""
+    await reply_error(interaction, Banned(
+        f"A moderator banned you from the image bot here{why}. The ban {ban.describe(time.time())}."))
+    return False
+
+
+async def take_notices(interaction: discord.Interaction) -> list[str]:
+    """What moderators did that this member has not been told yet (each is told once)."""
+    audit = getattr(bot_of(interaction), "audit", None)
+    if audit is None or interaction.guild_id is None:
+        return []
+    try:
+        return await audit.take_notices(interaction.guild_id, interaction.user.id, time.time())
+    except Exception:  # a notice is never worth failing the reply it rides on
+        log.warning("reading notices failed", exc_info=True)
+        return []
+
+
+async def with_notices(interaction: discord.Interaction, text: str) -> str:
+    return texts.with_notices(await take_notices(interaction), text)
+
+
+async def send_private(interaction: discord.Interaction, text: str, **fields) -> None:
+    """An ephemeral reply (or follow-up, once answered) that carries the member's notices."""
+    text = await with_notices(interaction, text)
+    fields.setdefault("allowed_mentions", discord.AllowedMentions.none())
+    if interaction.response.is_done():
+        await interaction.followup.send(text, ephemeral=True, **fields)
+    else:
+        await interaction.response.send_message(text, ephemeral=True, **fields)
 
 
 async def reply_error(interaction: discord.Interaction, exc: BaseException) -> None:
@@ -58,7 +124,7 @@ async def reply_error(interaction: discord.Interaction, exc: BaseException) -> N
     if isinstance(exc, app_commands.CommandInvokeError):
         exc = exc.original
     if isinstance(exc, BotError):
-        text = user_message(exc)
+        text = await with_notices(interaction, user_message(exc))
     else:
         reference = secrets.token_hex(3)
         log.error("interaction %s failed [ref %s]", interaction.id, reference, exc_info=exc)
@@ -92,12 +158,21 @@ async def start_job(interaction: discord.Interaction, request: WorkRequest) -> J
             names = ", ".join(name.replace("_", " ").title() for name in missing)
             bot.presenter.add_note(job.id, f"⚠️ I am missing {names} in this channel: if this job waits "
                                            "longer than 15 minutes I cannot deliver it. Ask an admin to grant them.")
-        return await bot.presenter.first_reply(interaction, job, position, eta)
+        return await bot.presenter.first_reply(interaction, job, position, eta, extra=texts.price(job))
 
     try:
-        return await bot.jobs.submit(requester_from(interaction), request, acknowledge)
+        job = await bot.jobs.submit(requester_from(interaction), request, acknowledge)
     except BotError as exc:
         await reply_error(interaction, exc)
     except discord.HTTPException:
         log.warning("could not acknowledge an interaction; its job was cancelled", exc_info=True)
-    return None
+        return None
+    # The job's message is public: what a moderator did to the member is told to them alone.
+    notices = await take_notices(interaction)
+    if notices:
+        try:
+            await interaction.followup.send(texts.with_notices(notices, ""), ephemeral=True,
+                                            allowed_mentions=discord.AllowedMentions.none())
+        except discord.HTTPException:
+            log.warning("could not send a member their notices", exc_info=True)
+    return job

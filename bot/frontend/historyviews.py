@@ -10,9 +10,10 @@ import re
 
 import discord
 
+from bot.errors import ContentBlocked
 from bot.frontend import historytexts
 from bot.frontend.buttons import _Guarded, result_view
-from bot.frontend.flows import bot_of, is_moderator
+from bot.frontend.flows import bot_of, channel_is_nsfw, is_moderator
 from bot.frontend.presenter import attachments
 from bot.services.history import HistoryPage
 
@@ -91,6 +92,11 @@ async def show_job(interaction: discord.Interaction, job_id: int) -> None:
     job, images = await bot.history.showable(job_id, interaction.user.id, interaction.guild_id,
                                              is_moderator(interaction), bot.settings.image_retention_days)
     total = len(await bot.store.images(job.id))
+    # The channel's safety policy, as at delivery: an image that would be withheld here is not shown.
+    images = await bot.safety.showable(job, images, interaction.guild_id, channel_is_nsfw(interaction.channel))
+    if not images:
+        raise ContentBlocked(f"🚫 The image check flagged the images of job #{job.id}, which this channel does "
+                             "not allow, so they are not shown here.")
     # Public, and deferred: uploading up to four PNGs can take longer than Discord's 3 seconds.
     await interaction.response.defer(thinking=True)
     await interaction.followup.send(

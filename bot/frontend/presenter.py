@@ -41,9 +41,14 @@ class DiscordPresenter:
     def add_note(self, job_id: int, note: str) -> None:
         self._notes[job_id] = note
 
-    def _with_note(self, job: Job, text: str) -> str:
-        note = self._notes.get(job.id)
-        return texts.fit(f"{text}\n{note}") if note else text
+    def _with_note(self, job: Job, text: str, *, waiting: bool = False, extra: str | None = None) -> str:
+        """The job's text with its notes: a warning kept while it waits, a line for this one reply
+        (the price), and, while a moderator holds the queue, why a waiting job does not start."""
+        lines = [text, self._notes.get(job.id), extra]
+        pause = getattr(getattr(self.bot, "moderation", None), "paused", None)
+        if waiting and pause is not None:
+            lines.append(texts.paused(pause.reason))
+        return texts.fit("\n".join(line for line in lines if line))
 
     def _token_usable(self, job: Job) -> bool:
         r = job.requester
@@ -96,9 +101,10 @@ class DiscordPresenter:
         return message.id
 
     async def first_reply(self, interaction: discord.Interaction, job: Job, position: int | None,
-                          eta: float | None) -> int:
+                          eta: float | None, extra: str | None = None) -> int:
         """Acknowledge the interaction with the job's message (its place in line, or that it is
-        starting when a free renderer took it at once); returns the message id."""
+        starting when a free renderer took it at once), with `extra` (the price) on this reply
+        only; returns the message id."""
         starting = position is None
         text = texts.rendering(job, 0, job.params.steps, eta) if starting else texts.waiting(job, position, eta)
         if interaction.response.is_done():
@@ -106,12 +112,12 @@ class DiscordPresenter:
             # member's alone, so it only says so, and the job's own message follows in public.
             await interaction.followup.send("📥 Got your image.", ephemeral=True)
             message = await interaction.followup.send(
-                self._with_note(job, text), view=progress_view(job), wait=True,
+                self._with_note(job, text, waiting=not starting, extra=extra), view=progress_view(job), wait=True,
                 allowed_mentions=discord.AllowedMentions.none(),
             )
             return message.id
         response = await interaction.response.send_message(
-            self._with_note(job, text), view=progress_view(job),
+            self._with_note(job, text, waiting=not starting, extra=extra), view=progress_view(job),
             allowed_mentions=discord.AllowedMentions.none(),
         )
         message_id = response.message_id if response is not None else None
@@ -121,7 +127,8 @@ class DiscordPresenter:
 
     # ---- JobEvents ----
     async def waiting(self, job: Job, position: int, eta: float | None) -> None:
-        await self._show(job, content=self._with_note(job, texts.waiting(job, position, eta)), view=progress_view(job))
+        await self._show(job, content=self._with_note(job, texts.waiting(job, position, eta), waiting=True),
+                         view=progress_view(job))
 
     async def rendering(self, job: Job, step: int, total: int, eta: float | None) -> None:
         await self._show(job, content=self._with_note(job, texts.rendering(job, step, total, eta)),

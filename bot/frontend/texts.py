@@ -1,6 +1,7 @@
 """What job messages say. Plain strings, so they are easy to test and to change."""
 from __future__ import annotations
 
+from bot.credits import fmt
 from bot.models import Job, JobKind
 
 CONTENT_LIMIT = 2000
@@ -13,6 +14,9 @@ def _escape(text: str) -> str:
     for ch in ("\\", "*", "_", "~", "`", "|", ">"):
         text = text.replace(ch, "\\" + ch)
     return text.replace("@", "@\u200b")
+
+
+escape = _escape  # shared with the moderator texts
 
 
 def headline(job: Job, limit: int = 1500) -> str:
@@ -64,6 +68,27 @@ def result(job: Job) -> str:
 
 def ended(job: Job, message: str) -> str:
     return fit(f"{headline(job)}\n❌ {message}")
+
+
+def price(job: Job) -> str | None:
+    """The first reply's price line; None without quotas (nothing was charged)."""
+    if not job.charged:
+        return None
+    left = "no limit" if job.balance_left is None else f"{fmt(job.balance_left)} left"
+    return f"💳 costs {fmt(job.charged)} credits · {left}"
+
+
+def paused(reason: str | None) -> str:
+    why = f": {_escape(reason)}" if reason else ""
+    return f"⏸ A moderator paused the queue{why}. Your job keeps its place and starts when they resume it."
+
+
+def with_notices(notices: list[str], text: str) -> str:
+    """A reply with what moderators did to the member first ("a moderator gave you 20.0 credits")."""
+    if not notices:
+        return text
+    told = "\n".join(f"📣 {_escape(notice)}" for notice in notices)
+    return fit(f"{told}\n\n{text}" if text else told)
 
 
 def fit(text: str) -> str:

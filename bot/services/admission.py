@@ -2,17 +2,25 @@
 and Upscale all come through here.
 
 `plan()` validates a request against the model profile and the settings and resolves it into the
-job it would create; `admit()` inserts that job under the queue limits. `JobService.submit` calls
-them in that order, with the safety check and the quota debit in between. Anything refused raises
-a BotError whose message tells the user which limit they hit; nothing is queued in that case.
+job it would create, and its price; `admit()` inserts that job under the queue limits and, with
+quotas, debits its price in the same transaction. `JobService.submit` calls them in that order,
+with the safety check in between. Anything refused raises a BotError whose message tells the user
+which limit they hit; nothing is queued or charged in that case.
+
+A job's price is its GPU work (`JobParams.work`, the one cost formula) over the work of one image at
+the model's default size and steps, rounded up to a tenth: that image costs 1.0, a 4-image job four
+times as much, a variation what its img2img steps render.
 """
 from __future__ import annotations
 
 import math
 import secrets
+import time
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import TYPE_CHECKING
 
+from bot import credits
 from bot.config import Settings
 from bot.errors import NotFound, ValidationError
 from bot.models import (
@@ -30,9 +38,13 @@ from bot.models import (
     UpscaleRequest,
     VariationRequest,
     WorkRequest,
+    work_units,
 )
 from bot.renderer.profiles import ASPECTS, DEFAULT_IMAGE_STRENGTH, ModelProfile, sizes_for_aspect, upscale_size
 from bot.services.jobs import JobStore
+
+if TYPE_CHECKING:
+    from bot.services.quotas import QuotaService
 
 MAX_COUNT = 4
 MIN_STRENGTH, MAX_STRENGTH = 0.05, 1.0  # image prompts (the /imagine `strength` option)
@@ -47,6 +59,7 @@ class AdmissionPlan:
     parent_job_id: int | None = None
     image_index: int | None = None
     dedupe_key: str | None = None
+    cost: int = 10  # tenths of a credit (see the module docstring)
 
 
 class Admission:
@@ -109,6 +122,16 @@ class Admission:
             init_image=image.path, task=JobTask.IMG2IMG,
         )
 
+    @property
+    def unit_work(self) -> float:
+        """The work of one image at the model's default size and steps: it costs 1.0 credit."""
+        p = self.profile
+        return work_units(p.default_size, p.default_size, p.default_steps, 1)
+
+    def price(self, params: JobParams) -> int:
+        """What a job with these parameters costs, in tenths of a credit."""
+        return credits.price(params.work, self.unit_work)
+
     def priority_for(self, requester: Requester) -> Priority:
         if requester.is_moderator:
             return Priority.MODERATOR
@@ -118,27 +141,41 @@ class Admission:
 
     # ---- the ways to ask for GPU work, resolved into one plan ----
     async def plan(self, requester: Requester, request: WorkRequest) -> AdmissionPlan:
-        """Validate `request` and resolve it into the job it would create (nothing stored yet)."""
+        """Validate `request` and resolve it into the job it would create, priced (nothing stored yet)."""
         if isinstance(request, GenerationRequest):
-            return AdmissionPlan(JobKind.IMAGINE, self.validate(request))
-        if isinstance(request, RerollRequest):
-            return await self._reroll(requester, request.parent_job_id)
-        if isinstance(request, VariationRequest):
-            return await self._variation(requester, request.parent_job_id, request.index, request.strength)
-        if isinstance(request, UpscaleRequest):
-            return await self._upscale(requester, request.parent_job_id, request.index)
-        raise TypeError(f"not a work request: {request!r}")
+            plan = AdmissionPlan(JobKind.IMAGINE, self.validate(request))
+        elif isinstance(request, RerollRequest):
+            plan = await self._reroll(requester, request.parent_job_id)
+        elif isinstance(request, VariationRequest):
+            plan = await self._variation(requester, request.parent_job_id, request.index, request.strength)
+        elif isinstance(request, UpscaleRequest):
+            plan = await self._upscale(requester, request.parent_job_id, request.index)
+        else:
+            raise TypeError(f"not a work request: {request!r}")
+        return replace(plan, cost=self.price(plan.params))
 
-    async def admit(self, requester: Requester, plan: AdmissionPlan, now: float | None = None) -> Job:
-        """Insert the planned job under the queue limits (one conditional INSERT)."""
-        return await self.store.insert(
+    async def admit(self, requester: Requester, plan: AdmissionPlan, now: float | None = None,
+                    quotas: QuotaService | None = None) -> Job:
+        """Insert the planned job under the queue limits (one conditional INSERT). With quotas, its
+        price is debited first in the same transaction: a refused insert (queue full, a double
+        click) rolls the debit back, and a refused debit queues nothing."""
+        now = time.time() if now is None else now
+        fields = dict(
             kind=plan.kind, requester=requester, params=plan.params,
             priority=self.priority_for(requester),
             max_per_user=self.settings.max_queued_per_user,
             max_total=self.settings.max_queue_size,
             parent_job_id=plan.parent_job_id,
-            parent_image_index=plan.image_index, dedupe_key=plan.dedupe_key, now=now,
+            parent_image_index=plan.image_index, dedupe_key=plan.dedupe_key, now=now, cost=plan.cost,
         )
+        if quotas is None or not quotas.enabled:
+            return await self.store.insert(**fields)
+        async with self.store.db.transaction() as conn:
+            charge = await quotas.debit(conn, requester, plan.cost, now)
+            job = await self.store.insert(**fields, charged=charge.amount, conn=conn)
+            await quotas.record_debit(conn, charge, job.id, now)
+        job.balance_left = charge.account.available
+        return job
 
     async def _parent(self, job_id: int) -> Job:
         parent = await self.store.get(job_id)

@@ -32,6 +32,7 @@ from bot.services.progress import ProgressNotifier
 
 if TYPE_CHECKING:
     from bot.services.lifecycle import JobService
+    from bot.services.safety import SafetyService
 
 log = logging.getLogger(__name__)
 
@@ -92,6 +93,8 @@ class _Running:
     jobs: dict[int, Job]
     cancelled: set[int] = field(default_factory=set)
     eta_end: float | None = None  # time.monotonic() at which it should finish
+    step: int = 0  # denoising steps done so far, of `total` (what a cancel while rendering pays for)
+    total: int = 0
 
 
 class Dispatcher:
@@ -104,6 +107,7 @@ class Dispatcher:
         self.settings = settings
         self.clock = clock
         self.lifecycle: JobService | None = None  # set by JobService, which owns every ending
+        self.safety: SafetyService | None = None  # set by JobService: the image check before delivery
         self.rate = RenderRate()
         self.notifier = ProgressNotifier(settings.progress_interval)
         self._wake = asyncio.Event()
@@ -117,6 +121,7 @@ class Dispatcher:
         # Jobs whose first reply is still on its way: what the front end shows of them waits for
         # it (True: shown, go on; False: the reply failed, show nothing).
         self._gates: dict[int, asyncio.Future[bool]] = {}
+        self.paused = False  # a moderator's /mod pause: no new batch starts; running ones finish
 
     # ---- lifecycle ----
     async def start(self) -> None:
@@ -223,6 +228,23 @@ class Dispatcher:
             if running.cancelled >= running.jobs.keys():
                 running.worker.cancel(running.batch_id)
 
+    def progress(self, job_id: int) -> tuple[int, int] | None:
+        """(steps done, steps in all) of a rendering job's batch; None if it is not rendering."""
+        running = self._running.get(self._batch_of.get(job_id, -1))
+        if running is None:
+            return None
+        return running.step, running.total
+
+    # ---- pause (a moderator's /mod pause and /mod resume) ----
+    def pause(self) -> None:
+        self.paused = True
+        self._refresh_positions()  # waiting jobs say why they do not start
+
+    def resume(self) -> None:
+        self.paused = False
+        self._wake.set()
+        self._refresh_positions()
+
     async def tell_ended(self, job: Job, status: JobStatus, message: str) -> None:
         await self.notifier.finish(job.id)
         await self._tell(job, lambda: self.events.ended(job, status, message))
@@ -236,7 +258,7 @@ class Dispatcher:
     async def _serve(self, worker: Renderer) -> None:
         """One worker's loop: the next batch as soon as the worker may denoise again."""
         while True:
-            while not len(self.scheduler):
+            while self.paused or not len(self.scheduler):
                 self._wake.clear()
                 await self._wake.wait()
             batch = self.scheduler.pop_batch(
@@ -269,7 +291,7 @@ class Dispatcher:
             for index in range(p.count):
                 seed = p.image_seed(index)
                 specs.append(ImageSpec(
-                    job_id=job.id, index=index, prompt=p.prompt, negative_prompt=p.negative_prompt,
+                    job_id=job.id, index=index, prompt=p.prompt, negative_prompt=p.full_negative_prompt,
                     seed=seed, init_image=init,
                     output_path=str(self.settings.images_dir / str(job.id) / f"{index}-{seed}.png"),
                 ))
@@ -304,7 +326,7 @@ class Dispatcher:
         render_batch = self._build(batch)
         estimate = sum(self.rate.estimate(j) or 0.0 for j in batch) or None
         running = _Running(render_batch.batch_id, worker, {j.id: j for j in batch},
-                           eta_end=time.monotonic() + estimate if estimate else None)
+                           eta_end=time.monotonic() + estimate if estimate else None, total=render_batch.steps)
         self._running[running.batch_id] = running
         self._batch_of.update((j.id, running.batch_id) for j in batch)
         self._refresh_positions()
@@ -313,6 +335,7 @@ class Dispatcher:
         started = time.monotonic()
 
         def on_progress(step: int, total: int) -> None:
+            running.step, running.total = step, total
             elapsed = time.monotonic() - started
             eta = elapsed / step * (total - step) if step else None
             running.eta_end = time.monotonic() + eta if eta is not None else None
@@ -369,6 +392,8 @@ class Dispatcher:
             return  # its first reply failed: the job was ended, nothing to show
         await self.notifier.finish(job.id)
         images = await self.store.images(job.id)
+        if self.safety is not None and not await self._passes_review(job, images):
+            return
         for attempt in range(self.settings.delivery_retries):
             try:
                 message_id = await self.events.deliver(job, images)
@@ -381,6 +406,24 @@ class Dispatcher:
             await self.store.mark_delivered(job.id, message_id, now=self.clock())
             return
         log.error("job %s stays undelivered; it will be retried at the next start", job.id)
+
+    async def _passes_review(self, job: Job, images: list[StoredImage]) -> bool:
+        """Content safety between storing and showing: a withheld job ends BLOCKED (images kept on
+        disk for moderators). Any failure of the review itself withholds too: fail closed."""
+        try:
+            verdict = await self.safety.review(job, images)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("the safety review of job %s failed; its images are withheld", job.id)
+            await self._end(job, JobStatus.BLOCKED,
+                            "🚫 Not delivered: the safety check failed, so the image was withheld. Nothing was "
+                            "charged.")
+            return False
+        if verdict is None:
+            return True
+        await self._end(job, JobStatus.BLOCKED, verdict.reason)
+        return False
 
     def _spawn(self, coro) -> None:
         task = asyncio.get_running_loop().create_task(coro)
@@ -401,9 +444,10 @@ class Dispatcher:
     def _eta_at(self, job: Job, position: int) -> float | None:
         """Seconds until `job`, at `position`, finishes: until a worker frees up, the estimates of
         the jobs ahead shared by the workers (summed for the first `position_updates`, their mean
-        standing in for the rest) and its own. None until a render has been measured."""
+        standing in for the rest) and its own. None until a render has been measured, and while
+        the queue is paused."""
         own = self.rate.estimate(job)
-        if own is None:
+        if own is None or self.paused:  # held by a moderator: no honest estimate until they resume
             return None
         ahead = [j for j in self.scheduler.ordered(min(position - 1, self.settings.position_updates))
                  if j.id != job.id]

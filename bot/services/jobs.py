@@ -17,6 +17,7 @@ from bot.models import (
     RenderedImage,
     Requester,
     StoredImage,
+    denoising_steps,
     work_units,
 )
 
@@ -53,6 +54,7 @@ def _row_to_job(row) -> Job:
             init_image=row["init_image"],
             task=JobTask(row["task"]),
             upscale_factor=row["upscale_factor"],
+            safety_negative=row["safety_negative"],
         ),
         priority=Priority(row["priority"]),
         status=JobStatus(row["status"]),
@@ -62,6 +64,8 @@ def _row_to_job(row) -> Job:
         attempts=row["attempts"],
         message_id=row["message_id"],
         error=row["error"],
+        cost=row["cost"],
+        charged=row["charged"],
     )
 
 
@@ -83,6 +87,9 @@ class JobStore:
         parent_image_index: int | None = None,
         dedupe_key: str | None = None,
         now: float | None = None,
+        cost: int = 10,
+        charged: int = 0,
+        conn=None,
     ) -> Job:
         """Insert a queued job if the user's and the global queue limits allow it.
 
@@ -90,44 +97,50 @@ class JobStore:
         concurrent clicks cannot both slip under a limit; the partial unique index turns a
         double-click into one job. The global limit reads a trigger-kept counter (migration 0003)
         and the user's one reads at most their own active rows: the cost does not grow with the
-        queue."""
+        queue. With `conn` it runs inside the caller's transaction (the quota debit's), and a
+        refusal raised here rolls that transaction back."""
         now = time.time() if now is None else now
+        sql = f"""INSERT INTO jobs (kind, task, user_id, guild_id, channel_id, interaction_id,
+                   interaction_token, application_id, parent_job_id, parent_image_index,
+                   prompt, negative_prompt, aspect, width, height, steps, guidance, count,
+                   seed, strength, init_image, model, scheduler, priority, status,
+                   dedupe_key, created_at, cost, charged, safety_negative, upscale_factor)
+               SELECT ?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,'queued',?,?,?,?,?,?
+               WHERE (SELECT COUNT(*) FROM jobs WHERE status IN {_ACTIVE} AND user_id = ?) < ?
+                 AND (SELECT active FROM queue_size WHERE id = 1) < ?"""
+        values = (
+            kind.value, params.task.value, requester.user_id, requester.guild_id, requester.channel_id,
+            requester.interaction_id, requester.interaction_token,
+            requester.application_id, parent_job_id, parent_image_index,
+            params.prompt, params.negative_prompt, params.aspect, params.width,
+            params.height, params.steps, params.guidance, params.count, params.seed,
+            params.strength, params.init_image, params.model, params.scheduler,
+            int(priority), dedupe_key, now, cost, charged, params.safety_negative, params.upscale_factor,
+            requester.user_id, max_per_user, max_total,
+        )
         try:
-            job_id = await self.db.insert(
-                f"""INSERT INTO jobs (kind, task, user_id, guild_id, channel_id, interaction_id,
-                       interaction_token, application_id, parent_job_id, parent_image_index,
-                       prompt, negative_prompt, aspect, width, height, steps, guidance, count,
-                       seed, strength, init_image, model, scheduler, priority, status,
-                       dedupe_key, created_at, upscale_factor)
-                   SELECT ?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,'queued',?,?,?
-                   WHERE (SELECT COUNT(*) FROM jobs WHERE status IN {_ACTIVE} AND user_id = ?) < ?
-                     AND (SELECT active FROM queue_size WHERE id = 1) < ?""",
-                (
-                    kind.value, params.task.value, requester.user_id, requester.guild_id, requester.channel_id,
-                    requester.interaction_id, requester.interaction_token,
-                    requester.application_id, parent_job_id, parent_image_index,
-                    params.prompt, params.negative_prompt, params.aspect, params.width,
-                    params.height, params.steps, params.guidance, params.count, params.seed,
-                    params.strength, params.init_image, params.model, params.scheduler,
-                    int(priority), dedupe_key, now, params.upscale_factor,
-                    requester.user_id, max_per_user, max_total,
-                ),
-            )
+            if conn is None:
+                job_id = await self.db.insert(sql, values)
+            else:
+                cursor = await conn.execute(sql, values)
+                job_id = cursor.lastrowid if cursor.rowcount > 0 else None
         except sqlite3.IntegrityError:
             raise AdmissionRefused("That is already queued: one click makes one job.") from None
         if job_id is None:
-            raise await self._refusal(requester.user_id, max_per_user, max_total)
+            raise await self._refusal(requester.user_id, max_per_user, max_total, conn)
         return Job(
             id=job_id, kind=kind, requester=requester, params=params, priority=priority,
             status=JobStatus.QUEUED, created_at=now, parent_job_id=parent_job_id,
-            parent_image_index=parent_image_index,
+            parent_image_index=parent_image_index, cost=cost, charged=charged,
         )
 
-    async def _refusal(self, user_id: int, max_per_user: int, max_total: int) -> AdmissionRefused:
+    async def _refusal(self, user_id: int, max_per_user: int, max_total: int, conn=None) -> AdmissionRefused:
         """Which limit refused a job (read after the fact: only for the message)."""
-        row = await self.db.fetchone(
-            f"SELECT COUNT(*), COALESCE(SUM(user_id = ?), 0) FROM jobs WHERE status IN {_ACTIVE}", (user_id,)
-        )
+        sql = f"SELECT COUNT(*), COALESCE(SUM(user_id = ?), 0) FROM jobs WHERE status IN {_ACTIVE}"
+        if conn is None:
+            row = await self.db.fetchone(sql, (user_id,))
+        else:  # inside the caller's transaction, which holds the connection
+            row = (await conn.execute_fetchall(sql, (user_id,)))[0]
         total, mine = row[0], row[1]
         if mine >= max_per_user:
             return AdmissionRefused(
@@ -219,12 +232,13 @@ class JobStore:
 
     @staticmethod
     async def end(conn, job_id: int, status: JobStatus, error: str | None, now: float) -> bool:
-        """End an active job (inside the caller's transaction). False if it had already ended."""
+        """End an active job (inside the caller's transaction). False if it had already ended.
+        BLOCKED also ends a 'done' job: its images are stored but the safety check withheld them."""
         assert status in ENDINGS, status
         cursor = await conn.execute(
             f"UPDATE jobs SET status = ?, error = ?, finished_at = ?, interaction_token = NULL "
-            f"WHERE id = ? AND status IN {_ACTIVE}",
-            (status.value, error, now, job_id),
+            f"WHERE id = ? AND (status IN {_ACTIVE} OR (status = 'done' AND ? = 'blocked'))",
+            (status.value, error, now, job_id, status.value),
         )
         return cursor.rowcount > 0
 
@@ -251,12 +265,13 @@ class JobStore:
     async def recent_render_rates(self, limit: int = 20) -> list[float]:
         """Seconds per unit of work (`work_units`) of recent renders, newest first (for ETAs)."""
         rows = await self.db.fetchall(
-            "SELECT render_seconds, steps, count, width, height FROM jobs "
+            "SELECT render_seconds, steps, strength, count, width, height FROM jobs "
             "WHERE render_seconds IS NOT NULL ORDER BY id DESC LIMIT ?",
             (limit,),
         )
         return [
-            r["render_seconds"] / max(1e-9, work_units(r["width"], r["height"], r["steps"], r["count"]))
+            r["render_seconds"]
+            / max(1e-9, work_units(r["width"], r["height"], denoising_steps(r["steps"], r["strength"]), r["count"]))
             for r in rows
         ]
 

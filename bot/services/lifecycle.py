@@ -5,11 +5,14 @@ image prompts) calls `submit`; every way a job stops without being delivered (fa
 expired, and the safety filter's blocked) goes through `end`. That gives quotas one place to debit
 and refund, and content safety one place to check before admission.
 
-`submit` order: validate -> (content safety) -> (quota debit, in the insert's transaction) ->
-insert -> queue -> acknowledge. The job enters the fair queue in admission order, *before* the
-front end replies: a member's own jobs run in the order they were admitted, whatever order their
-replies come back from Discord in. What the front end would show of the job (progress, result)
-waits until that first reply is out.
+`submit` order: validate -> (content safety) -> quota debit and insert, in one transaction ->
+queue -> acknowledge. `end` refunds in the transaction that ends the job: a job that failed,
+expired, was blocked or was cancelled before it started costs nothing; one cancelled while
+rendering pays for the steps it used (the dispatcher knows how far its batch got).
+
+The job enters the fair queue in admission order, *before* the front end replies: a member's own
+jobs run in the order they were admitted, whatever order their replies come back from Discord in.
+What the front end would show of the job (progress, result) waits until that first reply is out.
 """
 from __future__ import annotations
 
@@ -17,11 +20,16 @@ import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
+from typing import TYPE_CHECKING
 
 from bot.models import INTERACTION_TOKEN_LIFETIME, Job, JobStatus, Requester, WorkRequest
 from bot.services.admission import Admission
 from bot.services.dispatcher import Dispatcher
 from bot.services.jobs import ENDINGS, JobStore
+from bot.services.quotas import QuotaService
+
+if TYPE_CHECKING:
+    from bot.services.safety import SafetyService
 
 log = logging.getLogger(__name__)
 
@@ -33,12 +41,16 @@ TOKEN_SWEEP_INTERVAL = 60.0
 
 class JobService:
     def __init__(self, admission: Admission, store: JobStore, dispatcher: Dispatcher,
-                 clock: Callable[[], float] = time.time):
+                 clock: Callable[[], float] = time.time, quotas: QuotaService | None = None,
+                 safety: SafetyService | None = None):
         self.admission = admission
         self.store = store
         self.dispatcher = dispatcher
         self.clock = clock
+        self.quotas = quotas if quotas is not None and quotas.enabled else None
+        self.safety = safety  # None only in tests of the serving layer alone
         dispatcher.lifecycle = self
+        dispatcher.safety = safety
         self._sweeper: asyncio.Task | None = None
 
     async def start(self) -> None:
@@ -56,9 +68,10 @@ class JobService:
 
         Raises the admission's BotError (nothing stored, nothing queued) or whatever `acknowledge`
         raised (the job is then ended as cancelled, silently: there is no message to edit)."""
-        plan = await self.admission.plan(requester, request)  # validation
-        # Content safety (prompt filter) and the quota debit go here, in this order.
-        job = await self.admission.admit(requester, plan, now=self.clock())
+        plan = await self.admission.plan(requester, request)  # validation and price
+        if self.safety is not None:  # the prompt filter: a refusal raises, nothing stored or charged
+            plan = await self.safety.screen(requester, plan)
+        job = await self.admission.admit(requester, plan, now=self.clock(), quotas=self.quotas)
         self.dispatcher.hold(job.id)
         self.dispatcher.enqueue(job, announced=True)
         position, eta = self.dispatcher.place(job)
@@ -81,12 +94,16 @@ class JobService:
     async def end(self, job: Job, status: JobStatus, reason: str, *, notify: bool = True) -> bool:
         """The one way a job stops without being delivered. `reason` is what its owner is told.
 
-        One transaction (refunds will join it); then the job leaves the queue or its batch, and
-        its message says why. False if the job had already ended (nothing changes then)."""
+        One transaction ends it and refunds its owner; then the job leaves the queue or its batch,
+        and its message says why. False if the job had already ended (nothing changes then)."""
         if status not in ENDINGS:
             raise ValueError(f"{status} is not an ending")
+        progress = self.dispatcher.progress(job.id)  # (step, total) while rendering, else None
+        now = self.clock()
         async with self.store.db.transaction() as conn:
-            changed = await self.store.end(conn, job.id, status, reason, self.clock())
+            changed = await self.store.end(conn, job.id, status, reason, now)
+            if changed and self.quotas is not None:
+                await self.quotas.refund(conn, job.id, status, progress, now)
         if not changed:
             return False
         job.status = status
@@ -94,6 +111,16 @@ class JobService:
         if notify:
             await self.dispatcher.tell_ended(job, status, reason)
         return True
+
+    async def cancel_queued(self, guild_id: int | None, user_id: int, reason: str) -> list[Job]:
+        """End every queued (not yet rendering) job of a member in a server, refunded (a ban)."""
+        ended = []
+        for job in await self.store.active_for_user(user_id):
+            if (job.requester.guild_id or 0) != (guild_id or 0) or self.dispatcher.is_running(job.id):
+                continue
+            if await self.end(job, JobStatus.CANCELLED, reason):
+                ended.append(job)
+        return ended
 
     async def _sweep_tokens(self) -> None:
         """Interaction tokens are credentials for 15 minutes: forget them once they expired."""

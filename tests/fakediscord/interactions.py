@@ -54,7 +54,7 @@ def check_command_access(cmd: dict[str, Any], user: User, channel: Channel, admi
     needed = cmd.get("default_member_permissions")
     # Server admins can override default_member_permissions; admin_override simulates that, so
     # tests can prove the bot's own runtime check.
-    if (needed not in (None, "") and not admin_override and not user.permissions & ADMINISTRATOR
+    if (needed not in (None, "") and not admin_override and not perms & ADMINISTRATOR
             and int(needed) & perms != int(needed)):
         raise ValueError(f"{user.username} lacks default_member_permissions={needed} for /{cmd['name']} "
                          "(pass admin_override=True to simulate an admin granting it)")

@@ -87,9 +87,14 @@ class User:
     permissions: int = DEFAULT_USER_PERMISSIONS
     bot: bool = False
     role_id: int = 0  # personal role carrying `permissions`, so discord.py computes the same perms
+    roles: dict[int, int] = field(default_factory=dict)  # shared roles given (FakeDiscord.give_role): id -> bits
 
     def effective_permissions(self) -> int:
-        return ALL_PERMISSIONS if self.permissions & ADMINISTRATOR else self.permissions
+        """Guild-wide permissions: the personal role's and every shared role's (@everyone has none)."""
+        bits = self.permissions
+        for role_bits in self.roles.values():
+            bits |= role_bits
+        return ALL_PERMISSIONS if bits & ADMINISTRATOR else bits
 
 
 @dataclass
@@ -212,7 +217,7 @@ def role_json(role_id: int, name: str, permissions: int, position: int) -> dict[
 def member_json(user: User, guild: Guild, permissions: int | None = None) -> dict[str, Any]:
     data = {
         "user": user_json(user),
-        "roles": [str(user.role_id)] if user.role_id else [],
+        "roles": ([str(user.role_id)] if user.role_id else []) + [str(r) for r in user.roles],
         "joined_at": iso(guild.created),
         "nick": None,
         "avatar": None,

@@ -80,6 +80,7 @@ def _compile(template: str) -> re.Pattern[str]:
 
 ROUTE_TABLE = [
     ("GET", "/users/@me", "get_me", True),
+    ("GET", "/users/{user_id}", "get_user", True),
     ("GET", "/oauth2/applications/@me", "get_application", True),
     ("GET", "/gateway", "get_gateway", False),
     ("GET", "/gateway/bot", "get_gateway_bot", True),
@@ -261,6 +262,12 @@ class Rest:
         data = user_json(self.server.bot_user)
         data.update({"verified": True, "mfa_enabled": False, "locale": "en-US", "email": None, "premium_type": 0})
         return 200, data
+
+    async def get_user(self, req: ApiRequest):
+        user = self.server.users.get(int(req.params["user_id"])) if req.params["user_id"].isdigit() else None
+        if user is None:
+            raise DiscordError(404, 10013, "Unknown User")
+        return 200, user_json(user)
 
     async def get_application(self, req: ApiRequest):
         s = self.server

@@ -69,6 +69,7 @@ class FakeDiscord:
         self.owner = User(self.ids.next(), "owner")
 
         self.guilds: dict[int, Guild] = {}
+        self.shared_roles: dict[int, tuple[str, int]] = {}  # role id -> (name, permission bits), every guild
         self.channels: dict[int, Channel] = {}
         self.users: dict[int, User] = {self.bot_user_id: self.bot_user}
         self.attachments: dict[int, Attachment] = {}
@@ -170,9 +171,37 @@ class FakeDiscord:
             self.gateway.dispatch_soon("GUILD_ROLE_CREATE", {"guild_id": str(guild.id), "role": self._user_role(user)})
         return user
 
+    def add_role(self, name: str, permissions: int = 0) -> int:
+        """A role in every guild (a moderator role, a quota tier); give it with give_role()."""
+        role_id = self.ids.next()
+        self.shared_roles[role_id] = (name, permissions)
+        for guild in self.guilds.values():
+            self.gateway.dispatch_soon("GUILD_ROLE_CREATE", {"guild_id": str(guild.id),
+                                                             "role": role_json(role_id, name, permissions, 2)})
+        return role_id
+
+    def give_role(self, user: UserRef, role_id: int) -> None:
+        """Give a member a role made with add_role(); interactions carry it from now on."""
+        user = self._user(user)
+        if role_id not in self.shared_roles:
+            raise ValueError(f"unknown role {role_id}: make it with add_role()")
+        user.roles[role_id] = self.shared_roles[role_id][1]
+        if self._intents() & INTENT_GUILD_MEMBERS:
+            for guild in self.guilds.values():
+                self.gateway.dispatch_soon("GUILD_MEMBER_UPDATE", dict(self.member_json(user, guild),
+                                                                       guild_id=str(guild.id)))
+        self._changed()
+
     def set_app_permissions(self, channel_id: ChannelRef, bits: int) -> None:
         channel = self._channel(channel_id)
         channel.app_permissions = bits
+        self.gateway.dispatch_soon("CHANNEL_UPDATE", channel_json(channel, self.bot_user))
+        self._changed()
+
+    def set_channel_nsfw(self, channel_id: ChannelRef, nsfw: bool) -> None:
+        """A server admin toggles the channel's age restriction (sent to the bot as CHANNEL_UPDATE)."""
+        channel = self._channel(channel_id)
+        channel.nsfw = nsfw
         self.gateway.dispatch_soon("CHANNEL_UPDATE", channel_json(channel, self.bot_user))
         self._changed()
 
@@ -401,6 +430,7 @@ class FakeDiscord:
     def roles(self, guild: Guild) -> dict[int, dict[str, Any]]:
         roles = {guild.id: I.everyone_role(guild)}
         roles.update({u.role_id: self._user_role(u) for u in self.users.values()})
+        roles.update({rid: role_json(rid, name, bits, 2) for rid, (name, bits) in self.shared_roles.items()})
         return roles
 
     def guild_create_json(self, guild: Guild, intents: int) -> dict[str, Any]:

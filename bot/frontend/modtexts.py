@@ -1,0 +1,80 @@
+"""What /quota and the /mod commands say. Plain strings (Discord markdown and <t:...> timestamps,
+which every member sees in their own time zone); mentions never ping (allowed_mentions is none)."""
+from __future__ import annotations
+
+from bot.credits import fmt
+from bot.frontend.texts import escape, fit
+from bot.services.audit import AuditPage
+from bot.services.quotas import LedgerEntry, QuotaStatus
+from bot.services.stats import Stats
+
+
+def stamp(when: float, style: str = "R") -> str:
+    return f"<t:{int(when)}:{style}>"
+
+
+def signed(tenths: int) -> str:
+    return f"+{fmt(tenths)}" if tenths > 0 else fmt(tenths)
+
+
+def quota_status(status: QuotaStatus, whose: str) -> str:
+    """`whose`: "Your" or "<@id>'s"."""
+    a = status.account
+    lines = [f"**{whose} credits here**"]
+    if a.allowance is None:
+        lines.append(f"Used **{fmt(a.used)}** this {status.period} · no limit")
+    else:
+        lines.append(f"Used **{fmt(a.used)}** of **{fmt(a.allowance)}** this {status.period} · "
+                     f"**{fmt(a.available)} left**")
+    if a.override is not None:
+        lines.append(f"Allowance {fmt(a.override)} per {status.period}, set by a moderator")
+    if a.bonus > 0:
+        lines.append(f"Bonus credits: {fmt(a.bonus)} (kept until spent)")
+    elif a.bonus < 0:
+        lines.append(f"Taken away by a moderator this {status.period}: {fmt(-a.bonus)}")
+    lines.append(f"Resets {stamp(status.resets_at)} ({stamp(status.resets_at, 'f')})")
+    if status.entries:
+        lines.append("**Last changes**")
+        lines.extend(ledger_line(e) for e in status.entries)
+    return fit("\n".join(lines))
+
+
+def ledger_line(entry: LedgerEntry) -> str:
+    job = f"job #{entry.job_id}" if entry.job_id else ""
+    by = f"by <@{entry.moderator_id}>" if entry.moderator_id else ""
+    what = {
+        "debit": job,
+        "refund": f"refund · {job}",
+        "grant": f"grant {by}",
+        "set": f"allowance set {by}",
+        "reset": f"usage reset {by}",
+        "period": "new period",
+    }.get(entry.kind, entry.kind)
+    reason = f" · {escape(entry.reason)}" if entry.reason and entry.kind != "period" else ""
+    amount = f"`{signed(entry.amount)}` " if entry.kind != "set" else ""
+    return f"{amount}{what}{reason} · {stamp(entry.created_at)}"
+
+
+def audit_page(page: AuditPage, member_id: int | None) -> str:
+    about = f" for <@{member_id}>" if member_id else ""
+    lines = [f"**Moderator log{about}** · page {page.page + 1}, newest first"]
+    if not page.entries:
+        lines.append("Nothing recorded yet." if page.page == 0 else "No older entries.")
+    for e in page.entries:
+        whom = f" <@{e.target_id}>" if e.target_id else ""
+        change = f": {escape(e.before or '')} → {escape(e.after or '')}" if e.before or e.after else ""
+        reason = f" — {escape(e.reason)}" if e.reason else ""
+        lines.append(f"{stamp(e.created_at, 'f')} <@{e.moderator_id}> **{e.action}**{whom}{change}{reason}")
+    return fit("\n".join(lines))
+
+
+def stats_summary(stats: Stats) -> str:
+    jobs = sum(d.jobs for d in stats.days)
+    seconds = sum(d.gpu_seconds for d in stats.days)
+    failures = sum(d.failures for d in stats.days)
+    blocks = sum(d.blocks for d in stats.days)
+    text = (f"📊 Last {len(stats.days)} day(s), UTC: {jobs} jobs, {seconds:.1f} GPU-seconds, "
+            f"{failures} failed, {blocks} blocked.")
+    if stats.top:
+        text += "\nMost credits used: " + ", ".join(f"<@{m.user_id}> {fmt(m.credits)}" for m in stats.top)
+    return text

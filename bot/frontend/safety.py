@@ -1,0 +1,76 @@
+"""Content safety's Discord side: a channel's age restriction now, and the moderators' log channel."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import discord
+
+from bot.frontend.flows import channel_is_nsfw
+from bot.frontend.texts import fit
+from bot.models import Job
+from bot.services.safety import BlockRecord
+
+if TYPE_CHECKING:
+    from bot.frontend.app import PixelBot
+
+log = logging.getLogger(__name__)
+
+PROMPT_SHOWN = 300  # characters of a refused prompt shown in the log channel
+
+
+def jump_url(guild_id: int | None, channel_id: int, message_id: int | None) -> str:
+    where = f"{guild_id or '@me'}/{channel_id}"
+    return f"https://discord.com/channels/{where}/{message_id}" if message_id else f"https://discord.com/channels/{where}"
+
+
+def quoted(prompt: str) -> str:
+    text = prompt if len(prompt) <= PROMPT_SHOWN else prompt[:PROMPT_SHOWN - 1] + "…"
+    return discord.utils.escape_markdown(discord.utils.escape_mentions(text))
+
+
+def describe_block(record: BlockRecord) -> str:
+    score = f" · score {record.score:.2f}" if record.score is not None else ""
+    job = f" · job #{record.job_id}" if record.job_id else ""
+    return (f"**{record.kind}** · {record.category.label} ({record.category.value}){score}{job} · "
+            f"<@{record.user_id}> in <#{record.channel_id}> · <t:{int(record.created_at)}:R>\n"
+            f"> {quoted(record.prompt)}")
+
+
+class DiscordSafetyFront:
+    def __init__(self, bot: PixelBot):
+        self.bot = bot
+
+    async def _channel(self, channel_id: int):
+        channel = self.bot.get_channel(channel_id)
+        if channel is None:
+            try:
+                channel = await self.bot.fetch_channel(channel_id)
+            except discord.HTTPException:
+                return None
+        return channel
+
+    async def channel_nsfw(self, channel_id: int) -> bool:
+        return channel_is_nsfw(await self._channel(channel_id))
+
+    async def _post(self, channel_id: int, content: str, files: list[discord.File] | None = None) -> None:
+        channel = await self._channel(channel_id)
+        if not isinstance(channel, discord.abc.Messageable):
+            log.warning("the safety log channel %s is gone or not a text channel", channel_id)
+            return
+        await channel.send(fit(content), files=files or [], allowed_mentions=discord.AllowedMentions.none())
+
+    async def announce_block(self, log_channel_id: int, record: BlockRecord, images: list[str]) -> None:
+        # The image itself only goes where members agreed to see age-restricted content.
+        files = []
+        if images and await self.channel_nsfw(log_channel_id):
+            files = [discord.File(path, filename=f"flagged-{record.job_id}-{i + 1}{Path(path).suffix}",
+                                  spoiler=True) for i, path in enumerate(images) if Path(path).is_file()]
+        await self._post(log_channel_id, f"🛡️ Blocked {describe_block(record)}", files)
+
+    async def announce_report(self, log_channel_id: int, job: Job, reporter_id: int) -> None:
+        r = job.requester
+        await self._post(log_channel_id,
+                         f"🚩 <@{reporter_id}> reported job #{job.id} by <@{r.user_id}>: "
+                         f"{jump_url(r.guild_id, r.channel_id, job.message_id)}\n> {quoted(job.params.prompt)}")

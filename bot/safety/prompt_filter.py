@@ -1,0 +1,196 @@
+"""The prompt filter: categorized terms matched against every reading of a normalized prompt.
+
+Word-boundary matching only (a term never matches inside a longer word), phrases over consecutive
+words, an allowlist of benign phrases whose words are then not matched, per-server additions and
+exemptions, and ages under 18. Cost: a few dictionary lookups per candidate spelling of each word
+and a substring search only inside runs of single spaced-out characters; linear in the prompt.
+"""
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from bot.safety.normalize import Reading, Token, normalize, squeeze
+from bot.safety.terms import ADULT_AGE, ALLOW, PHRASES, PREFIXES, WORDS, Category
+
+# What a server's own exemptions can never lift: the rules that hold everywhere.
+PROTECTED = frozenset({Category.MINORS, Category.SEXUAL_MINORS, Category.NONCONSENSUAL, Category.HATE})
+# Shortest term searched for inside a run of spaced-out letters ("s e x y", "n u d e w o m a n"):
+# shorter ones would match by chance.
+RUN_SEARCH_MIN = 4
+RUN_SEARCH_SHORT = frozenset({"sex", "xxx", "cum", "kkk"})
+
+
+@dataclass(frozen=True)
+class Hit:
+    category: Category
+    term: str  # what matched, for tests and moderators' tools; never shown to the member
+
+
+@dataclass(frozen=True)
+class FilterResult:
+    hits: tuple[Hit, ...]
+    exempted: tuple[Hit, ...] = ()  # lifted by the server's own exemptions
+
+    @property
+    def categories(self) -> frozenset[Category]:
+        found = {hit.category for hit in self.hits}
+        # A sexual (or abusive) term with a minor term or an age under 18: the rule of rules. A
+        # server's exemption of a sexual word does not count here, or it would lift this rule too.
+        sexual = found | {hit.category for hit in self.exempted}
+        if sexual & {Category.SEXUAL, Category.NONCONSENSUAL} and Category.MINORS in found:
+            found.add(Category.SEXUAL_MINORS)
+        return frozenset(found)
+
+
+def phrase_key(text: str) -> tuple[str, ...]:
+    """How a term (built-in or a moderator's) is compared: its normalized words."""
+    reading = normalize(text).readings[0]
+    return tuple(token.canonical for token in reading.tokens if token.canonical)
+
+
+@dataclass(frozen=True)
+class ServerTerms:
+    """One server's additions (always refused, as CUSTOM) and exemptions (not for PROTECTED)."""
+
+    blocked: tuple[tuple[str, ...], ...] = ()
+    allowed: tuple[tuple[str, ...], ...] = ()
+
+    @classmethod
+    def from_texts(cls, blocked: Iterable[str], allowed: Iterable[str]) -> ServerTerms:
+        return cls(tuple(k for k in map(phrase_key, blocked) if k), tuple(k for k in map(phrase_key, allowed) if k))
+
+
+Phrase = tuple[str, ...]
+
+
+class _Phrases:
+    """Phrases indexed by their first word: one dictionary lookup per word of the prompt."""
+
+    def __init__(self, phrases: dict[Phrase, Category]):
+        self.by_first: dict[str, list[tuple[Phrase, Category]]] = {}
+        for phrase, category in phrases.items():
+            self.by_first.setdefault(phrase[0], []).append((phrase, category))
+
+    def find(self, reading: Reading):
+        """(phrase, category, start) for every phrase in the reading (as written or squeezed)."""
+        tokens = reading.tokens
+        canonical = [t.canonical for t in tokens]
+        squeezed = [t.squeezed for t in tokens]
+        by_first = self.by_first
+        for i, token in enumerate(tokens):
+            for words in (canonical, squeezed):
+                for phrase, category in by_first.get(words[i], ()):
+                    if tuple(words[i:i + len(phrase)]) == phrase:
+                        yield phrase, category, i
+                if token.canonical == token.squeezed:
+                    break
+
+
+class _Terms:
+    """Words (and their squeezed spellings, for stretched words), prefixes by their first three
+    letters, and phrases."""
+
+    def __init__(self, words: dict[str, Category], phrases: dict[Phrase, Category],
+                 prefixes: dict[str, Category]):
+        self.words = words
+        self.stretched = {squeeze(word): (word, category) for word, category in words.items()}
+        self.phrases = _Phrases(phrases)
+        self.prefixes: dict[str, list[tuple[str, Category]]] = {}
+        for stem, category in prefixes.items():
+            self.prefixes.setdefault(stem[:3], []).append((stem, category))
+        self.run_terms = tuple(
+            (term, category) for term, category in {**words, **prefixes}.items()
+            if len(term) >= RUN_SEARCH_MIN or term in RUN_SEARCH_SHORT
+        )
+
+    def word(self, token: Token) -> tuple[str, Category] | None:
+        words = self.words
+        for form in token.forms:
+            category = words.get(form)
+            if category is not None:
+                return form, category
+        for form in token.stretched:
+            found = self.stretched.get(form)
+            if found is not None:
+                return found
+        prefixes = self.prefixes
+        for form in token.forms:
+            for stem, category in prefixes.get(form[:3], ()):
+                if form.startswith(stem):
+                    return stem, category
+        return None
+
+
+@functools.lru_cache(maxsize=256)
+def _compiled(server: ServerTerms) -> _Terms:
+    """The built-in terms plus a server's blocked ones (cached: a server's terms change rarely,
+    and a changed list is a new ServerTerms)."""
+    words = {word: category for category, group in WORDS.items() for word in group}
+    phrases = {phrase: category for category, group in PHRASES.items() for phrase in group}
+    for key in server.blocked:
+        if len(key) == 1:
+            words.setdefault(key[0], Category.CUSTOM)
+        else:
+            phrases.setdefault(key, Category.CUSTOM)
+    return _Terms(words, phrases, PREFIXES)
+
+
+@functools.lru_cache(maxsize=256)
+def _allowlist(phrases: tuple[Phrase, ...]) -> _Phrases:
+    return _Phrases(dict.fromkeys(phrases, Category.CUSTOM))
+
+
+def _covered(reading: Reading, allow: _Phrases) -> set[int]:
+    """Indices of the words inside an allowlisted phrase."""
+    covered: set[int] = set()
+    for phrase, _, start in allow.find(reading):
+        covered.update(range(start, start + len(phrase)))
+    return covered
+
+
+class PromptFilter:
+    def __init__(self) -> None:
+        self.allow = _allowlist(tuple(sorted(ALLOW)))
+
+    def check(self, prompt: str, server: ServerTerms | None = None) -> FilterResult:
+        normalized = normalize(prompt)
+        server = server or ServerTerms()
+        terms = _compiled(server)
+        exemptions = _allowlist(server.allowed) if server.allowed else None
+        hits: dict[Hit, None] = {}
+        exempted: dict[Hit, None] = {}
+        for reading in normalized.readings:
+            covered = _covered(reading, self.allow)
+            exempt = covered | _covered(reading, exemptions) if exemptions else covered
+            for hit, span in self._match(reading, terms):
+                # An empty span (a hit inside a run of spaced letters) is never exempt.
+                if not span or not covered.issuperset(span):
+                    if hit.category in PROTECTED or not span or not exempt.issuperset(span):
+                        hits.setdefault(hit)
+                    else:
+                        exempted.setdefault(hit)
+        if any(age < ADULT_AGE for age in normalized.ages):
+            hits.setdefault(Hit(Category.MINORS, "age under 18"))
+        return FilterResult(tuple(hits), tuple(exempted))
+
+    @staticmethod
+    def _match(reading: Reading, terms: _Terms):
+        """(hit, indices of the words it covers)."""
+        for index, token in enumerate(reading.tokens):
+            found = terms.word(token)
+            if found:
+                yield Hit(found[1], found[0]), (index,)
+        for phrase, category, start in terms.phrases.find(reading):
+            yield Hit(category, " ".join(phrase)), range(start, start + len(phrase))
+        for joined in reading.joined:
+            found = terms.word(joined.word)
+            if found:
+                yield Hit(found[1], found[0]), range(joined.start, joined.end)
+            elif joined.run:
+                # Every term inside the run ("n a k e d c h i l d" is two), once each.
+                found_in_run = {(term, category) for form in joined.word.forms
+                                for term, category in terms.run_terms if term in form}
+                for term, category in sorted(found_in_run):
+                    yield Hit(category, term), ()
