@@ -72,3 +72,34 @@ async def wait_statuses(data_dir: Path, expected: list[str], timeout: float = 30
         if statuses == expected or asyncio.get_running_loop().time() > deadline:
             return statuses
         await asyncio.sleep(0.1)
+
+
+def public_message(server, interaction):
+    """The interaction's public message: its reply, or (after an ephemeral defer) its first public
+    follow-up."""
+    msg = server.get_message(interaction.original_message_id) if interaction.original_message_id else None
+    if msg is not None and not msg.ephemeral:
+        return msg
+    return next((m for m in interaction.followups if not m.ephemeral), None)
+
+
+async def wait_public_result(server, interaction, timeout: float = 90.0):
+    """Like wait_result, for replies that may come as a follow-up (/show, slow image prompts)."""
+    def check(s):
+        msg = public_message(s, interaction)
+        msg = s.get_message(msg.id) if msg is not None else None
+        return msg if is_result(msg) else None
+    return await server.wait_for(check, timeout)
+
+
+async def reply_text(server, interaction, timeout: float = 10.0) -> str:
+    """The text the member got back: the reply, or once deferred, the follow-up that completed it."""
+    await interaction.wait_ack(timeout)
+
+    def check(s):
+        msg = s.get_message(interaction.original_message_id) if interaction.original_message_id else None
+        if msg is not None and not msg.loading and msg.content:
+            return msg.content
+        first = interaction.responses[0] if interaction.responses else None
+        return (first or {}).get("data", {}).get("content") if first and first["type"] == 4 else None
+    return await server.wait_for(check, timeout)

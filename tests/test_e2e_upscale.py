@@ -1,0 +1,64 @@
+"""Upscales end to end: U buttons, the PNG's own metadata and buttons, a restart, and Info's lineage."""
+from __future__ import annotations
+
+import io
+
+import pytest
+from PIL import Image
+
+from bot import credits
+from bot.models import denoising_steps, work_units
+from tests.e2e_helpers import custom_ids, job_id_of, job_rows, png_parameters, reply_text, wait_result
+
+
+async def test_upscale_doubles_keeps_the_seed_and_its_buttons_work_after_a_restart_with_lineage_in_info(world):
+    server = world.server
+    bot = await world.start_bot()
+    i = await server.invoke_slash(world.alice, world.channel, "imagine",
+                                  {"prompt": "a lighthouse at dusk", "seed": 7, "steps": 4, "count": 2})
+    original = await wait_result(server, i)
+    base_id = job_id_of(original)
+
+    up = await server.click_button(world.bob, original.id, f"img:up:v1:{base_id}:1")  # U2: seed 7 + 1
+    upscaled = await wait_result(server, up)
+    up_id = job_id_of(upscaled)
+    assert "(upscale)" in upscaled.content and f"<@{world.bob.id}>" in upscaled.content
+    (png,) = upscaled.attachments
+    assert Image.open(io.BytesIO(png.data)).size == (128, 128)  # the tiny model's 64x64, doubled
+    params = png_parameters(png)
+    assert params.startswith("a lighthouse at dusk\n")
+    assert "Seed: 8," in params and "Size: 64x64," in params  # A1111: Size is the first pass
+    assert "Hires upscale: 2, Denoising strength: 0.3, Hires upscaler: Lanczos" in params
+    sd_parsers = pytest.importorskip("sd_parsers")
+    read = sd_parsers.ParserManager().parse(Image.open(io.BytesIO(png.data)))
+    assert read is not None and read.prompts[0].value == "a lighthouse at dusk"
+    assert any(str(s.parameters.get("seed")) == "8" for s in read.samplers)
+    # Its own buttons: vary yes, re-roll no; no U (128x128 is the tiny model's cap: 4x its area).
+    assert custom_ids(upscaled) == [f"img:var:v1:{up_id}:0", f"img:info:v1:{up_id}", f"img:delete:v1:{up_id}",
+                                    f"img:report:v1:{up_id}"]
+
+    jobs = {j["id"]: j for j in job_rows(world.data_dir)}
+    row = jobs[up_id]
+    assert (row["kind"], row["task"], row["parent_job_id"], row["parent_image_index"]) == ("upscale", "upscale",
+                                                                                         base_id, 1)
+    assert (row["width"], row["height"], row["seed"], row["strength"], row["upscale_factor"]) == (128, 128, 8, 0.3,
+                                                                                                 2.0)
+    # Charged by its work: four times the pixels, int(4 x 0.3) steps (the one cost formula).
+    unit = work_units(64, 64, 25, 1)  # the tiny profile's default image costs 1.0
+    assert row["cost"] == credits.price(work_units(128, 128, denoising_steps(4, 0.3), 1), unit) == row["charged"]
+
+    await bot.stop()
+    await world.start_bot()
+    vary = await server.click_button(world.alice, upscaled.id, f"img:var:v1:{up_id}:0")
+    varied = await wait_result(server, vary)
+    var_id = job_id_of(varied)
+    assert "(variation)" in varied.content
+    assert Image.open(io.BytesIO(varied.attachments[0].data)).size == (128, 128)
+
+    info = await server.click_button(world.alice, varied.id, f"img:info:v1:{var_id}")
+    text = await reply_text(server, info)
+    assert info.ephemeral
+    assert (f"#{var_id} variation of image 1 of #{up_id} ← #{up_id} 2× upscale of image 2 of #{base_id} "
+            f"← #{base_id} imagine") in text
+    assert "rendered in" in text and "**Seed:**" in text and "**Model:** tiny-sd" in text
+    assert "**Strength:** 0.6" in text
