@@ -25,8 +25,8 @@ def history_line(entry: HistoryEntry) -> str:
             f"{entry.width}×{entry.height}{count} · <t:{int(entry.created_at)}:R>")
 
 
-def history_page(page: HistoryPage, member_name: str, own: bool) -> str:
-    whose = "Your jobs" if own else f"Jobs of {_escape(member_name)}"
+def history_page(page: HistoryPage, own: bool) -> str:
+    whose = "Your jobs" if own else f"Jobs of <@{page.view.member_id}>"  # a mention never pings here
     search = f" matching “{_escape(page.view.search)}”" if page.view.search else ""
     if not page.entries:
         return f"{whose}{search}: none here." if not search else f"No jobs{search}."

@@ -71,10 +71,6 @@ HISTORY_ITEMS = (HistoryPageButton, HistoryOpen)
 async def history_message(interaction: discord.Interaction, page: HistoryPage) -> tuple[str, discord.ui.View]:
     """A page's text and components."""
     own = page.view.member_id == interaction.user.id
-    name = ""
-    if not own:
-        member = interaction.guild.get_member(page.view.member_id) if interaction.guild else None
-        name = member.display_name if member else f"member {page.view.member_id}"
     view = discord.ui.View(timeout=None)
     if page.entries:
         options = [discord.SelectOption(label=f"#{e.id} · {historytexts.short(e.prompt, 80)}"[:100], value=str(e.id),
@@ -83,7 +79,7 @@ async def history_message(interaction: discord.Interaction, page: HistoryPage) -
         view.add_item(HistoryOpen(page.view.id, options))
         view.add_item(HistoryPageButton(page.view.id, "n", page.entries[0].id, disabled=not page.has_newer))
         view.add_item(HistoryPageButton(page.view.id, "o", page.entries[-1].id, disabled=not page.has_older))
-    return historytexts.history_page(page, name, own), view
+    return historytexts.history_page(page, own), view
 
 
 async def show_job(interaction: discord.Interaction, job_id: int) -> None:
