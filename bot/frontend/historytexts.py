@@ -115,12 +115,16 @@ def _size(n: int) -> str:
     return f"{n} B"
 
 
+def _files(n: int) -> str:
+    return f"{n} file{'' if n == 1 else 's'}"
+
+
 def storage(use: StorageUse) -> str:
     keep = f"{use.retention_days} days" if use.retention_days else "forever (IMAGE_RETENTION_DAYS=0)"
     return "\n".join([
         "**Storage**",
-        f"Images: {_size(use.image_bytes)} in {use.image_files} files · {use.pruned_images} removed by retention",
-        f"Image prompts: {_size(use.input_bytes)} in {use.input_files} files",
+        f"Images: {_size(use.image_bytes)} in {_files(use.image_files)} · {use.pruned_images} removed by retention",
+        f"Image prompts: {_size(use.input_bytes)} in {_files(use.input_files)}",
         f"Database: {_size(use.database_bytes)}",
         f"Free on that disk: {_size(use.free_bytes)} · images are kept {keep}",
     ])
