@@ -33,6 +33,7 @@ DEFAULT_IMAGE_STRENGTH = 0.75
 # (MAX_UPSCALE_PIXELS overrides it): SDXL 2048x2048, SD 1.5 1024x1024.
 UPSCALE_FACTOR = 2
 DEFAULT_UPSCALE_AREA = 4
+MIN_UPSCALE_FACTOR = 1.25  # below that the cap leaves too little room: an upscale is refused
 
 
 @dataclass(frozen=True)
@@ -152,7 +153,7 @@ def upscale_size(profile: ModelProfile, width: int, height: int,
                  max_pixels: int | None = None) -> tuple[int, int, float] | None:
     """(width, height, factor) of an upscale of a width x height image: UPSCALE_FACTOR x, or less
     when that would pass `max_pixels` (default: the profile's cap), both sides multiples of the
-    model's size_multiple. None when the image cannot grow any more."""
+    model's size_multiple. None when the image cannot grow by MIN_UPSCALE_FACTOR any more."""
     cap = profile.max_upscale_pixels if not max_pixels else int(max_pixels)
     factor = float(UPSCALE_FACTOR)
     if width * height * factor**2 > cap:
@@ -160,7 +161,7 @@ def upscale_size(profile: ModelProfile, width: int, height: int,
     step = profile.size_multiple
     new_w = int(width * factor) // step * step
     new_h = int(height * factor) // step * step
-    if new_w <= width or new_h <= height:
+    if new_w < width * MIN_UPSCALE_FACTOR or new_h < height * MIN_UPSCALE_FACTOR:
         return None
     return new_w, new_h, round(new_w / width, 4)
 

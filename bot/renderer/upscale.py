@@ -42,9 +42,12 @@ def load_upscaler(path: str, device: str = "cpu"):
     if model is None:
         import spandrel
 
-        model = spandrel.ModelLoader(device=device).load_from_file(path)
+        try:
+            model = spandrel.ModelLoader(device=device).load_from_file(path)
+        except spandrel.UnsupportedModelError:
+            model = None
         if not isinstance(model, spandrel.ImageModelDescriptor) or model.input_channels != 3:
-            raise ValueError(f"{Path(path).name} is not an RGB image upscaler spandrel can run")
+            raise ValueError(f"{Path(path).name} is not an image upscaler spandrel knows (RGB, single image)")
         model.eval()
         _UPSCALERS[key] = model
     return model
