@@ -9,7 +9,7 @@ Prints, all measured now on this machine:
   batch (as before) vs beside it (now);
 - with 10,000 queued jobs: start-up recovery time and its edits, one /imagine's admission and place
   in line, that admission with quotas (debit and ledger in its transaction) vs without, and the
-  time to pick the next job (goal < 1 ms); memory.
+  time to pick the next job (goal < 1 ms); /history pages and searches at 100,000 jobs; memory.
 
 Acknowledgement latency needs the Discord-compatible test server, which lives in the repository's
 tests/ (product code never imports them): `python -m tests.bench_ack` in a source checkout.
@@ -222,7 +222,7 @@ def main(argv: list[str]) -> int:
 
 
 async def _main(args, model: str, gap_model: str, steps: int) -> int:
-    from bot.bench_queue import measure_pick_time, measure_queue_costs, measure_quota_admission
+    from bot.bench_queue import measure_history, measure_pick_time, measure_queue_costs, measure_quota_admission
     from bot.bench_renderer import measure_idle_gap
     from bot.renderer.profiles import resolve_profile, sizes_for_aspect
     from bot.renderer.worker import bare_pipeline_call
@@ -273,6 +273,11 @@ async def _main(args, model: str, gap_model: str, steps: int) -> int:
           f"p99 {quota['with_p99'] * 1000:.2f} ms; without: p50 {quota['without_p50'] * 1000:.2f} ms, "
           f"p99 {quota['without_p99'] * 1000:.2f} ms (x{quota['with_p50'] / quota['without_p50']:.2f} at p50; "
           "10,000 queued, alternating)")
+    hist = {key: value * 1000 for key, value in (await measure_history(100_000)).items()}
+    print(f"/history at 100,000 jobs (p50): first page {hist['first_page']:.2f} ms, deep page "
+          f"{hist['deep_page']:.2f} ms; search (FTS5) for a word the member used {hist['search_common']:.2f} ms, "
+          f"a rare word {hist['search_rare']:.2f} ms, a word in 20% of prompts the member never used "
+          f"{hist['search_common_unused']:.2f} ms (the worst case: every match is checked)")
     per_pick, queue_mib = measure_pick_time()
     print(f"pick next job with 10,000 queued: {per_pick * 1e6:.1f} us (goal < 1000 us); "
           f"10,000 queued jobs hold {queue_mib:.1f} MiB")

@@ -170,3 +170,57 @@ async def measure_quota_admission(queued: int = 10_000, pairs: int = 300, member
             return out
         finally:
             await db.close()
+
+
+async def measure_history(jobs: int = 100_000, runs: int = 30) -> dict[str, float]:
+    """/history at `jobs` jobs in SQLite (200 members; one prolific member owns a tenth of them): the
+    p50 seconds of one page through HistoryService.page (the SQL the command runs), for the first
+    page, a page deep in the member's history, and searches (FTS5): a word in 10% of all prompts
+    that the member used, the same word for a member who never used it (the walk over every match:
+    the worst case), and a rare word."""
+    import random
+
+    from bot.database import Database
+    from bot.services.history import HistoryService, HistoryView
+    from bot.services.jobs import JobStore
+
+    rnd = random.Random(1)
+    vocabulary = [f"w{n}" for n in range(3000)]
+    rows = []
+    for n in range(jobs):
+        user = 1 if n % 10 == 0 else 2 + n % 199
+        words = [rnd.choice(vocabulary[:50]) if rnd.random() < 0.3 else rnd.choice(vocabulary) for _ in range(8)]
+        if n % 10 == 0 or n % 10 == 3:
+            words.append("lighthouse")  # in 20% of prompts: every one of member 1's, none of member 2's
+        if n % 1000 == 7:
+            words.append("zebra")
+        rows.append((user, " ".join(words), n))
+    with tempfile.TemporaryDirectory() as tmp:
+        db = await Database(Path(tmp) / "db.sqlite3").connect()
+        try:
+            async with db.transaction() as conn:
+                await conn.executemany(
+                    "INSERT INTO jobs (kind, task, user_id, guild_id, channel_id, prompt, negative_prompt, aspect,"
+                    " width, height, steps, guidance, count, seed, model, priority, status, created_at)"
+                    " VALUES ('imagine', 'txt2img', ?, 5, 1, ?, '', '1:1', 1024, 1024, 30, 6.0, 1, ?, 'bench', 1,"
+                    " 'delivered', 0)", rows)
+            history = HistoryService(db, JobStore(db, Path(tmp)))
+
+            async def p50(member: int, search: str = "", **cursor) -> float:
+                view = HistoryView(1, member, member, 5, search)
+                took = []
+                for _ in range(runs):
+                    started = time.perf_counter()
+                    await history.page(view, **cursor)
+                    took.append(time.perf_counter() - started)
+                return statistics.median(took)
+
+            return {
+                "first_page": await p50(1),
+                "deep_page": await p50(1, older_than=jobs // 2),
+                "search_common": await p50(1, "lighthouse"),
+                "search_common_unused": await p50(2, "lighthouse"),
+                "search_rare": await p50(1, "zebra"),
+            }
+        finally:
+            await db.close()

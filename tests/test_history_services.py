@@ -171,3 +171,11 @@ async def test_retention_removes_old_files_but_not_what_a_job_still_needs(db, tm
     assert use.database_bytes > 0 and use.retention_days == 7
     # Off (0 days): nothing is ever removed.
     assert (await RetentionService(db, tmp_path, tmp_path / "db.sqlite3", days=0).run_once(now + 99 * DAY)).images == 0
+
+
+async def test_the_bench_measures_history_pages_and_searches():
+    from bot.bench_queue import measure_history
+
+    result = await measure_history(jobs=2000, runs=2)
+    assert set(result) == {"first_page", "deep_page", "search_common", "search_common_unused", "search_rare"}
+    assert all(0 < value < 1 for value in result.values())

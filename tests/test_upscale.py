@@ -239,3 +239,20 @@ async def test_a_pruned_or_missing_image_cannot_be_upscaled_or_varied(admission,
     varied = await admission.plan(ALICE, VariationRequest(fresh.id, 0, strength=0.35))  # /settings variation
     assert varied.params.strength == 0.35
     assert (await admission.plan(ALICE, VariationRequest(fresh.id, 0))).params.strength == 0.6  # the profile's
+
+
+def test_the_new_settings_are_checked_at_start(tmp_path):
+    from bot.errors import ConfigError
+
+    base = {"DISCORD_TOKEN": "t", "DATA_DIR": str(tmp_path)}
+    settings = load_settings(base, dotenv=False)
+    assert (settings.upscale_strength, settings.max_upscale_pixels, settings.upscaler_model,
+            settings.image_retention_days) == (0.3, 0, None, 0)
+    assert load_settings({**base, "IMAGE_RETENTION_DAYS": "30"}, dotenv=False).image_retention_days == 30
+    for env, needle in (({"UPSCALE_STRENGTH": "0"}, "UPSCALE_STRENGTH must be between 0.05 and 1.0"),
+                        ({"IMAGE_RETENTION_DAYS": "-1"}, "IMAGE_RETENTION_DAYS"),
+                        ({"MAX_UPSCALE_PIXELS": "lots"}, "MAX_UPSCALE_PIXELS must be a whole number"),
+                        ({"UPSCALER_MODEL": "model.txt"}, "must be a .pth"),
+                        ({"UPSCALER_MODEL": str(tmp_path / "gone.pth")}, "does not exist")):
+        with pytest.raises(ConfigError, match=needle):
+            load_settings({**base, **env}, dotenv=False)
