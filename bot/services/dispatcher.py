@@ -27,8 +27,9 @@ from typing import TYPE_CHECKING, Protocol
 from bot.errors import RenderError, user_message
 from bot.models import ImageSpec, Job, JobStatus, JobTask, RenderBatch, RenderResult, StoredImage
 from bot.scheduler import FairScheduler
+from bot.services.eta import RenderRate, eta_at
 from bot.services.jobs import JobStore
-from bot.services.progress import ProgressNotifier
+from bot.services.progress import FirstReplyGate, ProgressNotifier
 
 if TYPE_CHECKING:
     from bot.services.lifecycle import JobService
@@ -68,22 +69,6 @@ class DispatchSettings:
     upscaler_model: str | None = None  # UPSCALER_MODEL, sent with upscale batches
 
 
-class RenderRate:
-    """Measured seconds per unit of work (megapixel-steps, `JobParams.work`), smoothed, for ETAs."""
-
-    def __init__(self, initial: float | None = None):
-        self.value = initial
-
-    def observe(self, seconds: float, work: float) -> None:
-        if work <= 0:
-            return
-        rate = seconds / work
-        self.value = rate if self.value is None else 0.7 * self.value + 0.3 * rate
-
-    def estimate(self, job: Job) -> float | None:
-        return None if self.value is None else self.value * job.params.work
-
-
 @dataclass
 class _Running:
     """A batch on a worker: its jobs, the ones cancelled meanwhile, and when it should end."""
@@ -118,9 +103,7 @@ class Dispatcher:
         self._running: dict[int, _Running] = {}  # batch id -> batch on a worker now
         self._batch_of: dict[int, int] = {}  # job id -> batch id, for running jobs
         self._solo: set[int] = set()  # jobs that crashed inside a batch render alone afterwards
-        # Jobs whose first reply is still on its way: what the front end shows of them waits for
-        # it (True: shown, go on; False: the reply failed, show nothing).
-        self._gates: dict[int, asyncio.Future[bool]] = {}
+        self.gate = FirstReplyGate()
         self.paused = False  # a moderator's /mod pause: no new batch starts; running ones finish
 
     # ---- lifecycle ----
@@ -196,21 +179,16 @@ class Dispatcher:
 
     # ---- the first reply gate (see JobService.submit) ----
     def hold(self, job_id: int) -> None:
-        self._gates[job_id] = asyncio.get_running_loop().create_future()
+        self.gate.hold(job_id)
 
     def release(self, job_id: int, shown: bool) -> None:
-        """The first reply is out (shown) or failed. A failed one keeps its closed gate, so that
-        nothing queued for the job later is shown either (rare: one small entry each)."""
-        gate = self._gates.get(job_id) if not shown else self._gates.pop(job_id, None)
-        if gate is not None and not gate.done():
-            gate.set_result(shown)
+        self.gate.release(job_id, shown)
         if shown:  # the reply just wrote the message: the next edit waits a full interval
             self.notifier.mark_sent(job_id)
 
     async def _tell(self, job: Job, show: Callable[[], Awaitable[object]]) -> None:
         """Run one front-end update for `job` once its first reply is out; never raises."""
-        gate = self._gates.get(job.id)
-        if gate is not None and not await asyncio.shield(gate):
+        if not await self.gate.opened(job.id):
             return
         try:
             await show()
@@ -387,8 +365,7 @@ class Dispatcher:
 
     # ---- telling the user ----
     async def _deliver(self, job: Job) -> None:
-        gate = self._gates.get(job.id)
-        if gate is not None and not await asyncio.shield(gate):
+        if not await self.gate.opened(job.id):
             return  # its first reply failed: the job was ended, nothing to show
         await self.notifier.finish(job.id)
         images = await self.store.images(job.id)
@@ -442,19 +419,11 @@ class Dispatcher:
         return 0.0 if idle > 0 or not left else min(left)
 
     def _eta_at(self, job: Job, position: int) -> float | None:
-        """Seconds until `job`, at `position`, finishes: until a worker frees up, the estimates of
-        the jobs ahead shared by the workers (summed for the first `position_updates`, their mean
-        standing in for the rest) and its own. None until a render has been measured, and while
-        the queue is paused."""
-        own = self.rate.estimate(job)
-        if own is None or self.paused:  # held by a moderator: no honest estimate until they resume
+        """See eta.eta_at; None while the queue is paused (no honest estimate until it resumes)."""
+        if self.paused:
             return None
-        ahead = [j for j in self.scheduler.ordered(min(position - 1, self.settings.position_updates))
-                 if j.id != job.id]
-        estimates = [self.rate.estimate(j) or 0.0 for j in ahead]
-        mean = sum(estimates) / len(estimates) if estimates else own
-        queued = sum(estimates) + mean * max(0, position - 1 - len(ahead))
-        return self._remaining_running() + queued / max(1, len(self.workers)) + own
+        ahead = self.scheduler.ordered(min(position - 1, self.settings.position_updates))
+        return eta_at(self.rate, job, position, ahead, self._remaining_running(), len(self.workers))
 
     def _post_position(self, job: Job, position: int, eta: float | None) -> None:
         self._post(job, lambda: self.events.waiting(job, position, eta))

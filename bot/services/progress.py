@@ -69,3 +69,28 @@ class ProgressNotifier:
                 worker.cancel()
                 await asyncio.gather(worker, return_exceptions=True)
         self._last_sent.pop(job_id, None)
+
+
+class FirstReplyGate:
+    """What the front end shows of a job waits until the job's first reply is out.
+
+    JobService.submit queues a job before Discord has its reply (admission order), so a free
+    worker may already be rendering it: its progress and result must not reach Discord first."""
+
+    def __init__(self):
+        self._gates: dict[int, asyncio.Future[bool]] = {}
+
+    def hold(self, job_id: int) -> None:
+        self._gates[job_id] = asyncio.get_running_loop().create_future()
+
+    def release(self, job_id: int, shown: bool) -> None:
+        """The first reply is out (shown) or failed. A failed one keeps its closed gate, so that
+        nothing queued for the job later is shown either (rare: one small entry each)."""
+        gate = self._gates.pop(job_id, None) if shown else self._gates.get(job_id)
+        if gate is not None and not gate.done():
+            gate.set_result(shown)
+
+    async def opened(self, job_id: int) -> bool:
+        """Wait for the job's first reply; True if updates may be shown."""
+        gate = self._gates.get(job_id)
+        return True if gate is None else await asyncio.shield(gate)
