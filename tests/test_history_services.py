@@ -179,3 +179,31 @@ async def test_the_bench_measures_history_pages_and_searches():
     result = await measure_history(jobs=2000, runs=2)
     assert set(result) == {"first_page", "deep_page", "search_common", "search_common_unused", "search_rare"}
     assert all(0 < value < 1 for value in result.values())
+
+
+async def test_migration_0006_indexes_the_jobs_already_stored_and_keeps_the_index_in_step(tmp_path):
+    import shutil
+    from pathlib import Path
+
+    migrations = Path(__file__).resolve().parent.parent / "migrations"
+    older = tmp_path / "v5"
+    older.mkdir()
+    for path in sorted(migrations.glob("000[1-5]_*.sql")):
+        shutil.copy(path, older)
+    db = await Database(tmp_path / "db.sqlite3", migrations_dir=older).connect()
+    await _jobs(db, [(1, "an old lighthouse"), (1, "an old harbour")])
+    await db.close()
+    db = await Database(tmp_path / "db.sqlite3").connect()
+    try:
+        history = HistoryService(db, JobStore(db, tmp_path))
+        view = await history.open(1, 1, GUILD, "lighthouse")
+        assert [e.prompt for e in (await history.page(view)).entries] == ["an old lighthouse"]
+        await db.execute("UPDATE jobs SET prompt = 'a new harbour' WHERE prompt = 'an old lighthouse'")
+        assert (await history.page(view)).entries == []
+        view = await history.open(1, 1, GUILD, "harbour")
+        assert len((await history.page(view)).entries) == 2
+        await db.execute("DELETE FROM jobs WHERE prompt = 'an old harbour'")
+        assert [e.prompt for e in (await history.page(view)).entries] == ["a new harbour"]
+        assert (await db.fetchone("PRAGMA user_version"))[0] == 6
+    finally:
+        await db.close()

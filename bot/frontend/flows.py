@@ -84,6 +84,8 @@ async def guard(interaction: discord.Interaction) -> bool:
     ban = moderation.ban_of(interaction.guild_id, interaction.user.id) if moderation is not None else None
     if ban is None or is_moderator(interaction):
         return True
+    if interaction.type is discord.InteractionType.autocomplete:
+        return False  # an autocomplete can only answer choices: the command itself says why
     why = f": {ban.reason}" if ban.reason else ""
     await reply_error(interaction, Banned(
         f"A moderator banned you from the image bot here{why}. The ban {ban.describe(time.time())}."))
