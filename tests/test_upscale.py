@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import importlib.util
 import io
+import sys
 import time
 from pathlib import Path
 
@@ -116,7 +117,7 @@ def test_tiles_cover_the_image_with_overlaps():
 
 
 @pytest.fixture
-def upscaler_file(tmp_path, monkeypatch) -> Path:
+def upscaler_file(tmp_path, monkeypatch):
     """A Real-ESRGAN Compact network with random weights (4x), saved as a .pth."""
     if importlib.util.find_spec("spandrel") is None:
         pytest.skip("spandrel is not installed (pip install --no-deps spandrel einops)")
@@ -128,7 +129,11 @@ def upscaler_file(tmp_path, monkeypatch) -> Path:
     torch.manual_seed(0)
     path = tmp_path / "tiny-esrgan-x4.pth"
     torch.save(Compact(num_in_ch=3, num_out_ch=3, num_feat=8, num_conv=2, upscale=4).state_dict(), path)
-    return path
+    yield path
+    # The stub must not outlive this test: a later import of torchvision would find it in sys.modules.
+    for name in [n for n, m in sys.modules.items() if n.split(".")[0] == "torchvision"
+                 and str(getattr(m, "__file__", "")).startswith(str(STUBS))]:
+        del sys.modules[name]
 
 
 def test_a_spandrel_upscaler_enlarges_before_the_img2img_pass(loaded, tmp_path, upscaler_file):
