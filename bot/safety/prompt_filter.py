@@ -39,7 +39,7 @@ class FilterResult:
         # A sexual (or abusive) term with a minor term or an age under 18: the rule of rules. A
         # server's exemption of a sexual word does not count here, or it would lift this rule too.
         sexual = found | {hit.category for hit in self.exempted}
-        if sexual & {Category.SEXUAL, Category.NONCONSENSUAL} and Category.MINORS in found:
+        if sexual & {Category.SEXUAL, Category.SUGGESTIVE, Category.NONCONSENSUAL} and Category.MINORS in found:
             found.add(Category.SEXUAL_MINORS)
         return frozenset(found)
 

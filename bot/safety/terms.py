@@ -8,8 +8,10 @@ match longer words ("pornographic", "masturbating").
 
 Category decisions (README "Content safety" has the table):
 - MINORS alone is never refused ("a child flying a kite"); with SEXUAL it becomes SEXUAL_MINORS,
-  refused everywhere. "girl" is not a minor term (it is used for adult women all the time); "little
-  girl", "young girl", "schoolgirl", "teen" and any age under 18 are.
+  refused everywhere, and so it does with SUGGESTIVE ("sexy", "lingerie", "seductive": harmless
+  alone, never with a minor term or an age under 18). "girl" is not a minor term (it is used for
+  adult women all the time); "little girl", "young girl", "schoolgirl", "teen" and any age under
+  18 are.
 - "nude" and "naked" mean nudity, including in an art-history context ("a classical nude", "nude
   figure study"): refused in SFW channels, allowed in age-restricted channels of servers that
   enabled NSFW. Art terms that do not ask for nudity ("figure drawing", "Renaissance fresco",
@@ -24,7 +26,10 @@ import enum
 
 class Category(str, enum.Enum):
     SEXUAL = "sexual"
-    MINORS = "minors"  # only ever refused together with SEXUAL (as SEXUAL_MINORS)
+    MINORS = "minors"  # only ever refused together with SEXUAL or SUGGESTIVE (as SEXUAL_MINORS)
+    # Harmless alone ("sexy red sports car", "a lingerie boutique"), never refused by itself; with a
+    # minor term or an age under 18 it sexualizes a child and becomes SEXUAL_MINORS.
+    SUGGESTIVE = "suggestive"
     SEXUAL_MINORS = "sexual-minors"
     NONCONSENSUAL = "nonconsensual"
     GORE = "gore"
@@ -41,6 +46,7 @@ class Category(str, enum.Enum):
 _LABELS = {
     Category.SEXUAL: "sexual content or nudity",
     Category.MINORS: "content involving minors",
+    Category.SUGGESTIVE: "suggestive content",
     Category.SEXUAL_MINORS: "sexual content involving minors",
     Category.NONCONSENSUAL: "non-consensual or abusive sexual content",
     Category.GORE: "extreme violence or gore",
@@ -76,6 +82,12 @@ WORDS: dict[Category, frozenset[str]] = {
         minor minors loli lolis lolita lolicon shota shotacon jailbait schoolgirl schoolgirls
         schoolboy schoolboys pubescent prepubescent boy boys juvenile juveniles youngster
         youngsters kindergarten kindergartener grader graders
+    """),
+    Category.SUGGESTIVE: _words("""
+        sexy sexier sexiest seductive seductively seduce seduces seducing seduction sensual sensually
+        sultry provocative provocatively lingerie panties panty thong thongs bra bras underwear
+        busty voluptuous lust lustful flirty flirting flirtatious kinky naughty slutty slut sluts
+        skimpy
     """),
     Category.SEXUAL_MINORS: _words("pedo pedos paedo csam"),
     Category.NONCONSENSUAL: _words("""
