@@ -9,6 +9,7 @@ import statistics
 import tempfile
 import time
 import tracemalloc
+from contextlib import asynccontextmanager
 from pathlib import Path
 
 from bot.models import GenerationRequest, Job, JobKind, JobParams, JobStatus, Priority, Requester
@@ -55,58 +56,72 @@ class _Silent:
         self.edits += 1
 
 
+def _percentiles(values: list[float]) -> tuple[float, float]:
+    """(p50, p99) of `values`."""
+    values = sorted(values)
+    return statistics.median(values), values[min(len(values) - 1, round(0.99 * (len(values) - 1)))]
+
+
+@asynccontextmanager
+async def _queued_database(queued: int, **env: str):
+    """(settings, db, store, admission) over a fresh database with `queued` SDXL-sized jobs waiting
+    (700 members, server 1), the way a long queue looks after a busy evening."""
+    from bot.config import load_settings
+    from bot.database import Database
+    from bot.renderer.profiles import profile_for
+    from bot.services.admission import Admission
+    from bot.services.jobs import JobStore
+
+    with tempfile.TemporaryDirectory() as tmp:
+        data = Path(tmp)
+        settings = load_settings({"DISCORD_TOKEN": "bench", "DATA_DIR": str(data), "MAX_QUEUED_PER_USER": "1000",
+                                  "MAX_QUEUE_SIZE": "100000", **env}, dotenv=False)
+        db = await Database(settings.db_path).connect()
+        try:
+            store = JobStore(db, data)
+            admission = Admission(settings, profile_for("StableDiffusionXLPipeline", 1024), store, "bench")
+            async with db.transaction() as conn:
+                await conn.executemany(
+                    "INSERT INTO jobs (kind, task, user_id, guild_id, channel_id, prompt, negative_prompt, aspect,"
+                    " width, height, steps, guidance, count, seed, model, priority, status, created_at)"
+                    " VALUES ('imagine', 'txt2img', ?, 1, 1, 'a cat', '', '1:1', 1024, 1024, 30, 6.0, 1, 1, 'bench',"
+                    " 1, 'queued', ?)", [(n % 700, time.time()) for n in range(queued)])
+            yield settings, db, store, admission
+        finally:
+            await db.close()
+
+
+async def _no_reply(job, position, eta):
+    """The Discord reply, as a no-op: what is measured is the bot's own work."""
+    return None
+
+
 async def measure_queue_costs(queued: int = 10_000, submits: int = 200) -> dict[str, float]:
     """With `queued` jobs in SQLite: seconds to recover them at start-up (and the edits that
     causes), then p50/p99 seconds of one /imagine through JobService.submit (validation, the
     conditional INSERT, queueing and its place in line; the Discord reply is a no-op here)."""
     import asyncio
 
-    from bot.config import load_settings
-    from bot.database import Database
-    from bot.renderer.profiles import profile_for
     from bot.scheduler import FairScheduler
-    from bot.services.admission import Admission
     from bot.services.dispatcher import Dispatcher, DispatchSettings
-    from bot.services.jobs import JobStore
     from bot.services.lifecycle import JobService
 
-    with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp)
-        settings = load_settings({"DISCORD_TOKEN": "bench", "DATA_DIR": str(data),
-                                  "MAX_QUEUED_PER_USER": "1000", "MAX_QUEUE_SIZE": "100000"}, dotenv=False)
-        db = await Database(settings.db_path).connect()
-        try:
-            store = JobStore(db, data)
-            admission = Admission(settings, profile_for("StableDiffusionXLPipeline", 1024), store, "bench")
-            now = time.time()
-            async with db.transaction() as conn:
-                await conn.executemany(
-                    "INSERT INTO jobs (kind, task, user_id, channel_id, prompt, negative_prompt, aspect, width,"
-                    " height, steps, guidance, count, seed, model, priority, status, created_at)"
-                    " VALUES ('imagine', 'txt2img', ?, 1, 'a cat', '', '1:1', 1024, 1024, 30, 6.0, 1, 1, 'bench',"
-                    " 1, 'queued', ?)", [(n % 700, now) for n in range(queued)])
-            events = _Silent()
-            dispatcher = Dispatcher(store, FairScheduler(), [], events, DispatchSettings(images_dir=data / "i"))
-            jobs = JobService(admission, store, dispatcher)
+    async with _queued_database(queued) as (settings, db, store, admission):
+        events = _Silent()
+        dispatcher = Dispatcher(store, FairScheduler(), [], events, DispatchSettings(images_dir=settings.images_dir))
+        jobs = JobService(admission, store, dispatcher)
+        started = time.perf_counter()
+        await dispatcher.recover()
+        recovery = time.perf_counter() - started
+        await asyncio.sleep(0.1)  # let the position edits it posted run
+        took = []
+        for n in range(submits):
+            requester = Requester(user_id=10_000 + n, channel_id=1)
             started = time.perf_counter()
-            await dispatcher.recover()
-            recovery = time.perf_counter() - started
-            await asyncio.sleep(0.1)  # let the position edits it posted run
-
-            async def acknowledge(job, position, eta):
-                return None
-
-            took = []
-            for n in range(submits):
-                requester = Requester(user_id=10_000 + n, channel_id=1)
-                started = time.perf_counter()
-                await jobs.submit(requester, GenerationRequest(prompt="a fox in the snow"), acknowledge)
-                took.append(time.perf_counter() - started)
-            took.sort()
-            return {"recovery": recovery, "recovery_edits": events.edits, "submit_p50": statistics.median(took),
-                    "submit_p99": took[min(len(took) - 1, round(0.99 * (len(took) - 1)))]}
-        finally:
-            await db.close()
+            await jobs.submit(requester, GenerationRequest(prompt="a fox in the snow"), _no_reply)
+            took.append(time.perf_counter() - started)
+        p50, p99 = _percentiles(took)
+        return {"recovery": recovery, "recovery_edits": events.edits, "submit_p50": p50, "submit_p99": p99}
 
 
 async def measure_quota_admission(queued: int = 10_000, pairs: int = 300, members: int = 200) -> dict[str, float]:
@@ -115,61 +130,36 @@ async def measure_quota_admission(queued: int = 10_000, pairs: int = 300, member
     (one of each per pair) so that load on the machine hits both alike. With quotas it is one
     BEGIN IMMEDIATE transaction: the account upsert, the conditional debit, the conditional job
     INSERT and the ledger row; without, the one conditional INSERT."""
-    from bot.config import load_settings
-    from bot.database import Database
-    from bot.renderer.profiles import profile_for
     from bot.scheduler import FairScheduler
-    from bot.services.admission import Admission
     from bot.services.audit import AuditLog
     from bot.services.dispatcher import Dispatcher, DispatchSettings
-    from bot.services.jobs import JobStore
     from bot.services.lifecycle import JobService
     from bot.services.quotas import QuotaPolicy, QuotaService
 
-    with tempfile.TemporaryDirectory() as tmp:
-        data = Path(tmp)
-        settings = load_settings({"DISCORD_TOKEN": "bench", "DATA_DIR": str(data), "MAX_QUEUED_PER_USER": "1000",
-                                  "MAX_QUEUE_SIZE": "100000", "QUOTA_CREDITS": "100000"}, dotenv=False)
-        db = await Database(settings.db_path).connect()
-        try:
-            store = JobStore(db, data)
-            admission = Admission(settings, profile_for("StableDiffusionXLPipeline", 1024), store, "bench")
-            now = time.time()
-            async with db.transaction() as conn:
-                await conn.executemany(
-                    "INSERT INTO jobs (kind, task, user_id, guild_id, channel_id, prompt, negative_prompt, aspect,"
-                    " width, height, steps, guidance, count, seed, model, priority, status, created_at)"
-                    " VALUES ('imagine', 'txt2img', ?, 1, 1, 'a cat', '', '1:1', 1024, 1024, 30, 6.0, 1, 1, 'bench',"
-                    " 1, 'queued', ?)", [(n % 700, now) for n in range(queued)])
-                await conn.executemany(
-                    "INSERT INTO quota_ledger (guild_id, user_id, kind, amount, used_after, bonus_after, balance_after,"
-                    " created_at) VALUES (1, ?, 'debit', -10, 10, 0, 990, ?)", [(n % 700, now) for n in range(queued)])
-            dispatcher = Dispatcher(store, FairScheduler(), [], _Silent(), DispatchSettings(images_dir=data / "i"))
-            await dispatcher.recover()
-            quotas = QuotaService(db, QuotaPolicy.from_settings(settings), AuditLog(db))
-            services = {"without": JobService(admission, store, dispatcher),
-                        "with": JobService(admission, store, dispatcher, quotas=quotas)}
-
-            async def acknowledge(job, position, eta):
-                return None
-
-            took: dict[str, list[float]] = {"without": [], "with": []}
-            for n in range(pairs):
-                for name in (("without", "with") if n % 2 else ("with", "without")):
-                    requester = Requester(user_id=n % members, channel_id=1, guild_id=1)
-                    started = time.perf_counter()
-                    await services[name].submit(requester, GenerationRequest(prompt="a fox in the snow"), acknowledge)
-                    took[name].append(time.perf_counter() - started)
-            charged = await db.fetchone("SELECT COUNT(*) FROM quota_ledger WHERE job_id IS NOT NULL")
-            assert charged[0] == pairs, "every admission with quotas wrote its debit"
-            out = {}
-            for name, values in took.items():
-                values.sort()
-                out[f"{name}_p50"] = statistics.median(values)
-                out[f"{name}_p99"] = values[min(len(values) - 1, round(0.99 * (len(values) - 1)))]
-            return out
-        finally:
-            await db.close()
+    async with _queued_database(queued, QUOTA_CREDITS="100000") as (settings, db, store, admission):
+        now = time.time()
+        async with db.transaction() as conn:
+            await conn.executemany(
+                "INSERT INTO quota_ledger (guild_id, user_id, kind, amount, used_after, bonus_after, balance_after,"
+                " created_at) VALUES (1, ?, 'debit', -10, 10, 0, 990, ?)", [(n % 700, now) for n in range(queued)])
+        dispatcher = Dispatcher(store, FairScheduler(), [], _Silent(), DispatchSettings(images_dir=settings.images_dir))
+        await dispatcher.recover()
+        quotas = QuotaService(db, QuotaPolicy.from_settings(settings), AuditLog(db))
+        services = {"without": JobService(admission, store, dispatcher),
+                    "with": JobService(admission, store, dispatcher, quotas=quotas)}
+        took: dict[str, list[float]] = {"without": [], "with": []}
+        for n in range(pairs):
+            for name in (("without", "with") if n % 2 else ("with", "without")):
+                requester = Requester(user_id=n % members, channel_id=1, guild_id=1)
+                started = time.perf_counter()
+                await services[name].submit(requester, GenerationRequest(prompt="a fox in the snow"), _no_reply)
+                took[name].append(time.perf_counter() - started)
+        charged = await db.fetchone("SELECT COUNT(*) FROM quota_ledger WHERE job_id IS NOT NULL")
+        assert charged[0] == pairs, "every admission with quotas wrote its debit"
+        out = {}
+        for name, values in took.items():
+            out[f"{name}_p50"], out[f"{name}_p99"] = _percentiles(values)
+        return out
 
 
 async def measure_history(jobs: int = 100_000, runs: int = 30) -> dict[str, float]:

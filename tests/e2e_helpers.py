@@ -103,3 +103,19 @@ async def reply_text(server, interaction, timeout: float = 10.0) -> str:
         first = interaction.responses[0] if interaction.responses else None
         return (first or {}).get("data", {}).get("content") if first and first["type"] == 4 else None
     return await server.wait_for(check, timeout)
+
+
+async def imagine(world, user, prompt, **options):
+    """/imagine in the world's channel (4 steps unless given), acknowledged well inside 3 s."""
+    i = await world.server.invoke_slash(user, world.channel, "imagine", {"prompt": prompt, "steps": 4, **options})
+    await i.wait_ack(timeout=5)
+    assert i.ack_latency < 3.0
+    return i
+
+
+async def wait_rendering(world, interaction, timeout: float = 60.0):
+    """The interaction's own message once it shows the progress bar."""
+    def check(s):
+        msg = s.get_message(interaction.original_message_id)
+        return msg if msg is not None and "Rendering" in (msg.content or "") else None
+    return await world.server.wait_for(check, timeout)

@@ -8,36 +8,22 @@ import json
 import re
 import sqlite3
 
-from tests.e2e_helpers import job_id_of, job_rows, wait_result, wait_statuses
+from tests.e2e_helpers import imagine, job_id_of, job_rows, wait_rendering, wait_result, wait_statuses
 
 SLOW = json.dumps({"slowly": "slow:0.5"})
-
-
-async def _imagine(world, user, prompt, **options):
-    i = await world.server.invoke_slash(user, world.channel, "imagine", {"prompt": prompt, "steps": 4, **options})
-    await i.wait_ack(timeout=5)
-    assert i.ack_latency < 3.0
-    return i
-
-
-async def _wait_rendering(world, interaction, timeout=60):
-    def check(s):
-        msg = s.get_message(interaction.original_message_id)
-        return msg if msg is not None and "Rendering" in (msg.content or "") else None
-    return await world.server.wait_for(check, timeout)
 
 
 async def test_a_members_jobs_start_in_the_order_they_were_admitted_when_replies_come_back_out_of_order(world):
     server = world.server
     await world.start_bot(PIXELFORGE_TEST_FAULTS=SLOW, MAX_QUEUED_PER_USER=5)
     carol = server.add_user("carol")
-    busy = await _imagine(world, world.bob, "slowly keeping the renderer busy", steps=6)
-    await _wait_rendering(world, busy)
+    busy = await imagine(world, world.bob, "slowly keeping the renderer busy", steps=6)
+    await wait_rendering(world, busy)
     server.delay_replies(world.alice, 1.5)  # the answer to alice's first /imagine comes back late
-    first = asyncio.create_task(_imagine(world, world.alice, "alice first"))
+    first = asyncio.create_task(imagine(world, world.alice, "alice first"))
     await asyncio.sleep(0.3)
-    second = await _imagine(world, world.alice, "alice second")
-    third = await _imagine(world, carol, "carol first")
+    second = await imagine(world, world.alice, "alice second")
+    third = await imagine(world, carol, "carol first")
     interactions = [await first, second, third]
     await asyncio.gather(*(wait_result(server, i, timeout=120) for i in interactions))
     started = [r["prompt"] for r in sorted(job_rows(world.data_dir), key=lambda r: r["started_at"])]
@@ -48,8 +34,8 @@ async def test_a_members_jobs_start_in_the_order_they_were_admitted_when_replies
 async def test_two_cpu_workers_render_two_jobs_at_the_same_time(world):
     server = world.server
     await world.start_bot(DEVICES="cpu,cpu", PIXELFORGE_TEST_FAULTS=SLOW)
-    jobs = [await _imagine(world, world.alice, "slowly one", steps=6),
-            await _imagine(world, world.bob, "slowly two", steps=6)]
+    jobs = [await imagine(world, world.alice, "slowly one", steps=6),
+            await imagine(world, world.bob, "slowly two", steps=6)]
     await asyncio.gather(*(wait_result(server, i, timeout=120) for i in jobs))
     a, b = job_rows(world.data_dir)
     assert a["started_at"] < b["finished_at"] and b["started_at"] < a["finished_at"], \
@@ -59,8 +45,8 @@ async def test_two_cpu_workers_render_two_jobs_at_the_same_time(world):
 async def test_a_clean_stop_during_a_render_resumes_the_job_without_using_an_attempt(world):
     server = world.server
     bot = await world.start_bot(PIXELFORGE_TEST_FAULTS=SLOW, MAX_ATTEMPTS=1)
-    job = await _imagine(world, world.alice, "slowly interrupted by a restart", steps=8)
-    await _wait_rendering(world, job)
+    job = await imagine(world, world.alice, "slowly interrupted by a restart", steps=8)
+    await wait_rendering(world, job)
     assert await bot.stop() == 0
     (row,) = job_rows(world.data_dir)
     assert (row["status"], row["attempts"]) == ("queued", 0)
@@ -72,7 +58,7 @@ async def test_a_clean_stop_during_a_render_resumes_the_job_without_using_an_att
 async def test_an_unexpected_error_answers_with_a_reference_that_is_in_the_log(world):
     server = world.server
     bot = await world.start_bot()
-    original = await wait_result(server, await _imagine(world, world.alice, "a fox"))
+    original = await wait_result(server, await imagine(world, world.alice, "a fox"))
     job_id = job_id_of(original)
     conn = sqlite3.connect(world.data_dir / "pixelforge.sqlite3")
     with conn:  # a row this version cannot read: loading the job raises inside the click

@@ -6,10 +6,12 @@ import json
 
 from tests.e2e_helpers import (
     custom_ids,
+    imagine,
     is_result,
     job_id_of,
     job_rows,
     wait_failure,
+    wait_rendering,
     wait_result,
     wait_statuses,
 )
@@ -21,27 +23,13 @@ def _jobs(world):
     return {row["id"]: row for row in job_rows(world.data_dir)}
 
 
-async def _imagine(world, user, prompt, **options):
-    i = await world.server.invoke_slash(user, world.channel, "imagine", {"prompt": prompt, "steps": 4, **options})
-    await i.wait_ack(timeout=5)
-    assert i.ack_latency < 3.0
-    return i
-
-
-async def _wait_rendering(world, interaction, timeout=60):
-    def check(s):
-        msg = s.get_message(interaction.original_message_id)
-        return msg if msg is not None and "Rendering" in (msg.content or "") else None
-    return await world.server.wait_for(check, timeout)
-
-
 async def test_kill_9_while_rendering_then_restart_delivers_every_job_exactly_once(world):
     server = world.server
     bot = await world.start_bot(PIXELFORGE_TEST_FAULTS=SLOW, MAX_QUEUED_PER_USER=5)
-    jobs = [await _imagine(world, world.alice, "slowly a fox"),
-            await _imagine(world, world.bob, "slowly a bear"),
-            await _imagine(world, world.alice, "a quick owl")]
-    await _wait_rendering(world, jobs[0])
+    jobs = [await imagine(world, world.alice, "slowly a fox"),
+            await imagine(world, world.bob, "slowly a bear"),
+            await imagine(world, world.alice, "a quick owl")]
+    await wait_rendering(world, jobs[0])
     bot.kill()
 
     await world.start_bot(PIXELFORGE_TEST_FAULTS=SLOW, MAX_QUEUED_PER_USER=5)
@@ -60,17 +48,17 @@ async def test_renderer_crash_oom_and_hang_fail_the_job_and_the_next_one_renders
     server = world.server
     await world.start_bot(PIXELFORGE_TEST_FAULTS=SLOW, MAX_ATTEMPTS=2, RENDER_STEP_TIMEOUT=6,
                           MAX_QUEUED_PER_USER=5)
-    crash = await _imagine(world, world.alice, "crashme now")
-    oom = await _imagine(world, world.bob, "oomme now")
-    hang = await _imagine(world, world.mod, "hangme now")
-    fine = await _imagine(world, world.alice, "a fine day")
+    crash = await imagine(world, world.alice, "crashme now")
+    oom = await imagine(world, world.bob, "oomme now")
+    hang = await imagine(world, world.mod, "hangme now")
+    fine = await imagine(world, world.alice, "a fine day")
 
     crashed = await wait_failure(server, crash, timeout=120)
     assert "crashed" in crashed.content and "2 times" in crashed.content
     oomed = await wait_failure(server, oom, timeout=120)
     assert "out of memory" in oomed.content
     # While the renderer is hung, the bot still acknowledges at once.
-    during = await _imagine(world, world.bob, "a second fine day")
+    during = await imagine(world, world.bob, "a second fine day")
     hung = await wait_failure(server, hang, timeout=120)
     assert "stopped making progress" in hung.content
     await wait_result(server, fine, timeout=120)
@@ -105,10 +93,10 @@ async def test_a_burst_of_24_from_12_users_is_acknowledged_and_served_fairly(wor
 async def test_cancel_queued_and_running_jobs_from_queue_and_buttons(world):
     server = world.server
     await world.start_bot(PIXELFORGE_TEST_FAULTS=SLOW, MAX_QUEUED_PER_USER=5)
-    running = await _imagine(world, world.alice, "slowly a long render", steps=8)
-    queued = await _imagine(world, world.alice, "slowly waiting")
-    bobs = await _imagine(world, world.bob, "slowly bob's")
-    await _wait_rendering(world, running)
+    running = await imagine(world, world.alice, "slowly a long render", steps=8)
+    queued = await imagine(world, world.alice, "slowly waiting")
+    bobs = await imagine(world, world.bob, "slowly bob's")
+    await wait_rendering(world, running)
 
     listing = await server.invoke_slash(world.alice, world.channel, "queue", {})
     await listing.wait_ack(timeout=5)
@@ -126,7 +114,7 @@ async def test_cancel_queued_and_running_jobs_from_queue_and_buttons(world):
     assert stranger.ephemeral and "Only the person" in stranger.responses[0]["data"]["content"]
     own = await server.click_button(world.alice, running.original_message_id, f"job:cancel:v1:{run_id}")
     await own.wait_ack(timeout=5)
-    bob_id = job_id_of(await _wait_rendering(world, bobs, timeout=60))
+    bob_id = job_id_of(await wait_rendering(world, bobs, timeout=60))
     mod = await server.click_button(world.mod, bobs.original_message_id, f"job:cancel:v1:{bob_id}")
     await mod.wait_ack(timeout=5)
 
@@ -140,12 +128,12 @@ async def test_cancel_queued_and_running_jobs_from_queue_and_buttons(world):
 
 async def test_queue_limits_refuse_with_an_ephemeral_message(world):
     await world.start_bot(PIXELFORGE_TEST_FAULTS=SLOW, MAX_QUEUED_PER_USER=2, MAX_QUEUE_SIZE=3)
-    await _imagine(world, world.alice, "slowly one")
-    await _imagine(world, world.alice, "slowly two")
-    third = await _imagine(world, world.alice, "slowly three")
+    await imagine(world, world.alice, "slowly one")
+    await imagine(world, world.alice, "slowly two")
+    third = await imagine(world, world.alice, "slowly three")
     assert third.ephemeral and "limit 2" in third.responses[0]["data"]["content"]
-    await _imagine(world, world.bob, "slowly four")
-    full = await _imagine(world, world.mod, "slowly five")
+    await imagine(world, world.bob, "slowly four")
+    full = await imagine(world, world.mod, "slowly five")
     assert full.ephemeral and "queue is full" in full.responses[0]["data"]["content"]
     assert len(_jobs(world)) == 3
 
@@ -153,7 +141,7 @@ async def test_queue_limits_refuse_with_an_ephemeral_message(world):
 async def test_double_click_creates_one_job(world):
     server = world.server
     await world.start_bot(PIXELFORGE_TEST_FAULTS=SLOW)
-    original = await wait_result(server, await _imagine(world, world.alice, "a double"))
+    original = await wait_result(server, await imagine(world, world.alice, "a double"))
     job_id = job_id_of(original)
     clicks = await asyncio.gather(*(server.click_button(world.bob, original.id, f"img:reroll:v1:{job_id}")
                                     for _ in range(2)))
@@ -169,7 +157,7 @@ async def test_delivery_after_the_interaction_token_expired_uses_the_channel(wor
     server = world.server
     server.token_ttl = 2.0
     await world.start_bot(PIXELFORGE_TEST_FAULTS=SLOW)
-    slow = await _imagine(world, world.alice, "slowly past the token", steps=6)
+    slow = await imagine(world, world.alice, "slowly past the token", steps=6)
     message = await wait_result(server, slow, timeout=120)
     assert len(message.attachments) == 1
     assert server.expired_token_uses, "the test should have outlived the token"
