@@ -37,7 +37,7 @@ async def measure_ack_latency(model: str, n: int = 100, device: str = "auto") ->
     with tempfile.TemporaryDirectory() as tmp:
         bot = BotProcess(
             server, Path(model), Path(tmp) / "data", Path(tmp) / "bot.log",
-            DEVICE=device, MAX_QUEUE_SIZE=n + 10, LOG_LEVEL="WARNING",
+            DEVICES=device, MAX_QUEUE_SIZE=n + 10, LOG_LEVEL="WARNING",
             PROGRESS_EDIT_INTERVAL=2.5,  # the product's default, not the tests' faster one
             # Test fault map: makes the first job slow so the renderer is busy throughout.
             PIXELFORGE_TEST_FAULTS=json.dumps({"keep the renderer busy": "slow:1.0"}),
