@@ -54,13 +54,28 @@ def png_parameters(attachment) -> str:
     return image.info.get("parameters", "")
 
 
-def job_rows(data_dir: Path) -> list[dict]:
+def db_rows(data_dir: Path, sql: str, params=()) -> list[dict]:
+    """Rows of a query against the bot's SQLite database, read beside the running bot (WAL)."""
     conn = sqlite3.connect(data_dir / "pixelforge.sqlite3")
     conn.row_factory = sqlite3.Row
     try:
-        return [dict(r) for r in conn.execute("SELECT * FROM jobs ORDER BY id")]
+        return [dict(r) for r in conn.execute(sql, params)]
     finally:
         conn.close()
+
+
+def db_execute(data_dir: Path, sql: str, params=()) -> None:
+    """One committed write to the bot's SQLite database (to age rows as time would)."""
+    conn = sqlite3.connect(data_dir / "pixelforge.sqlite3")
+    try:
+        with conn:
+            conn.execute(sql, params)
+    finally:
+        conn.close()
+
+
+def job_rows(data_dir: Path) -> list[dict]:
+    return db_rows(data_dir, "SELECT * FROM jobs ORDER BY id")
 
 
 async def wait_statuses(data_dir: Path, expected: list[str], timeout: float = 30.0) -> list[str]:

@@ -6,9 +6,8 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import sqlite3
 
-from tests.e2e_helpers import imagine, job_id_of, job_rows, wait_rendering, wait_result, wait_statuses
+from tests.e2e_helpers import db_execute, imagine, job_id_of, job_rows, wait_rendering, wait_result, wait_statuses
 
 SLOW = json.dumps({"slowly": "slow:0.5"})
 
@@ -60,10 +59,8 @@ async def test_an_unexpected_error_answers_with_a_reference_that_is_in_the_log(w
     bot = await world.start_bot()
     original = await wait_result(server, await imagine(world, world.alice, "a fox"))
     job_id = job_id_of(original)
-    conn = sqlite3.connect(world.data_dir / "pixelforge.sqlite3")
-    with conn:  # a row this version cannot read: loading the job raises inside the click
-        conn.execute("UPDATE jobs SET priority = 7 WHERE id = ?", (job_id,))
-    conn.close()
+    # a row this version cannot read: loading the job raises inside the click
+    db_execute(world.data_dir, "UPDATE jobs SET priority = 7 WHERE id = ?", (job_id,))
     click = await server.click_button(world.bob, original.id, f"img:reroll:v1:{job_id}")
     await click.wait_ack(timeout=5)
     assert click.ephemeral

@@ -7,12 +7,11 @@ from __future__ import annotations
 import asyncio
 import io
 import json
-import sqlite3
 from datetime import datetime, timezone
 
 from PIL import Image
 
-from tests.e2e_helpers import job_id_of, job_rows, wait_failure, wait_result
+from tests.e2e_helpers import db_rows, job_id_of, job_rows, wait_failure, wait_result
 from tests.ledger_check import ledger_disagreements
 
 NON_MODERATOR_CALLS = [
@@ -35,12 +34,7 @@ def _text(interaction) -> str:
 
 
 def _rows(world, sql, params=()):
-    conn = sqlite3.connect(world.data_dir / "pixelforge.sqlite3")
-    conn.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in conn.execute(sql, params)]
-    finally:
-        conn.close()
+    return db_rows(world.data_dir, sql, params)
 
 
 async def test_quota_tools_and_the_log_work_for_moderators_and_are_refused_to_everyone_else(world):

@@ -8,9 +8,8 @@ from __future__ import annotations
 import asyncio
 import json
 import re
-import sqlite3
 
-from tests.e2e_helpers import job_id_of, job_rows, wait_failure, wait_result, wait_statuses
+from tests.e2e_helpers import db_execute, db_rows, job_id_of, job_rows, wait_failure, wait_result, wait_statuses
 from tests.ledger_check import ledger_disagreements
 
 SLOW = json.dumps({"slowly": "slow:0.3", "oomme": "oom"})
@@ -33,21 +32,13 @@ def _text(interaction) -> str:
     return interaction.responses[0]["data"]["content"]
 
 
-def _db(world) -> sqlite3.Connection:
-    conn = sqlite3.connect(world.data_dir / "pixelforge.sqlite3")
-    conn.row_factory = sqlite3.Row
-    return conn
-
-
 def _accounts(world) -> dict[int, tuple[int, int]]:
-    with _db(world) as conn:
-        return {r["user_id"]: (r["used"], r["bonus"]) for r in conn.execute("SELECT * FROM quota_accounts")}
+    return {r["user_id"]: (r["used"], r["bonus"]) for r in db_rows(world.data_dir, "SELECT * FROM quota_accounts")}
 
 
 def _ledger(world, user) -> list[tuple[str, int]]:
-    with _db(world) as conn:
-        return [(r["kind"], r["amount"]) for r in conn.execute(
-            "SELECT kind, amount FROM quota_ledger WHERE user_id = ? ORDER BY id", (user.id,))]
+    return [(r["kind"], r["amount"]) for r in db_rows(
+        world.data_dir, "SELECT kind, amount FROM quota_ledger WHERE user_id = ? ORDER BY id", (user.id,))]
 
 
 async def test_credits_running_out_are_refused_with_the_balance_and_a_new_period_restores_them(world):
@@ -76,9 +67,8 @@ async def test_credits_running_out_are_refused_with_the_balance_and_a_new_period
     assert nosy.ephemeral and "Only moderators" in _text(nosy)
 
     # The period ends: move bob's stored period start back a day, as time would.
-    with _db(world) as conn:
-        conn.execute("UPDATE quota_accounts SET period_start = period_start - 86400 WHERE user_id = ?",
-                     (world.bob.id,))
+    db_execute(world.data_dir, "UPDATE quota_accounts SET period_start = period_start - 86400 WHERE user_id = ?",
+               (world.bob.id,))
     again = await _imagine(world, world.bob, "a new day", count=2)
     assert not again.ephemeral and "costs 0.4 credits · 0.6 left" in _text(again)
     assert _ledger(world, world.bob) == [("debit", -4), ("debit", -4), ("period", 8), ("debit", -4)]
@@ -131,8 +121,7 @@ async def test_refunds_a_partial_charge_and_balances_that_survive_kill_9(world):
     bot.kill()
     before = _accounts(world)
     assert before[dave.id] == (4, 0) and before[erin.id] == (2, 0)  # 8 steps: 0.32, rounded up
-    with _db(world) as conn:
-        conn.execute("UPDATE jobs SET created_at = created_at - 7200 WHERE user_id = ?", (erin.id,))
+    db_execute(world.data_dir, "UPDATE jobs SET created_at = created_at - 7200 WHERE user_id = ?", (erin.id,))
 
     await world.start_bot(PIXELFORGE_TEST_FAULTS=SLOW, QUOTA_CREDITS="5")
     assert "expired" in (await wait_failure(server, expiring, timeout=90)).content

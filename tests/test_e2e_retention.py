@@ -2,28 +2,17 @@
 marked), /show, V and U say why, and /mod storage shows what is on disk (moderators only)."""
 from __future__ import annotations
 
-import sqlite3
 import time
 
-from tests.e2e_helpers import job_id_of, job_rows, reply_text, wait_result
+from tests.e2e_helpers import db_execute, db_rows, job_id_of, job_rows, reply_text, wait_result
 
 
 def _age_images(data_dir, job_id: int, days: float) -> None:
-    conn = sqlite3.connect(data_dir / "pixelforge.sqlite3")
-    try:
-        with conn:
-            conn.execute("UPDATE images SET created_at = ? WHERE job_id = ?", (time.time() - days * 86400, job_id))
-    finally:
-        conn.close()
+    db_execute(data_dir, "UPDATE images SET created_at = ? WHERE job_id = ?", (time.time() - days * 86400, job_id))
 
 
 def _images(data_dir) -> list[dict]:
-    conn = sqlite3.connect(data_dir / "pixelforge.sqlite3")
-    conn.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in conn.execute("SELECT * FROM images ORDER BY id")]
-    finally:
-        conn.close()
+    return db_rows(data_dir, "SELECT * FROM images ORDER BY id")
 
 
 async def test_old_images_are_pruned_and_show_vary_upscale_say_so_and_storage_is_reported(world):

@@ -5,22 +5,16 @@ scripted checker plugin (tests/safety_plugins) to drive the image-blocking paths
 from __future__ import annotations
 
 import asyncio
-import sqlite3
 from pathlib import Path
 
-from tests.e2e_helpers import custom_ids, is_failure, is_result, job_id_of, job_rows, wait_failure, wait_result
+from tests.e2e_helpers import custom_ids, db_rows, is_failure, is_result, job_id_of, job_rows, wait_failure, wait_result
 
 PLUGINS = Path(__file__).resolve().parent / "safety_plugins"
 SEXUAL = "a nude woman on a beach"
 
 
 def _rows(data_dir: Path, sql: str) -> list[dict]:
-    conn = sqlite3.connect(data_dir / "pixelforge.sqlite3")
-    conn.row_factory = sqlite3.Row
-    try:
-        return [dict(r) for r in conn.execute(sql)]
-    finally:
-        conn.close()
+    return db_rows(data_dir, sql)
 
 
 async def _ephemeral_reply(interaction) -> str:
