@@ -121,6 +121,9 @@ class World:
         self.mod = server.add_user("mod", permissions=DEFAULT_USER_PERMISSIONS | MANAGE_MESSAGES)
         self.data_dir = tmp_path / "data"
         self.bots: list[BotProcess] = []
+        # A test that provokes an unexpected error on purpose says so; any other traceback in the
+        # bot's log fails the test (a refusal answered and then "something went wrong" was one).
+        self.tracebacks_expected = False
 
     async def start_bot(self, **env) -> BotProcess:
         bot = BotProcess(self.server, self.tiny_model, self.data_dir, self.tmp_path / "bot.log", **env).start()
@@ -133,6 +136,11 @@ class World:
         for bot in self.bots:
             await bot.stop()
 
+    def tracebacks(self) -> list[str]:
+        log = self.tmp_path / "bot.log"
+        text = log.read_text(errors="replace") if log.exists() else ""
+        return [chunk[:1500] for chunk in text.split("Traceback (most recent call last)")[1:]]
+
 
 @pytest.fixture
 async def world(discord_server, tiny_model, tmp_path):
@@ -140,3 +148,5 @@ async def world(discord_server, tiny_model, tmp_path):
     yield w
     await w.close()
     assert not w.server.violations, f"Discord rules broken: {w.server.violations}"
+    if not w.tracebacks_expected:
+        assert not w.tracebacks(), "traceback in the bot's log:\n" + "\n---\n".join(w.tracebacks())

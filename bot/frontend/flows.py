@@ -166,6 +166,7 @@ async def start_job(interaction: discord.Interaction, request: WorkRequest) -> J
         job = await bot.jobs.submit(requester_from(interaction), request, acknowledge)
     except BotError as exc:
         await reply_error(interaction, exc)
+        return None
     except discord.HTTPException:
         log.warning("could not acknowledge an interaction; its job was cancelled", exc_info=True)
         return None
