@@ -12,6 +12,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from bot.safety.normalize import Reading, Token, normalize, squeeze
+from bot.safety.policy import ChannelKind, refused_category
 from bot.safety.terms import ADULT_AGE, ALLOW, PHRASES, PREFIXES, WORDS, Category
 
 # What a server's own exemptions can never lift: the rules that hold everywhere.
@@ -32,6 +33,10 @@ class Hit:
 class FilterResult:
     hits: tuple[Hit, ...]
     exempted: tuple[Hit, ...] = ()  # lifted by the server's own exemptions
+    # The learned layer's probability that the text is unsafe (None: no learned layer ran) and the
+    # layer that decided ("terms", "rules", "classifier"): kept in the block record for moderators.
+    score: float | None = None
+    layer: str | None = None
 
     @property
     def categories(self) -> frozenset[Category]:
@@ -154,7 +159,20 @@ class PromptFilter:
     def __init__(self) -> None:
         self.allow = _allowlist(tuple(sorted(ALLOW)))
 
-    def check(self, prompt: str, server: ServerTerms | None = None) -> FilterResult:
+    def check(self, prompt: str, server: ServerTerms | None = None, negative: str = "") -> FilterResult:
+        """The prompt, and the member's negative prompt with it (a negative that steers the model away
+        from clothing or adulthood asks for what the prompt does not say). What a negative may hold
+        that a prompt may not ("nude, nsfw" steers away from nudity) is not counted against it; its
+        hateful and server-blocked terms are, since the text is shown with the result."""
+        result = self._check_prompt(prompt, server)
+        if negative.strip():
+            extra = tuple(hit for hit in self._check_prompt(negative, server).hits
+                          if hit.category in (Category.HATE, Category.CUSTOM))
+            if extra:
+                result = FilterResult(result.hits + extra, result.exempted, result.score, result.layer)
+        return result
+
+    def _check_prompt(self, prompt: str, server: ServerTerms | None = None) -> FilterResult:
         normalized = normalize(prompt)
         server = server or ServerTerms()
         terms = _compiled(server)
@@ -173,7 +191,7 @@ class PromptFilter:
                         exempted.setdefault(hit)
         if any(age < ADULT_AGE for age in normalized.ages):
             hits.setdefault(Hit(Category.MINORS, "age under 18"))
-        return FilterResult(tuple(hits), tuple(exempted))
+        return FilterResult(tuple(hits), tuple(exempted), layer="terms" if hits else None)
 
     @staticmethod
     def _match(reading: Reading, terms: _Terms):
@@ -194,3 +212,12 @@ class PromptFilter:
                                 for term, category in terms.run_terms if term in form}
                 for term, category in sorted(found_in_run):
                     yield Hit(category, term), ()
+
+
+def screen_text(prompt_filter: PromptFilter, prompt: str, negative: str, server: ServerTerms | None,
+                kind: ChannelKind) -> tuple[Category | None, FilterResult]:
+    """The decision the bot makes on a prompt (and negative) in a channel of `kind`: the refusing
+    category (None: it may be rendered) and the filter's result. SafetyService.screen and
+    `python -m bot safety-eval` both call this, so the evaluation measures what the bot does."""
+    result = prompt_filter.check(prompt, server, negative=negative)
+    return refused_category(result.categories, kind), result

@@ -26,7 +26,7 @@ from bot.errors import AdmissionRefused, ContentBlocked
 from bot.models import Job, JobKind, Requester, StoredImage
 from bot.safety.image_checker import ImageChecker
 from bot.safety.policy import ChannelKind, channel_kind, refusal, refused_category
-from bot.safety.prompt_filter import PromptFilter
+from bot.safety.prompt_filter import PromptFilter, screen_text
 from bot.safety.terms import Category
 from bot.services.safety_records import LOG_PAGE, BlockRecord, GuildSafety, SafetyFront, SafetyRecords, TermEntry
 
@@ -93,8 +93,8 @@ class SafetyService(SafetyRecords):
             raise AdmissionRefused("This bot runs without an image checker, so it only renders in age-restricted "
                                    "channels of servers that enabled NSFW.")
         prompt = plan.params.prompt
-        category = refused_category(
-            self.filter.check(prompt, await self.server_terms(requester.guild_id)).categories, kind)
+        category, _ = screen_text(self.filter, prompt, plan.params.negative_prompt,
+                                  await self.server_terms(requester.guild_id), kind)
         if category is not None:
             await self._block(guild, requester.guild_id, requester.channel_id, requester.user_id, None,
                               "prompt", category, None, prompt)
