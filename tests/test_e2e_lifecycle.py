@@ -55,6 +55,7 @@ async def test_a_clean_stop_during_a_render_resumes_the_job_without_using_an_att
 
 
 async def test_an_unexpected_error_answers_with_a_reference_that_is_in_the_log(world):
+    world.tracebacks_expected = True  # the unreadable row is provoked on purpose; its traceback is the point
     server = world.server
     bot = await world.start_bot()
     original = await wait_result(server, await imagine(world, world.alice, "a fox"))

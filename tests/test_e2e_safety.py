@@ -84,6 +84,7 @@ async def test_prompts_are_refused_by_channel_policy_logged_and_per_server_terms
 
 
 async def test_flagged_images_are_withheld_blocked_and_reported_once_per_member(world):
+    world.tracebacks_expected = True  # the scripted checker fails on purpose ("a glitch"); the bot logs why
     server = world.server
     mod_log = server.add_channel(world.guild.id, name="mod-log")
     await world.start_bot(SAFETY_IMAGE_CHECKER="pixelforge_test_checker:Scripted", PYTHONPATH=str(PLUGINS),
