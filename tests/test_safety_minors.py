@@ -244,3 +244,18 @@ async def test_the_safety_negative_is_kept_apart_from_the_members_negative(tmp_p
         (spec,) = [s for batch in h.renderer.batches for s in batch.images if s.job_id == job.id]
         assert (spec.negative_prompt, spec.safety_negative) == ("blurry", stored.params.safety_negative)
         assert spec.pipeline_negative == f"blurry, {stored.params.safety_negative}"
+
+
+async def test_show_in_an_nsfw_channel_keeps_back_flagged_images_of_a_prompt_naming_a_minor(tmp_path):
+    async with Harness(tmp_path) as h:
+        await h.safety.set_threshold(GUILD, 0.9)
+        h.checker.scores[1] = h.checker.scores[2] = 0.6  # under the threshold at delivery
+        minor = await h.final((await h.ask("a teenager at the beach", channel=NSFW)).id)
+        adult = await h.final((await h.ask("a woman at the beach", channel=NSFW)).id)
+        assert minor.status == adult.status == JobStatus.DELIVERED
+        await h.safety.set_threshold(GUILD, 0.5)  # the moderators tighten it afterwards
+        assert await h.safety.showable(minor, await h.store.images(minor.id), GUILD, True) == []
+        assert len(await h.safety.showable(adult, await h.store.images(adult.id), GUILD, True)) == 1
+        job = await h.final((await h.ask(request("a woman", "clothes"), channel=NSFW)).id)
+        with pytest.raises(ContentBlocked, match="negative prompt"):  # shown again in an ordinary channel
+            await h.safety.showable(job, await h.store.images(job.id), GUILD, False)

@@ -2,14 +2,21 @@
 moderators review (per-server settings and terms, the block log, reports). Plain SQL, no Discord.
 
 Check points (README "Content safety" has the policy table):
-- `screen`, from JobService.submit after validation and before the quota debit: the prompt against
-  the channel's policy (a re-roll or variation clicked in another channel obeys *that* channel), a
-  flagged parent image, and the safety negative prompt for the channel. A refusal raises
-  ContentBlocked: nothing is stored, queued or charged, and the attempt is logged.
+- `screen`, from JobService.submit after validation and before the quota debit: the prompt and the
+  member's negative against the channel's policy (a re-roll, variation or upscale clicked in another
+  channel obeys *that* channel), the negative-steering rule (bot/safety/negative.py), a flagged
+  parent image, the uploaded image prompt scored in every channel, and the safety negative prompt
+  for the channel. A refusal raises ContentBlocked: nothing is stored, queued or charged, and the
+  attempt is logged.
 - `review`, from the dispatcher between storing a job's images and delivering them (also after a
-  restart): the channel is asked again, the prompt is checked again, and every image is scored in
-  the checking thread. A withheld job ends BLOCKED through JobService.end (where refunds live); its
-  images stay on disk for moderators. A checker that fails withholds the image (fail closed).
+  restart): the channel is asked again, the prompt and negative are checked again, and every image
+  is scored in the checking thread, in every channel. Where NSFW is allowed a flagged result is
+  still withheld (sexual-minors) when the prompt names a minor, the negative steers away from adults,
+  or the upload it started from was flagged: no age estimator runs offline, so minors are inferred
+  from the text and from the upload. A withheld job ends BLOCKED through JobService.end (where
+  refunds live); its images stay on disk for moderators. A checker that fails, or answers anything
+  but a number in 0..1 (NaN included), withholds the image; a NaN prompt-classifier score refuses
+  the prompt (fail closed).
 """
 from __future__ import annotations
 
@@ -26,7 +33,7 @@ from typing import TYPE_CHECKING
 from bot.database import Database
 from bot.errors import AdmissionRefused, ContentBlocked
 from bot.models import Job, JobKind, JobParams, Requester, StoredImage
-from bot.safety.image_checker import ImageChecker, checked_score
+from bot.safety.image_checker import ImageChecker, InvalidScore, checked_score
 from bot.safety.negative import Steering, negative_refusal, negative_refusal_text, steering
 from bot.safety.policy import ChannelKind, channel_kind, refusal
 from bot.safety.prompt_filter import FilterResult, PromptFilter, screen_text
@@ -240,6 +247,9 @@ class SafetyService(SafetyRecords):
         try:
             return await asyncio.get_running_loop().run_in_executor(self._executor, checked_score, self.checker,
                                                                     path)
+        except InvalidScore as exc:  # the checker ran but answered nonsense: no traceback to show
+            log.warning("checking %s failed: %s", path, exc)
+            return None
         except Exception:
             log.warning("checking %s failed", path, exc_info=True)
             return None
