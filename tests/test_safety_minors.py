@@ -12,6 +12,7 @@ from pathlib import Path
 import pytest
 from PIL import Image
 
+from bot.config import load_settings
 from bot.errors import ContentBlocked
 from bot.models import (
     GenerationRequest,
@@ -22,6 +23,10 @@ from bot.models import (
     VariationRequest,
 )
 from bot.safety.prompt_filter import PromptFilter
+from bot.services.audit import AuditLog
+from bot.services.lifecycle import JobService
+from bot.services.quotas import Member, QuotaPolicy, QuotaService
+from tests.ledger_check import ledger_disagreements
 from tests.test_safety_service import GUILD, NSFW, SFW, SafetyHarness, ScoreByJob
 
 
@@ -45,9 +50,19 @@ class ScoreByFile(ScoreByJob):
 
 
 class Harness(SafetyHarness):
+    def __init__(self, tmp_path, quota_credits: str | None = None, **dispatch):
+        super().__init__(tmp_path, **dispatch)
+        self.quota_credits = quota_credits
+
     async def __aenter__(self):
         await super().__aenter__()
         self.checker = self.safety.checker = ScoreByFile()
+        if self.quota_credits is not None:
+            settings = load_settings({"DISCORD_TOKEN": "t", "DATA_DIR": str(self.tmp_path),
+                                      "QUOTA_CREDITS": self.quota_credits})
+            self.quotas = QuotaService(self.db, QuotaPolicy.from_settings(settings), AuditLog(self.db))
+            self.jobs = JobService(self.admission, self.store, self.dispatcher, safety=self.safety,
+                                   quotas=self.quotas)
         await self.safety.set_nsfw(GUILD, True)
         await self.start()
         return self
@@ -82,6 +97,19 @@ async def test_a_sexual_result_of_a_prompt_naming_a_minor_is_withheld_in_an_nsfw
         # The same prompt with a result the checker does not flag is delivered.
         ok = await h.ask("a teenager at the beach", channel=NSFW)
         assert (await h.final(ok.id)).status == JobStatus.DELIVERED
+
+
+async def test_a_result_withheld_for_minors_is_refunded_through_the_one_ending(tmp_path):
+    async with Harness(tmp_path, quota_credits="5") as h:
+        h.checker.scores[1] = 0.97
+        job = await h.ask("a teenager at the beach", channel=NSFW)
+        assert job.charged > 0
+        assert (await h.final(job.id)).status == JobStatus.BLOCKED
+        account = (await h.quotas.status(Member(GUILD, 1))).account
+        assert account.used == 0
+        rows = await h.db.fetchall("SELECT kind, amount FROM quota_ledger WHERE job_id = ? ORDER BY id", (job.id,))
+        assert [r["kind"] for r in rows] == ["debit", "refund"]
+        assert ledger_disagreements(tmp_path / "db.sqlite3") == []
 
 
 async def test_a_sexual_result_without_any_sign_of_a_minor_is_still_delivered_where_nsfw_is_allowed(tmp_path):
