@@ -312,7 +312,8 @@ class TextCheck:
     def recorded(self, params: JobParams, always: bool = False) -> str:
         """The text a block record keeps: the prompt, and the negative when it had a part in it."""
         if params.negative_prompt and (self.by_negative or (always and self.steer.adulthood)):
-            return f"{params.prompt}\nNegative prompt: {params.negative_prompt}"
+            # One line: the log channel quotes the record as a single "> " line.
+            return f"{params.prompt} · negative prompt: {params.negative_prompt}"
         return params.prompt
 
 
