@@ -61,11 +61,6 @@ def test_where_a_steering_negative_is_refused(steer, prompt, kind, expected):
     assert negative_refusal(steer, frozenset(prompt), kind) is expected
 
 
-def test_a_flagged_image_prompt_counts_as_sexual_for_a_negative_that_steers_away_from_adults():
-    assert negative_refusal(ADULTS, frozenset(), NSFW, sexual_image=True) is Category.SEXUAL_MINORS
-    assert negative_refusal(CLOTHES, frozenset(), NSFW, sexual_image=True) is None
-
-
 def test_a_long_negative_is_read_in_linear_time():
     import time
 

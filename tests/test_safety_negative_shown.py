@@ -54,6 +54,7 @@ def test_a_delivered_png_shows_both_negatives_and_an_independent_reader_agrees()
     read = sd_parsers.ParserManager().parse(Image.open(io.BytesIO(png)))
     assert read.prompts[0].value == "a fox"
     assert read.negative_prompts[0].value == "blurry"  # the member's, not the bot's words mixed in
+    assert str(read.samplers[0].parameters["seed"]) == "42"  # the labelled pair breaks nothing else
 
 
 def test_the_pipeline_gets_the_members_negative_and_the_safety_negative():

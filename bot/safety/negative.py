@@ -129,16 +129,15 @@ def steering(negative: str) -> Steering:
 SEXUAL_CUES = frozenset({Category.SEXUAL, Category.SUGGESTIVE, Category.NONCONSENSUAL})
 
 
-def negative_refusal(steer: Steering, prompt_categories: frozenset[Category], kind: ChannelKind,
-                     sexual_image: bool = False) -> Category | None:
+def negative_refusal(steer: Steering, prompt_categories: frozenset[Category], kind: ChannelKind) -> Category | None:
     """The category that refuses a negative prompt that steers as `steer` says, with a prompt of
-    `prompt_categories` in a channel of `kind`; None: it may be rendered. `sexual_image`: the image
-    prompt (an upload) was flagged as sexual, which counts like a sexual prompt."""
+    `prompt_categories` in a channel of `kind`; None: it may be rendered. (Where NSFW is allowed, an
+    adulthood negative that passes here still counts as a sign of a minor for the image check.)"""
     if not steer:
         return None
     if Category.MINORS in prompt_categories:
         return Category.SEXUAL_MINORS
-    if steer.adulthood and (sexual_image or prompt_categories & SEXUAL_CUES):
+    if steer.adulthood and prompt_categories & SEXUAL_CUES:
         return Category.SEXUAL_MINORS
     if kind.allows_nsfw:
         return None

@@ -108,7 +108,8 @@ class SafetyService(SafetyRecords):
             # A learned layer that answered NaN (or nothing usable) proves nothing: refuse.
             log.warning("the prompt classifier returned %r: the prompt is refused (layer classifier-error)",
                         result.score)
-            return TextCheck(Category.UNCHECKED, _CLASSIFIER_ERROR, replace(result, layer="classifier-error"), steer)
+            unusable = replace(result, score=None, layer="classifier-error")
+            return TextCheck(Category.UNCHECKED, _CLASSIFIER_ERROR, unusable, steer)
         if category is not None:
             return TextCheck(category, refusal(category, kind, delivering), result, steer)
         category = negative_refusal(steer, result.categories, kind)
@@ -155,8 +156,7 @@ class SafetyService(SafetyRecords):
                     await block("image", Category.SEXUAL, score)
                     raise ContentBlocked("🚫 The image check flagged your image, which this channel does not "
                                          "allow. Nothing was queued or charged.")
-                if text.suggests_minor or negative_refusal(text.steer, text.result.categories, kind,
-                                                           sexual_image=True):
+                if text.suggests_minor:
                     await block("image", Category.SEXUAL_MINORS, score, shown=text.recorded(params, always=True))
                     raise ContentBlocked("🚫 The image check flagged your image as sexual, and your prompt or "
                                          "negative prompt suggests a minor: sexual content involving minors is "
