@@ -158,12 +158,9 @@ class JobParams:
     task: JobTask = JobTask.TXT2IMG
     upscale_factor: float | None = None  # upscale only: output size / the parent image's size
     # Content safety's addition to the negative prompt (set per channel at submit, see
-    # bot/services/safety.py); the renderer gets `full_negative_prompt`.
+    # bot/services/safety.py), kept apart from the member's: the renderer gets both
+    # (ImageSpec.pipeline_negative), Info and the PNG show each, labelled.
     safety_negative: str = ""
-
-    @property
-    def full_negative_prompt(self) -> str:
-        return ", ".join(part for part in (self.negative_prompt, self.safety_negative) if part)
 
     @property
     def work(self) -> float:
@@ -224,10 +221,17 @@ class ImageSpec:
     job_id: int
     index: int
     prompt: str
-    negative_prompt: str
+    negative_prompt: str  # the member's
     seed: int
     output_path: str  # absolute path the renderer writes the PNG to
     init_image: str | None = None  # absolute path, img2img only
+    # What content safety adds (JobParams.safety_negative): kept apart so the PNG labels each.
+    safety_negative: str = ""
+
+    @property
+    def pipeline_negative(self) -> str:
+        """The negative prompt the pipeline gets: the member's, then the bot's."""
+        return ", ".join(part for part in (self.negative_prompt, self.safety_negative) if part)
 
 
 @dataclass(frozen=True)

@@ -12,7 +12,15 @@ import pytest
 from PIL import Image
 
 from bot.config import load_settings
-from bot.safety.image_checker import OpenNsfwChecker, SdSafetyChecker, UnavailableChecker, build_checker
+from bot.safety.image_checker import (
+    InvalidScore,
+    OpenNsfwChecker,
+    SdSafetyChecker,
+    UnavailableChecker,
+    build_checker,
+    checked_score,
+    valid_score,
+)
 
 PLUGINS = Path(__file__).resolve().parent / "safety_plugins"
 DEFAULT_THRESHOLD = load_settings({"DISCORD_TOKEN": "t"}).safety_image_threshold
@@ -138,3 +146,25 @@ def test_settings_for_the_checker(tmp_path):
     with pytest.raises(ConfigError, match="SAFETY_IMAGE_THRESHOLD"):
         load_settings({**base, "SAFETY_IMAGE_THRESHOLD": "1.5"})
     assert load_settings({**base, "SAFETY_NEGATIVE_PROMPT": ""}).safety_negative_prompt == ""
+
+
+@pytest.mark.parametrize("value", [float("nan"), None, float("inf"), -0.01, 1.01, "0.2", True, [0.1]])
+def test_a_score_that_is_not_a_number_in_0_to_1_is_a_failed_check(value):
+    # NaN compares false with every threshold: unvalidated, it would read as "not flagged".
+    with pytest.raises(InvalidScore):
+        valid_score(value)
+
+
+def test_scores_in_0_to_1_of_any_real_type_are_kept():
+    assert [valid_score(v) for v in (0, 1, 0.25, np.float32(0.5), np.float64(0.75))] == [0.0, 1.0, 0.25, 0.5, 0.75]
+
+
+def test_checked_score_validates_what_the_checker_returns(tmp_path):
+    class Broken:
+        name = "broken"
+
+        def score(self, path):
+            return float("nan")
+
+    with pytest.raises(InvalidScore, match="nan"):
+        checked_score(Broken(), str(tmp_path / "x.png"))

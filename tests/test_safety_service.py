@@ -129,7 +129,7 @@ async def test_the_safety_negative_prompt_depends_on_the_channel(tmp_path):
         sfw = await h.ask(GenerationRequest(prompt="a fox", negative_prompt="blurry", steps=4))
         nsfw = await h.ask("a fox", channel=NSFW)
         await h.final(sfw.id), await h.final(nsfw.id)
-        negatives = {spec.job_id: spec.negative_prompt for batch in h.renderer.batches for spec in batch.images}
+        negatives = {spec.job_id: spec.pipeline_negative for batch in h.renderer.batches for spec in batch.images}
         assert negatives[sfw.id].startswith("blurry, nsfw, nude")
         assert negatives[nsfw.id].startswith("child, children") and "nude" not in negatives[nsfw.id]
 

@@ -60,6 +60,8 @@ def info(details: JobDetails, image_prompt: str | None = None) -> str:
              f"**Prompt:** {_escape(p.prompt)}"]
     if p.negative_prompt:
         lines.append(f"**Negative:** {_escape(p.negative_prompt)}")
+    if p.safety_negative:  # what content safety added for the channel, apart from the member's words
+        lines.append(f"**Safety negative (added by the bot):** {_escape(p.safety_negative)}")
     seeds = ", ".join(str(p.image_seed(i)) for i in range(p.count))
     lines.append(f"**Seed:** {p.seed}" + (f" (images: {seeds})" if p.count > 1 else ""))
     lines.append(f"**Size:** {p.width}×{p.height} ({p.aspect}) · **Images:** {p.count} · **Steps:** {p.steps} · "

@@ -7,6 +7,10 @@ The text stored in the PNG's `parameters` chunk looks exactly like AUTOMATIC1111
     Negative prompt: <negative>          (line omitted when negative is empty)
     Steps: 20, Sampler: EulerDiscreteScheduler, CFG scale: 7.0, Seed: 42, Size: 512x512, Model: <model>
 
+"Negative prompt" is the member's own; what content safety added to it is the labelled pair
+`Safety negative prompt: "..."` on the last line (a separate text line would be read as more of the
+member's negative by A1111 and other readers).
+
 Values containing a comma, colon or newline are written as JSON strings (A1111's `quote()`), so they
 survive `parse_parameters`.
 """
@@ -41,6 +45,7 @@ _KNOWN = {
     "Model": ("model", str),
     "Denoising strength": ("denoising_strength", float),
     "Hires upscale": ("hires_upscale", float),
+    "Safety negative prompt": ("safety_negative_prompt", str),
 }
 
 
@@ -77,9 +82,11 @@ def format_parameters(
     height: int,
     model: str,
     extra: Mapping[str, Any] | None = None,
+    safety_negative: str = "",
 ) -> str:
     """A1111 `parameters` text. `extra` adds "Key: value" pairs after Model (e.g.
-    {"Denoising strength": 0.6} for variations); floats are written like CFG scale."""
+    {"Denoising strength": 0.6} for variations); floats are written like CFG scale. `negative` is
+    the member's; `safety_negative` (what the bot added) comes last, labelled."""
     pairs = [
         ("Steps", str(int(steps))),
         ("Sampler", _quote(sampler)),
@@ -93,6 +100,8 @@ def format_parameters(
             continue
         shown = _format_number(value) if isinstance(value, float) else _quote(value)
         pairs.append((str(key), shown))
+    if safety_negative:
+        pairs.append(("Safety negative prompt", _quote(safety_negative)))
     lines = [prompt]
     if negative:
         lines.append(NEGATIVE_PREFIX + negative)

@@ -333,7 +333,7 @@ def build_call_kwargs(loaded: LoadedPipelines, batch: RenderBatch, images: list 
         "generator": [torch.Generator(loaded.generator_device).manual_seed(int(s.seed)) for s in specs],
         "output_type": "pil",
     }
-    negatives = [s.negative_prompt or "" for s in specs]
+    negatives = [s.pipeline_negative for s in specs]
     if _accepts(pipe, "negative_prompt") and (any(negatives) or profiles.family_for(type(pipe).__name__) != "flux"):
         kwargs["negative_prompt"] = negatives
     if from_image:
@@ -419,6 +419,7 @@ def encode_batch(batch: RenderBatch, images, sampler: str, model: str) -> list[E
         params = pngmeta.format_parameters(
             spec.prompt, spec.negative_prompt, batch.steps, sampler, batch.guidance, spec.seed,
             round(image.width / factor), round(image.height / factor), batch.model_label or model, extra=extra,
+            safety_negative=spec.safety_negative,
         )
         data = pngmeta.png_bytes(image, params)
         encoded.append(EncodedImage(spec.job_id, spec.index, spec.seed, data, hashlib.sha256(data).hexdigest(),

@@ -269,8 +269,8 @@ class Dispatcher:
             for index in range(p.count):
                 seed = p.image_seed(index)
                 specs.append(ImageSpec(
-                    job_id=job.id, index=index, prompt=p.prompt, negative_prompt=p.full_negative_prompt,
-                    seed=seed, init_image=init,
+                    job_id=job.id, index=index, prompt=p.prompt, negative_prompt=p.negative_prompt,
+                    safety_negative=p.safety_negative, seed=seed, init_image=init,
                     output_path=str(self.settings.images_dir / str(job.id) / f"{index}-{seed}.png"),
                 ))
         return RenderBatch(

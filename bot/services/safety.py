@@ -2,19 +2,28 @@
 moderators review (per-server settings and terms, the block log, reports). Plain SQL, no Discord.
 
 Check points (README "Content safety" has the policy table):
-- `screen`, from JobService.submit after validation and before the quota debit: the prompt against
-  the channel's policy (a re-roll or variation clicked in another channel obeys *that* channel), a
-  flagged parent image, and the safety negative prompt for the channel. A refusal raises
-  ContentBlocked: nothing is stored, queued or charged, and the attempt is logged.
+- `screen`, from JobService.submit after validation and before the quota debit: the prompt and the
+  member's negative against the channel's policy (a re-roll, variation or upscale clicked in another
+  channel obeys *that* channel), the negative-steering rule (bot/safety/negative.py), a flagged
+  parent image, the uploaded image prompt scored in every channel, and the safety negative prompt
+  for the channel. A refusal raises ContentBlocked: nothing is stored, queued or charged, and the
+  attempt is logged.
 - `review`, from the dispatcher between storing a job's images and delivering them (also after a
-  restart): the channel is asked again, the prompt is checked again, and every image is scored in
-  the checking thread. A withheld job ends BLOCKED through JobService.end (where refunds live); its
-  images stay on disk for moderators. A checker that fails withholds the image (fail closed).
+  restart): the channel is asked again, the prompt and negative are checked again, and every image
+  is scored in the checking thread, in every channel. Where NSFW is allowed a flagged result is
+  still withheld (sexual-minors) when the prompt names a minor, the negative steers away from adults,
+  or the upload it started from was flagged: no age estimator runs offline, so minors are inferred
+  from the text and from the upload. A withheld job ends BLOCKED through JobService.end (where
+  refunds live); its images stay on disk for moderators. A checker that fails, or answers anything
+  but a number in 0..1 (NaN included), withholds the image; a NaN prompt-classifier score refuses
+  the prompt (fail closed).
 """
 from __future__ import annotations
 
 import asyncio
 import logging
+import math
+import numbers
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -23,10 +32,11 @@ from typing import TYPE_CHECKING
 
 from bot.database import Database
 from bot.errors import AdmissionRefused, ContentBlocked
-from bot.models import Job, JobKind, Requester, StoredImage
-from bot.safety.image_checker import ImageChecker
-from bot.safety.policy import ChannelKind, channel_kind, refusal, refused_category
-from bot.safety.prompt_filter import PromptFilter, screen_text
+from bot.models import Job, JobKind, JobParams, Requester, StoredImage
+from bot.safety.image_checker import ImageChecker, InvalidScore, checked_score
+from bot.safety.negative import Steering, negative_refusal, negative_refusal_text, steering
+from bot.safety.policy import ChannelKind, channel_kind, refusal
+from bot.safety.prompt_filter import FilterResult, PromptFilter, screen_text
 from bot.safety.terms import Category
 from bot.services.safety_records import LOG_PAGE, BlockRecord, GuildSafety, SafetyFront, SafetyRecords, TermEntry
 
@@ -82,48 +92,80 @@ class SafetyService(SafetyRecords):
             await asyncio.get_running_loop().run_in_executor(self._executor, self.checker.close)
         self._executor.shutdown(wait=False)
 
-    # ---- the prompt at submit ----
+    # ---- the prompt and the negative ----
     async def _kind(self, guild_id: int | None, channel_nsfw: bool) -> tuple[ChannelKind, GuildSafety]:
         guild = await self.guild(guild_id)
         return channel_kind(channel_nsfw, guild.nsfw_enabled), guild
+
+    async def _read_text(self, params: JobParams, guild_id: int | None, kind: ChannelKind,
+                         delivering: bool = False) -> TextCheck:
+        """The prompt and the member's negative against the channel's policy: the filter's decision
+        (screen_text), then the negative-steering rule (bot/safety/negative.py)."""
+        category, result = screen_text(self.filter, params.prompt, params.negative_prompt,
+                                       await self.server_terms(guild_id), kind)
+        steer = steering(params.negative_prompt)
+        if not _valid_probability(result.score):
+            # A learned layer that answered NaN (or nothing usable) proves nothing: refuse.
+            log.warning("the prompt classifier returned %r: the prompt is refused (layer classifier-error)",
+                        result.score)
+            unusable = replace(result, score=None, layer="classifier-error")
+            return TextCheck(Category.UNCHECKED, _CLASSIFIER_ERROR, unusable, steer)
+        if category is not None:
+            return TextCheck(category, refusal(category, kind, delivering), result, steer)
+        category = negative_refusal(steer, result.categories, kind)
+        if category is not None:
+            return TextCheck(category, negative_refusal_text(steer, category, kind, delivering), result, steer,
+                             by_negative=True)
+        return TextCheck(None, "", result, steer)
 
     async def screen(self, requester: Requester, plan: AdmissionPlan) -> AdmissionPlan:
         kind, guild = await self._kind(requester.guild_id, requester.channel_nsfw)
         if self.checker is None and not kind.allows_nsfw:
             raise AdmissionRefused("This bot runs without an image checker, so it only renders in age-restricted "
                                    "channels of servers that enabled NSFW.")
-        prompt = plan.params.prompt
-        category, _ = screen_text(self.filter, prompt, plan.params.negative_prompt,
-                                  await self.server_terms(requester.guild_id), kind)
-        if category is not None:
-            await self._block(guild, requester.guild_id, requester.channel_id, requester.user_id, None,
-                              "prompt", category, None, prompt)
-            raise ContentBlocked(refusal(category, kind))
+        params, prompt = plan.params, plan.params.prompt
+        text = await self._read_text(params, requester.guild_id, kind)
+
+        async def block(kind_: str, category: Category, score: float | None, job_id: int | None = None,
+                        shown: str = prompt) -> None:
+            await self._block(guild, requester.guild_id, requester.channel_id, requester.user_id, job_id, kind_,
+                              category, score, shown)
+
+        if text.category is not None:
+            await block("prompt", text.category, text.result.score, shown=text.recorded(params))
+            raise ContentBlocked(text.reason)
         reused = plan.kind in (JobKind.VARIATION, JobKind.UPSCALE)
         if reused and not kind.allows_nsfw and plan.parent_job_id is not None:
             row = await self.db.fetchone("SELECT score FROM safety_image_checks WHERE job_id = ? AND idx = ? "
                                          "AND flagged = 1", (plan.parent_job_id, plan.image_index))
             if row is not None:
-                await self._block(guild, requester.guild_id, requester.channel_id, requester.user_id,
-                                  plan.parent_job_id, "image", Category.SEXUAL, row["score"], prompt)
+                await block("image", Category.SEXUAL, row["score"], plan.parent_job_id)
                 verb = "upscaled" if plan.kind is JobKind.UPSCALE else "varied"
                 raise ContentBlocked(f"🚫 The image check flagged that image, so it cannot be {verb} in this "
                                      "channel. Nothing was queued or charged.")
-        init = plan.params.init_image
-        if init and init.startswith("inputs/") and not kind.allows_nsfw and self.checker is not None:
-            # An image prompt (a re-roll of one too): the upload itself is checked before anything
-            # is queued; the result is checked again before delivery like every image.
-            score = await self._score(str(self.settings.data_dir / init))
-            if score is None or score >= guild.threshold:
-                category = Category.SEXUAL if score is not None else Category.UNCHECKED
-                await self._block(guild, requester.guild_id, requester.channel_id, requester.user_id, None,
-                                  "image", category, score, prompt)
-                raise ContentBlocked("🚫 The image check flagged your image (or could not check it), which this "
-                                     "channel does not allow. Nothing was queued or charged.")
+        if _is_upload(params.init_image) and self.checker is not None:
+            # An image prompt (a re-roll of one too) is scored in every channel before anything is
+            # queued; the result is scored again before delivery like every image.
+            score = await self._score(str(self.settings.data_dir / params.init_image))
+            if score is None:
+                await block("image", Category.UNCHECKED, None)
+                raise ContentBlocked("🚫 The image check could not check your image, so it was refused. Nothing "
+                                     "was queued or charged; please try again.")
+            if score >= guild.threshold:
+                if not kind.allows_nsfw:
+                    await block("image", Category.SEXUAL, score)
+                    raise ContentBlocked("🚫 The image check flagged your image, which this channel does not "
+                                         "allow. Nothing was queued or charged.")
+                if text.suggests_minor:
+                    await block("image", Category.SEXUAL_MINORS, score, shown=text.recorded(params, always=True))
+                    raise ContentBlocked("🚫 The image check flagged your image as sexual, and your prompt or "
+                                         "negative prompt suggests a minor: sexual content involving minors is "
+                                         "never allowed, age-restricted channels included. Nothing was queued or "
+                                         "charged.")
         # Where NSFW may be rendered the minors negative prompt goes in instead of the SFW one.
         negative = (self.settings.safety_minors_negative_prompt if kind.allows_nsfw
                     else self.settings.safety_negative_prompt)
-        return replace(plan, params=replace(plan.params, safety_negative=negative))
+        return replace(plan, params=replace(params, safety_negative=negative))
 
     # ---- the images at delivery ----
     async def review(self, job: Job, images: list[StoredImage]) -> Verdict | None:
@@ -131,12 +173,12 @@ class SafetyService(SafetyRecords):
         r = job.requester
         channel_nsfw = await self.front.channel_nsfw(r.channel_id) if self.front is not None else False
         kind, guild = await self._kind(r.guild_id, channel_nsfw)
-        category = refused_category(
-            self.filter.check(job.params.prompt, await self.server_terms(r.guild_id)).categories, kind)
-        if category is not None:  # e.g. the channel lost its age restriction while the job waited
-            await self._block(guild, r.guild_id, r.channel_id, r.user_id, job.id, "prompt", category, None,
-                              job.params.prompt)
-            return Verdict(category, refusal(category, kind, delivering=True))
+        # Asked again: e.g. the channel lost its age restriction while the job waited.
+        text = await self._read_text(job.params, r.guild_id, kind, delivering=True)
+        if text.category is not None:
+            await self._block(guild, r.guild_id, r.channel_id, r.user_id, job.id, "prompt", text.category,
+                              text.result.score, text.recorded(job.params))
+            return Verdict(text.category, text.reason)
         if self.checker is None:
             if kind.allows_nsfw:
                 return None
@@ -144,37 +186,45 @@ class SafetyService(SafetyRecords):
                                         "🚫 Not delivered: this bot has no image checker, so it cannot post "
                                         "images in this channel. Nothing was charged.")
         worst, flagged, failed = 0.0, [], False
-        for image in images:
-            try:
-                score = await asyncio.get_running_loop().run_in_executor(self._executor, self.checker.score,
-                                                                         image.path)
-            except Exception:
-                log.warning("job %s image %s: the image check failed; the image is withheld", job.id, image.index,
-                            exc_info=True)
-                await self._record_check(job.id, image.index, None, guild.threshold, True)
-                failed = True
-                continue
-            hit = score >= guild.threshold
+        for image in images:  # every image, in every channel: the minors rule needs the scores there too
+            score = await self._score(image.path)
+            hit = score is None or score >= guild.threshold
             await self._record_check(job.id, image.index, score, guild.threshold, hit)
-            worst = max(worst, score)
-            if hit:
+            if score is None:
+                log.warning("job %s image %s: the image check failed; the image is withheld", job.id, image.index)
+                failed = True
+            elif hit:
+                worst = max(worst, score)
                 flagged.append(image.path)
         if failed:
             return await self._withhold(guild, job, Category.UNCHECKED, None, [],
                                         "🚫 Not delivered: the image could not be safety-checked, so it was "
                                         "withheld. Nothing was charged; please try again.")
-        if flagged and not kind.allows_nsfw:
+        if not flagged:
+            return None
+        if not kind.allows_nsfw:
             return await self._withhold(guild, job, Category.SEXUAL, worst, flagged,
                                         "🚫 Not delivered: the image check flagged the result as explicit, which "
                                         "this channel does not allow. Nothing was charged; moderators can review "
                                         "it.")
+        # Where NSFW is allowed: a sexual result is withheld when anything suggests a minor.
+        if text.suggests_minor:
+            return await self._withhold(guild, job, Category.SEXUAL_MINORS, worst, flagged, _MINOR_RESULT.format(
+                what="your prompt or negative prompt suggests a minor"), text.recorded(job.params, always=True))
+        if _is_upload(job.params.init_image):
+            upload = await self._score(str(self.settings.data_dir / job.params.init_image))
+            if upload is None or upload >= guild.threshold:
+                # No age estimator runs here (README): a sexual upload may show a real minor.
+                return await self._withhold(guild, job, Category.SEXUAL_MINORS, worst, flagged, _MINOR_RESULT.format(
+                    what="the uploaded image it started from was flagged too, and the bot cannot tell the age of "
+                         "a real person in an uploaded photo"))
         return None
 
     async def _withhold(self, guild: GuildSafety, job: Job, category: Category, score: float | None,
-                        images: list[str], reason: str) -> Verdict:
+                        images: list[str], reason: str, shown: str | None = None) -> Verdict:
         r = job.requester
         await self._block(guild, r.guild_id, r.channel_id, r.user_id, job.id, "image", category, score,
-                          job.params.prompt, images)
+                          shown or job.params.prompt, images)
         return Verdict(category, reason)
 
     async def _record_check(self, job_id: int, index: int, score: float | None, threshold: float,
@@ -192,9 +242,14 @@ class SafetyService(SafetyRecords):
         return bool(row and row["flagged"])
 
     async def _score(self, path: str) -> float | None:
-        """The checker's score of one file, in the checking thread; None if the check failed."""
+        """The checker's score of one file, in the checking thread; None if the check failed or its
+        answer was not a number in 0..1 (NaN, missing, out of range): fail closed."""
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._executor, self.checker.score, path)
+            return await asyncio.get_running_loop().run_in_executor(self._executor, checked_score, self.checker,
+                                                                    path)
+        except InvalidScore as exc:  # the checker ran but answered nonsense: no traceback to show
+            log.warning("checking %s failed: %s", path, exc)
+            return None
         except Exception:
             log.warning("checking %s failed", path, exc_info=True)
             return None
@@ -203,19 +258,27 @@ class SafetyService(SafetyRecords):
     async def showable(self, job: Job, images: list[StoredImage], guild_id: int | None,
                        channel_nsfw: bool) -> list[StoredImage]:
         """Which stored images of `job` may be posted again in a channel: delivery's rules, asked for
-        that channel now. The prompt against its policy (ContentBlocked if refused), then each image:
-        its recorded score (checked now if it never was) under the server's threshold; where NSFW is
-        allowed, everything."""
+        that channel now. The prompt and negative against its policy (ContentBlocked if refused), then
+        each image: its recorded score (checked now if it never was) under the server's threshold.
+        Where NSFW is allowed, everything, unless something suggests a minor (then the same test)."""
         kind, guild = await self._kind(guild_id, channel_nsfw)
-        category = refused_category(
-            self.filter.check(job.params.prompt, await self.server_terms(guild_id)).categories, kind)
-        if category is not None:
-            raise ContentBlocked(f"🚫 Job #{job.id} cannot be shown here: its prompt asks for {category.label}, "
-                                 "which this channel does not allow.")
-        if kind.allows_nsfw:
-            return list(images)
+        text = await self._read_text(job.params, guild_id, kind)
+        if text.category is not None:
+            what = ("its negative prompt steers the image away from clothing or adults" if text.by_negative
+                    else "its prompt could not be safety-checked" if text.category is Category.UNCHECKED
+                    else f"its prompt asks for {text.category.label}")
+            raise ContentBlocked(f"🚫 Job #{job.id} cannot be shown here: {what}, which this channel does not "
+                                 "allow.")
         if self.checker is None:
+            if kind.allows_nsfw:
+                return list(images)
             raise ContentBlocked("🚫 This bot has no image checker, so it cannot post images in this channel.")
+        if kind.allows_nsfw and not text.suggests_minor:
+            if not _is_upload(job.params.init_image):
+                return list(images)
+            upload = await self._score(str(self.settings.data_dir / job.params.init_image))
+            if upload is not None and upload < guild.threshold:
+                return list(images)
         shown = []
         for image in images:
             row = await self.db.fetchone("SELECT score FROM safety_image_checks WHERE job_id = ? AND idx = ?",
@@ -224,6 +287,48 @@ class SafetyService(SafetyRecords):
             if row is None:
                 await self._record_check(job.id, image.index, score, guild.threshold,
                                          score is None or score >= guild.threshold)
-            if score is not None and score < guild.threshold:
+            if _valid_probability(score) and score is not None and score < guild.threshold:
                 shown.append(image)
         return shown
+
+
+@dataclass(frozen=True)
+class TextCheck:
+    """What the prompt and the member's negative say in one channel: the refusing category (None:
+    may be rendered) and the member's reason, the filter's result and what the negative steers from."""
+
+    category: Category | None
+    reason: str
+    result: FilterResult
+    steer: Steering
+    by_negative: bool = False  # the negative-steering rule decided
+
+    @property
+    def suggests_minor(self) -> bool:
+        """A minor named (or an age under 18) in the prompt, or a negative steering away from adults.
+        A negative that names minors ("child, teen") keeps them out: it suggests none."""
+        return Category.MINORS in self.result.categories or bool(self.steer.adulthood)
+
+    def recorded(self, params: JobParams, always: bool = False) -> str:
+        """The text a block record keeps: the prompt, and the negative when it had a part in it."""
+        if params.negative_prompt and (self.by_negative or (always and self.steer.adulthood)):
+            # One line: the log channel quotes the record as a single "> " line.
+            return f"{params.prompt} · negative prompt: {params.negative_prompt}"
+        return params.prompt
+
+
+def _valid_probability(score: float | None) -> bool:
+    """None (no learned layer ran) or a real number in 0..1; NaN is neither."""
+    return score is None or (isinstance(score, numbers.Real) and math.isfinite(score) and 0.0 <= score <= 1.0)
+
+
+def _is_upload(init_image: str | None) -> bool:
+    """An image prompt a member uploaded (stored under inputs/), not one of the bot's own images."""
+    return bool(init_image and init_image.startswith("inputs/"))
+
+
+_CLASSIFIER_ERROR = ("🚫 Your prompt could not be safety-checked (the prompt classifier gave no valid score), so it "
+                     "was refused. Nothing was queued or charged; please try again.")
+_MINOR_RESULT = ("🚫 Not delivered: the image check flagged the result as sexual, and {what}. Sexual content "
+                 "involving minors is never allowed, age-restricted channels included. Nothing was charged; "
+                 "moderators can review it.")

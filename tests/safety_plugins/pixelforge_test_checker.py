@@ -3,8 +3,10 @@
 
 It reads the prompt from the PNG's A1111 `parameters` chunk and scores 0.99 when it holds a word of
 PIXELFORGE_TEST_FLAG_WORDS (comma-separated), else 0.01; a word of PIXELFORGE_TEST_CHECK_ERRORS
-makes the check raise. Real pixels of the tiny model say nothing about content, so this is how the
-blocking paths are driven end to end.
+makes the check raise, one of PIXELFORGE_TEST_NAN_WORDS makes it return NaN (a broken model). An
+image whose top-left pixel is PIXELFORGE_TEST_FLAG_COLOR ("r,g,b": uploads keep no text chunk) scores
+0.99 too. Real pixels of the tiny model say nothing about content, so this is how the blocking paths
+are driven end to end.
 """
 from __future__ import annotations
 
@@ -26,8 +28,14 @@ class Scripted:
     def score(self, path: str) -> float:
         with Image.open(path) as image:
             prompt = str(image.info.get("parameters", "")).split("\n", 1)[0].lower()
+            corner = image.convert("RGB").getpixel((0, 0))
         if any(word in prompt for word in _words("PIXELFORGE_TEST_CHECK_ERRORS")):
             raise RuntimeError("scripted checker failure")
+        if any(word in prompt for word in _words("PIXELFORGE_TEST_NAN_WORDS")):
+            return float("nan")
+        color = tuple(int(c) for c in _words("PIXELFORGE_TEST_FLAG_COLOR"))
+        if color and tuple(corner) == color:
+            return 0.99
         return 0.99 if any(word in prompt for word in _words("PIXELFORGE_TEST_FLAG_WORDS")) else 0.01
 
     def close(self) -> None:
