@@ -11,11 +11,12 @@ from bot.safety.terms import Category
 CLOTHING = ["clothes, shirt, underwear", "CL0THES", "c.l.o.t.h.e.s", "(clothes:1.4)", "t-shirt", "ＣＬＯＴＨＥＳ",
             "safe for work", "censored", "fully clothed", "clothes bad shirt underwear", "ropa", "vêtements",
             "Kleidung", "roupas", "одежда", "下着"]
-ADULTHOOD = ["adult, mature, old", "0ld", "(m4ture:1.3)", "old looking woman", "middle aged", "elderly",
-             "ugly, old", "grown up"]
+ADULTHOOD = ["adult, mature, old", "adu1t", "(m4ture:1.3)", "mature looking woman", "adult body", "grown up"]
 BENIGN = ["blurry, lowres, bad anatomy, watermark", "deformed clothes, bad hands", "adult content, nsfw, nude",
           "old photo, sepia", "aged wood, rust", "child, kid, teen", "old town, cars", "text, signature", "",
-          "top view", "uniform lighting", "covered in mud"]
+          "top view", "uniform lighting", "covered in mud",
+          # Away from old age, not from adulthood: everyday portrait negatives.
+          "ugly, old", "elderly", "old looking woman", "middle aged, wrinkles"]
 
 
 @pytest.mark.parametrize("negative", CLOTHING)
@@ -36,7 +37,7 @@ def test_ordinary_negatives_steer_away_from_neither(negative):
 
 
 def test_each_steering_item_is_named():
-    assert steering("blurry, clothes, old, watermark, shirt") == Steering(("clothes", "shirt"), ("old",))
+    assert steering("blurry, clothes, mature, old, watermark, shirt") == Steering(("clothes", "shirt"), ("mature",))
 
 
 CLOTHES, ADULTS, NONE = Steering(("clothes",)), Steering((), ("adult",)), Steering()

@@ -2,7 +2,7 @@
 
 A negative prompt is a list of things to keep *out* of the image, so a list of clothing words ("clothes,
 shirt, underwear") asks for nudity from a prompt that says nothing sexual, and a list of adulthood
-words ("adult, mature, old") asks for a younger-looking subject. The prompt filter reads the prompt's
+words ("adult, mature") asks for a younger-looking subject. The prompt filter reads the prompt's
 words; this module reads the negative's, with the same normalizer (every spelling the filter sees:
 leet, homoglyphs, separators, full-width, transliteration), item by item (negatives are
 comma-separated lists, and "old" means something else in "old photo").
@@ -10,8 +10,8 @@ comma-separated lists, and "old" means something else in "old photo").
 - Clothing: an item holding a clothing word (or "sfw", "censored", "fully clothed"), unless a defect
   word qualifies its one clothing word ("deformed clothes", "bad clothing": keep the clothes, just
   not broken ones).
-- Adulthood: an item made only of adulthood words and filler ("old", "(mature:1.3)", "adult body",
-  "old looking woman"); "adult content", "old photo" and "aged wood" are not.
+- Adulthood: an item made only of adulthood words and filler ("(mature:1.3)", "adult body",
+  "grown up"); "adult content" is not, and neither are old-age words ("old", "elderly").
 
 `negative_refusal` turns that into the decision (README "Content safety" has the table):
 - anywhere, when minors are in play (the prompt names a minor or an age under 18): refused as
@@ -56,9 +56,10 @@ DEFECTS = _words("""
     mutated extra weird strange dirty broken misshapen disfigured floating missing melting melted
     worst low lowres glitch glitched duplicate cropped
 """)
+# Adulthood, not old age: "ugly, old" or "elderly" on a portrait is an everyday negative that asks
+# away from old age (an adult still comes out), so old-age words do not count here.
 ADULTHOOD = _words("""
-    adult adults mature matured old older oldest elderly aged aging ageing senior seniors grown
-    grownup grownups milf gilf middle
+    adult adults mature matured grown grownup grownups milf gilf
 """)
 # Words that may stand beside an adulthood word in an item without changing what it asks away from.
 FILLER = _words("""
