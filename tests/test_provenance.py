@@ -18,7 +18,8 @@ from skimage import data
 
 from bot.config import load_settings
 from bot.errors import ConfigError
-from bot.renderer import pngmeta, provenance
+from bot.models import ImageSpec, RenderBatch
+from bot.renderer import pngmeta, provenance, render
 from bot.renderer.tiny import TINY_SIZE
 
 pytest.importorskip("imwatermark")
@@ -137,6 +138,24 @@ def test_watermark_off_writes_the_pixels_as_rendered_and_still_the_xmp():
     assert np.array_equal(np.asarray(png), np.asarray(photo))
     assert not provenance.read_watermark(png).found
     assert provenance.digital_source_type(provenance.read_xmp(png)) == provenance.TRAINED_ALGORITHMIC_MEDIA
+
+
+@pytest.mark.parametrize("watermark", [True, False])
+def test_the_renderers_encoder_marks_each_image_with_its_own_job_and_index(watermark):
+    """render.encode_batch is what the worker process and the Ray actor run on every batch."""
+    specs = (ImageSpec(41, 0, "a fox", "", 1, ""), ImageSpec(42, 3, "an owl", "", 2, ""))
+    batch = RenderBatch(1, 512, 512, 20, 7.0, specs, model_label="sdxl", watermark=watermark)
+    photos = [_photo(), Image.fromarray(data.coffee()).crop((0, 0, 512, 512))]
+    encoded = render.encode_batch(batch, photos, "EulerDiscreteScheduler", "sdxl")
+    readings = [provenance.read_watermark(_png(e.png)) for e in encoded]
+    if watermark:
+        assert [(r.found, r.job_id, r.index) for r in readings] == [(True, 41, 0), (True, 42, 3)]
+    else:
+        assert not any(r.found for r in readings)
+    for e, spec in zip(encoded, specs, strict=True):
+        png = _png(e.png)
+        assert png.info["parameters"].startswith(spec.prompt + "\n")
+        assert provenance.digital_source_type(provenance.read_xmp(png)) == provenance.TRAINED_ALGORITHMIC_MEDIA
 
 
 def test_xmp_reader_takes_the_attribute_form_and_refuses_entities():
