@@ -150,6 +150,17 @@ def parse_payload(bits) -> WatermarkReading:
 
 # ---------------------------------------------------------------- watermark
 
+def _imwatermark():
+    """The imwatermark module; an ImportError says what to install. Fails closed: with WATERMARK=on an
+    image is never written unmarked because the library is missing."""
+    try:
+        import imwatermark
+    except ImportError as exc:  # opencv-python's wheel needs the system's libGL and libglib
+        raise ImportError(f"the invisible watermark cannot load ({exc}): install invisible-watermark, and "
+                          "libgl1 libglib2.0-0 on slim Linux images, or set WATERMARK=off") from exc
+    return imwatermark
+
+
 def _bgr(image: Image.Image):
     import numpy as np
 
@@ -166,9 +177,7 @@ def embed_watermark(image: Image.Image, job_id: int, index: int = 0) -> Image.Im
     renderer's encoder threads do)."""
     if not can_carry(image):
         return image
-    from imwatermark import WatermarkEncoder
-
-    encoder = WatermarkEncoder()
+    encoder = _imwatermark().WatermarkEncoder()
     encoder.set_watermark("bits", payload_bits(payload(job_id, index)) + [0] * _PAD_BITS)
     marked = encoder.encode(_bgr(image), METHOD)
     out = Image.fromarray(marked[:, :, ::-1].copy(), "RGB")
@@ -180,9 +189,7 @@ def embed_watermark(image: Image.Image, job_id: int, index: int = 0) -> Image.Im
 def decode_bits(image: Image.Image) -> list[int]:
     """The PAYLOAD_BITS payload bits the decoder reads from `image` (marked or not; padding dropped).
     The image must have at least MIN_PIXELS."""
-    from imwatermark import WatermarkDecoder
-
-    decoder = WatermarkDecoder("bits", SEQUENCE_BITS)
+    decoder = _imwatermark().WatermarkDecoder("bits", SEQUENCE_BITS)
     return [int(b) for b in decoder.decode(_bgr(image), METHOD)][:PAYLOAD_BITS]
 
 
