@@ -63,10 +63,23 @@ def _watermark_line(mark: dict) -> str:
     if mark["too_small"]:
         return (f"none found: the image is under {provenance.MIN_PIXELS:,} pixels, too small to carry one "
                 "(the bot embeds none there)")
-    header = mark["header_bits_matching"]
-    if header >= 36:  # of 40; an unmarked image matches ~20
-        return f"damaged: the header matches ({header}/40 bits) but the job id does not read back"
+    if _damaged(mark):
+        return (f"damaged: the header matches ({mark['header_bits_matching']}/40 bits) "
+                "but the job id does not read back")
     return "none found"
+
+
+def _damaged(mark: dict) -> bool:
+    # Of the 40 magic + version bits; unmarked photographs matched 14-27 (chance: 20).
+    return not mark["found"] and mark["header_bits_matching"] >= 36
+
+
+def _verdict(result: dict) -> str:
+    if result["marked"]:
+        return "marked as AI-generated"
+    if _damaged(result["watermark"]):
+        return "no intact mark found (the damaged watermark above is likely this bot's)"
+    return "no AI-generation mark found"
 
 
 def report(result: dict) -> str:
@@ -77,7 +90,7 @@ def report(result: dict) -> str:
         f"watermark: {_watermark_line(result['watermark'])}",
         f"XMP DigitalSourceType: {source or 'none'}" + (" (AI-generated)" if result["ai_source_type"] else ""),
         "parameters: " + ("none" if params is None else "\n  " + params.replace("\n", "\n  ")),
-        "verdict: " + ("marked as AI-generated" if result["marked"] else "no AI-generation mark found"),
+        "verdict: " + _verdict(result),
     ]
     return "\n".join(lines)
 
