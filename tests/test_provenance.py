@@ -126,6 +126,10 @@ def test_png_has_xmp_itxt_and_keeps_the_parameters_chunk():
     png = _png(png_bytes)
     assert png.info["parameters"] == PARAMS
     assert provenance.digital_source_type(png.info["XML:com.adobe.xmp"]) == provenance.TRAINED_ALGORITHMIC_MEDIA
+    # Readers we did not write: Pillow's XMP parser (with defusedxml) and sd-parsers.
+    description = png.getxmp()["xmpmeta"]["RDF"]["Description"]
+    assert description["DigitalSourceType"] == provenance.TRAINED_ALGORITHMIC_MEDIA
+    assert description["CreatorTool"] == "Pixelforge"
     from sd_parsers import ParserManager
 
     prompt_info = ParserManager().parse(png)
