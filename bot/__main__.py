@@ -1,5 +1,6 @@
 """`python -m bot` runs the bot; `python -m bot render ...` renders once without Discord;
-`python -m bot bench` measures the serving layer."""
+`python -m bot bench` measures the serving layer; `python -m bot verify FILE` reads an image's
+provenance marks (watermark, XMP source type, parameters)."""
 from __future__ import annotations
 
 import asyncio
@@ -206,6 +207,10 @@ def main(argv: list[str] | None = None) -> int:
         from bot.bench import main as bench_main
 
         return bench_main(argv[1:])
+    if argv and argv[0] == "verify":
+        from bot.verify_cli import main as verify_main
+
+        return verify_main(argv[1:])
     if argv and argv[0] in ("-h", "--help"):
         print(__doc__)
         return 0

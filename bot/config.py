@@ -70,6 +70,10 @@ class Settings:
     safety_image_threshold: float = 0.5  # default per server; /mod safety threshold changes it
     safety_negative_prompt: str = DEFAULT_SAFETY_NEGATIVE
     safety_minors_negative_prompt: str = DEFAULT_MINORS_NEGATIVE
+    # --- provenance ---
+    # WATERMARK=on|off: the invisible watermark in every PNG (bot/renderer/provenance.py). The XMP
+    # "made by a generative model" packet and the parameters chunk are written either way.
+    watermark: bool = True
 
     @property
     def device(self) -> str:
@@ -354,4 +358,17 @@ def load_settings(env: dict | None = None, dotenv: bool = True, require_token: b
         safety_image_threshold=_float(env, "SAFETY_IMAGE_THRESHOLD", 0.5, 0.01, 1.0),
         safety_negative_prompt=_text(env, "SAFETY_NEGATIVE_PROMPT", DEFAULT_SAFETY_NEGATIVE),
         safety_minors_negative_prompt=_text(env, "SAFETY_MINORS_NEGATIVE_PROMPT", DEFAULT_MINORS_NEGATIVE),
+        # --- provenance ---
+        watermark=_watermark(env),
     )
+
+
+# --- provenance ---
+def _watermark(env: dict) -> bool:
+    """WATERMARK=on (default) needs the `invisible-watermark` package where the renderer runs; it is
+    looked up, not imported (it imports torch and OpenCV, which only the renderer process may)."""
+    on = _choice(env, "WATERMARK", "on", ("on", "off")) == "on"
+    if on and importlib.util.find_spec("imwatermark") is None:
+        raise ConfigError("WATERMARK=on needs the invisible-watermark package: pip install invisible-watermark "
+                          "(or set WATERMARK=off, see README \"Provenance\")")
+    return on

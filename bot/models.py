@@ -251,6 +251,7 @@ class RenderBatch:
     # upscale: a spandrel model file (UPSCALER_MODEL) that enlarges before image-to-image; None:
     # Lanczos. The path must exist where the renderer runs (as for a local IMAGE_MODEL folder).
     upscaler: str | None = None
+    watermark: bool = True  # WATERMARK: embed the invisible watermark (provenance.py); XMP is always written
 
     @property
     def is_img2img(self) -> bool:

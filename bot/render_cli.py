@@ -45,7 +45,7 @@ async def _render(args: argparse.Namespace) -> int:
     output = Path(args.output).resolve()
     batch = RenderBatch(
         batch_id=1, width=params.width, height=params.height, steps=params.steps, guidance=params.guidance,
-        model_label=params.model,
+        model_label=params.model, watermark=settings.watermark,
         images=(ImageSpec(job_id=0, index=0, prompt=params.prompt, negative_prompt=params.negative_prompt,
                           seed=params.seed, output_path=str(output)),),
     )

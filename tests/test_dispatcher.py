@@ -6,6 +6,7 @@ import hashlib
 import time
 from pathlib import Path
 
+import pytest
 from PIL import Image
 
 from bot.config import load_settings
@@ -173,6 +174,15 @@ async def test_a_batch_that_crashes_is_retried_one_job_at_a_time(tmp_path):
         assert [j.status for j in done] == [JobStatus.DELIVERED, JobStatus.FAILED, JobStatus.DELIVERED]
         assert len(h.renderer.batches[0].images) == 3
         assert all(len(b.images) == 1 for b in h.renderer.batches[1:])
+
+
+@pytest.mark.parametrize("watermark", [True, False])
+async def test_the_watermark_setting_travels_with_every_batch(tmp_path, watermark):
+    async with Harness(tmp_path, watermark=watermark) as h:
+        await h.start()
+        job = await h.submit("a fox")
+        await h.settle(job.id)
+        assert [b.watermark for b in h.renderer.batches] == [watermark]
 
 
 async def test_cancelling_a_queued_job_means_it_never_renders(tmp_path):

@@ -1,6 +1,11 @@
 """/imagine end to end: unmodified discord.py in `python -m bot`, the tiny model, the test server."""
 from __future__ import annotations
 
+import json
+import os
+import subprocess
+import sys
+
 import pytest
 
 from tests.e2e_helpers import custom_ids, is_result, job_id_of, job_rows, png_parameters, wait_result, wait_statuses
@@ -36,6 +41,20 @@ async def test_imagine_defers_shows_progress_and_delivers_pngs_with_buttons(worl
     assert params.startswith("a red fox @everyone\n")
     assert "Steps: 4" in params and "Seed: 42" in params and "Size: 64x64" in params
     assert "Seed: 43" in png_parameters(message.attachments[1])
+
+    # The delivered PNG says it is AI-made: `python -m bot verify` reads the XMP source type and the
+    # parameters; at the tiny model's 64x64 no watermark fits (imwatermark's 256x256 minimum).
+    delivered = world.tmp_path / "delivered.png"
+    delivered.write_bytes(message.attachments[0].data)
+    # The bot's own interpreter and folder (.ci/wheel-check: the installed wheel's).
+    verify = subprocess.run([os.environ.get("PIXELFORGE_BOT_PYTHON", sys.executable), "-m", "bot", "verify",
+                             "--json", str(delivered)], capture_output=True, text=True, timeout=120,
+                            cwd=os.environ.get("PIXELFORGE_BOT_CWD"))
+    assert verify.returncode == 0, verify.stderr
+    marks = json.loads(verify.stdout)
+    assert marks["digital_source_type"] == "http://cv.iptc.org/newscodes/digitalsourcetype/trainedAlgorithmicMedia"
+    assert marks["parameters"] == params and marks["marked"]
+    assert marks["watermark"]["too_small"] and not marks["watermark"]["found"]
 
     assert await wait_statuses(world.data_dir, ["delivered"]) == ["delivered"]
     (job,) = _jobs(world)

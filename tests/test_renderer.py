@@ -418,6 +418,7 @@ async def test_load_failure_raises_render_error(tmp_path):
 
 def test_main_process_never_imports_torch():
     code = ("import bot.renderer, bot.renderer.client, bot.renderer.profiles, bot.renderer.pngmeta, "
+            "bot.renderer.provenance, bot.verify_cli, "
             "bot.renderer.worker, bot.renderer.render, bot.renderer.pool, bot.renderer.storage, "
             "bot.renderer.tiny, sys; "
             "print('torch' in sys.modules, 'diffusers' in sys.modules, 'transformers' in sys.modules)")

@@ -89,6 +89,7 @@ class PixelBot(commands.Bot):
             job_max_age=settings.job_max_age,
             progress_interval=settings.progress_interval,
             upscaler_model=settings.upscaler_model,
+            watermark=settings.watermark,
         )
         self._renderer_started: asyncio.Future | None = None
         self._first_worker = asyncio.Lock()

@@ -158,9 +158,12 @@ def read_parameters(path: str | os.PathLike) -> str | None:
     return value
 
 
-def png_bytes(image: Image.Image, parameters: str | None, compress_level: int = 6) -> bytes:
-    """Encode `image` as PNG with a `parameters` text chunk (tEXt, or iTXt for non-Latin-1 text)."""
+def png_bytes(image: Image.Image, parameters: str | None, compress_level: int = 6, xmp: str | None = None) -> bytes:
+    """Encode `image` as PNG with a `parameters` text chunk (tEXt, or iTXt for non-Latin-1 text) and,
+    when given, an XMP packet (uncompressed iTXt "XML:com.adobe.xmp", as the XMP spec asks; provenance.py)."""
     info = PngInfo()
+    if xmp is not None:
+        info.add_itxt("XML:com.adobe.xmp", xmp)
     if parameters is not None:
         try:
             parameters.encode("latin-1")

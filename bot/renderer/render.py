@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.models import EncodedImage, ImageSpec, JobTask, ModelInfo, RenderBatch
-from bot.renderer import pngmeta, profiles
+from bot.renderer import pngmeta, profiles, provenance
 
 log = logging.getLogger("pixelforge.renderer.render")
 
@@ -409,7 +409,7 @@ def metadata_extra(batch: RenderBatch) -> dict[str, Any] | None:
 
 
 def encode_batch(batch: RenderBatch, images, sampler: str, model: str) -> list[EncodedImage]:
-    """PNG bytes (A1111 `parameters` chunk) and sha256 of each image of the batch; no disk I/O."""
+    """PNG bytes (A1111 `parameters` chunk, XMP, watermark: provenance.py) and sha256 of each image; no disk I/O."""
     if len(images) != len(batch.images):
         raise ValueError(f"batch {batch.batch_id}: {len(images)} images for {len(batch.images)} specs")
     extra = metadata_extra(batch)
@@ -421,7 +421,7 @@ def encode_batch(batch: RenderBatch, images, sampler: str, model: str) -> list[E
             round(image.width / factor), round(image.height / factor), batch.model_label or model, extra=extra,
             safety_negative=spec.safety_negative,
         )
-        data = pngmeta.png_bytes(image, params)
+        data = provenance.marked_png(image, params, spec.job_id, spec.index, watermark=batch.watermark)
         encoded.append(EncodedImage(spec.job_id, spec.index, spec.seed, data, hashlib.sha256(data).hexdigest(),
                                     image.width, image.height))
     return encoded

@@ -67,6 +67,7 @@ class DispatchSettings:
     delivery_retries: int = 5
     position_updates: int = 25  # only the first N waiting jobs get live position edits
     upscaler_model: str | None = None  # UPSCALER_MODEL, sent with upscale batches
+    watermark: bool = True  # WATERMARK, sent with every batch
 
 
 @dataclass
@@ -278,6 +279,7 @@ class Dispatcher:
             guidance=head.guidance, images=tuple(specs), strength=head.strength, model_label=head.model,
             task=head.task, upscale_factor=head.upscale_factor,
             upscaler=self.settings.upscaler_model if head.task is JobTask.UPSCALE else None,
+            watermark=self.settings.watermark,
         )
 
     async def _render(self, worker: Renderer, batch: list[Job], free: asyncio.Event) -> None:
