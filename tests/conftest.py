@@ -51,6 +51,9 @@ class BotProcess:
             "BATCHING": "off",
             "PROGRESS_EDIT_INTERVAL": "1.25",  # 4 progress edits + the final one fit Discord's 5 per 5 s
             "PYTHONUNBUFFERED": "1",
+            # Image prompts come from the test server's own attachment URLs (plain http on 127.0.0.1):
+            # allowed here, in the tests, never by the product's default.
+            "UPLOAD_HOSTS": f"cdn.discordapp.com,media.discordapp.net,{server.base_url}",
             **{k: str(v) for k, v in env.items()},
         }
         if FAULTS_ENV in self.env:  # the renderer's test faults live in test code, not in the bot
