@@ -76,7 +76,7 @@ async def log_command(interaction: discord.Interaction, member: discord.User | N
 @safety.command(name="logchannel", description="Where new blocks and reports are announced")
 @app_commands.describe(channel="Blocks and reports are posted here (flagged images only if it is age-restricted)")
 async def logchannel_command(interaction: discord.Interaction, channel: discord.TextChannel) -> None:
-    await bot_of(interaction).safety.set_log_channel(_guild_id(interaction), channel.id)
+    await bot_of(interaction).safety.set_log_channel(_guild_id(interaction), channel.id, interaction.user.id)
     images = "with the flagged images" if channel.is_nsfw() else "as text only (it is not age-restricted)"
     await _say(interaction, f"New blocks and reports will be announced in {channel.mention}, {images}.")
 
@@ -111,7 +111,7 @@ async def terms_command(interaction: discord.Interaction) -> None:
 @safety.command(name="threshold", description="Image check threshold: images scoring this or more are withheld")
 @app_commands.describe(value="0.01-1.0; lower withholds more (default 0.5)")
 async def threshold_command(interaction: discord.Interaction, value: app_commands.Range[float, 0.01, 1.0]) -> None:
-    await bot_of(interaction).safety.set_threshold(_guild_id(interaction), value)
+    await bot_of(interaction).safety.set_threshold(_guild_id(interaction), value, interaction.user.id)
     await _say(interaction, f"Images scoring {value:g} or more are now withheld outside NSFW channels.")
 
 
@@ -119,7 +119,7 @@ async def threshold_command(interaction: discord.Interaction, value: app_command
 @app_commands.describe(enabled="On: age-restricted channels may receive NSFW results (never sexual content "
                                "involving minors, hate or abuse)")
 async def nsfw_command(interaction: discord.Interaction, enabled: bool) -> None:
-    await bot_of(interaction).safety.set_nsfw(_guild_id(interaction), enabled)
+    await bot_of(interaction).safety.set_nsfw(_guild_id(interaction), enabled, interaction.user.id)
     text = ("NSFW results are now allowed in age-restricted channels (sexual content involving minors, hate and "
             "abuse stay refused everywhere)." if enabled else
             "NSFW results are now refused everywhere in this server, age-restricted channels included.")

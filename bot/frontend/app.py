@@ -81,6 +81,7 @@ class PixelBot(commands.Bot):
                                   max_bytes=int(settings.upload_max_mib * 2**20))
         self.retention = RetentionService(self.db, settings.data_dir, settings.db_path, settings.image_retention_days)
         self.audit = AuditLog(self.db)
+        self.safety.audit = self.audit  # /mod safety changes are audited like every moderator action
         self.quotas = QuotaService(self.db, QuotaPolicy.from_settings(settings), self.audit)
         self.dispatch_settings = DispatchSettings(
             images_dir=settings.images_dir,

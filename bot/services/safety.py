@@ -26,7 +26,7 @@ from bot.errors import AdmissionRefused, ContentBlocked
 from bot.models import Job, JobKind, Requester, StoredImage
 from bot.safety.image_checker import ImageChecker
 from bot.safety.policy import ChannelKind, channel_kind, refusal, refused_category
-from bot.safety.prompt_filter import PromptFilter, screen_text
+from bot.safety.prompt_filter import PromptFilter, ServerTerms, phrase_key, screen_text
 from bot.safety.terms import Category
 from bot.services.safety_records import LOG_PAGE, BlockRecord, GuildSafety, SafetyFront, SafetyRecords, TermEntry
 
@@ -81,6 +81,41 @@ class SafetyService(SafetyRecords):
         if self.checker is not None:
             await asyncio.get_running_loop().run_in_executor(self._executor, self.checker.close)
         self._executor.shutdown(wait=False)
+
+    # ---- moderators' terms ----
+    async def add_term(self, guild_id: int, kind: str, text: str, moderator_id: int) -> str:
+        """SafetyRecords.add_term, but a block that would change nothing is refused with the reason
+        (a term the built-in lists already decide, or a phrase they treat as harmless)."""
+        if kind == "block":
+            self._check_blockable(text, await self.server_terms(guild_id))
+        return await super().add_term(guild_id, kind, text, moderator_id)
+
+    def _check_blockable(self, text: str, server: ServerTerms) -> None:
+        """Refuse a block that would refuse nothing new in any kind of channel. Judged by its effect
+        on the filter (with and without it), not by how the lists are built: the built-in lists
+        keep their own decision on their terms, and their harmless phrases stay harmless."""
+        key = phrase_key(text)
+        if not key:
+            return  # add_term refuses it
+        display = " ".join(text.split())[:100]
+        probe = " ".join(key)
+        without = self.filter.check(probe, ServerTerms(server.blocked, server.allowed)).categories
+        trial = ServerTerms(server.blocked + (key,), tuple(a for a in server.allowed if a != key))
+        with_block = self.filter.check(probe, trial).categories
+        kinds = tuple(ChannelKind)
+        if any(refused_category(with_block, k) is not None and refused_category(without, k) is None for k in kinds):
+            return  # the block takes effect somewhere
+        refused_in = [k for k in kinds if refused_category(without, k) is not None]
+        if len(refused_in) == len(kinds):
+            why = "it is refused everywhere already"
+        elif refused_in:
+            why = ("the built-in lists already refuse it everywhere except in age-restricted channels while NSFW is "
+                   "on, and a server block does not change their decision there: to refuse it in those channels "
+                   "too, turn NSFW off with /mod safety nsfw")
+        else:
+            why = ("the built-in lists decide this term themselves (on its own it is harmless, as in a phrase they "
+                   "allow), and a server block does not change their decision: block a more specific word or phrase")
+        raise AdmissionRefused(f"Not blocked: “{display}” would change nothing, because {why}. Nothing was added.")
 
     # ---- the prompt at submit ----
     async def _kind(self, guild_id: int | None, channel_nsfw: bool) -> tuple[ChannelKind, GuildSafety]:
