@@ -123,6 +123,8 @@ class SafetyService(SafetyRecords):
         return channel_kind(channel_nsfw, guild.nsfw_enabled), guild
 
     async def screen(self, requester: Requester, plan: AdmissionPlan) -> AdmissionPlan:
+        # A member cooling down after repeated refusals is not checked (nor logged) again for now.
+        self.refusals.check(requester.guild_id, requester.user_id, requester.is_moderator)
         kind, guild = await self._kind(requester.guild_id, requester.channel_nsfw)
         if self.checker is None and not kind.allows_nsfw:
             raise AdmissionRefused("This bot runs without an image checker, so it only renders in age-restricted "

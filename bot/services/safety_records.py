@@ -14,6 +14,7 @@ from bot.errors import AdmissionRefused
 from bot.models import Job, JobStatus
 from bot.safety.prompt_filter import ServerTerms, phrase_key
 from bot.safety.terms import Category
+from bot.services.refusals import RefusalLimiter, RefusalPolicy
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -71,6 +72,7 @@ class SafetyRecords:
         self.clock = clock
         self.front: SafetyFront | None = None  # set by the bot once its front end exists
         self.audit: AuditLog | None = None  # set by the bot: moderators' changes go to the audit log
+        self.refusals = RefusalLimiter(RefusalPolicy.from_settings(settings), clock)
         self._guilds: dict[int, GuildSafety] = {}
         self._terms: dict[int, ServerTerms] = {}
         self._tasks: set[asyncio.Task] = set()
@@ -179,6 +181,8 @@ class SafetyRecords:
             "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (guild_id, channel_id, user_id, job_id, kind, category.value, score, prompt, now))
         record = BlockRecord(block_id or 0, guild_id, channel_id, user_id, job_id, kind, category, score, prompt, now)
+        if job_id is None:  # a request refused at submit (not a finished image withheld): it counts
+            self.refusals.refused(guild_id, user_id)
         log.info("content safety: %s blocked (%s) for user %s in channel %s, job %s", kind, category.value,
                  user_id, channel_id, job_id)
         if guild.log_channel_id and self.front is not None:
