@@ -13,7 +13,7 @@ from discord.ext import commands
 from bot.frontend.flows import bot_of, reply_error
 from bot.frontend.moderation import attach, require_moderator
 from bot.frontend.safety import describe_block
-from bot.frontend.texts import fit
+from bot.frontend.texts import escape, fit
 from bot.services.safety import LOG_PAGE
 
 safety = app_commands.Group(name="safety", description="Content safety: blocks, terms and channel policy")
@@ -102,7 +102,7 @@ async def terms_command(interaction: discord.Interaction) -> None:
         return await _say(interaction, "This server has no terms of its own: only the built-in lists apply.")
     lines = []
     for kind, title in (("block", "Blocked"), ("allow", "Allowed")):
-        listed = [f"`{discord.utils.escape_markdown(e.display)}` (<@{e.added_by}>)" for e in entries if e.kind == kind]
+        listed = [f"“{escape(e.display)}” (<@{e.added_by}>)" for e in entries if e.kind == kind]
         if listed:
             lines.append(f"**{title}:** " + ", ".join(listed))
     await _say(interaction, fit("\n".join(lines)))

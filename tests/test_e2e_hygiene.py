@@ -14,7 +14,8 @@ from pathlib import Path
 
 from PIL import Image
 
-from tests.e2e_helpers import db_rows, job_rows, public_message, reply_text, wait_public_result
+from tests.e2e_helpers import db_rows, job_rows, public_message, reply_text, wait_public_result, wait_result
+from tests.test_markdown_escaping import HOSTILE, assert_plain
 
 
 def png(colour=(200, 80, 40), size=(64, 64)) -> bytes:
@@ -102,3 +103,16 @@ async def test_an_upload_whose_job_is_refused_after_the_download_is_removed_and_
     rows = db_rows(data, "SELECT status, interaction_token FROM jobs")
     assert [r["status"] for r in rows] == ["delivered", "delivered"]
     assert [r["interaction_token"] for r in rows] == [None, None]
+
+
+async def test_a_hostile_prompt_cannot_restyle_or_ping_in_the_result_message(world):
+    server = world.server
+    await world.start_bot()
+    i = await server.invoke_slash(world.alice, world.channel, "imagine",
+                                  {"prompt": HOSTILE, "negative": HOSTILE, "steps": 4})
+    result = await wait_result(server, i)
+    first = result.content.split("\n", 1)[0]
+    owner = f"** — <@{world.alice.id}>"
+    assert first.startswith("**") and first.endswith(owner), first
+    assert_plain(first[2:-len(owner)])
+    assert result.mentions == [] and not result.mention_everyone
