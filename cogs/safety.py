@@ -11,7 +11,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.frontend.flows import bot_of, reply_error
-from bot.frontend.moderation import attach, require_moderator
+from bot.frontend.moderation import attach, audit_view, require_moderator
 from bot.frontend.safety import describe_block
 from bot.frontend.texts import escape, fit
 from bot.services.safety import LOG_PAGE
@@ -68,6 +68,7 @@ async def _say(interaction: discord.Interaction, text: str) -> None:
 @app_commands.describe(member="Only this member's blocks")
 async def log_command(interaction: discord.Interaction, member: discord.User | None = None) -> None:
     content, view = await _log_page(interaction, member.id if member else None, None)
+    await audit_view(interaction, "view safety log", member.id if member else None)
     kwargs = {"view": view} if view is not None else {}
     await interaction.response.send_message(content, ephemeral=True, allowed_mentions=discord.AllowedMentions.none(),
                                             **kwargs)
@@ -98,6 +99,7 @@ async def allow_command(interaction: discord.Interaction, term: app_commands.Ran
 @safety.command(name="terms", description="This server's blocked and allowed terms")
 async def terms_command(interaction: discord.Interaction) -> None:
     entries = await bot_of(interaction).safety.terms(_guild_id(interaction))
+    await audit_view(interaction, "view safety terms")
     if not entries:
         return await _say(interaction, "This server has no terms of its own: only the built-in lists apply.")
     lines = []

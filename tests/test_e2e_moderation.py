@@ -169,7 +169,8 @@ async def test_bans_refuse_commands_and_clicks_pause_holds_the_queue_and_stats_a
     assert {m["user_id"]: m["credits"] for m in drawn["top"]} == {u: c for u, c in used.items() if c}
     assert f"{len(rows)} jobs" in message.content
     actions = [r["action"] for r in _rows(world, "SELECT action FROM audit_log ORDER BY id")]
-    assert actions == ["pause", "ban", "resume", "unban"]
+    assert [a for a in actions if not a.startswith("view ")] == ["pause", "ban", "resume", "unban"]
+    assert "view stats" in actions  # read-only subcommands leave a trace too
     assert ledger_disagreements(world.data_dir / "pixelforge.sqlite3") == []
 
 
@@ -207,3 +208,13 @@ async def test_every_safety_change_and_a_moderators_delete_are_in_the_log_and_a_
     assert actions[4][1:3] == ("“zebra” blocked", "“zebra” not listed")
     text = _text(await _slash(world, world.mod, "mod log", {}))
     assert "**safety nsfw**" in text and "**delete result**" in text and f"<@{world.alice.id}>" in text
+    # Read-only subcommands are recorded too (after they answered).
+    await _slash(world, world.mod, "mod safety log", {})
+    await _slash(world, world.mod, "mod safety terms", {})
+    for _ in range(50):
+        views = [r["action"] for r in _rows(world, "SELECT action FROM audit_log ORDER BY id")
+                 if r["action"].startswith("view ")]
+        if len(views) == 3:
+            break
+        await asyncio.sleep(0.1)
+    assert views == ["view mod log", "view safety log", "view safety terms"]

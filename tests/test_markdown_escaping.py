@@ -15,7 +15,8 @@ from bot.services.safety_records import BlockRecord
 HOSTILE = ("[free nitro](https://evil.example/claim) @everyone @here <@123456789012345678> <@&123456789012345679> "
            "**bold** __under__ ~~gone~~ ||spoiler|| ```py\nprint(1)``` `tick`\n# Heading\n> quote\n- item\n"
            "-# small <#123456789012345670> </imagine:1> <t:0:R> \u202egnp.exe trailing\\")
-MARKUP = set("*_~|`>[<#-")
+MARKUP = set("*_~|`[]<")  # live anywhere in a line
+LINE_START = ("#", "-", ">", "+")  # live at the start of a line only (escaped text is one line)
 
 
 def unescaped(segment: str) -> str:
@@ -27,6 +28,7 @@ def assert_plain(segment: str) -> None:
     assert "\n" not in segment and "\u202e" not in segment
     left = unescaped(segment)
     assert not MARKUP & set(left), sorted(MARKUP & set(left))
+    assert not left.lstrip().startswith(LINE_START), left[:20]
     assert "@everyone" not in segment and "@here" not in segment
     assert not re.search(r"<@[!&]?\d", segment)
 
@@ -67,4 +69,7 @@ def test_block_log_moderator_log_and_notices_escape_what_members_wrote():
 
 def test_history_search_and_preset_texts_escape_what_members_wrote():
     assert_plain(texts.escape(historytexts.short(HOSTILE)))
+    for start in ("# Heading", "> quote", "- item", "-# small"):
+        assert texts.escape(start).startswith("\\"), start
+    assert texts.escape("12. first") == "12\\. first" and texts.escape("12 cats") == "12 cats"
     assert_plain(texts.escape("my **preset** [x](https://evil.example)"))

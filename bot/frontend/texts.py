@@ -3,6 +3,8 @@ wrote goes through `escape` (discord.py's escaping lives here, in the front end:
 import discord)."""
 from __future__ import annotations
 
+import re
+
 import discord
 
 from bot.credits import fmt
@@ -18,18 +20,24 @@ _BIDI = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068
 # alone: its masked-link rule matches "[...](...)" greedily up to the last ")" of the text and
 # escapes only the first "[", which leaves all the markup inside that span live (measured with
 # discord.py 2.7: "[a](b) **bold** f(x)" kept its bold).
-_MARKUP = {ord(ch): "\\" + ch for ch in "\\*_~|`>#-[]()<:"}
+_MARKUP = {ord(ch): "\\" + ch for ch in "\\*_~|`[]<"}
+# Headings, quotes and lists only start a line; escaped text is one line, so only its start counts.
+_LINE_START = ("#", "-", ">", "+")
+_ORDERED_LIST = re.compile(r"^(\d+)\.")
 
 
 def _escape(text: str) -> str:
     """Member-written text (prompts, negatives, preset names, searches, names, reasons) as plain text
     inside a bot message: on one line (a new line would start a heading, quote or list), with every
-    markdown character escaped (bold, code, spoilers, masked links, headings, quotes, lists,
-    `<#…>`/`</…>`/`<t:…>`, emoji `:name:`), so a trailing backslash cannot swallow the markup that
-    follows, and mentions defused with a zero-width space (allowed_mentions is none as well, so
+    markdown character escaped (bold, italics, code, spoilers, masked links, `<#…>`/`</…>`/`<t:…>`,
+    and a heading, quote or list marker at its start), so a trailing backslash cannot swallow the
+    markup that follows, and mentions defused with a zero-width space (allowed_mentions is none as well, so
     nothing pings whatever slips through)."""
-    plain = " ".join(str(text).translate(_BIDI).split())
-    return discord.utils.escape_mentions(plain.translate(_MARKUP))
+    plain = " ".join(str(text).translate(_BIDI).split()).translate(_MARKUP)
+    if plain.startswith(_LINE_START):
+        plain = "\\" + plain
+    plain = _ORDERED_LIST.sub(r"\1\\.", plain)
+    return discord.utils.escape_mentions(plain)
 
 
 escape = _escape  # shared with the moderator texts
