@@ -14,7 +14,15 @@ from pathlib import Path
 
 from PIL import Image
 
-from tests.e2e_helpers import db_rows, job_rows, public_message, reply_text, wait_public_result, wait_result
+from tests.e2e_helpers import (
+    db_rows,
+    job_rows,
+    public_message,
+    reply_text,
+    wait_public_result,
+    wait_result,
+    wait_statuses,
+)
 from tests.test_markdown_escaping import HOSTILE, assert_plain
 
 
@@ -100,8 +108,8 @@ async def test_an_upload_whose_job_is_refused_after_the_download_is_removed_and_
     for path in [data / "pixelforge.sqlite3", *input_files(data), *(data / "images").rglob("*")]:
         expected = 0o700 if path.is_dir() else 0o600
         assert stat.S_IMODE(path.stat().st_mode) == expected, (path, oct(path.stat().st_mode))
+    await wait_statuses(data, ["delivered", "delivered"])
     rows = db_rows(data, "SELECT status, interaction_token FROM jobs")
-    assert [r["status"] for r in rows] == ["delivered", "delivered"]
     assert [r["interaction_token"] for r in rows] == [None, None]
 
 

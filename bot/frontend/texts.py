@@ -23,7 +23,7 @@ _BIDI = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068
 _MARKUP = {ord(ch): "\\" + ch for ch in "\\*_~|`[]<"}
 # Headings, quotes and lists only start a line; escaped text is one line, so only its start counts.
 _LINE_START = ("#", "-", ">", "+")
-_ORDERED_LIST = re.compile(r"^(\d+)\.")
+_ORDERED_LIST = re.compile(r"^(\d+)\.(?=\s)")
 
 
 def _escape(text: str) -> str:
