@@ -23,6 +23,16 @@ SPEC = ROOT.parent / "shared" / "discord-api-spec" / "openapi.json"
 MANAGE_MESSAGES = 1 << 13
 
 
+@pytest.fixture(autouse=True)
+def _keep_the_umask():
+    """prepare_data_dir sets the process umask to 077 (as the bot does at start): give each test
+    the umask it started with back, so one test's call does not change the files of the next."""
+    previous = os.umask(0o022)
+    os.umask(previous)
+    yield
+    os.umask(previous)
+
+
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory) -> Path:
     """A tiny random-weight SD pipeline saved with save_pretrained: loaded like a hub model."""
