@@ -23,6 +23,7 @@ from tests.e2e_helpers import (
     wait_result,
     wait_statuses,
 )
+from tests.fakediscord.models import Attachment
 from tests.test_markdown_escaping import HOSTILE, assert_plain
 
 
@@ -84,6 +85,14 @@ async def test_a_request_refused_by_its_cheap_checks_never_downloads_its_image(w
 async def test_an_upload_whose_job_is_refused_after_the_download_is_removed_and_kept_files_are_private(world):
     server = world.server
     await world.start_bot(MAX_QUEUED_PER_USER="1")
+    # An attachment that declares 1000 bytes and delivers 11 MiB: cut off at the limit, nothing kept.
+    liar = Attachment(id=server.ids.next(), filename="liar.png", content_type="image/png", size=1000,
+                      data=png() + bytes(11 * 2**20))
+    i = await server.invoke_slash(world.alice, world.channel, "imagine", {"prompt": "a fox", "image": liar})
+    text = await reply_text(server, i)
+    assert i.ephemeral and "the limit is 10.0 MiB" in text, text
+    assert input_files(world.data_dir) == [] and job_rows(world.data_dir) == []
+
     await reply_text(server, await server.invoke_slash(world.mod, world.channel, "mod pause", {}))
     first = await server.invoke_slash(world.alice, world.channel, "imagine", {"prompt": "a fox", "steps": 4})
     await reply_text(server, first)
