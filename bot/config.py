@@ -25,6 +25,8 @@ DEFAULT_MODEL = "stabilityai/stable-diffusion-xl-base-1.0"
 DEFAULT_SAFETY_NEGATIVE = "nsfw, nude, naked, nudity, sexual, explicit, cleavage, underwear, gore, blood, violence"
 DEFAULT_MINORS_NEGATIVE = "child, children, kid, minor, underage, teen, young-looking, childlike, loli, shota"
 SAFETY_CHECKERS = ("opennsfw", "sd", "none")
+DEFAULT_UPLOAD_HOSTS = ("cdn.discordapp.com", "media.discordapp.net")
+_UPLOAD_HOST = re.compile(r"^(?:http://)?[a-z0-9.-]+(?::\d{1,5})?$")
 _CHECKER_PLUGIN = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 
 
@@ -74,6 +76,15 @@ class Settings:
     # WATERMARK=on|off: the invisible watermark in every PNG (bot/renderer/provenance.py). The XMP
     # "made by a generative model" packet and the parameters chunk are written either way.
     watermark: bool = True
+    # --- hygiene ---
+    # Hosts image prompts are downloaded from: a bare host means https only; an entry written
+    # with http:// allows plain http for that host and port (a local test server).
+    upload_hosts: tuple[str, ...] = DEFAULT_UPLOAD_HOSTS
+    upload_max_mib: float = 10.0  # the byte limit of an image prompt, checked before and while downloading
+    refusal_limit: int = 5  # refused prompts per member ...
+    refusal_window_minutes: float = 10.0  # ... within this many minutes earn a cooldown
+    refusal_cooldown_minutes: float = 15.0  # how long the bot then answers without checking
+    block_log_retention_days: int = 90  # safety block-log rows older than this are purged; 0: forever
 
     @property
     def device(self) -> str:
@@ -290,8 +301,10 @@ def prepare_data_dir(path: Path) -> None:
 
     Run by the bot at start, before anything else writes: a read-only or foreign-owned folder is a
     setting to fix, not a traceback from SQLite later."""
+    from bot.filemodes import secure_data_dir
+
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        secure_data_dir(path)  # umask 077, DATA_DIR 0700, its files 0600 (hygiene)
         with tempfile.NamedTemporaryFile(dir=path, prefix=".write-check-"):
             pass
     except OSError as exc:
@@ -360,6 +373,13 @@ def load_settings(env: dict | None = None, dotenv: bool = True, require_token: b
         safety_minors_negative_prompt=_text(env, "SAFETY_MINORS_NEGATIVE_PROMPT", DEFAULT_MINORS_NEGATIVE),
         # --- provenance ---
         watermark=_watermark(env),
+        # --- hygiene ---
+        upload_hosts=_upload_hosts(env),
+        upload_max_mib=_float(env, "UPLOAD_MAX_MIB", 10.0, 0.1, 25.0),
+        refusal_limit=_int(env, "REFUSAL_LIMIT", 5, 0, 1000),
+        refusal_window_minutes=_float(env, "REFUSAL_WINDOW_MINUTES", 10.0, 0.1, 1440.0),
+        refusal_cooldown_minutes=_float(env, "REFUSAL_COOLDOWN_MINUTES", 15.0, 0.1, 10080.0),
+        block_log_retention_days=_int(env, "BLOCK_LOG_RETENTION_DAYS", 90, 0, 36500),
     )
 
 
@@ -372,3 +392,16 @@ def _watermark(env: dict) -> bool:
         raise ConfigError("WATERMARK=on needs the invisible-watermark package: pip install invisible-watermark "
                           "(or set WATERMARK=off, see README \"Provenance\")")
     return on
+
+
+# --- hygiene ---
+def _upload_hosts(env: dict) -> tuple[str, ...]:
+    """UPLOAD_HOSTS: comma-separated hosts (https) or http://host:port entries (test servers)."""
+    raw = env.get("UPLOAD_HOSTS", "").strip()
+    if not raw:
+        return DEFAULT_UPLOAD_HOSTS
+    hosts = tuple(dict.fromkeys(h.strip().lower().rstrip("/") for h in raw.split(",") if h.strip()))
+    bad = [h for h in hosts if not _UPLOAD_HOST.match(h)]
+    if bad or not hosts:
+        raise ConfigError(f"UPLOAD_HOSTS must be host names (https) or http://host:port entries, got {bad or raw!r}")
+    return hosts

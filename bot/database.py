@@ -100,6 +100,9 @@ class Database:
         await self._conn.execute("PRAGMA synchronous=NORMAL")
         await self._conn.execute("PRAGMA foreign_keys=ON")
         await self._conn.execute("PRAGMA busy_timeout=5000")
+        # Deleted and overwritten rows (a cleared interaction token, a purged block-log prompt) are
+        # zeroed on disk instead of lingering in free pages.
+        await self._conn.execute("PRAGMA secure_delete=ON")
         await self.migrate()
         return self
 
@@ -142,6 +145,12 @@ class Database:
             log.info("applied migration %s", path.name)
             current = version
         return current
+
+    async def checkpoint(self) -> None:
+        """Copy the WAL into the database and truncate it: old page versions (a token cleared a
+        moment ago) leave the -wal file too. Cheap when little was written."""
+        async with self._lock:
+            await self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
 
     @asynccontextmanager
     async def transaction(self) -> AsyncIterator[aiosqlite.Connection]:

@@ -8,7 +8,7 @@ from discord.ext import commands
 from bot.frontend.buttons import ALL_BUTTONS
 from bot.frontend.flows import bot_of, start_job
 from bot.frontend.historyviews import HISTORY_ITEMS
-from bot.frontend.uploads import fetch_image_prompt
+from bot.frontend.uploads import start_image_job
 from bot.models import MAX_SEED
 from bot.renderer.profiles import ASPECTS
 from bot.services.settings_store import MAX_PRESET_NAME, Defaults, build_request
@@ -57,9 +57,12 @@ class Imagine(commands.Cog):
         chosen = await bot.member_settings.resolve(interaction.user.id, preset)
         given = Defaults(aspect=aspect.value if aspect else None, steps=steps, guidance=guidance,
                          negative=negative, count=count)
-        prompt_image = await fetch_image_prompt(interaction, image) if image is not None else None
-        request = build_request(prompt, given, chosen, seed=seed, image=prompt_image, strength=strength)
-        await start_job(interaction, request)
+        if image is None:
+            await start_job(interaction, build_request(prompt, given, chosen, seed=seed, strength=strength))
+            return
+        # Cheap checks, then the download, then the job (bot/frontend/uploads.py).
+        await start_image_job(interaction, image, lambda prompt_image: build_request(
+            prompt, given, chosen, seed=seed, image=prompt_image, strength=strength))
 
     @imagine.autocomplete("preset")
     async def preset_names(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:

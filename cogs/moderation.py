@@ -15,7 +15,7 @@ from bot import charts
 from bot.errors import NotAllowed
 from bot.frontend import modtexts
 from bot.frontend.flows import bot_of, member_is_moderator, send_private
-from bot.frontend.moderation import attach, require_moderator
+from bot.frontend.moderation import attach, audit_view, require_moderator
 from bot.frontend.modviews import LogPageButton, log_page
 from bot.frontend.texts import escape
 from bot.services import stats as stats_service
@@ -71,6 +71,7 @@ async def resume(interaction: discord.Interaction) -> None:
 async def log(interaction: discord.Interaction, member: discord.User | None = None) -> None:
     require_moderator(interaction)
     text, view = await log_page(interaction, member.id if member else None, 0)
+    await audit_view(interaction, "view mod log", member.id if member else None)
     await send_private(interaction, text, view=view)
 
 
@@ -81,6 +82,7 @@ async def stats(interaction: discord.Interaction,
     require_moderator(interaction)
     bot = bot_of(interaction)
     await interaction.response.defer(ephemeral=True, thinking=True)  # drawing takes a moment
+    await audit_view(interaction, "view stats")
     numbers = await stats_service.collect(bot.db, interaction.guild_id or 0, days or 7, time.time())
     names = {m.user_id: await _name(interaction, m.user_id) for m in numbers.top}
     title = f"{interaction.guild.name if interaction.guild else 'This server'} · last {len(numbers.days)} day(s)"

@@ -8,6 +8,7 @@ from discord.ext import commands
 from bot.errors import NotAllowed
 from bot.frontend.buttons import CancelButton
 from bot.frontend.flows import bot_of, is_moderator, reply_error, send_private
+from bot.frontend.texts import escape
 
 MAX_LISTED = 20  # 25 components per message; keep room
 
@@ -25,7 +26,7 @@ class Queue(commands.Cog):
         bot = bot_of(interaction)
         jobs = await bot.store.active_for_user(target.id)
         if not jobs:
-            who = "You have" if target.id == interaction.user.id else f"{target.display_name} has"
+            who = "You have" if target.id == interaction.user.id else f"{escape(target.display_name)} has"
             return await send_private(interaction, f"{who} no waiting jobs.")
         lines, view = [], discord.ui.View(timeout=None)
         for job in jobs[:MAX_LISTED]:
@@ -35,7 +36,7 @@ class Queue(commands.Cog):
                 position = bot.dispatcher.position(job.id)
                 where = f"position {position}" if position else "starting"
             prompt = job.params.prompt if len(job.params.prompt) <= 60 else job.params.prompt[:59] + "…"
-            lines.append(f"**#{job.id}** · {where} · {discord.utils.escape_markdown(prompt)}")
+            lines.append(f"**#{job.id}** · {where} · {escape(prompt)}")
             view.add_item(CancelButton(job.id, label=f"Cancel #{job.id}"))
         if len(jobs) > MAX_LISTED:
             lines.append(f"…and {len(jobs) - MAX_LISTED} more.")

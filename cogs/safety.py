@@ -11,9 +11,9 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.frontend.flows import bot_of, reply_error
-from bot.frontend.moderation import attach, require_moderator
+from bot.frontend.moderation import attach, audit_view, require_moderator
 from bot.frontend.safety import describe_block
-from bot.frontend.texts import fit
+from bot.frontend.texts import escape, fit
 from bot.services.safety import LOG_PAGE
 
 safety = app_commands.Group(name="safety", description="Content safety: blocks, terms and channel policy")
@@ -68,6 +68,7 @@ async def _say(interaction: discord.Interaction, text: str) -> None:
 @app_commands.describe(member="Only this member's blocks")
 async def log_command(interaction: discord.Interaction, member: discord.User | None = None) -> None:
     content, view = await _log_page(interaction, member.id if member else None, None)
+    await audit_view(interaction, "view safety log", member.id if member else None)
     kwargs = {"view": view} if view is not None else {}
     await interaction.response.send_message(content, ephemeral=True, allowed_mentions=discord.AllowedMentions.none(),
                                             **kwargs)
@@ -76,7 +77,7 @@ async def log_command(interaction: discord.Interaction, member: discord.User | N
 @safety.command(name="logchannel", description="Where new blocks and reports are announced")
 @app_commands.describe(channel="Blocks and reports are posted here (flagged images only if it is age-restricted)")
 async def logchannel_command(interaction: discord.Interaction, channel: discord.TextChannel) -> None:
-    await bot_of(interaction).safety.set_log_channel(_guild_id(interaction), channel.id)
+    await bot_of(interaction).safety.set_log_channel(_guild_id(interaction), channel.id, interaction.user.id)
     images = "with the flagged images" if channel.is_nsfw() else "as text only (it is not age-restricted)"
     await _say(interaction, f"New blocks and reports will be announced in {channel.mention}, {images}.")
 
@@ -98,11 +99,12 @@ async def allow_command(interaction: discord.Interaction, term: app_commands.Ran
 @safety.command(name="terms", description="This server's blocked and allowed terms")
 async def terms_command(interaction: discord.Interaction) -> None:
     entries = await bot_of(interaction).safety.terms(_guild_id(interaction))
+    await audit_view(interaction, "view safety terms")
     if not entries:
         return await _say(interaction, "This server has no terms of its own: only the built-in lists apply.")
     lines = []
     for kind, title in (("block", "Blocked"), ("allow", "Allowed")):
-        listed = [f"`{discord.utils.escape_markdown(e.display)}` (<@{e.added_by}>)" for e in entries if e.kind == kind]
+        listed = [f"“{escape(e.display)}” (<@{e.added_by}>)" for e in entries if e.kind == kind]
         if listed:
             lines.append(f"**{title}:** " + ", ".join(listed))
     await _say(interaction, fit("\n".join(lines)))
@@ -111,7 +113,7 @@ async def terms_command(interaction: discord.Interaction) -> None:
 @safety.command(name="threshold", description="Image check threshold: images scoring this or more are withheld")
 @app_commands.describe(value="0.01-1.0; lower withholds more (default 0.5)")
 async def threshold_command(interaction: discord.Interaction, value: app_commands.Range[float, 0.01, 1.0]) -> None:
-    await bot_of(interaction).safety.set_threshold(_guild_id(interaction), value)
+    await bot_of(interaction).safety.set_threshold(_guild_id(interaction), value, interaction.user.id)
     await _say(interaction, f"Images scoring {value:g} or more are now withheld outside NSFW channels.")
 
 
@@ -119,7 +121,7 @@ async def threshold_command(interaction: discord.Interaction, value: app_command
 @app_commands.describe(enabled="On: age-restricted channels may receive NSFW results (never sexual content "
                                "involving minors, hate or abuse)")
 async def nsfw_command(interaction: discord.Interaction, enabled: bool) -> None:
-    await bot_of(interaction).safety.set_nsfw(_guild_id(interaction), enabled)
+    await bot_of(interaction).safety.set_nsfw(_guild_id(interaction), enabled, interaction.user.id)
     text = ("NSFW results are now allowed in age-restricted channels (sexual content involving minors, hate and "
             "abuse stay refused everywhere)." if enabled else
             "NSFW results are now refused everywhere in this server, age-restricted channels included.")

@@ -8,6 +8,7 @@ from discord.ext import commands
 from bot.errors import ValidationError
 from bot.frontend import historytexts
 from bot.frontend.flows import bot_of
+from bot.frontend.texts import escape
 from bot.models import GenerationRequest
 from bot.services.settings_store import MAX_PRESET_NAME, VARIATIONS, Defaults
 from cogs.imagine import ASPECT_CHOICES
@@ -29,7 +30,7 @@ class Settings(commands.Cog):
     async def show(self, interaction: discord.Interaction) -> None:
         store = bot_of(interaction).member_settings
         presets = await store.preset_names(interaction.user.id)
-        names = ", ".join(f"“{historytexts.short(n, 50)}”" for n in presets) or "none"
+        names = ", ".join(f"“{escape(historytexts.short(n, 50))}”" for n in presets) or "none"
         await _reply(interaction, f"{historytexts.defaults(await store.defaults(interaction.user.id))}\n"
                                   f"**Presets:** {names}")
 
@@ -61,7 +62,7 @@ class Settings(commands.Cog):
     @app_commands.describe(name="The preset's name (for /imagine preset:)")
     async def save(self, interaction: discord.Interaction, name: app_commands.Range[str, 1, MAX_PRESET_NAME]) -> None:
         values = await bot_of(interaction).member_settings.save_preset(interaction.user.id, name)
-        title = f"Preset “{historytexts.short(' '.join(name.split()), 50)}”"
+        title = f"Preset “{escape(historytexts.short(' '.join(name.split()), 50))}”"
         await _reply(interaction, f"{historytexts.defaults(values, title)}\nUse it with `/imagine preset:`.")
 
     @settings.command(name="reset", description="Forget your defaults (presets stay)")

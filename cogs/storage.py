@@ -7,13 +7,14 @@ from discord.ext import commands
 
 from bot.frontend import historytexts
 from bot.frontend.flows import bot_of
-from bot.frontend.moderation import attach, require_moderator
+from bot.frontend.moderation import attach, audit_view, require_moderator
 
 
 @app_commands.command(name="storage", description="Disk used by images and the database")
 async def storage(interaction: discord.Interaction) -> None:
     require_moderator(interaction)
     await interaction.response.defer(ephemeral=True, thinking=True)  # walking the images folder takes a while
+    await audit_view(interaction, "view storage")
     use = await bot_of(interaction).retention.usage()
     await interaction.followup.send(historytexts.storage(use), ephemeral=True)
 

@@ -23,6 +23,16 @@ SPEC = ROOT.parent / "shared" / "discord-api-spec" / "openapi.json"
 MANAGE_MESSAGES = 1 << 13
 
 
+@pytest.fixture(autouse=True)
+def _keep_the_umask():
+    """prepare_data_dir sets the process umask to 077 (as the bot does at start): give each test
+    the umask it started with back, so one test's call does not change the files of the next."""
+    previous = os.umask(0o022)
+    os.umask(previous)
+    yield
+    os.umask(previous)
+
+
 @pytest.fixture(scope="session")
 def tiny_model(tmp_path_factory) -> Path:
     """A tiny random-weight SD pipeline saved with save_pretrained: loaded like a hub model."""
@@ -51,6 +61,9 @@ class BotProcess:
             "BATCHING": "off",
             "PROGRESS_EDIT_INTERVAL": "1.25",  # 4 progress edits + the final one fit Discord's 5 per 5 s
             "PYTHONUNBUFFERED": "1",
+            # Image prompts come from the test server's own attachment URLs (plain http on 127.0.0.1):
+            # allowed here, in the tests, never by the product's default.
+            "UPLOAD_HOSTS": f"cdn.discordapp.com,media.discordapp.net,{server.base_url}",
             **{k: str(v) for k, v in env.items()},
         }
         if FAULTS_ENV in self.env:  # the renderer's test faults live in test code, not in the bot

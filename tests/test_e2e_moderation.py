@@ -169,5 +169,52 @@ async def test_bans_refuse_commands_and_clicks_pause_holds_the_queue_and_stats_a
     assert {m["user_id"]: m["credits"] for m in drawn["top"]} == {u: c for u, c in used.items() if c}
     assert f"{len(rows)} jobs" in message.content
     actions = [r["action"] for r in _rows(world, "SELECT action FROM audit_log ORDER BY id")]
-    assert actions == ["pause", "ban", "resume", "unban"]
+    assert [a for a in actions if not a.startswith("view ")] == ["pause", "ban", "resume", "unban"]
+    assert "view stats" in actions  # read-only subcommands leave a trace too
     assert ledger_disagreements(world.data_dir / "pixelforge.sqlite3") == []
+
+
+async def test_every_safety_change_and_a_moderators_delete_are_in_the_log_and_a_useless_block_is_refused(world):
+    server = world.server
+    await world.start_bot()
+    log_channel = server.add_channel(world.guild.id, name="mod-log")
+    changes = [
+        ("mod safety nsfw", {"enabled": True}), ("mod safety threshold", {"value": 0.4}),
+        ("mod safety logchannel", {"channel": log_channel}), ("mod safety block", {"term": "zebra"}),
+        ("mod safety allow", {"term": "zebra"}), ("mod safety allow", {"term": "nude"}),
+    ]
+    for name, options in changes:
+        await _slash(world, world.mod, name, options)
+    # A block the built-in lists make pointless is refused, saying why, and nothing is stored.
+    i = await _slash(world, world.mod, "mod safety block", {"term": "naked"})
+    assert "Not blocked" in _text(i) and "Nothing was added" in _text(i), _text(i)
+    assert _rows(world, "SELECT * FROM safety_terms WHERE term = 'naked'") == []
+
+    result = await wait_result(server, await _slash(world, world.alice, "imagine", {"prompt": "a fox", "steps": 4}))
+    delete = await server.click_button(world.mod, result.id, f"img:delete:v1:{job_id_of(result)}")
+    await delete.wait_ack(timeout=5)
+    for _ in range(50):
+        if any(r["action"] == "delete result" for r in _rows(world, "SELECT action FROM audit_log")):
+            break
+        await asyncio.sleep(0.1)
+
+    actions = [(r["action"], r["before"], r["after"], r["moderator_id"])
+               for r in _rows(world, "SELECT * FROM audit_log ORDER BY id")]
+    assert [a[0] for a in actions] == ["safety nsfw", "safety threshold", "safety logchannel", "safety block",
+                                       "safety allow", "safety allow", "delete result"], actions
+    assert all(a[3] == world.mod.id for a in actions)
+    assert actions[0][1:3] == ("off", "on") and actions[1][1:3] == ("0.5", "0.4")
+    assert actions[3][1:3] == ("“zebra” not listed", "“zebra” blocked")
+    assert actions[4][1:3] == ("“zebra” blocked", "“zebra” not listed")
+    text = _text(await _slash(world, world.mod, "mod log", {}))
+    assert "**safety nsfw**" in text and "**delete result**" in text and f"<@{world.alice.id}>" in text
+    # Read-only subcommands are recorded too (after they answered).
+    await _slash(world, world.mod, "mod safety log", {})
+    await _slash(world, world.mod, "mod safety terms", {})
+    for _ in range(50):
+        views = [r["action"] for r in _rows(world, "SELECT action FROM audit_log ORDER BY id")
+                 if r["action"].startswith("view ")]
+        if len(views) == 3:
+            break
+        await asyncio.sleep(0.1)
+    assert views == ["view mod log", "view safety log", "view safety terms"]

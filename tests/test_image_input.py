@@ -86,3 +86,24 @@ async def test_store_writes_once_under_data_dir_and_records_the_source(tmp_path)
             await inputs.store(b"GIF89a" + b"\0" * 100, user_id=1)
     finally:
         await db.close()
+
+
+async def test_discard_removes_an_unused_upload_but_never_one_a_job_renders_from(tmp_path):
+    db = await Database(tmp_path / "db.sqlite3").connect()
+    try:
+        inputs = ImageInputs(db, tmp_path, TINY, max_bytes=2**20)
+        unused = await inputs.store(encoded(noise((64, 64)), "PNG"), user_id=1)
+        used = await inputs.store(encoded(noise((90, 60)), "PNG"), user_id=1)
+        await db.execute("INSERT INTO jobs (kind, task, user_id, channel_id, prompt, aspect, width, height, steps, "
+                         "guidance, count, seed, model, priority, init_image, status, created_at) VALUES "
+                         "('imagine', 'img2img', 1, 2, 'p', '3:2', 72, 48, 4, 7, 1, 1, 'm', 1, ?, 'queued', 0)",
+                         (used.path,))
+        assert await inputs.discard(unused.path) is True
+        assert not (tmp_path / unused.path).exists() and await inputs.describe(unused.path) is None
+        assert await inputs.discard(used.path) is False
+        assert (tmp_path / used.path).is_file()
+        assert inputs.pending().path == "" and await inputs.discard("") is False
+        with pytest.raises(ValidationError, match="the limit is 1.0 MiB"):
+            await inputs.store(b"\x89PNG" + bytes(2**20), user_id=1)
+    finally:
+        await db.close()

@@ -77,9 +77,12 @@ class PixelBot(commands.Bot):
         self.admission = Admission(settings, self.profile, self.store, model_label(settings.image_model))
         self.history = HistoryService(self.db, self.store)
         self.member_settings = SettingsStore(self.db)
-        self.inputs = ImageInputs(self.db, settings.data_dir, self.profile)
-        self.retention = RetentionService(self.db, settings.data_dir, settings.db_path, settings.image_retention_days)
+        self.inputs = ImageInputs(self.db, settings.data_dir, self.profile,
+                                  max_bytes=int(settings.upload_max_mib * 2**20))
+        self.retention = RetentionService(self.db, settings.data_dir, settings.db_path, settings.image_retention_days,
+                                          block_log_days=settings.block_log_retention_days)
         self.audit = AuditLog(self.db)
+        self.safety.audit = self.audit  # /mod safety changes are audited like every moderator action
         self.quotas = QuotaService(self.db, QuotaPolicy.from_settings(settings), self.audit)
         self.dispatch_settings = DispatchSettings(
             images_dir=settings.images_dir,

@@ -111,7 +111,7 @@ class DeleteButton(_Guarded, _ByJobId, discord.ui.DynamicItem[discord.ui.Button]
         # through the interaction token: no channel permission needed.
         await interaction.response.defer()
         await interaction.delete_original_response()
-        await bot_of(interaction).store.mark_message_deleted(job.id)
+        await bot_of(interaction).moderation.result_deleted(job, interaction.user.id)  # audited if a moderator's
 
 
 class CancelButton(_Guarded, _ByJobId, discord.ui.DynamicItem[discord.ui.Button],
@@ -127,6 +127,8 @@ class CancelButton(_Guarded, _ByJobId, discord.ui.DynamicItem[discord.ui.Button]
         job = await _owned_job(interaction, self.job_id, "cancel")
         await interaction.response.defer(ephemeral=True, thinking=True)
         cancelled = await bot_of(interaction).jobs.cancel(job)
+        if cancelled:
+            await bot_of(interaction).moderation.job_cancelled(job, interaction.user.id)  # audited if a moderator's
         text = f"Cancelled job #{job.id}." if cancelled else f"Job #{job.id} had already finished."
         await interaction.followup.send(await with_notices(interaction, text), ephemeral=True)
 

@@ -9,6 +9,8 @@ calls `require_moderator`.
 """
 from __future__ import annotations
 
+import time
+
 import discord
 from discord import app_commands
 
@@ -27,6 +29,14 @@ def attach(group: app_commands.Group | app_commands.Command) -> None:
     """Make `group` a subcommand (group) of /mod, replacing an earlier one of the same name."""
     MOD.remove_command(group.name)
     MOD.add_command(group)
+
+
+async def audit_view(interaction: discord.Interaction, action: str, target_id: int | None = None) -> None:
+    """Record that a moderator ran a read-only /mod subcommand (changes are audited by their services)."""
+    audit = getattr(interaction.client, "audit", None)
+    if audit is not None and interaction.guild_id is not None:
+        await audit.viewed(guild_id=interaction.guild_id, moderator_id=interaction.user.id, action=action,
+                           target_id=target_id, now=time.time())
 
 
 def require_moderator(interaction: discord.Interaction) -> None:

@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 import discord
 
 from bot.frontend.flows import channel_is_nsfw
-from bot.frontend.texts import fit
+from bot.frontend.texts import clip, escape, fit
 from bot.models import Job
 from bot.services.safety import BlockRecord
 
@@ -26,8 +26,8 @@ def jump_url(guild_id: int | None, channel_id: int, message_id: int | None) -> s
 
 
 def quoted(prompt: str) -> str:
-    text = prompt if len(prompt) <= PROMPT_SHOWN else prompt[:PROMPT_SHOWN - 1] + "…"
-    return discord.utils.escape_markdown(discord.utils.escape_mentions(text))
+    text = escape(prompt)
+    return text if len(text) <= PROMPT_SHOWN else clip(text, PROMPT_SHOWN)
 
 
 def describe_block(record: BlockRecord) -> str:

@@ -1,5 +1,11 @@
-"""What job messages say. Plain strings, so they are easy to test and to change."""
+"""What job messages say. Plain strings, so they are easy to test and to change; everything a member
+wrote goes through `escape` (discord.py's escaping lives here, in the front end: services never
+import discord)."""
 from __future__ import annotations
+
+import re
+
+import discord
 
 from bot.credits import fmt
 from bot.models import Job, JobKind
@@ -8,21 +14,48 @@ CONTENT_LIMIT = 2000
 BAR_CELLS = 12
 
 
+# Bidirectional controls would let member text reorder what follows it on screen.
+_BIDI = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"), None)
+# Every character Discord's markdown reads, escaped one by one. Not discord.utils.escape_markdown
+# alone: its masked-link rule matches "[...](...)" greedily up to the last ")" of the text and
+# escapes only the first "[", which leaves all the markup inside that span live (measured with
+# discord.py 2.7: "[a](b) **bold** f(x)" kept its bold).
+_MARKUP = {ord(ch): "\\" + ch for ch in "\\*_~|`[]<"}
+# Headings, quotes and lists only start a line; escaped text is one line, so only its start counts.
+_LINE_START = ("#", "-", ">", "+")
+_ORDERED_LIST = re.compile(r"^(\d+)\.(?=\s)")
+
+
 def _escape(text: str) -> str:
-    # Markdown characters in prompts must not restyle the message; mentions cannot ping anyway
-    # (allowed_mentions is none), but a zero-width space keeps them from even looking live.
-    for ch in ("\\", "*", "_", "~", "`", "|", ">"):
-        text = text.replace(ch, "\\" + ch)
-    return text.replace("@", "@\u200b")
+    """Member-written text (prompts, negatives, preset names, searches, names, reasons) as plain text
+    inside a bot message: on one line (a new line would start a heading, quote or list), with every
+    markdown character escaped (bold, italics, code, spoilers, masked links, `<#…>`/`</…>`/`<t:…>`,
+    and a heading, quote or list marker at its start), so a trailing backslash cannot swallow the
+    markup that follows, and mentions defused with a zero-width space (allowed_mentions is none as well, so
+    nothing pings whatever slips through)."""
+    plain = " ".join(str(text).translate(_BIDI).split()).translate(_MARKUP)
+    if plain.startswith(_LINE_START):
+        plain = "\\" + plain
+    plain = _ORDERED_LIST.sub(r"\1\\.", plain)
+    return discord.utils.escape_mentions(plain)
 
 
 escape = _escape  # shared with the moderator texts
 
 
+def clip(escaped: str, limit: int) -> str:
+    """Shorten escaped text to `limit` characters with an ellipsis, never leaving half an escape
+    (a lone trailing backslash would escape the markup after it)."""
+    cut = escaped[: limit - 1]
+    if (len(cut) - len(cut.rstrip("\\"))) % 2:
+        cut = cut[:-1]
+    return cut + "…"
+
+
 def headline(job: Job, limit: int = 1500) -> str:
     prompt = _escape(job.params.prompt)
     if len(prompt) > limit:
-        prompt = prompt[: limit - 1] + "…"
+        prompt = clip(prompt, limit)
     what = {JobKind.IMAGINE: "", JobKind.REROLL: " (re-roll)", JobKind.VARIATION: " (variation)",
             JobKind.UPSCALE: " (upscale)"}[job.kind]
     return f"**{prompt}**{what} — <@{job.user_id}>"

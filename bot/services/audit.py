@@ -51,6 +51,15 @@ class AuditLog:
             (guild_id, moderator_id, target_id, action, before, after, reason, now),
         )
 
+    async def viewed(self, *, guild_id: int, moderator_id: int, action: str, target_id: int | None,
+                     now: float) -> None:
+        """A moderator looked at something members did not show them themselves (the block log with
+        its refused prompts, the audit log, stats, storage): recorded too, so every /mod subcommand
+        leaves a trace. One statement, no transaction of its own to share."""
+        await self.db.execute(
+            "INSERT INTO audit_log (guild_id, moderator_id, target_id, action, before, after, reason, created_at) "
+            "VALUES (?,?,?,?,NULL,NULL,NULL,?)", (guild_id, moderator_id, target_id, action, now))
+
     async def notify(self, conn, guild_id: int, user_id: int, text: str, now: float) -> None:
         """Tell `user_id` in their next reply (inside the action's transaction)."""
         await conn.execute("INSERT INTO notices (guild_id, user_id, text, created_at) VALUES (?,?,?,?)",

@@ -15,6 +15,7 @@ Each refusal is a ValidationError naming the problem; the caller queues nothing 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import io
 import threading
@@ -30,6 +31,7 @@ from bot.errors import ValidationError
 from bot.models import ImagePrompt
 from bot.renderer.profiles import ModelProfile, ratio_label, sizes_for_ratio
 from bot.renderer.storage import write_atomic
+from bot.services.downloads import too_big
 
 MAX_BYTES = 10 * 2**20
 MAX_EDGE = 4096
@@ -58,20 +60,16 @@ class DecodedImage:
         return text + (f", first of {self.frames} frames" if self.frames > 1 else "")
 
 
-def _mib(size: int) -> str:
-    return f"{size / 2**20:.1f} MiB"
-
-
-def check_size(size: int) -> None:
+def check_size(size: int, limit: int = MAX_BYTES) -> None:
     """Refuse an upload over the byte limit (before downloading it, from the size Discord reports,
     and again on the bytes themselves)."""
-    if size > MAX_BYTES:
-        raise ValidationError(f"That image is {_mib(size)}; the limit is {_mib(MAX_BYTES)}.")
+    if size > limit:
+        raise too_big(limit, size)
 
 
-def decode(data: bytes, profile: ModelProfile) -> DecodedImage:
+def decode(data: bytes, profile: ModelProfile, limit: int = MAX_BYTES) -> DecodedImage:
     """Validate `data` and fit it to `profile` (blocking: run it in a thread)."""
-    check_size(len(data))
+    check_size(len(data), limit)
     if not data:
         raise ValidationError("That file is empty.")
     with _DECODE_LOCK, warnings.catch_warnings():
@@ -117,6 +115,12 @@ def _fit(image: Image.Image, profile: ModelProfile) -> DecodedImage:
                         width, height, frames)
 
 
+def _unlink(path: Path) -> None:
+    path.unlink(missing_ok=True)
+    with contextlib.suppress(OSError):
+        path.parent.rmdir()  # only once the folder is empty
+
+
 def _flatten(image: Image.Image) -> Image.Image:
     """RGB, with any transparency composited onto white (dropping alpha would leave whatever colour
     the transparent pixels happen to hold)."""
@@ -130,16 +134,34 @@ def _flatten(image: Image.Image) -> Image.Image:
 class ImageInputs:
     """Stores validated image prompts under DATA_DIR/inputs/ and records them (SQL here)."""
 
-    def __init__(self, db: Database, data_dir: Path, profile: ModelProfile, clock=time.time):
+    def __init__(self, db: Database, data_dir: Path, profile: ModelProfile, clock=time.time,
+                 max_bytes: int = MAX_BYTES):
         self.db = db
         self.data_dir = Path(data_dir)
         self.profile = profile
         self.clock = clock
+        self.max_bytes = int(max_bytes)
+        # store() and discard() of the same file must not interleave (a discard between another
+        # upload's "file exists" and its row would leave that upload's job without its file).
+        self._files = asyncio.Lock()
+
+    def pending(self) -> ImagePrompt:
+        """A stand-in for an upload not downloaded yet, at the model's own size: the cheap checks
+        (validation, prompt filter, credits) run on it before anything is fetched. Its empty path is
+        never stored nor rendered."""
+        size = self.profile.default_size
+        return ImagePrompt("", size, size, ratio_label(size, size), "an image not downloaded yet")
 
     async def store(self, data: bytes, user_id: int) -> ImagePrompt:
         """Validate, fit and store an upload; the image prompt a GenerationRequest carries."""
-        decoded = await asyncio.to_thread(decode, data, self.profile)
+        decoded = await asyncio.to_thread(decode, data, self.profile, self.max_bytes)
         rel = f"inputs/{decoded.sha256[:2]}/{decoded.sha256}.png"
+        async with self._files:
+            await self._write(rel, decoded, user_id)
+        return ImagePrompt(rel, decoded.width, decoded.height, ratio_label(decoded.width, decoded.height),
+                           decoded.source)
+
+    async def _write(self, rel: str, decoded: DecodedImage, user_id: int) -> None:
         target = self.data_dir / rel
         if not target.is_file():
             await asyncio.to_thread(write_atomic, target, decoded.png)
@@ -151,8 +173,20 @@ class ImageInputs:
             (decoded.sha256, rel, decoded.width, decoded.height, decoded.source_format, decoded.source_width,
              decoded.source_height, user_id, self.clock()),
         )
-        return ImagePrompt(rel, decoded.width, decoded.height, ratio_label(decoded.width, decoded.height),
-                           decoded.source)
+
+    async def discard(self, path: str) -> bool:
+        """Remove a stored image prompt whose job was refused after the upload was stored (the
+        upload's own image check, a queue or credit race): file and row go, unless some job uses
+        that same image. True if it was removed."""
+        if not path.startswith("inputs/"):
+            return False
+        async with self._files:
+            removed = await self.db.execute(
+                "DELETE FROM input_images WHERE path = ? AND NOT EXISTS (SELECT 1 FROM jobs WHERE init_image = ?)",
+                (path, path))
+            if removed:
+                await asyncio.to_thread(_unlink, self.data_dir / path)
+        return bool(removed)
 
     async def describe(self, path: str) -> str | None:
         """"JPEG 1600×1200" for a stored image prompt, or None."""

@@ -87,6 +87,17 @@ class JobService:
         self.dispatcher.release(job.id, shown=True)
         return job
 
+    async def precheck(self, requester: Requester, request: WorkRequest) -> None:
+        """The cheap checks of `submit` alone (validation, the prompt filter, whether the member's
+        credits cover the price), before anything costly is fetched for the request (an image
+        prompt's download). Raises what submit would raise; nothing is stored or charged, and
+        submit checks everything again."""
+        plan = await self.admission.plan(requester, request)
+        if self.safety is not None:
+            plan = await self.safety.screen(requester, plan)
+        if self.quotas is not None:
+            await self.quotas.check(requester, plan.cost, self.clock())
+
     async def cancel(self, job: Job) -> bool:
         """Cancel a queued job now, or a running one at its next step. False if already ended."""
         return await self.end(job, JobStatus.CANCELLED, "Cancelled.")
@@ -129,6 +140,8 @@ class JobService:
                 cleared = await self.store.clear_expired_tokens(self.clock() - INTERACTION_TOKEN_LIFETIME)
                 if cleared:
                     log.debug("forgot %d expired interaction tokens", cleared)
+                # Tokens cleared since the last pass (delivery, cancel, failure) also leave the WAL.
+                await self.store.db.checkpoint()
             except Exception:
                 log.warning("clearing expired interaction tokens failed", exc_info=True)
             await asyncio.sleep(TOKEN_SWEEP_INTERVAL)

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from bot import credits
 from bot.database import Database
 from bot.errors import NotAllowed
+from bot.models import Job
 from bot.services.audit import AuditLog
 from bot.services.lifecycle import JobService
 
@@ -146,6 +147,31 @@ class ModerationService:
         self.paused = None
         self.jobs.dispatcher.resume()
         return before
+
+
+    # ---- a moderator acting on someone else's job (Delete, Cancel) ----
+    async def result_deleted(self, job: Job, by_user_id: int) -> None:
+        """The job's message was deleted; when a moderator deleted someone else's result (a report
+        handled, most often), the audit log says so in the same transaction."""
+        now = self.clock()
+        async with self.db.transaction() as conn:
+            await conn.execute("UPDATE jobs SET message_deleted_at = ? WHERE id = ?", (now, job.id))
+            if by_user_id != job.user_id:
+                reported = await conn.execute_fetchall("SELECT reported_at FROM jobs WHERE id = ?", (job.id,))
+                why = "reported by a member" if reported and reported[0]["reported_at"] else None
+                await self.audit.record(conn, guild_id=job.requester.guild_id or 0, moderator_id=by_user_id,
+                                        target_id=job.user_id, action="delete result", before=f"job #{job.id} shown",
+                                        after="message deleted", reason=why, now=now)
+
+    async def job_cancelled(self, job: Job, by_user_id: int) -> None:
+        """A moderator cancelled someone else's job (JobService.end did the cancelling): audited."""
+        if by_user_id == job.user_id:
+            return
+        now = self.clock()
+        async with self.db.transaction() as conn:
+            await self.audit.record(conn, guild_id=job.requester.guild_id or 0, moderator_id=by_user_id,
+                                    target_id=job.user_id, action="cancel job", before=f"job #{job.id} active",
+                                    after="cancelled (refunded)", reason=None, now=now)
 
 
 def _ban_text(ban: Ban | None) -> str:

@@ -205,6 +205,14 @@ class QuotaService:
             raise QuotaExceeded(self._refusal(account, amount, now))
         return Charge(Account.from_row(rows[0]), amount)
 
+    async def check(self, requester: Requester, amount: int, now: float) -> None:
+        """Raise QuotaExceeded if the requester's credits cannot cover `amount` now; charges nothing
+        (a check before costly work; `debit` decides for real)."""
+        async with self.db.transaction() as conn:  # a period reset may be due
+            account = await self._touch(conn, Member.of(requester), now)
+        if account.available is not None and amount > account.available:
+            raise QuotaExceeded(self._refusal(account, amount, now))
+
     async def record_debit(self, conn, charge: Charge, job_id: int, now: float) -> None:
         """The debit's ledger row, once the job it paid for has its id (same transaction)."""
         await self._ledger(conn, charge.account, "debit", -charge.amount, now, job_id=job_id)

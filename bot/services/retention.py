@@ -5,7 +5,8 @@ set, a background pass (a few seconds after start, then daily) removes image fil
 the rows stay, marked `pruned_at`, so history, Info and lineage keep working and /show, V and U say
 why the picture is gone. It never removes what a job still needs: images of jobs not delivered yet,
 images a queued or running job starts from, and image prompts a job used within the period. The
-same pass forgets /history views older than a day (their ephemeral messages are gone by then).
+same pass forgets /history views older than a day (their ephemeral messages are gone by then), and
+content-safety block-log rows older than BLOCK_LOG_RETENTION_DAYS (default 90; 0 keeps them).
 Plain SQL and file I/O (in a thread), no Discord.
 """
 from __future__ import annotations
@@ -34,6 +35,7 @@ class PruneReport:
     images: int = 0
     inputs: int = 0
     bytes: int = 0
+    blocks: int = 0  # block-log rows purged
 
 
 @dataclass(frozen=True)
@@ -83,11 +85,13 @@ def _walk(folder: Path) -> tuple[int, int]:
 
 
 class RetentionService:
-    def __init__(self, db: Database, data_dir: Path, db_path: Path, days: int, clock=time.time):
+    def __init__(self, db: Database, data_dir: Path, db_path: Path, days: int, clock=time.time,
+                 block_log_days: int = 0):
         self.db = db
         self.data_dir = Path(data_dir)
         self.db_path = Path(db_path)
         self.days = int(days)
+        self.block_log_days = int(block_log_days)  # BLOCK_LOG_RETENTION_DAYS; 0: keep the block log forever
         self.clock = clock
         self._task: asyncio.Task | None = None
 
@@ -108,6 +112,8 @@ class RetentionService:
                 if report.images or report.inputs:
                     log.info("retention: removed %d image(s) and %d image prompt(s), %.1f MiB", report.images,
                              report.inputs, report.bytes / 2**20)
+                if report.blocks:
+                    log.info("retention: purged %d block-log row(s)", report.blocks)
             except asyncio.CancelledError:
                 raise
             except Exception:
@@ -117,14 +123,33 @@ class RetentionService:
     async def run_once(self, now: float | None = None) -> PruneReport:
         now = self.clock() if now is None else now
         await self.db.execute("DELETE FROM history_views WHERE created_at < ?", (now - HISTORY_VIEW_LIFETIME,))
+        blocks = await self.purge_block_log(now)
         if self.days <= 0:
-            return PruneReport()
+            return PruneReport(blocks=blocks)
         cutoff = now - self.days * DAY
         needed = {r["init_image"] for r in await self.db.fetchall(
             "SELECT DISTINCT init_image FROM jobs WHERE status IN ('queued', 'running') AND init_image IS NOT NULL")}
         images, freed = await self._prune_images(cutoff, needed, now)
         inputs, freed_inputs = await self._prune_inputs(cutoff, needed, now)
-        return PruneReport(images, inputs, freed + freed_inputs)
+        return PruneReport(images, inputs, freed + freed_inputs, blocks)
+
+    async def purge_block_log(self, now: float) -> int:
+        """Delete content-safety block-log rows older than BLOCK_LOG_RETENTION_DAYS (the refused
+        prompts in them are members' words, kept for moderators' review, not forever). Oldest
+        first in rowid order, a chunk per statement, stopping at the first newer row: no index on
+        the age is needed, and the lock is held briefly. secure_delete zeroes what goes."""
+        if self.block_log_days <= 0:
+            return 0
+        cutoff = now - self.block_log_days * DAY
+        purged = 0
+        while True:
+            rows = await self.db.fetchall("SELECT id, created_at FROM safety_blocks ORDER BY id LIMIT ?", (CHUNK,))
+            old = [r["id"] for r in rows if r["created_at"] < cutoff]
+            if old:
+                marks = ",".join("?" for _ in old)
+                purged += await self.db.execute(f"DELETE FROM safety_blocks WHERE id IN ({marks})", old)
+            if len(old) < len(rows) or len(rows) < CHUNK:
+                return purged
 
     async def _prune_images(self, cutoff: float, needed: set[str], now: float) -> tuple[int, int]:
         count = freed = 0

@@ -39,6 +39,7 @@ from bot.safety.policy import ChannelKind, channel_kind, refusal
 from bot.safety.prompt_filter import FilterResult, PromptFilter, screen_text
 from bot.safety.terms import Category
 from bot.services.safety_records import LOG_PAGE, BlockRecord, GuildSafety, SafetyFront, SafetyRecords, TermEntry
+from bot.services.safety_terms import check_blockable
 
 if TYPE_CHECKING:
     from bot.config import Settings
@@ -92,6 +93,14 @@ class SafetyService(SafetyRecords):
             await asyncio.get_running_loop().run_in_executor(self._executor, self.checker.close)
         self._executor.shutdown(wait=False)
 
+    # ---- moderators' terms ----
+    async def add_term(self, guild_id: int, kind: str, text: str, moderator_id: int) -> str:
+        """SafetyRecords.add_term, but a block that would change nothing is refused with the reason
+        (a term the built-in lists already decide, or a phrase they treat as harmless)."""
+        if kind == "block":
+            check_blockable(self.filter, text, await self.server_terms(guild_id))
+        return await super().add_term(guild_id, kind, text, moderator_id)
+
     # ---- the prompt and the negative ----
     async def _kind(self, guild_id: int | None, channel_nsfw: bool) -> tuple[ChannelKind, GuildSafety]:
         guild = await self.guild(guild_id)
@@ -119,6 +128,8 @@ class SafetyService(SafetyRecords):
         return TextCheck(None, "", result, steer)
 
     async def screen(self, requester: Requester, plan: AdmissionPlan) -> AdmissionPlan:
+        # A member cooling down after repeated refusals is not checked (nor logged) again for now.
+        self.refusals.check(requester.guild_id, requester.user_id, requester.is_moderator)
         kind, guild = await self._kind(requester.guild_id, requester.channel_nsfw)
         if self.checker is None and not kind.allows_nsfw:
             raise AdmissionRefused("This bot runs without an image checker, so it only renders in age-restricted "

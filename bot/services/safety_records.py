@@ -14,9 +14,11 @@ from bot.errors import AdmissionRefused
 from bot.models import Job, JobStatus
 from bot.safety.prompt_filter import ServerTerms, phrase_key
 from bot.safety.terms import Category
+from bot.services.refusals import RefusalLimiter, RefusalPolicy
 
 if TYPE_CHECKING:
     from bot.config import Settings
+    from bot.services.audit import AuditLog
 
 log = logging.getLogger(__name__)
 
@@ -69,6 +71,8 @@ class SafetyRecords:
         self.settings = settings
         self.clock = clock
         self.front: SafetyFront | None = None  # set by the bot once its front end exists
+        self.audit: AuditLog | None = None  # set by the bot: moderators' changes go to the audit log
+        self.refusals = RefusalLimiter(RefusalPolicy.from_settings(settings), clock)
         self._guilds: dict[int, GuildSafety] = {}
         self._terms: dict[int, ServerTerms] = {}
         self._tasks: set[asyncio.Task] = set()
@@ -88,22 +92,38 @@ class SafetyRecords:
             self._guilds[guild_id] = cached
         return cached
 
-    async def _set(self, guild_id: int, column: str, value) -> None:
+    async def _audit(self, conn, guild_id: int, moderator_id: int | None, action: str, before: str,
+                     after: str) -> None:
+        """A moderator's change, in the change's own transaction (None: a change made by code)."""
+        if moderator_id is not None and self.audit is not None:
+            await self.audit.record(conn, guild_id=guild_id, moderator_id=moderator_id, target_id=None,
+                                    action=action, before=before, after=after, reason=None, now=self.clock())
+
+    async def _set(self, guild_id: int, column: str, value, moderator_id: int | None, action: str, before: str,
+                   after: str) -> None:
         # `column` is one of this module's literals, never user input.
-        await self.db.execute(
-            f"INSERT INTO safety_settings (guild_id, {column}, updated_at) VALUES (?, ?, ?) "
-            f"ON CONFLICT(guild_id) DO UPDATE SET {column} = excluded.{column}, updated_at = excluded.updated_at",
-            (guild_id, value, self.clock()))
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                f"INSERT INTO safety_settings (guild_id, {column}, updated_at) VALUES (?, ?, ?) "
+                f"ON CONFLICT(guild_id) DO UPDATE SET {column} = excluded.{column}, updated_at = excluded.updated_at",
+                (guild_id, value, self.clock()))
+            await self._audit(conn, guild_id, moderator_id, action, before, after)
         self._guilds.pop(guild_id, None)
 
-    async def set_nsfw(self, guild_id: int, enabled: bool) -> None:
-        await self._set(guild_id, "nsfw_enabled", int(enabled))
+    async def set_nsfw(self, guild_id: int, enabled: bool, moderator_id: int | None = None) -> None:
+        before = "on" if (await self.guild(guild_id)).nsfw_enabled else "off"
+        await self._set(guild_id, "nsfw_enabled", int(enabled), moderator_id, "safety nsfw", before,
+                        "on" if enabled else "off")
 
-    async def set_threshold(self, guild_id: int, value: float) -> None:
-        await self._set(guild_id, "image_threshold", float(value))
+    async def set_threshold(self, guild_id: int, value: float, moderator_id: int | None = None) -> None:
+        before = f"{(await self.guild(guild_id)).threshold:g}"
+        await self._set(guild_id, "image_threshold", float(value), moderator_id, "safety threshold", before,
+                        f"{float(value):g}")
 
-    async def set_log_channel(self, guild_id: int, channel_id: int) -> None:
-        await self._set(guild_id, "log_channel_id", channel_id)
+    async def set_log_channel(self, guild_id: int, channel_id: int, moderator_id: int | None = None) -> None:
+        old = (await self.guild(guild_id)).log_channel_id
+        await self._set(guild_id, "log_channel_id", channel_id, moderator_id, "safety logchannel",
+                        f"channel {old}" if old else "none", f"channel {channel_id}")
 
     async def server_terms(self, guild_id: int | None) -> ServerTerms:
         if guild_id is None:
@@ -134,6 +154,10 @@ class SafetyRecords:
                 await conn.execute(
                     "INSERT OR REPLACE INTO safety_terms (guild_id, kind, term, display, added_by, added_at) "
                     "VALUES (?, ?, ?, ?, ?, ?)", (guild_id, kind, key, display, moderator_id, self.clock()))
+            before = f"{other}ed" if undone else "not listed"
+            after = f"{kind}ed" if kind == "block" or not undone else "not listed"
+            await self._audit(conn, guild_id, moderator_id, f"safety {kind}", f"“{display}” {before}",
+                              f"“{display}” {after}")
         self._terms.pop(guild_id, None)
         if kind == "allow" and undone:
             return f"“{display}” is no longer blocked in this server."
@@ -157,6 +181,8 @@ class SafetyRecords:
             "created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
             (guild_id, channel_id, user_id, job_id, kind, category.value, score, prompt, now))
         record = BlockRecord(block_id or 0, guild_id, channel_id, user_id, job_id, kind, category, score, prompt, now)
+        if job_id is None:  # a request refused at submit (not a finished image withheld): it counts
+            self.refusals.refused(guild_id, user_id)
         log.info("content safety: %s blocked (%s) for user %s in channel %s, job %s", kind, category.value,
                  user_id, channel_id, job_id)
         if guild.log_channel_id and self.front is not None:
