@@ -70,6 +70,13 @@ class Settings:
     safety_image_threshold: float = 0.5  # default per server; /mod safety threshold changes it
     safety_negative_prompt: str = DEFAULT_SAFETY_NEGATIVE
     safety_minors_negative_prompt: str = DEFAULT_MINORS_NEGATIVE
+    # --- authz ---
+    # DMs with the bot: off by default (every DM command and click gets one refusal). On: DM jobs are
+    # always SFW, paid from their own daily allowance, and only their owner and the bot's operators
+    # (OWNER_USER_IDS) may act on them.
+    allow_dms: bool = False
+    dm_quota_credits: int | None = 100  # tenths of a credit per day; None: unlimited
+    owner_user_ids: frozenset[int] = frozenset()
 
     @property
     def device(self) -> str:
@@ -354,4 +361,32 @@ def load_settings(env: dict | None = None, dotenv: bool = True, require_token: b
         safety_image_threshold=_float(env, "SAFETY_IMAGE_THRESHOLD", 0.5, 0.01, 1.0),
         safety_negative_prompt=_text(env, "SAFETY_NEGATIVE_PROMPT", DEFAULT_SAFETY_NEGATIVE),
         safety_minors_negative_prompt=_text(env, "SAFETY_MINORS_NEGATIVE_PROMPT", DEFAULT_MINORS_NEGATIVE),
+        # --- authz ---
+        allow_dms=_bool(env, "ALLOW_DMS", False),
+        dm_quota_credits=_dm_quota_credits(env),
+        owner_user_ids=_id_set(env, "OWNER_USER_IDS"),
     )
+
+
+# --- authz ---
+def _bool(env: dict, name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def _dm_quota_credits(env: dict) -> int | None:
+    """DM_QUOTA_CREDITS: credits per day for each member's DM jobs (their own bucket)."""
+    raw = env.get("DM_QUOTA_CREDITS", "").strip()
+    if not raw:
+        return 100
+    try:
+        return credits.parse_credits(raw, allow_unlimited=True)
+    except ValueError:
+        raise ConfigError(f"DM_QUOTA_CREDITS must be a number of credits (0 or more, one decimal at most) or "
+                          f"unlimited, got {raw!r}") from None
