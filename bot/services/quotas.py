@@ -54,12 +54,12 @@ class QuotaPolicy:
 
     def period_of(self, guild_id: int) -> str:
         """DMs count per day whatever QUOTA_PERIOD says (DM_QUOTA_CREDITS is a daily allowance)."""
-        return "day" if guild_id == DM_GUILD else self.period
+        return "day" if self.dms and guild_id == DM_GUILD else self.period
 
     def tier(self, role_ids: frozenset[int], guild_id: int | None = None) -> int | None:
         """The highest allowance among the member's tier roles (None beats any number), else the
         default; in DMs (no roles there) DM_QUOTA_CREDITS."""
-        if guild_id == DM_GUILD:
+        if self.dms and guild_id == DM_GUILD:
             return self.dm_credits
         tiers = [amount for role, amount in self.role_credits if role in role_ids]
         if not tiers:
@@ -159,7 +159,7 @@ class QuotaService:
         """The member's account, created if new, with the tier of the roles given, and reset first if
         its period is over (a "period" ledger row)."""
         start = credits.period_start(now, self.policy.period_of(member.guild_id), self.policy.reset_hour)
-        known = member.role_ids is not None or member.guild_id == DM_GUILD
+        known = member.role_ids is not None or (self.policy.dms and member.guild_id == DM_GUILD)
         tier = self.policy.tier(member.role_ids or frozenset(), member.guild_id)
         (row,) = await conn.execute_fetchall(
             "INSERT INTO quota_accounts (guild_id, user_id, period_start, tier) VALUES (?, ?, ?, ?) "
