@@ -207,3 +207,16 @@ async def test_migration_0007_keeps_the_buttons_of_jobs_stored_before_it(tmp_pat
             await authz.job(Actor(BOB, A, A_CHANNEL, OTHER_MESSAGE), job_id, JobAction.INFO)
     finally:
         await db.close()
+
+
+def test_dm_settings_parse_and_refuse_nonsense(tmp_path):
+    from bot.errors import ConfigError
+
+    base = {"DISCORD_TOKEN": "t", "DATA_DIR": str(tmp_path)}
+    default = load_settings(base)
+    assert (default.allow_dms, default.dm_quota_credits, default.owner_user_ids) == (False, 100, frozenset())
+    on = load_settings({**base, "ALLOW_DMS": "true", "DM_QUOTA_CREDITS": "unlimited", "OWNER_USER_IDS": "7, 8"})
+    assert (on.allow_dms, on.dm_quota_credits, on.owner_user_ids) == (True, None, frozenset({7, 8}))
+    for name, value in (("ALLOW_DMS", "maybe"), ("DM_QUOTA_CREDITS", "-1"), ("OWNER_USER_IDS", "alice")):
+        with pytest.raises(ConfigError, match=name):
+            load_settings({**base, name: value})

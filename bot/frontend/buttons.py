@@ -106,8 +106,9 @@ class DeleteButton(_Guarded, _ByJobId, discord.ui.DynamicItem[discord.ui.Button]
         # Deferring an update and deleting @original removes the message the button is on,
         # through the interaction token: no channel permission needed.
         await interaction.response.defer()
-        await interaction.delete_original_response()
-        await bot_of(interaction).store.mark_message_deleted(job.id)
+        await interaction.delete_original_response()  # the clicked message: authz made sure it is the job's
+        if interaction.message is not None and interaction.message.id == job.message_id:
+            await bot_of(interaction).store.mark_message_deleted(job.id)  # not for a /show repost
 
 
 class CancelButton(_Guarded, _ByJobId, discord.ui.DynamicItem[discord.ui.Button],

@@ -30,7 +30,7 @@ from bot.models import Job
 from bot.services.jobs import JobStore
 
 DMS_OFF = "This bot does not work in direct messages: use it in a server."
-WRONG_PLACE = "That job is not one of this server's (or of this DM's), so nothing was done."
+WRONG_PLACE = "That job belongs to another server or DM, so nothing was done."
 WRONG_DM = "That job is not one of yours, so nothing was done."
 WRONG_MESSAGE = "This button does not belong to the message it was clicked on, so nothing was done."
 
