@@ -89,7 +89,7 @@ class JobAuthorizer:
         self.check_dms(actor)
         job = await self.store.get(job_id)
         if job is None:
-            raise NotFound("That job no longer exists.")
+            raise NotFound(f"There is no job #{job_id}." if action is JobAction.SHOW else "That job no longer exists.")
         self._check_place(actor, job)
         if actor.message_id is not None and not await self.is_job_message(job.id, actor.message_id,
                                                                           actor.channel_id):
