@@ -156,6 +156,8 @@ async def test_forged_custom_ids_across_two_servers_and_a_dm_are_refused_and_cha
     # The whole queue is shared: with the bot in two servers only an operator may hold it.
     refused = await _slash(server, mod_b, chan_b, "mod pause", {"reason": "mine"})
     assert "only the bot's operators" in _reply(refused)[0]
+    refused = await _slash(server, mod_b, chan_b, "mod storage")
+    assert "only the bot's operators" in _reply(refused)[0]
     # Moderator commands reach only the asking server's jobs and records; /show stays in its server.
     listed = await _slash(server, mod_b, chan_b, "queue", {"user": alice})
     assert "no waiting jobs" in _reply(listed)[0]

@@ -40,11 +40,12 @@ def require_moderator(interaction: discord.Interaction) -> None:
 
 
 def require_whole_bot_rights(interaction: discord.Interaction) -> None:
-    """For tools that act on every server at once (/mod pause and resume hold the one shared queue):
+    """For tools that act on or show every server at once (/mod pause and resume hold the one shared
+    queue, /mod storage counts every server's images):
     a moderator may while the bot serves their server alone; once it is in several, only the
     bot's operators (OWNER_USER_IDS) may, so no server's moderators can stop another's renders."""
     require_moderator(interaction)
     client = interaction.client
     if len(client.guilds) > 1 and interaction.user.id not in client.settings.owner_user_ids:  # type: ignore[attr-defined]
-        raise NotAllowed("The queue is shared by every server this bot is in: only the bot's operators "
-                         "(OWNER_USER_IDS) can pause or resume it.")
+        raise NotAllowed("This acts on every server this bot is in (one shared queue and disk): only the bot's "
+                         "operators (OWNER_USER_IDS) can use it.")
