@@ -85,6 +85,13 @@ class Settings:
     refusal_window_minutes: float = 10.0  # ... within this many minutes earn a cooldown
     refusal_cooldown_minutes: float = 15.0  # how long the bot then answers without checking
     block_log_retention_days: int = 90  # safety block-log rows older than this are purged; 0: forever
+    # --- authz ---
+    # DMs with the bot: off by default (every DM command and click gets one refusal). On: DM jobs are
+    # always SFW, paid from their own daily allowance, and only their owner and the bot's operators
+    # (OWNER_USER_IDS) may act on them.
+    allow_dms: bool = False
+    dm_quota_credits: int | None = 100  # tenths of a credit per day; None: unlimited
+    owner_user_ids: frozenset[int] = frozenset()
 
     @property
     def device(self) -> str:
@@ -380,6 +387,10 @@ def load_settings(env: dict | None = None, dotenv: bool = True, require_token: b
         refusal_window_minutes=_float(env, "REFUSAL_WINDOW_MINUTES", 10.0, 0.1, 1440.0),
         refusal_cooldown_minutes=_float(env, "REFUSAL_COOLDOWN_MINUTES", 15.0, 0.1, 10080.0),
         block_log_retention_days=_int(env, "BLOCK_LOG_RETENTION_DAYS", 90, 0, 36500),
+        # --- authz ---
+        allow_dms=_bool(env, "ALLOW_DMS", False),
+        dm_quota_credits=_dm_quota_credits(env),
+        owner_user_ids=_id_set(env, "OWNER_USER_IDS"),
     )
 
 
@@ -405,3 +416,27 @@ def _upload_hosts(env: dict) -> tuple[str, ...]:
     if bad or not hosts:
         raise ConfigError(f"UPLOAD_HOSTS must be host names (https) or http://host:port entries, got {bad or raw!r}")
     return hosts
+
+
+# --- authz ---
+def _bool(env: dict, name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in ("1", "true", "yes", "on"):
+        return True
+    if raw in ("0", "false", "no", "off"):
+        return False
+    raise ConfigError(f"{name} must be true or false, got {raw!r}")
+
+
+def _dm_quota_credits(env: dict) -> int | None:
+    """DM_QUOTA_CREDITS: credits per day for each member's DM jobs (their own bucket)."""
+    raw = env.get("DM_QUOTA_CREDITS", "").strip()
+    if not raw:
+        return 100
+    try:
+        return credits.parse_credits(raw, allow_unlimited=True)
+    except ValueError:
+        raise ConfigError(f"DM_QUOTA_CREDITS must be a number of credits (0 or more, one decimal at most) or "
+                          f"unlimited, got {raw!r}") from None

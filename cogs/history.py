@@ -6,7 +6,7 @@ from discord import app_commands
 from discord.ext import commands
 
 from bot.frontend.flows import bot_of, is_moderator
-from bot.frontend.historyviews import history_message, show_job
+from bot.frontend.historyviews import history_message, record_page, show_job
 from bot.services.history import MAX_SEARCH
 
 MAX_JOB_ID = 2**53 - 1  # the largest integer option Discord takes
@@ -24,9 +24,11 @@ class History(commands.Cog):
         target = member or interaction.user
         view = await bot.history.open(interaction.user.id, target.id, interaction.guild_id, search or "",
                                       is_moderator=is_moderator(interaction))
-        content, components = await history_message(interaction, await bot.history.page(view))
-        await interaction.response.send_message(content, view=components, ephemeral=True,
-                                                allowed_mentions=discord.AllowedMentions.none())
+        page = await bot.history.page(view)
+        content, components = await history_message(interaction, page)
+        response = await interaction.response.send_message(content, view=components, ephemeral=True,
+                                                           allowed_mentions=discord.AllowedMentions.none())
+        await record_page(interaction, page, getattr(response, "message_id", None))
 
     @app_commands.command(name="show", description="Post a job's images here again, with working buttons")
     @app_commands.describe(job="The job's number (see /history or the Info button)")

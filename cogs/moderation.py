@@ -15,7 +15,7 @@ from bot import charts
 from bot.errors import NotAllowed
 from bot.frontend import modtexts
 from bot.frontend.flows import bot_of, member_is_moderator, send_private
-from bot.frontend.moderation import attach, audit_view, require_moderator
+from bot.frontend.moderation import attach, audit_view, require_moderator, require_whole_bot_rights
 from bot.frontend.modviews import LogPageButton, log_page
 from bot.frontend.texts import escape
 from bot.services import stats as stats_service
@@ -51,7 +51,7 @@ async def unban(interaction: discord.Interaction, member: discord.User) -> None:
 @app_commands.command(name="pause", description="Hold the queue: no new render starts, running ones finish")
 @app_commands.describe(reason="Why (members asking meanwhile are told)")
 async def pause(interaction: discord.Interaction, reason: app_commands.Range[str, 1, 200] | None = None) -> None:
-    require_moderator(interaction)
+    require_whole_bot_rights(interaction)
     await bot_of(interaction).moderation.pause(interaction.user.id, interaction.guild_id, reason)
     await send_private(interaction, "⏸ Queue paused. Running renders finish; new requests are admitted and wait "
                                     "until you /mod resume.")
@@ -59,7 +59,7 @@ async def pause(interaction: discord.Interaction, reason: app_commands.Range[str
 
 @app_commands.command(name="resume", description="Release the queue after /mod pause")
 async def resume(interaction: discord.Interaction) -> None:
-    require_moderator(interaction)
+    require_whole_bot_rights(interaction)
     ended = await bot_of(interaction).moderation.resume(interaction.user.id, interaction.guild_id)
     text = (f"▶ Queue resumed (paused since {modtexts.stamp(ended.since)})." if ended
             else "The queue was not paused.")

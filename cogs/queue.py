@@ -1,4 +1,5 @@
-"""/queue: your waiting and running jobs, each with a Cancel button (moderators: anyone's)."""
+"""/queue: your waiting and running jobs in this server (or these DMs), each with a Cancel button
+(moderators: any member's jobs of this server, never another server's)."""
 from __future__ import annotations
 
 import discord
@@ -24,7 +25,7 @@ class Queue(commands.Cog):
         if target.id != interaction.user.id and not is_moderator(interaction):
             return await reply_error(interaction, NotAllowed("Only moderators can look at other members' jobs."))
         bot = bot_of(interaction)
-        jobs = await bot.store.active_for_user(target.id)
+        jobs = await bot.store.active_for_user(target.id, interaction.guild_id)
         if not jobs:
             who = "You have" if target.id == interaction.user.id else f"{escape(target.display_name)} has"
             return await send_private(interaction, f"{who} no waiting jobs.")
@@ -40,7 +41,9 @@ class Queue(commands.Cog):
             view.add_item(CancelButton(job.id, label=f"Cancel #{job.id}"))
         if len(jobs) > MAX_LISTED:
             lines.append(f"…and {len(jobs) - MAX_LISTED} more.")
-        await send_private(interaction, "\n".join(lines), view=view)
+        message_id = await send_private(interaction, "\n".join(lines), view=view)
+        # Its Cancel buttons act on these jobs: the list is one of their messages (bot/services/authz.py).
+        await bot.authz.record([job.id for job in jobs[:MAX_LISTED]], message_id, interaction.channel_id)
 
 
 async def setup(bot: commands.Bot) -> None:

@@ -41,7 +41,7 @@ class Quota(commands.Cog):
         if target.id != interaction.user.id and not is_moderator(interaction):
             raise NotAllowed("Only moderators can look at other members' credits.")
         quotas = bot_of(interaction).quotas
-        if not quotas.enabled:
+        if not quotas.policy.enabled_for(interaction.guild_id or 0):
             return await send_private(interaction, "Quotas are off on this bot: images cost no credits.")
         status = await quotas.status(member_of(interaction, target))
         whose = "Your" if target.id == interaction.user.id else f"<@{target.id}>'s"

@@ -20,8 +20,7 @@ safety = app_commands.Group(name="safety", description="Content safety: blocks, 
 
 
 def _guild_id(interaction: discord.Interaction) -> int:
-    require_moderator(interaction)
-    assert interaction.guild_id is not None  # /mod is guild_only
+    require_moderator(interaction)  # refuses DMs too: the id below is the asking server's
     return interaction.guild_id
 
 

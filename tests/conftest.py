@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.faults import FAULTS_ENV, with_fault_hook
+from tests.faults import FAULTS_ENV, TRUST_ENV, with_fault_hook
 
 # Ray reads this once, when it is imported: set before any test module can import it (a collection-time
 # importorskip does), else a "local" Ray binds to the machine's network address instead of 127.0.0.1.
@@ -66,7 +66,7 @@ class BotProcess:
             "UPLOAD_HOSTS": f"cdn.discordapp.com,media.discordapp.net,{server.base_url}",
             **{k: str(v) for k, v in env.items()},
         }
-        if FAULTS_ENV in self.env:  # the renderer's test faults live in test code, not in the bot
+        if FAULTS_ENV in self.env or TRUST_ENV in self.env:  # test faults live in test code, not in the bot
             self.env = with_fault_hook(self.env)
         self.data_dir = data_dir
         self.log_path = log_path

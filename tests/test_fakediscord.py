@@ -122,6 +122,12 @@ def make_bot() -> commands.Bot:
         second = await interaction.followup.send("second", ephemeral=True, wait=True)
         record("think", (first.id, second.id))
 
+    @bot.tree.command(name="where", description="Who and where, as discord.py sees it")
+    async def where(interaction: discord.Interaction):
+        record("where", (interaction.guild_id, type(interaction.user).__name__, type(interaction.channel).__name__,
+                         interaction.permissions.manage_messages))
+        await interaction.response.send_message("here", ephemeral=True)
+
     @bot.tree.command(name="feedback", description="Opens a modal")
     async def feedback(interaction: discord.Interaction):
         await interaction.response.send_modal(Feedback())
@@ -526,4 +532,48 @@ async def test_subcommand_groups_with_user_options_roles_and_default_permissions
     await overridden.wait_ack(5)
     assert bot.results["grant"] == [(bob.id, "Member", ["Supporters", "member:bob"], False, 2.5, "thanks", True),
                                     (carol.id, "Member", ["Moderators", "member:carol"], True, 1.0, None, False)]
+    assert server.violations == []
+
+
+async def test_a_second_guild_with_its_own_members_dms_and_forged_clicks(server, start_bot):
+    bot = await start_bot()
+    await server.wait_commands(5)
+    other = server.add_guild("Other")
+    other_channel = server.add_channel(other.id, name="b")
+    from tests.fakediscord.models import DEFAULT_USER_PERMISSIONS
+
+    # A moderator in one server is a plain member in the other; a member of one only cannot act in the other.
+    mod_b = server.add_user("mod_b", guilds={server.guild.id: DEFAULT_USER_PERMISSIONS,
+                                             other.id: DEFAULT_USER_PERMISSIONS | MANAGE_MESSAGES})
+    carol = server.add_user("carol", guilds={other.id: DEFAULT_USER_PERMISSIONS})
+    for user, channel in ((mod_b, other_channel), (mod_b, server.channel)):
+        await (await server.invoke_slash(user, channel, "where")).wait_ack(5)
+    with pytest.raises(ValueError, match="not a member"):
+        await server.invoke_slash(carol, server.channel, "where")
+    # DMs: no guild, a User rather than a Member, a DMChannel; guild-only commands are not offered.
+    dm = server.open_dm(server.alice)
+    assert server.open_dm(server.alice) is dm
+    in_dm = await server.invoke_slash(server.alice, dm, "where")
+    await in_dm.wait_ack(5)
+    assert in_dm.ephemeral and server.get_message(in_dm.original_message_id).channel_id == dm.id
+    assert bot.results["where"] == [(other.id, "Member", "TextChannel", True),
+                                    (server.guild.id, "Member", "TextChannel", False),
+                                    (None, "User", "DMChannel", False)]
+    with pytest.raises(ValueError, match="not available in DMs"):
+        await server.invoke_slash(server.alice, dm, "mod quota grant", {"member": carol, "credits": 1})
+
+    # A forged custom_id (not on the message): the server refuses it unless told not to validate,
+    # and discord.py 2.7 then drops it itself (no answer at all): the bot's handler never runs.
+    made = await server.invoke_slash(server.alice, server.channel, "imagine", {"prompt": "a fox"})
+    await made.wait_ack(5)
+    msg = await server.wait_for(lambda s: (m := s.get_message(made.original_message_id)) and not m.loading and m, 5)
+    with pytest.raises(ValueError, match="no component"):
+        await server.click_button(server.alice, msg.id, "img:reroll:v1:job2")
+    server.validate_components = False
+    forged = await server.click_button(server.alice, msg.id, "img:reroll:v1:job2")
+    with pytest.raises(TimeoutError):
+        await forged.wait_ack(1.5)
+    assert "rerolls" not in bot.results
+    with pytest.raises(ValueError, match="cannot see"):  # still only messages the user can see
+        await server.click_button(carol, msg.id, "img:reroll:v1:job1")
     assert server.violations == []

@@ -24,6 +24,7 @@ from bot.safety.image_checker import build_checker
 from bot.scheduler import FairScheduler
 from bot.services.admission import Admission
 from bot.services.audit import AuditLog
+from bot.services.authz import JobAuthorizer
 from bot.services.calibration import decide_batching
 from bot.services.dispatcher import Dispatcher, DispatchSettings
 from bot.services.history import HistoryService
@@ -81,6 +82,8 @@ class PixelBot(commands.Bot):
                                   max_bytes=int(settings.upload_max_mib * 2**20))
         self.retention = RetentionService(self.db, settings.data_dir, settings.db_path, settings.image_retention_days,
                                           block_log_days=settings.block_log_retention_days)
+        self.authz = JobAuthorizer(self.db, self.store, allow_dms=settings.allow_dms,
+                                   owner_ids=settings.owner_user_ids)
         self.audit = AuditLog(self.db)
         self.safety.audit = self.audit  # /mod safety changes are audited like every moderator action
         self.quotas = QuotaService(self.db, QuotaPolicy.from_settings(settings), self.audit)

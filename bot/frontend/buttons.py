@@ -1,14 +1,16 @@
 """Persistent buttons. Each is a DynamicItem with a versioned custom_id, so clicks keep working
-after a restart; ownership and state always come from the database, never from the id alone."""
+after a restart. The id only says which job a click is about: before anything happens, every
+button asks `authorized_job` (bot/services/authz.py), which decides from the database whether this
+member may do this to that job here, on this message."""
 from __future__ import annotations
 
 import re
 
 import discord
 
-from bot.errors import NotAllowed, NotFound
-from bot.frontend.flows import bot_of, guard, is_moderator, reply_error, start_job, with_notices
+from bot.frontend.flows import authorized_job, bot_of, guard, reply_error, start_job, with_notices
 from bot.models import Job, JobTask, RerollRequest, UpscaleRequest, VariationRequest
+from bot.services.authz import JobAction
 
 
 class _Guarded:
@@ -50,6 +52,7 @@ class VariationButton(_Guarded, discord.ui.DynamicItem[discord.ui.Button],
         return cls(int(match["job"]), int(match["index"]))
 
     async def clicked(self, interaction: discord.Interaction) -> None:
+        await authorized_job(interaction, self.job_id, JobAction.VARY)
         # The new job is the clicker's: their /settings variation strength decides.
         strength = (await bot_of(interaction).member_settings.defaults(interaction.user.id)).variation
         await start_job(interaction, VariationRequest(self.job_id, self.index, strength))
@@ -71,6 +74,7 @@ class UpscaleButton(_Guarded, discord.ui.DynamicItem[discord.ui.Button],
         return cls(int(match["job"]), int(match["index"]))
 
     async def clicked(self, interaction: discord.Interaction) -> None:
+        await authorized_job(interaction, self.job_id, JobAction.UPSCALE)
         await start_job(interaction, UpscaleRequest(self.job_id, self.index))
 
 
@@ -84,16 +88,8 @@ class RerollButton(_Guarded, _ByJobId, discord.ui.DynamicItem[discord.ui.Button]
         self.job_id = job_id
 
     async def clicked(self, interaction: discord.Interaction) -> None:
+        await authorized_job(interaction, self.job_id, JobAction.REROLL)
         await start_job(interaction, RerollRequest(self.job_id))
-
-
-async def _owned_job(interaction: discord.Interaction, job_id: int, action: str) -> Job:
-    job = await bot_of(interaction).store.get(job_id)
-    if job is None:
-        raise NotFound("That job no longer exists.")
-    if job.user_id != interaction.user.id and not is_moderator(interaction):
-        raise NotAllowed(f"Only the person who asked for this job or a moderator can {action} it.")
-    return job
 
 
 class DeleteButton(_Guarded, _ByJobId, discord.ui.DynamicItem[discord.ui.Button],
@@ -106,12 +102,13 @@ class DeleteButton(_Guarded, _ByJobId, discord.ui.DynamicItem[discord.ui.Button]
         self.job_id = job_id
 
     async def clicked(self, interaction: discord.Interaction) -> None:
-        job = await _owned_job(interaction, self.job_id, "delete")
+        job = await authorized_job(interaction, self.job_id, JobAction.DELETE)
         # Deferring an update and deleting @original removes the message the button is on,
         # through the interaction token: no channel permission needed.
         await interaction.response.defer()
-        await interaction.delete_original_response()
-        await bot_of(interaction).moderation.result_deleted(job, interaction.user.id)  # audited if a moderator's
+        await interaction.delete_original_response()  # the clicked message: authz made sure it is the job's
+        original = interaction.message is not None and interaction.message.id == job.message_id  # not a /show repost
+        await bot_of(interaction).moderation.result_deleted(job, interaction.user.id, original=original)
 
 
 class CancelButton(_Guarded, _ByJobId, discord.ui.DynamicItem[discord.ui.Button],
@@ -124,7 +121,7 @@ class CancelButton(_Guarded, _ByJobId, discord.ui.DynamicItem[discord.ui.Button]
         self.job_id = job_id
 
     async def clicked(self, interaction: discord.Interaction) -> None:
-        job = await _owned_job(interaction, self.job_id, "cancel")
+        job = await authorized_job(interaction, self.job_id, JobAction.CANCEL)
         await interaction.response.defer(ephemeral=True, thinking=True)
         cancelled = await bot_of(interaction).jobs.cancel(job)
         if cancelled:
@@ -147,6 +144,7 @@ class InfoButton(_Guarded, _ByJobId, discord.ui.DynamicItem[discord.ui.Button],
     async def clicked(self, interaction: discord.Interaction) -> None:
         from bot.frontend import historytexts
 
+        await authorized_job(interaction, self.job_id, JobAction.INFO)
         bot = bot_of(interaction)
         details = await bot.history.details(self.job_id)
         init = details.job.params.init_image
@@ -168,11 +166,8 @@ class ReportButton(_Guarded, _ByJobId, discord.ui.DynamicItem[discord.ui.Button]
         self.job_id = job_id
 
     async def clicked(self, interaction: discord.Interaction) -> None:
-        bot = bot_of(interaction)
-        job = await bot.store.get(self.job_id)
-        if job is None:
-            raise NotFound("That job no longer exists.")
-        new = await bot.safety.report(job, interaction.user.id)
+        job = await authorized_job(interaction, self.job_id, JobAction.REPORT)
+        new = await bot_of(interaction).safety.report(job, interaction.user.id)
         text = ("🚩 Thanks: the moderators were told about this image." if new
                 else "You already reported this image; the moderators have it.")
         await interaction.response.send_message(text, ephemeral=True)

@@ -11,9 +11,10 @@ from typing import TYPE_CHECKING
 import discord
 from discord import app_commands
 
-from bot.errors import Banned, BotError, user_message
+from bot.errors import Banned, BotError, NotAllowed, user_message
 from bot.frontend import texts
 from bot.models import Job, Requester, WorkRequest
+from bot.services.authz import DMS_OFF, Actor, JobAction
 
 if TYPE_CHECKING:
     from bot.frontend.app import PixelBot
@@ -30,12 +31,29 @@ def bot_of(interaction: discord.Interaction) -> PixelBot:
 
 
 def is_moderator(interaction: discord.Interaction) -> bool:
-    """Manage Messages in the channel, or a configured moderator role. Checked at run time:
-    default_member_permissions is only a default that server admins can change."""
+    """Moderator rights in the server the interaction comes from: Manage Messages in the channel,
+    or a configured moderator role. Checked at run time: default_member_permissions is only a
+    default that server admins can change. In a DM: the bot's operators (OWNER_USER_IDS), for DM
+    jobs alone (the job's server decides everything else, bot/services/authz.py)."""
+    settings = bot_of(interaction).settings
+    if interaction.guild_id is None:
+        return interaction.user.id in settings.owner_user_ids
     if interaction.permissions.manage_messages:
         return True
     role_ids = {role.id for role in getattr(interaction.user, "roles", [])}
-    return bool(role_ids & bot_of(interaction).settings.moderator_role_ids)
+    return bool(role_ids & settings.moderator_role_ids)
+
+
+def actor_from(interaction: discord.Interaction) -> Actor:
+    """Who asks, where, and (for a button or menu) on which message: what authorization reads."""
+    clicked = interaction.message if interaction.type is discord.InteractionType.component else None
+    return Actor(user_id=interaction.user.id, guild_id=interaction.guild_id, channel_id=interaction.channel_id,
+                 message_id=clicked.id if clicked is not None else None, is_moderator=is_moderator(interaction))
+
+
+async def authorized_job(interaction: discord.Interaction, job_id: int, action: JobAction) -> Job:
+    """The job if this interaction may do `action` to it (NotAllowed/NotFound otherwise)."""
+    return await bot_of(interaction).authz.job(actor_from(interaction), job_id, action)
 
 
 def channel_is_nsfw(channel: object) -> bool:
@@ -78,9 +96,14 @@ def member_is_moderator(member: discord.abc.User, settings) -> bool:
 
 async def guard(interaction: discord.Interaction) -> bool:
     """The one check before any command or button runs (the command tree's interaction_check and
-    every button): a banned member is refused with the reason and when the ban ends, and nothing
-    else happens. Moderators pass, so a ban can always be lifted."""
-    moderation = getattr(bot_of(interaction), "moderation", None)
+    every button): DMs are refused unless ALLOW_DMS is on; a banned member is refused with the
+    reason and when the ban ends, and nothing else happens. Moderators pass, so a ban can always be lifted."""
+    bot = bot_of(interaction)
+    if interaction.guild_id is None and not bot.settings.allow_dms:
+        if interaction.type is not discord.InteractionType.autocomplete:
+            await reply_error(interaction, NotAllowed(DMS_OFF))
+        return False
+    moderation = getattr(bot, "moderation", None)
     ban = moderation.ban_of(interaction.guild_id, interaction.user.id) if moderation is not None else None
     if ban is None or is_moderator(interaction):
         return True
@@ -108,14 +131,16 @@ async def with_notices(interaction: discord.Interaction, text: str) -> str:
     return texts.with_notices(await take_notices(interaction), text)
 
 
-async def send_private(interaction: discord.Interaction, text: str, **fields) -> None:
-    """An ephemeral reply (or follow-up, once answered) that carries the member's notices."""
+async def send_private(interaction: discord.Interaction, text: str, **fields) -> int | None:
+    """An ephemeral reply (or follow-up, once answered) that carries the member's notices; the
+    message's id (None when Discord did not say)."""
     text = await with_notices(interaction, text)
     fields.setdefault("allowed_mentions", discord.AllowedMentions.none())
     if interaction.response.is_done():
-        await interaction.followup.send(text, ephemeral=True, **fields)
-    else:
-        await interaction.response.send_message(text, ephemeral=True, **fields)
+        message = await interaction.followup.send(text, ephemeral=True, wait=True, **fields)
+        return message.id
+    response = await interaction.response.send_message(text, ephemeral=True, **fields)
+    return getattr(response, "message_id", None)
 
 
 async def reply_error(interaction: discord.Interaction, exc: BaseException) -> None:

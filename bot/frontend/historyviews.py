@@ -13,8 +13,9 @@ import discord
 from bot.errors import ContentBlocked
 from bot.frontend import historytexts
 from bot.frontend.buttons import _Guarded, result_view
-from bot.frontend.flows import bot_of, channel_is_nsfw, is_moderator
+from bot.frontend.flows import actor_from, bot_of, channel_is_nsfw, is_moderator
 from bot.frontend.presenter import attachments
+from bot.services.authz import JobAction
 from bot.services.history import HistoryPage
 
 
@@ -36,7 +37,8 @@ class HistoryPageButton(_Guarded, discord.ui.DynamicItem[discord.ui.Button],
 
     async def clicked(self, interaction: discord.Interaction) -> None:
         history = bot_of(interaction).history
-        view = await history.view(self.view_id, interaction.user.id)
+        view = await history.view(self.view_id, interaction.user.id, interaction.guild_id,
+                                  is_moderator=is_moderator(interaction))
         if self.way == "n":
             page = await history.page(view, newer_than=self.cursor)
         else:
@@ -44,6 +46,7 @@ class HistoryPageButton(_Guarded, discord.ui.DynamicItem[discord.ui.Button],
         content, components = await history_message(interaction, page)
         await interaction.response.edit_message(content=content, view=components,
                                                 allowed_mentions=discord.AllowedMentions.none())
+        await record_page(interaction, page, interaction.message.id)
 
 
 class HistoryOpen(_Guarded, discord.ui.DynamicItem[discord.ui.Select], template=r"hist:open:v1:(?P<view>\d+)"):
@@ -61,7 +64,10 @@ class HistoryOpen(_Guarded, discord.ui.DynamicItem[discord.ui.Select], template=
         return cls(int(match["view"]))
 
     async def clicked(self, interaction: discord.Interaction) -> None:
-        await bot_of(interaction).history.view(self.view_id, interaction.user.id)  # only its viewer
+        # Only its viewer, in its server; the chosen job (a value the client sends) must be one this
+        # list showed (its entries are recorded as the list message's jobs) and is authorized as /show.
+        await bot_of(interaction).history.view(self.view_id, interaction.user.id, interaction.guild_id,
+                                               is_moderator=is_moderator(interaction))
         await show_job(interaction, int(self.item.values[0]))
 
 
@@ -82,11 +88,16 @@ async def history_message(interaction: discord.Interaction, page: HistoryPage) -
     return historytexts.history_page(page, own), view
 
 
+async def record_page(interaction: discord.Interaction, page: HistoryPage, message_id: int | None) -> None:
+    """The list's menu opens these jobs: they are the list message's jobs (bot/services/authz.py)."""
+    await bot_of(interaction).authz.record([e.id for e in page.entries], message_id, interaction.channel_id)
+
+
 async def show_job(interaction: discord.Interaction, job_id: int) -> None:
     """Post job `job_id`'s images in this channel with working buttons (/show and the menu)."""
     bot = bot_of(interaction)
-    job, images = await bot.history.showable(job_id, interaction.user.id, interaction.guild_id,
-                                             is_moderator(interaction), bot.settings.image_retention_days)
+    job = await bot.authz.job(actor_from(interaction), job_id, JobAction.SHOW)
+    images = await bot.history.showable(job, bot.settings.image_retention_days)
     total = len(await bot.store.images(job.id))
     # The channel's safety policy, as at delivery: an image that would be withheld here is not shown.
     images = await bot.safety.showable(job, images, interaction.guild_id, channel_is_nsfw(interaction.channel))
@@ -95,7 +106,10 @@ async def show_job(interaction: discord.Interaction, job_id: int) -> None:
                              "not allow, so they are not shown here.")
     # Public, and deferred: uploading up to four PNGs can take longer than Discord's 3 seconds.
     await interaction.response.defer(thinking=True)
-    await interaction.followup.send(
+    message = await interaction.followup.send(
         historytexts.shown(job, interaction.user.id, total, len(images)), files=attachments(job, images),
         view=result_view(job, bot.presenter.upscalable(images)), allowed_mentions=discord.AllowedMentions.none(),
+        wait=True,
     )
+    # The repost's buttons act on the job: it is one of the job's messages from now on.
+    await bot.authz.record([job.id], message.id, interaction.channel_id)

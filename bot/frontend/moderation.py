@@ -41,6 +41,21 @@ async def audit_view(interaction: discord.Interaction, action: str, target_id: i
 
 def require_moderator(interaction: discord.Interaction) -> None:
     """Refuse (NotAllowed, shown ephemerally by the one error reply) unless the member has Manage
-    Messages or a MODERATOR_ROLE_IDS role, whatever the server did to the command's default."""
+    Messages or a MODERATOR_ROLE_IDS role in the server asked in, whatever the server did to the
+    command's default. Every /mod tool then reads and changes that server's records alone."""
+    if interaction.guild_id is None:  # /mod is guild_only; a forged button can still come from a DM
+        raise NotAllowed("The moderator tools work in a server, for that server.")
     if not is_moderator(interaction):
         raise NotAllowed("Only moderators (Manage Messages, or a moderator role) can use this.")
+
+
+def require_whole_bot_rights(interaction: discord.Interaction) -> None:
+    """For tools that act on or show every server at once (/mod pause and resume hold the one shared
+    queue, /mod storage counts every server's images):
+    a moderator may while the bot serves their server alone; once it is in several, only the
+    bot's operators (OWNER_USER_IDS) may, so no server's moderators can stop another's renders."""
+    require_moderator(interaction)
+    client = interaction.client
+    if len(client.guilds) > 1 and interaction.user.id not in client.settings.owner_user_ids:  # type: ignore[attr-defined]
+        raise NotAllowed("This acts on every server this bot is in (one shared queue and disk): only the bot's "
+                         "operators (OWNER_USER_IDS) can use it.")

@@ -106,12 +106,19 @@ class HistoryService:
         assert view_id is not None
         return HistoryView(view_id, viewer_id, member_id, guild_id, search)
 
-    async def view(self, view_id: int, viewer_id: int) -> HistoryView:
+    async def view(self, view_id: int, viewer_id: int, guild_id: int | None, *,
+                   is_moderator: bool = False) -> HistoryView:
+        """A stored view, for its viewer, in the server it was opened in; another member's history
+        still only while the viewer is a moderator there."""
         row = await self.db.fetchone("SELECT * FROM history_views WHERE id = ?", (view_id,))
         if row is None:
             raise NotFound("This history list has expired: run /history again.")
         if row["viewer_id"] != viewer_id:
             raise NotAllowed("This history list belongs to someone else: run /history yourself.")
+        if row["guild_id"] != guild_id:
+            raise NotAllowed("This history list is from another server (or a DM): run /history here.")
+        if row["member_id"] != viewer_id and not is_moderator:
+            raise NotAllowed("Only moderators can look at another member's history.")
         return HistoryView(row["id"], row["viewer_id"], row["member_id"], row["guild_id"], row["search"])
 
     async def page(self, view: HistoryView, *, older_than: int | None = None,
@@ -157,17 +164,10 @@ class HistoryService:
         return await self.db.fetchall(sql, [*args, limit])
 
     # ---- /show and Info ----
-    async def showable(self, job_id: int, viewer_id: int, guild_id: int | None, is_moderator: bool,
-                       kept_days: int = 0) -> tuple[Job, list[StoredImage]]:
-        """The job and its images still on disk, if `viewer_id` may show it here: their own job, or
-        any job of this server for moderators. NotFound/NotAllowed naming why not."""
-        job = await self.store.get(job_id)
-        if job is None:
-            raise NotFound(f"There is no job #{job_id}.")
-        mine = job.user_id == viewer_id
-        if not mine and not (is_moderator and guild_id is not None and job.requester.guild_id == guild_id):
-            raise NotAllowed(f"Job #{job_id} is not yours: you can show your own jobs (moderators: any job of "
-                             "this server).")
+    async def showable(self, job: Job, kept_days: int = 0) -> list[StoredImage]:
+        """The images of `job` still on disk, for /show (whether the member may show it here is
+        bot/services/authz.py's to say, before this); NotFound naming why there are none."""
+        job_id = job.id
         if job.status not in (JobStatus.DONE, JobStatus.DELIVERED):
             raise NotFound(f"Job #{job_id} has no images to show (it is {job.status.value}).")
         images = await self.store.images(job.id)
@@ -177,7 +177,7 @@ class HistoryService:
                 policy = f"images are kept for {kept_days} days" if kept_days else "the retention policy"
                 raise NotFound(f"The images of job #{job_id} were removed ({policy}).")
             raise NotFound(f"The images of job #{job_id} are no longer stored.")
-        return job, kept
+        return kept
 
     async def details(self, job_id: int) -> JobDetails:
         job = await self.store.get(job_id)

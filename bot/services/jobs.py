@@ -24,6 +24,9 @@ from bot.models import (
 _ACTIVE = "('queued', 'running')"
 # The ways a job can stop without being delivered (JobService.end is the one path to them).
 ENDINGS = (JobStatus.FAILED, JobStatus.CANCELLED, JobStatus.EXPIRED, JobStatus.BLOCKED)
+# A job's own message is in the job's channel (a DM job's: the DM channel).
+_RECORD_MESSAGE = ("INSERT OR IGNORE INTO job_messages (message_id, job_id, channel_id, created_at) "
+                   "SELECT ?, id, channel_id, ? FROM jobs WHERE id = ?")
 
 
 def _row_to_job(row) -> Job:
@@ -164,14 +167,22 @@ class JobStore:
         )
         return [_row_to_job(r) for r in rows]
 
-    async def active_for_user(self, user_id: int) -> list[Job]:
+    async def active_for_user(self, user_id: int, guild_id: int | None) -> list[Job]:
+        """The member's waiting and running jobs in one server (None: their DM jobs). Never across
+        servers: a moderator's rights and a member's list both stop at the server asked in."""
         rows = await self.db.fetchall(
-            f"SELECT * FROM jobs WHERE user_id = ? AND status IN {_ACTIVE} ORDER BY id", (user_id,)
+            f"SELECT * FROM jobs WHERE user_id = ? AND guild_id IS ? AND status IN {_ACTIVE} ORDER BY id",
+            (user_id, guild_id),
         )
         return [_row_to_job(r) for r in rows]
 
     async def set_message(self, job_id: int, message_id: int | None) -> None:
-        await self.db.execute("UPDATE jobs SET message_id = ? WHERE id = ?", (message_id, job_id))
+        """The job's message (edited as it progresses); also one of the messages its buttons may be
+        clicked on (bot/services/authz.py)."""
+        async with self.db.transaction() as conn:
+            await conn.execute("UPDATE jobs SET message_id = ? WHERE id = ?", (message_id, job_id))
+            if message_id is not None:
+                await conn.execute(_RECORD_MESSAGE, (message_id, time.time(), job_id))
 
     async def mark_running(self, job_ids: list[int], now: float | None = None) -> None:
         now = time.time() if now is None else now
@@ -224,11 +235,14 @@ class JobStore:
     async def mark_delivered(self, job_id: int, message_id: int | None, now: float | None = None) -> None:
         """Delivered: the job's life is over, so its interaction token (a credential) goes too."""
         now = time.time() if now is None else now
-        await self.db.execute(
-            "UPDATE jobs SET status = 'delivered', delivered_at = ?, message_id = COALESCE(?, message_id), "
-            "interaction_token = NULL WHERE id = ? AND status = 'done'",
-            (now, message_id, job_id),
-        )
+        async with self.db.transaction() as conn:
+            await conn.execute(
+                "UPDATE jobs SET status = 'delivered', delivered_at = ?, message_id = COALESCE(?, message_id), "
+                "interaction_token = NULL WHERE id = ? AND status = 'done'",
+                (now, message_id, job_id),
+            )
+            if message_id is not None:
+                await conn.execute(_RECORD_MESSAGE, (message_id, now, job_id))
 
     @staticmethod
     async def end(conn, job_id: int, status: JobStatus, error: str | None, now: float) -> bool:

@@ -126,8 +126,8 @@ class JobService:
     async def cancel_queued(self, guild_id: int | None, user_id: int, reason: str) -> list[Job]:
         """End every queued (not yet rendering) job of a member in a server, refunded (a ban)."""
         ended = []
-        for job in await self.store.active_for_user(user_id):
-            if (job.requester.guild_id or 0) != (guild_id or 0) or self.dispatcher.is_running(job.id):
+        for job in await self.store.active_for_user(user_id, guild_id or None):
+            if self.dispatcher.is_running(job.id):
                 continue
             if await self.end(job, JobStatus.CANCELLED, reason):
                 ended.append(job)

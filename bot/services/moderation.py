@@ -150,12 +150,14 @@ class ModerationService:
 
 
     # ---- a moderator acting on someone else's job (Delete, Cancel) ----
-    async def result_deleted(self, job: Job, by_user_id: int) -> None:
-        """The job's message was deleted; when a moderator deleted someone else's result (a report
-        handled, most often), the audit log says so in the same transaction."""
+    async def result_deleted(self, job: Job, by_user_id: int, original: bool = True) -> None:
+        """The job's message (`original`) or a /show repost of it was deleted; when a moderator
+        deleted someone else's result (a report handled, most often), the audit log says so in the
+        same transaction."""
         now = self.clock()
         async with self.db.transaction() as conn:
-            await conn.execute("UPDATE jobs SET message_deleted_at = ? WHERE id = ?", (now, job.id))
+            if original:
+                await conn.execute("UPDATE jobs SET message_deleted_at = ? WHERE id = ?", (now, job.id))
             if by_user_id != job.user_id:
                 reported = await conn.execute_fetchall("SELECT reported_at FROM jobs WHERE id = ?", (job.id,))
                 why = "reported by a member" if reported and reported[0]["reported_at"] else None

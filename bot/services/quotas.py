@@ -26,6 +26,7 @@ from bot.models import JobStatus, Requester
 from bot.services.audit import AuditLog
 
 LEDGER_KINDS = ("debit", "refund", "grant", "set", "reset", "period")
+DM_GUILD = 0  # the accounts of DM jobs: each member's own bucket, apart from every server's
 
 
 @dataclass(frozen=True)
@@ -34,18 +35,32 @@ class QuotaPolicy:
     period: str = "day"
     reset_hour: int = 0
     role_credits: tuple[tuple[int, int | None], ...] = ()  # (role id, tenths or None = no limit)
+    # DM jobs (ALLOW_DMS=true): each member's own bucket (guild 0), DM_QUOTA_CREDITS per day.
+    dms: bool = False
+    dm_credits: int | None = None
 
     @classmethod
     def from_settings(cls, settings: Settings) -> QuotaPolicy:
         return cls(settings.quota_credits, settings.quota_period, settings.quota_reset_hour,
-                   settings.quota_role_credits)
+                   settings.quota_role_credits, settings.allow_dms, settings.dm_quota_credits)
 
     @property
     def enabled(self) -> bool:
-        return self.credits is not None
+        return self.credits is not None or (self.dms and self.dm_credits is not None)
 
-    def tier(self, role_ids: frozenset[int]) -> int | None:
-        """The highest allowance among the member's tier roles (None beats any number), else the default."""
+    def enabled_for(self, guild_id: int) -> bool:
+        """Whether jobs there cost credits (a server, or DM_GUILD for DMs)."""
+        return (self.dms and self.dm_credits is not None) if guild_id == DM_GUILD else self.credits is not None
+
+    def period_of(self, guild_id: int) -> str:
+        """DMs count per day whatever QUOTA_PERIOD says (DM_QUOTA_CREDITS is a daily allowance)."""
+        return "day" if self.dms and guild_id == DM_GUILD else self.period
+
+    def tier(self, role_ids: frozenset[int], guild_id: int | None = None) -> int | None:
+        """The highest allowance among the member's tier roles (None beats any number), else the
+        default; in DMs (no roles there) DM_QUOTA_CREDITS."""
+        if self.dms and guild_id == DM_GUILD:
+            return self.dm_credits
         tiers = [amount for role, amount in self.role_credits if role in role_ids]
         if not tiers:
             return self.credits
@@ -135,16 +150,17 @@ class QuotaService:
     def enabled(self) -> bool:
         return self.policy.enabled
 
-    def resets_at(self, now: float) -> float:
-        return credits.next_reset(now, self.policy.period, self.policy.reset_hour)
+    def resets_at(self, now: float, guild_id: int | None = None) -> float:
+        period = self.policy.period if guild_id is None else self.policy.period_of(guild_id)
+        return credits.next_reset(now, period, self.policy.reset_hour)
 
     # ---- the account, inside a transaction ----
     async def _touch(self, conn, member: Member, now: float) -> Account:
         """The member's account, created if new, with the tier of the roles given, and reset first if
         its period is over (a "period" ledger row)."""
-        start = credits.period_start(now, self.policy.period, self.policy.reset_hour)
-        known = member.role_ids is not None
-        tier = self.policy.tier(member.role_ids or frozenset())
+        start = credits.period_start(now, self.policy.period_of(member.guild_id), self.policy.reset_hour)
+        known = member.role_ids is not None or (self.policy.dms and member.guild_id == DM_GUILD)
+        tier = self.policy.tier(member.role_ids or frozenset(), member.guild_id)
         (row,) = await conn.execute_fetchall(
             "INSERT INTO quota_accounts (guild_id, user_id, period_start, tier) VALUES (?, ?, ?, ?) "
             "ON CONFLICT (guild_id, user_id) DO UPDATE SET tier = CASE WHEN ? THEN excluded.tier ELSE tier END "
@@ -219,11 +235,12 @@ class QuotaService:
 
     def _refusal(self, account: Account, amount: int, now: float) -> str:
         left = max(0, account.available or 0)
-        when = credits.until(self.resets_at(now), now)
+        when = credits.until(self.resets_at(now, account.guild_id), now)
         if account.allowance == 0 and account.bonus <= 0:
             return f"You have no credits for images here. Your credits reset {when}; a moderator can grant some."
         return (f"This costs {fmt(amount)} credits and you have {fmt(left)} left "
-                f"(used {fmt(account.used)} of {fmt(account.allowance)} this {self.policy.period}). "
+                f"(used {fmt(account.used)} of {fmt(account.allowance)} this "
+                f"{self.policy.period_of(account.guild_id)}). "
                 f"Your credits reset {when}.")
 
     async def refund(self, conn, job_id: int, status: JobStatus, progress: tuple[int, int] | None,
@@ -259,7 +276,7 @@ class QuotaService:
             rows = await conn.execute_fetchall(
                 "SELECT * FROM quota_ledger WHERE guild_id = ? AND user_id = ? ORDER BY id DESC LIMIT ?",
                 (member.guild_id, member.user_id, entries))
-        return QuotaStatus(account, self.policy.period, self.resets_at(now), [
+        return QuotaStatus(account, self.policy.period_of(member.guild_id), self.resets_at(now, member.guild_id), [
             LedgerEntry(r["id"], r["kind"], r["amount"], r["balance_after"], r["job_id"], r["moderator_id"],
                         r["reason"], r["created_at"]) for r in rows])
 

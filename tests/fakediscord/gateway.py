@@ -196,7 +196,7 @@ class Gateway:
         guild = self.server.guilds.get(int(data.get("guild_id") or 0))
         if guild is None:
             return
-        members = [self.server.member_json(u, guild) for u in self.server.all_members()]
+        members = [self.server.member_json(u, guild) for u in self.server.all_members(guild)]
         await session.dispatch("GUILD_MEMBERS_CHUNK", {
             "guild_id": str(guild.id), "members": members, "chunk_index": 0, "chunk_count": 1,
             "not_found": [], "nonce": data.get("nonce"),

@@ -43,10 +43,17 @@ def find_command(server: FakeDiscord, guild_id: int, name: str, ctype: int = 1) 
 
 
 def check_command_access(cmd: dict[str, Any], user: User, channel: Channel, admin_override: bool) -> None:
-    perms = user.effective_permissions()
+    contexts = cmd.get("contexts")
+    if channel.is_dm:
+        # A bot DM (context 1): only global commands that allow it; no member permissions there.
+        if cmd.get("guild_id") or cmd.get("dm_permission") is False or (contexts is not None and 1 not in contexts):
+            raise ValueError(f"/{cmd['name']} is not available in DMs (the client does not offer it)")
+        return
+    if not user.is_member(channel.guild_id):
+        raise ValueError(f"{user.username} is not a member of the guild of #{channel.name}")
+    perms = user.effective_permissions(channel.guild_id)
     if not perms & VIEW_CHANNEL or not perms & USE_APPLICATION_COMMANDS:
         raise ValueError(f"{user.username} cannot use application commands in #{channel.name}")
-    contexts = cmd.get("contexts")
     if contexts is not None and 0 not in contexts:
         raise ValueError(f"/{cmd['name']} is not available in guilds (contexts={contexts})")
     if cmd.get("nsfw") and not channel.nsfw:
@@ -61,7 +68,7 @@ def check_command_access(cmd: dict[str, Any], user: User, channel: Channel, admi
 
 
 def build_options(server: FakeDiscord, cmd: dict[str, Any], path: list[str], values: dict[str, Any],
-                  guild: Guild, perms: int, resolved: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+                  guild: Guild | None, perms: int, resolved: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     """Options payload for `/cmd path... values`, nested under the subcommand(s) in `path`."""
     defs = cmd.get("options") or []
     if not path:
@@ -78,7 +85,7 @@ def build_options(server: FakeDiscord, cmd: dict[str, Any], path: list[str], val
 
 
 def _leaf_options(server: FakeDiscord, cmd_name: str, defs: list[dict[str, Any]], values: dict[str, Any],
-                  guild: Guild, perms: int, resolved: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
+                  guild: Guild | None, perms: int, resolved: dict[str, dict[str, Any]]) -> list[dict[str, Any]]:
     known = {o["name"]: o for o in defs}
     unknown = set(values) - set(known)
     if unknown:
@@ -95,7 +102,7 @@ def _leaf_options(server: FakeDiscord, cmd_name: str, defs: list[dict[str, Any]]
     return out
 
 
-def _option_value(server: FakeDiscord, cmd_name: str, opt: dict[str, Any], value: Any, guild: Guild,
+def _option_value(server: FakeDiscord, cmd_name: str, opt: dict[str, Any], value: Any, guild: Guild | None,
                   perms: int, resolved: dict[str, dict[str, Any]]) -> Any:
     otype, where = opt["type"], f"/{cmd_name} option {opt['name']!r}"
     if otype == STRING:
@@ -117,17 +124,18 @@ def _option_value(server: FakeDiscord, cmd_name: str, opt: dict[str, Any], value
     elif otype in (USER, MENTIONABLE) and (isinstance(value, User) or _as_id(value) in server.users):
         user = value if isinstance(value, User) else server.users[_as_id(value)]
         resolved.setdefault("users", {})[str(user.id)] = user_json(user)
-        member = server.member_json(user, guild, permissions=user.effective_permissions())
-        member.pop("user")
-        resolved.setdefault("members", {})[str(user.id)] = member
+        if guild is not None and user.is_member(guild.id):  # member data only for members of this guild
+            member = server.member_json(user, guild, permissions=user.effective_permissions(guild.id))
+            member.pop("user")
+            resolved.setdefault("members", {})[str(user.id)] = member
         return str(user.id)
-    elif otype in (ROLE, MENTIONABLE) and _as_id(value) in server.roles(guild):
+    elif otype in (ROLE, MENTIONABLE) and guild is not None and _as_id(value) in server.roles(guild):
         role = server.roles(guild)[_as_id(value)]
         resolved.setdefault("roles", {})[role["id"]] = role
         return role["id"]
     elif otype == CHANNEL:
         channel = value if isinstance(value, Channel) else server.channels.get(_as_id(value))
-        if channel is None or channel.guild_id != guild.id:
+        if channel is None or guild is None or channel.guild_id != guild.id:
             raise ValueError(f"{where}: unknown channel {value!r}")
         if opt.get("channel_types") and channel.type not in opt["channel_types"]:
             raise ValueError(f"{where}: channel type {channel.type} not in {opt['channel_types']}")

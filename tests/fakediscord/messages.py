@@ -249,7 +249,7 @@ def message_json(server: FakeDiscord, msg: Message, *, gateway: bool = False) ->
         data["interaction_metadata"] = meta
         if interaction.type == 2:  # the deprecated `interaction` field, still sent for commands
             data["interaction"] = {"id": str(interaction.id), "type": 2, "name": interaction.name, "user": meta["user"]}
-    if gateway:
+    if gateway and msg.guild_id:  # DM messages carry no guild
         data["guild_id"] = str(msg.guild_id)
         if msg.author_id in server.users:
             guild = server.guilds[msg.guild_id]
@@ -263,7 +263,8 @@ def interaction_metadata(server: FakeDiscord, i: Interaction) -> dict[str, Any]:
     """message.interaction_metadata; a modal submit nests the interaction that opened the modal."""
     meta: dict[str, Any] = {
         "id": str(i.id), "type": i.type, "user": user_json(server.users[i.user_id]),
-        "authorizing_integration_owners": {"0": str(i.guild_id)},
+        # The guild install's key "0": the guild's id, or "0" in a bot DM.
+        "authorizing_integration_owners": {"0": str(i.guild_id or 0)},
     }
     if i.type == 2:
         meta.update(name=i.name, command_type=1)

@@ -46,6 +46,7 @@ FLAG_SUPPRESS_NOTIFICATIONS = 1 << 12
 FLAG_COMPONENTS_V2 = 1 << 15
 
 ATTACHMENT_SIZE_LIMIT = 10 * 1024 * 1024
+DM_CHANNEL = 1  # channel type of a DM between the bot and one user
 
 
 class Snowflakes:
@@ -88,10 +89,22 @@ class User:
     bot: bool = False
     role_id: int = 0  # personal role carrying `permissions`, so discord.py computes the same perms
     roles: dict[int, int] = field(default_factory=dict)  # shared roles given (FakeDiscord.give_role): id -> bits
+    # None: a member of every guild with `permissions`. Else the guilds joined, each with its own
+    # permissions (FakeDiscord.add_user(guilds=...)): a moderator in one server, a member in another.
+    guild_permissions: dict[int, int] | None = None
 
-    def effective_permissions(self) -> int:
+    def is_member(self, guild_id: int) -> bool:
+        return self.guild_permissions is None or guild_id in self.guild_permissions
+
+    def permissions_in(self, guild_id: int | None) -> int:
+        """The personal role's bits in that guild (`permissions` when joined everywhere)."""
+        if self.guild_permissions is None or guild_id is None:
+            return self.permissions
+        return self.guild_permissions.get(guild_id, 0)
+
+    def effective_permissions(self, guild_id: int | None = None) -> int:
         """Guild-wide permissions: the personal role's and every shared role's (@everyone has none)."""
-        bits = self.permissions
+        bits = self.permissions_in(guild_id)
         for role_bits in self.roles.values():
             bits |= role_bits
         return ALL_PERMISSIONS if bits & ADMINISTRATOR else bits
@@ -108,13 +121,18 @@ class Guild:
 @dataclass
 class Channel:
     id: int
-    guild_id: int
+    guild_id: int  # 0: a DM channel (type 1), which belongs to no guild
     name: str
     nsfw: bool = False
     type: int = 0  # GUILD_TEXT
     position: int = 0
     topic: str | None = None
     app_permissions: int = DEFAULT_APP_PERMISSIONS
+    recipient_id: int | None = None  # a DM channel: the user the bot talks to
+
+    @property
+    def is_dm(self) -> bool:
+        return self.type == DM_CHANNEL
 
 
 @dataclass
@@ -232,6 +250,12 @@ def member_json(user: User, guild: Guild, permissions: int | None = None) -> dic
     if permissions is not None:  # interactions carry the computed channel permissions
         data["permissions"] = str(permissions)
     return data
+
+
+def dm_channel_json(channel: Channel, recipient: User) -> dict[str, Any]:
+    """A DM channel as Discord sends it (PrivateChannelResponse): no guild, no name, recipients."""
+    return {"id": str(channel.id), "type": DM_CHANNEL, "last_message_id": None, "flags": 0,
+            "recipients": [user_json(recipient)]}
 
 
 def channel_json(channel: Channel, bot: User | None = None) -> dict[str, Any]:

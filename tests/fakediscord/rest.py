@@ -28,6 +28,7 @@ from .models import (
     Interaction,
     Message,
     channel_json,
+    dm_channel_json,
     user_json,
 )
 from .rules import DiscordError, FormErrors, check_commands, max_length
@@ -536,6 +537,8 @@ class Rest:
     async def get_channel(self, req: ApiRequest):
         channel = self._channel(req)
         self._require(req, channel, VIEW_CHANNEL)
+        if channel.is_dm:
+            return 200, dm_channel_json(channel, self.server.users[channel.recipient_id])
         return 200, channel_json(channel, self.server.bot_user)
 
     async def channel_send(self, req: ApiRequest):

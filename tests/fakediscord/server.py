@@ -25,6 +25,7 @@ from .models import (
     ATTACHMENT_SIZE_LIMIT,
     DEFAULT_APP_PERMISSIONS,
     DEFAULT_USER_PERMISSIONS,
+    DM_CHANNEL,
     Attachment,
     Channel,
     Guild,
@@ -33,6 +34,7 @@ from .models import (
     Snowflakes,
     User,
     channel_json,
+    dm_channel_json,
     iso,
     member_json,
     role_json,
@@ -50,6 +52,10 @@ class FakeDiscord:
                  max_identifies: int = 1000, global_rate: int = 50,
                  attachment_size_limit: int = ATTACHMENT_SIZE_LIMIT, bot_name: str = "PixelForge") -> None:
         self.token = token
+        # The Discord client only sends a click for a component that is on the clicked message (and
+        # enabled, and a select value that was offered). False turns that off, to send what a
+        # hostile client could: any custom_id (or value) on any message the user can see.
+        self.validate_components = True
         # user id -> seconds: the responses to that user's next interaction callbacks reach the bot
         # this much later (replies that come back out of order); see delay_replies().
         self.reply_delays: dict[int, list[float]] = {}
@@ -159,17 +165,35 @@ class FakeDiscord:
         self.gateway.dispatch_soon("CHANNEL_CREATE", channel_json(channel, self.bot_user))
         return channel
 
-    def add_user(self, username: str, permissions: int = DEFAULT_USER_PERMISSIONS) -> User:
-        """A human member of every guild; pass MANAGE_MESSAGES (etc.) for moderators."""
-        user = User(self.ids.next(), username, permissions, role_id=self.ids.next())
+    def add_user(self, username: str, permissions: int = DEFAULT_USER_PERMISSIONS, *,
+                 guilds: dict[int, int] | None = None) -> User:
+        """A human member of every guild; pass MANAGE_MESSAGES (etc.) for moderators. `guilds`
+        (guild id -> permissions): a member of those guilds only, with their own permissions in each
+        (a moderator of one server who is a plain member, or not a member at all, of another)."""
+        joined = None if guilds is None else {int(getattr(g, "id", g)): bits for g, bits in guilds.items()}
+        user = User(self.ids.next(), username, permissions, role_id=self.ids.next(), guild_permissions=joined)
         self.users[user.id] = user
         if self._intents() & INTENT_GUILD_MEMBERS:
             for guild in self.guilds.values():
+                if not user.is_member(guild.id):
+                    continue
                 member = dict(self.member_json(user, guild), guild_id=str(guild.id))
                 self.gateway.dispatch_soon("GUILD_MEMBER_ADD", member)
         for guild in self.guilds.values():
-            self.gateway.dispatch_soon("GUILD_ROLE_CREATE", {"guild_id": str(guild.id), "role": self._user_role(user)})
+            if user.is_member(guild.id):
+                self.gateway.dispatch_soon("GUILD_ROLE_CREATE", {"guild_id": str(guild.id),
+                                                                 "role": self._user_role(user, guild.id)})
         return user
+
+    def open_dm(self, user: UserRef) -> Channel:
+        """The DM channel between the bot and `user` (one per user, as on Discord): type 1, no guild."""
+        user = self._user(user)
+        for channel in self.channels.values():
+            if channel.is_dm and channel.recipient_id == user.id:
+                return channel
+        channel = Channel(self.ids.next(), 0, f"dm-{user.username}", type=DM_CHANNEL, recipient_id=user.id)
+        self.channels[channel.id] = channel
+        return channel
 
     def add_role(self, name: str, permissions: int = 0) -> int:
         """A role in every guild (a moderator role, a quota tier); give it with give_role()."""
@@ -188,6 +212,8 @@ class FakeDiscord:
         user.roles[role_id] = self.shared_roles[role_id][1]
         if self._intents() & INTENT_GUILD_MEMBERS:
             for guild in self.guilds.values():
+                if not user.is_member(guild.id):
+                    continue
                 self.gateway.dispatch_soon("GUILD_MEMBER_UPDATE", dict(self.member_json(user, guild),
                                                                        guild_id=str(guild.id)))
         self._changed()
@@ -301,12 +327,13 @@ class FakeDiscord:
                            admin_override: bool = False) -> Interaction:
         """Run `/name` (or "group sub") as `user` in `channel`, as the Discord client would."""
         user, channel = self._user(user), self._channel(channel)
-        guild = self.guilds[channel.guild_id]
+        guild = self.guilds.get(channel.guild_id)  # None in a DM
         root, path = I.split_command(name)
-        cmd = I.find_command(self, guild.id, root)
+        cmd = I.find_command(self, channel.guild_id, root)
         I.check_command_access(cmd, user, channel, admin_override)
         resolved: dict[str, dict[str, Any]] = {}
-        opts = I.build_options(self, cmd, path, dict(options or {}), guild, user.effective_permissions(), resolved)
+        perms = user.effective_permissions(channel.guild_id)
+        opts = I.build_options(self, cmd, path, dict(options or {}), guild, perms, resolved)
         data: dict[str, Any] = {"id": cmd["id"], "name": cmd["name"], "type": 1}
         if opts:  # Discord omits `options` when the user gave none
             data["options"] = opts
@@ -322,12 +349,13 @@ class FakeDiscord:
         client does while the member types: an APPLICATION_COMMAND_AUTOCOMPLETE interaction. The
         bot's answer (type 8) lands in `interaction.choices`."""
         user, channel = self._user(user), self._channel(channel)
-        guild = self.guilds[channel.guild_id]
+        guild = self.guilds.get(channel.guild_id)  # None in a DM
         root, path = I.split_command(name)
-        cmd = I.find_command(self, guild.id, root)
+        cmd = I.find_command(self, channel.guild_id, root)
         I.check_command_access(cmd, user, channel, False)
         resolved: dict[str, dict[str, Any]] = {}
-        opts = I.build_options(self, cmd, path, dict(options or {}), guild, user.effective_permissions(), resolved)
+        perms = user.effective_permissions(channel.guild_id)
+        opts = I.build_options(self, cmd, path, dict(options or {}), guild, perms, resolved)
         I.add_focused(cmd, path, opts, focused, typed)
         data: dict[str, Any] = {"id": cmd["id"], "name": cmd["name"], "type": 1, "options": opts}
         if cmd.get("guild_id"):
@@ -344,7 +372,8 @@ class FakeDiscord:
     async def click_button(self, user: UserRef, message_id: int, custom_id: str, *,
                            locale: str = "en-US") -> Interaction:
         user, msg = self._user(user), self._clickable(user, message_id)
-        comp = I.find_button(msg, custom_id)
+        # validate_components off: a forged click, whatever custom_id the client sends, on this message
+        comp = I.find_button(msg, custom_id) if self.validate_components else msg.find_component(custom_id) or {}
         data = {"custom_id": custom_id, "component_type": 2, "id": comp.get("id")}
         return await self._dispatch_interaction(3, user, self.channels[msg.channel_id], data, custom_id,
                                                 message=msg, locale=locale)
@@ -352,7 +381,10 @@ class FakeDiscord:
     async def select(self, user: UserRef, message_id: int, custom_id: str, values: list[str], *,
                      locale: str = "en-US") -> Interaction:
         user, msg = self._user(user), self._clickable(user, message_id)
-        comp = I.find_select(msg, custom_id, values)
+        if self.validate_components:
+            comp = I.find_select(msg, custom_id, values)
+        else:  # a forged choice: any custom_id and values, on this message
+            comp = msg.find_component(custom_id) or {"type": 3}
         data = {"custom_id": custom_id, "component_type": comp["type"], "values": list(values), "id": comp.get("id")}
         return await self._dispatch_interaction(3, user, self.channels[msg.channel_id], data, custom_id,
                                                 message=msg, locale=locale)
@@ -375,6 +407,10 @@ class FakeDiscord:
         msg = self.get_message(message_id)
         if msg is None or msg.deleted:
             raise ValueError(f"message {message_id} does not exist (or was deleted)")
+        channel = self.channels[msg.channel_id]
+        visible = channel.recipient_id == user.id if channel.is_dm else user.is_member(channel.guild_id)
+        if not visible:
+            raise ValueError(f"{user.username} cannot see message {message_id} (not in that guild or DM)")
         if msg.ephemeral:
             owner = self.interactions.get(msg.interaction_id)
             if owner is None or owner.user_id != user.id:
@@ -384,22 +420,30 @@ class FakeDiscord:
     async def _dispatch_interaction(self, itype: int, user: User, channel: Channel, data: dict[str, Any], name: str,
                                     *, message: Message | None = None, locale: str = "en-US",
                                     opened_by: int | None = None) -> Interaction:
-        guild = self.guilds[channel.guild_id]
+        guild = self.guilds.get(channel.guild_id)  # None in a DM
         i = Interaction(id=self.ids.next(), type=itype, token=secrets.token_urlsafe(48), user_id=user.id,
-                        guild_id=guild.id, channel_id=channel.id, name=name, data=data,
+                        guild_id=guild.id if guild else 0, channel_id=channel.id, name=name, data=data,
                         message_id=message.id if message else None, opened_by=opened_by)
-        perms = user.effective_permissions()
-        channel_data = channel_json(channel)
-        channel_data["permissions"] = str(perms)
         payload: dict[str, Any] = {
             "id": str(i.id), "application_id": str(self.application_id), "type": itype, "token": i.token,
-            "version": 1, "guild_id": str(guild.id), "guild": {"id": str(guild.id), "locale": "en-US", "features": []},
-            "channel_id": str(channel.id), "channel": channel_data,
-            "member": self.member_json(user, guild, permissions=perms),
-            "app_permissions": str(channel.app_permissions), "locale": locale, "guild_locale": "en-US",
-            "entitlements": [], "entitlement_sku_ids": [], "authorizing_integration_owners": {"0": str(guild.id)},
-            "context": 0, "attachment_size_limit": self.attachment_size_limit, "data": data,
+            "version": 1, "channel_id": str(channel.id), "app_permissions": str(channel.app_permissions),
+            "locale": locale, "entitlements": [], "entitlement_sku_ids": [],
+            "attachment_size_limit": self.attachment_size_limit, "data": data,
         }
+        if guild is None:
+            # A bot DM (context 1): no guild, no member; the user object itself, and the guild
+            # install's integration owner is "0".
+            payload.update({"channel": dm_channel_json(channel, user), "user": user_json(user),
+                            "authorizing_integration_owners": {"0": "0"}, "context": 1})
+        else:
+            perms = user.effective_permissions(guild.id)
+            channel_data = channel_json(channel)
+            channel_data["permissions"] = str(perms)
+            payload.update({
+                "guild_id": str(guild.id), "guild": {"id": str(guild.id), "locale": "en-US", "features": []},
+                "channel": channel_data, "member": self.member_json(user, guild, permissions=perms),
+                "guild_locale": "en-US", "authorizing_integration_owners": {"0": str(guild.id)}, "context": 0,
+            })
         if message is not None:
             payload["message"] = M.message_json(self, message)
         self.interactions[i.id] = i
@@ -416,25 +460,26 @@ class FakeDiscord:
         data.update({"verified": True, "mfa_enabled": False, "email": None})
         return data
 
-    def all_members(self) -> list[User]:
-        return list(self.users.values())
+    def all_members(self, guild: Guild | None = None) -> list[User]:
+        return [u for u in self.users.values() if guild is None or u.is_member(guild.id)]
 
     def member_json(self, user: User, guild: Guild, permissions: int | None = None) -> dict[str, Any]:
         return member_json(user, guild, permissions)
 
-    def _user_role(self, user: User) -> dict[str, Any]:
+    def _user_role(self, user: User, guild_id: int | None = None) -> dict[str, Any]:
         # One role per member carries its guild-wide permissions (@everyone has none), so
         # discord.py's member.guild_permissions matches what interactions report.
-        return role_json(user.role_id, f"{'bot' if user.bot else 'member'}:{user.username}", user.permissions, 1)
+        return role_json(user.role_id, f"{'bot' if user.bot else 'member'}:{user.username}",
+                         user.permissions_in(guild_id), 1)
 
     def roles(self, guild: Guild) -> dict[int, dict[str, Any]]:
         roles = {guild.id: I.everyone_role(guild)}
-        roles.update({u.role_id: self._user_role(u) for u in self.users.values()})
+        roles.update({u.role_id: self._user_role(u, guild.id) for u in self.users.values() if u.is_member(guild.id)})
         roles.update({rid: role_json(rid, name, bits, 2) for rid, (name, bits) in self.shared_roles.items()})
         return roles
 
     def guild_create_json(self, guild: Guild, intents: int) -> dict[str, Any]:
-        members = self.all_members() if intents & INTENT_GUILD_MEMBERS else [self.bot_user]
+        members = self.all_members(guild) if intents & INTENT_GUILD_MEMBERS else [self.bot_user]
         return {
             "id": str(guild.id), "name": guild.name, "icon": None, "splash": None, "discovery_splash": None,
             "banner": None, "description": None, "owner_id": str(guild.owner_id), "afk_channel_id": None,
@@ -445,7 +490,7 @@ class FakeDiscord:
             "safety_alerts_channel_id": None, "vanity_url_code": None, "max_members": 500000,
             "premium_progress_bar_enabled": False, "application_id": None,
             "unavailable": False, "large": False, "lazy": True, "joined_at": iso(guild.created),
-            "member_count": len(self.users),
+            "member_count": len(self.all_members(guild)),
             "roles": list(self.roles(guild).values()),
             "channels": [channel_json(c, self.bot_user) for c in self.channels.values() if c.guild_id == guild.id],
             "members": [self.member_json(u, guild) for u in members],

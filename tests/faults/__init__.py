@@ -13,6 +13,7 @@ from pathlib import Path
 
 FAULTS_DIR = Path(__file__).resolve().parent
 FAULTS_ENV = "PIXELFORGE_TEST_FAULTS"
+TRUST_ENV = "PIXELFORGE_TEST_TRUST_CUSTOM_ID"  # discord.py's custom_id-on-the-message check off (sitecustomize.py)
 
 
 def with_fault_hook(env: dict[str, str]) -> dict[str, str]:

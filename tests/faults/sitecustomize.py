@@ -14,6 +14,13 @@ PIXELFORGE_TEST_FAULTS is a JSON object: prompt substring -> fault, for any imag
     "slow:<secs>"      sleep <secs> after every step (keeps a batch denoising, e.g. to cancel it)
     "slowencode:<secs>"  sleep <secs> before encoding the batch's PNGs (keeps it encoding)
 
+PIXELFORGE_TEST_TRUST_CUSTOM_ID=1 turns off ONE check of discord.py 2.7 (and nothing else): a
+dynamic item whose custom_id is not among the clicked message's components is dropped silently by
+`ViewStore.schedule_dynamic_item_call`. With the variable set, such a click gets the forged
+component added to (a copy of) the message's components first, so it reaches the bot's own
+handler, as it would if the library did not check: the end-to-end authorization tests prove the
+bot's checks with the library's and Discord's out of the way.
+
 Another sitecustomize further down sys.path (a distribution's, a virtualenv's) still runs: this
 file shadows it, so it executes it itself first.
 """
@@ -29,7 +36,9 @@ import sys
 import time
 
 FAULTS_ENV = "PIXELFORGE_TEST_FAULTS"
+TRUST_ENV = "PIXELFORGE_TEST_TRUST_CUSTOM_ID"
 TARGET = "bot.renderer.render"
+VIEW_TARGET = "discord.ui.view"
 _HERE = os.path.dirname(os.path.abspath(__file__))
 
 
@@ -94,9 +103,44 @@ def _patch(module) -> None:
     module.render_batch, module.encode_batch = render_batch, encode_batch
 
 
+def _patch_view_store(module) -> None:
+    """Let a dynamic item whose custom_id is not on the clicked message through (see the docstring)."""
+    original = module.ViewStore.schedule_dynamic_item_call
+
+    @functools.wraps(original)
+    async def schedule_dynamic_item_call(self, component_type, factory, interaction, custom_id, match):
+        message = interaction.message
+        if message is not None and os.environ.get(TRUST_ENV) and not _has_custom_id(message.components, custom_id):
+            import discord
+
+            forged = {"type": component_type, "custom_id": custom_id}
+            if component_type == 2:
+                forged.update(style=2, label="forged")
+            else:
+                values = (interaction.data or {}).get("values") or ["0"]
+                forged["options"] = [{"label": str(v), "value": str(v)} for v in values]
+            row = discord.components.ActionRow({"type": 1, "components": [forged]})
+            message.components = [row, *message.components[:4]]  # a message holds 5 rows at most
+        return await original(self, component_type, factory, interaction, custom_id, match)
+
+    module.ViewStore.schedule_dynamic_item_call = schedule_dynamic_item_call
+
+
+def _has_custom_id(components, custom_id: str) -> bool:
+    for component in components or []:
+        if getattr(component, "custom_id", None) == custom_id:
+            return True
+        if _has_custom_id(getattr(component, "children", None), custom_id):
+            return True
+    return False
+
+
+_PATCHES = {TARGET: _patch, VIEW_TARGET: _patch_view_store}
+
+
 class _PatchRenderOnImport(importlib.abc.MetaPathFinder):
     def find_spec(self, fullname, path, target=None):
-        if fullname != TARGET:
+        if fullname not in _PATCHES or (fullname == VIEW_TARGET and not os.environ.get(TRUST_ENV)):
             return None
         for finder in sys.meta_path:
             if finder is self or not hasattr(finder, "find_spec"):
@@ -112,7 +156,7 @@ class _PatchRenderOnImport(importlib.abc.MetaPathFinder):
 
         def exec_and_patch(module) -> None:
             exec_module(module)
-            _patch(module)
+            _PATCHES[fullname](module)
 
         spec.loader.exec_module = exec_and_patch
         return spec
