@@ -22,8 +22,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
-import numbers
 import time
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
@@ -33,10 +31,10 @@ from typing import TYPE_CHECKING
 from bot.database import Database
 from bot.errors import AdmissionRefused, ContentBlocked
 from bot.models import Job, JobKind, JobParams, Requester, StoredImage
+from bot.safety.decision import TextCheck, check_text, valid_probability
 from bot.safety.image_checker import ImageChecker, InvalidScore, checked_score
-from bot.safety.negative import Steering, negative_refusal, negative_refusal_text, steering
-from bot.safety.policy import ChannelKind, channel_kind, refusal
-from bot.safety.prompt_filter import FilterResult, PromptFilter, screen_text
+from bot.safety.policy import ChannelKind, channel_kind
+from bot.safety.prompt_filter import PromptFilter
 from bot.safety.terms import Category
 from bot.services.safety_records import LOG_PAGE, BlockRecord, GuildSafety, SafetyFront, SafetyRecords, TermEntry
 from bot.services.safety_terms import check_blockable
@@ -108,24 +106,13 @@ class SafetyService(SafetyRecords):
 
     async def _read_text(self, params: JobParams, guild_id: int | None, kind: ChannelKind,
                          delivering: bool = False) -> TextCheck:
-        """The prompt and the member's negative against the channel's policy: the filter's decision
-        (screen_text), then the negative-steering rule (bot/safety/negative.py)."""
-        category, result = screen_text(self.filter, params.prompt, params.negative_prompt,
-                                       await self.server_terms(guild_id), kind)
-        steer = steering(params.negative_prompt)
-        if not _valid_probability(result.score):
-            # A learned layer that answered NaN (or nothing usable) proves nothing: refuse.
-            log.warning("the prompt classifier returned %r: the prompt is refused (layer classifier-error)",
-                        result.score)
-            unusable = replace(result, score=None, layer="classifier-error")
-            return TextCheck(Category.UNCHECKED, _CLASSIFIER_ERROR, unusable, steer)
-        if category is not None:
-            return TextCheck(category, refusal(category, kind, delivering), result, steer)
-        category = negative_refusal(steer, result.categories, kind)
-        if category is not None:
-            return TextCheck(category, negative_refusal_text(steer, category, kind, delivering), result, steer,
-                             by_negative=True)
-        return TextCheck(None, "", result, steer)
+        """The prompt and the member's negative against the channel's policy (check_text: the same
+        decision `python -m bot safety-eval` measures)."""
+        text = check_text(self.filter, params.prompt, params.negative_prompt, await self.server_terms(guild_id),
+                          kind, delivering)
+        if text.result.layer == "classifier-error":
+            log.warning("the prompt classifier gave no valid score: the prompt is refused (layer classifier-error)")
+        return text
 
     async def screen(self, requester: Requester, plan: AdmissionPlan) -> AdmissionPlan:
         # A member cooling down after repeated refusals is not checked (nor logged) again for now.
@@ -298,39 +285,9 @@ class SafetyService(SafetyRecords):
             if row is None:
                 await self._record_check(job.id, image.index, score, guild.threshold,
                                          score is None or score >= guild.threshold)
-            if _valid_probability(score) and score is not None and score < guild.threshold:
+            if valid_probability(score) and score is not None and score < guild.threshold:
                 shown.append(image)
         return shown
-
-
-@dataclass(frozen=True)
-class TextCheck:
-    """What the prompt and the member's negative say in one channel: the refusing category (None:
-    may be rendered) and the member's reason, the filter's result and what the negative steers from."""
-
-    category: Category | None
-    reason: str
-    result: FilterResult
-    steer: Steering
-    by_negative: bool = False  # the negative-steering rule decided
-
-    @property
-    def suggests_minor(self) -> bool:
-        """A minor named (or an age under 18) in the prompt, or a negative steering away from adults.
-        A negative that names minors ("child, teen") keeps them out: it suggests none."""
-        return Category.MINORS in self.result.categories or bool(self.steer.adulthood)
-
-    def recorded(self, params: JobParams, always: bool = False) -> str:
-        """The text a block record keeps: the prompt, and the negative when it had a part in it."""
-        if params.negative_prompt and (self.by_negative or (always and self.steer.adulthood)):
-            # One line: the log channel quotes the record as a single "> " line.
-            return f"{params.prompt} · negative prompt: {params.negative_prompt}"
-        return params.prompt
-
-
-def _valid_probability(score: float | None) -> bool:
-    """None (no learned layer ran) or a real number in 0..1; NaN is neither."""
-    return score is None or (isinstance(score, numbers.Real) and math.isfinite(score) and 0.0 <= score <= 1.0)
 
 
 def _is_upload(init_image: str | None) -> bool:
@@ -338,8 +295,6 @@ def _is_upload(init_image: str | None) -> bool:
     return bool(init_image and init_image.startswith("inputs/"))
 
 
-_CLASSIFIER_ERROR = ("🚫 Your prompt could not be safety-checked (the prompt classifier gave no valid score), so it "
-                     "was refused. Nothing was queued or charged; please try again.")
 _MINOR_RESULT = ("🚫 Not delivered: the image check flagged the result as sexual, and {what}. Sexual content "
                  "involving minors is never allowed, age-restricted channels included. Nothing was charged; "
                  "moderators can review it.")
