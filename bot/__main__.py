@@ -1,5 +1,6 @@
 """`python -m bot` runs the bot; `python -m bot render ...` renders once without Discord;
-`python -m bot bench` measures the serving layer."""
+`python -m bot bench` measures the serving layer; `python -m bot safety-eval [--set PATH]` measures the
+prompt check on a labelled set."""
 from __future__ import annotations
 
 import asyncio
@@ -206,6 +207,14 @@ def main(argv: list[str] | None = None) -> int:
         from bot.bench import main as bench_main
 
         return bench_main(argv[1:])
+    if argv and argv[0] == "safety-eval":
+        from bot.safety.evaluate import main as safety_eval_main
+
+        try:
+            return safety_eval_main(argv[1:], dict(os.environ))
+        except ConfigError as exc:
+            print(f"safety-eval: {exc}", file=sys.stderr)
+            return 2
     if argv and argv[0] in ("-h", "--help"):
         print(__doc__)
         return 0

@@ -70,6 +70,10 @@ class Settings:
     safety_image_threshold: float = 0.5  # default per server; /mod safety threshold changes it
     safety_negative_prompt: str = DEFAULT_SAFETY_NEGATIVE
     safety_minors_negative_prompt: str = DEFAULT_MINORS_NEGATIVE
+    # --- prompt-safety ---
+    # The prompt check's learned layer: builtin (the weights inside the package), the path of an .npz
+    # of the same format (bot/safety/classifier.py), or none (terms and rules only).
+    safety_prompt_classifier: str = "builtin"
 
     @property
     def device(self) -> str:
@@ -354,4 +358,18 @@ def load_settings(env: dict | None = None, dotenv: bool = True, require_token: b
         safety_image_threshold=_float(env, "SAFETY_IMAGE_THRESHOLD", 0.5, 0.01, 1.0),
         safety_negative_prompt=_text(env, "SAFETY_NEGATIVE_PROMPT", DEFAULT_SAFETY_NEGATIVE),
         safety_minors_negative_prompt=_text(env, "SAFETY_MINORS_NEGATIVE_PROMPT", DEFAULT_MINORS_NEGATIVE),
+        # --- prompt-safety ---
+        safety_prompt_classifier=prompt_classifier_setting(env),
     )
+
+
+# --- prompt-safety ---
+def prompt_classifier_setting(env: dict) -> str:
+    """SAFETY_PROMPT_CLASSIFIER: builtin (default), none, or the path of an .npz. The file itself is
+    read (and a bad one refused with a ConfigError) by bot.safety.classifier.load_classifier."""
+    raw = env.get("SAFETY_PROMPT_CLASSIFIER", "").strip()
+    if not raw or raw.lower() in ("builtin", "none"):
+        return raw.lower() or "builtin"
+    if not raw.endswith(".npz"):
+        raise ConfigError(f"SAFETY_PROMPT_CLASSIFIER must be builtin, none or the path of an .npz file, got {raw!r}")
+    return raw

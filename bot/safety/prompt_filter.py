@@ -1,19 +1,33 @@
-"""The prompt filter: categorized terms matched against every reading of a normalized prompt.
+"""The prompt filter: three layers over every reading of a normalized prompt.
 
-Word-boundary matching only (a term never matches inside a longer word), phrases over consecutive
-words, an allowlist of benign phrases whose words are then not matched, per-server additions and
-exemptions, and ages under 18. Cost: a few dictionary lookups per candidate spelling of each word
-and a substring search only inside runs of single spaced-out characters; linear in the prompt.
+1. Terms: categorized words and phrases (English, and es/fr/de/pt/ru/ja from terms_i18n), matched
+   per word (never inside a longer word), also one slip away (TypoIndex: "nakde", "nakked"); the
+   allowlist of benign senses; per-server additions and exemptions; ages under 18.
+2. Rules (rules.py): patterns that paraphrases share (clothing removal, exposure, non-consent,
+   graphic injury, hate symbols and glorification, bodily cues next to a minor), the Japanese
+   terms, and what the negative prompt steers away from (clothing, adulthood).
+3. The learned layer (classifier.py), when one is configured: its unsafe score is always kept in the
+   result; at or over its threshold, its category counts like a hit.
+Cost: dictionary lookups per word, one regex search per rule and one sparse dot product; linear in
+the prompt (tests/test_prompt_filter.py bounds the worst case).
 """
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-from bot.safety.normalize import Reading, Token, normalize, squeeze
+from bot.safety import rules
+from bot.safety.normalize import Reading, Token, TypoIndex, normalize, squeeze
 from bot.safety.policy import ChannelKind, refused_category
 from bot.safety.terms import ADULT_AGE, ALLOW, PHRASES, PREFIXES, WORDS, Category
+from bot.safety.terms_i18n import native_terms
+from bot.safety.typo_guard import GUARD
+
+if TYPE_CHECKING:
+    from bot.safety.classifier import PromptClassifier
 
 # What a server's own exemptions can never lift: the rules that hold everywhere.
 PROTECTED = frozenset({Category.MINORS, Category.SEXUAL_MINORS, Category.NONCONSENSUAL, Category.HATE})
@@ -100,6 +114,8 @@ class _Terms:
     def __init__(self, words: dict[str, Category], phrases: dict[Phrase, Category],
                  prefixes: dict[str, Category]):
         self.words = words
+        # Misspellings of the terms and of the rules' own words (rules read corrected words).
+        self.typo = TypoIndex([*words, *rules.VOCABULARY], GUARD)
         self.stretched = {squeeze(word): (word, category) for word, category in words.items()}
         self.phrases = _Phrases(phrases)
         self.prefixes: dict[str, list[tuple[str, Category]]] = {}
@@ -125,7 +141,22 @@ class _Terms:
             for stem, category in prefixes.get(form[:3], ()):
                 if form.startswith(stem):
                     return stem, category
+        for form in token.forms:
+            term = self.typo.lookup(form)
+            if term is not None and term in words:
+                return term, words[term]
         return None
+
+    def corrected(self, token: Token) -> str:
+        """The word as the rules read it: its spelling with leet folded, or the term it misspells."""
+        for form in token.forms:
+            if form in self.typo.exact:
+                return form
+        for form in token.forms:
+            term = self.typo.lookup(form)
+            if term is not None:
+                return term
+        return token.canonical
 
 
 @functools.lru_cache(maxsize=256)
@@ -134,6 +165,13 @@ def _compiled(server: ServerTerms) -> _Terms:
     and a changed list is a new ServerTerms)."""
     words = {word: category for category, group in WORDS.items() for word in group}
     phrases = {phrase: category for category, group in PHRASES.items() for phrase in group}
+    for category, group in native_terms().items():
+        for text in group:
+            key = phrase_key(text)
+            if len(key) == 1:
+                words.setdefault(key[0], category)
+            elif key:
+                phrases.setdefault(key, category)
     for key in server.blocked:
         if len(key) == 1:
             words.setdefault(key[0], Category.CUSTOM)
@@ -155,43 +193,87 @@ def _covered(reading: Reading, allow: _Phrases) -> set[int]:
     return covered
 
 
+# Flagged words that are also surnames or parts of names ("Dick Van Dyke", "Al Gore", "Gore Verbinski"):
+# written capitalized next to another capitalized word, in a prompt that is not all capitalized, they
+# are a name. Never for the PROTECTED categories.
+NAMEABLE = frozenset({"dick", "gore", "cock", "cox", "wang", "johnson", "butts"})
+_NAME = re.compile(r"\b[A-Z][a-z]+\.?(?:\s+(?:[A-Z]\.\s*)*[A-Z][a-z]+)+\b")
+_CAPITALIZED = re.compile(r"\b[A-Z]")
+
+
+def _names(prompt: str) -> frozenset[str]:
+    words = prompt.split()
+    if not words or len(_CAPITALIZED.findall(prompt)) > 0.6 * len(words):
+        return frozenset()  # Title Case Or CAPITALS everywhere: capitals say nothing
+    found = {w.lower().strip(".") for m in _NAME.finditer(prompt) for w in m.group(0).split()}
+    return frozenset(found & NAMEABLE)
+
+
 class PromptFilter:
-    def __init__(self) -> None:
+    def __init__(self, classifier: PromptClassifier | None = None) -> None:
         self.allow = _allowlist(tuple(sorted(ALLOW)))
+        self.classifier = classifier
 
     def check(self, prompt: str, server: ServerTerms | None = None, negative: str = "") -> FilterResult:
-        """The prompt, and the member's negative prompt with it (a negative that steers the model away
-        from clothing or adulthood asks for what the prompt does not say). What a negative may hold
-        that a prompt may not ("nude, nsfw" steers away from nudity) is not counted against it; its
-        hateful and server-blocked terms are, since the text is shown with the result."""
-        result = self._check_prompt(prompt, server)
+        """The prompt, and the member's negative prompt with it. A negative that steers the model away
+        from clothing or adulthood asks for what the prompt does not say: it counts as sexual (and, for
+        adulthood, as a minor). What else a negative may hold that a prompt may not ("nude, nsfw"
+        steers away from nudity) is not counted against it; its hateful and server-blocked terms are,
+        since the text is shown with the result."""
+        result, words = self._check_prompt(prompt, server)
+        hits = dict.fromkeys(result.hits)
         if negative.strip():
-            extra = tuple(hit for hit in self._check_prompt(negative, server).hits
-                          if hit.category in (Category.HATE, Category.CUSTOM))
-            if extra:
-                result = FilterResult(result.hits + extra, result.exempted, result.score, result.layer)
-        return result
+            negative_result, negative_words = self._check_prompt(negative, server)
+            hits.update(dict.fromkeys(hit for hit in negative_result.hits
+                                      if hit.category in (Category.HATE, Category.CUSTOM)))
+            hits.update(dict.fromkeys(Hit(h.category, h.rule) for h in rules.negative_steering(negative_words, negative)))
+        layer = result.layer or ("rules" if hits else None)
+        score = None
+        if self.classifier is not None:
+            score, category = self.classifier.predict(" ".join(words))
+            if score >= self.classifier.threshold and not hits:
+                hits[Hit(category, f"classifier {score:.2f}")] = None
+                layer = "classifier"
+        return replace(result, hits=tuple(hits), score=score, layer=layer if hits else None)
 
-    def _check_prompt(self, prompt: str, server: ServerTerms | None = None) -> FilterResult:
+    def _check_prompt(self, prompt: str, server: ServerTerms | None = None) -> tuple[FilterResult, list[str]]:
+        """The terms and rules layers on one text, and its words as the rules read them."""
         normalized = normalize(prompt)
         server = server or ServerTerms()
         terms = _compiled(server)
         exemptions = _allowlist(server.allowed) if server.allowed else None
+        names = _names(prompt)
         hits: dict[Hit, None] = {}
         exempted: dict[Hit, None] = {}
+        layer = None
+        all_words: list[str] = []
         for reading in normalized.readings:
             covered = _covered(reading, self.allow)
             exempt = covered | _covered(reading, exemptions) if exemptions else covered
             for hit, span in self._match(reading, terms):
+                if hit.term in names and hit.category not in PROTECTED:
+                    continue
                 # An empty span (a hit inside a run of spaced letters) is never exempt.
                 if not span or not covered.issuperset(span):
                     if hit.category in PROTECTED or not span or not exempt.issuperset(span):
                         hits.setdefault(hit)
                     else:
                         exempted.setdefault(hit)
+            words = _rule_words(reading, terms)
+            all_words.extend(words)
+            for rule_hit in rules.match_rules(" ".join(words)):
+                hits.setdefault(Hit(rule_hit.category, rule_hit.rule))
+                layer = layer or "rules"
+        for rule_hit in rules.match_cjk(prompt):
+            hits.setdefault(Hit(rule_hit.category, rule_hit.rule))
         if any(age < ADULT_AGE for age in normalized.ages):
             hits.setdefault(Hit(Category.MINORS, "age under 18"))
-        return FilterResult(tuple(hits), tuple(exempted), layer="terms" if hits else None)
+        if any(hit.category is Category.MINORS for hit in hits):
+            for cue in rules.minor_cues(all_words):
+                hits.setdefault(Hit(Category.SUGGESTIVE, f"{cue} (with a minor)"))
+        if hits and (layer is None or any(not hit.term.startswith("rule ") for hit in hits)):
+            layer = "terms"
+        return FilterResult(tuple(hits), tuple(exempted), layer=layer if hits else None), all_words
 
     @staticmethod
     def _match(reading: Reading, terms: _Terms):
@@ -212,6 +294,26 @@ class PromptFilter:
                                 for term, category in terms.run_terms if term in form}
                 for term, category in sorted(found_in_run):
                     yield Hit(category, term), ()
+
+
+def _rule_words(reading: Reading, terms: _Terms) -> list[str]:
+    """The reading's words for the rules: pieces written apart read as one ("c.l.o.t.h.e.s",
+    "n u d e"), each word corrected to the term or rule word it misspells."""
+    starts = {joined.start: joined for joined in reading.joined}
+    words: list[str] = []
+    index = 0
+    tokens = reading.tokens
+    while index < len(tokens):
+        joined = starts.get(index)
+        if joined is not None and (joined.run or len(joined.word.canonical) > 2):
+            candidate = terms.corrected(joined.word)
+            if joined.run or candidate in terms.typo.exact:
+                words.append(candidate)
+                index = joined.end
+                continue
+        words.append(terms.corrected(tokens[index]))
+        index += 1
+    return words
 
 
 def screen_text(prompt_filter: PromptFilter, prompt: str, negative: str, server: ServerTerms | None,
