@@ -16,9 +16,9 @@ Steps, each linear in the prompt's length (no homoglyph expander that enumerates
 6. Ages: "12yo", "12 y/o", "12-year-old", "aged 12", "twelve years old", "5th grade", "grade 5",
    "year 9", "15 años", "15 ans", "15 Jahre", "15 лет", "15歳".
 7. Misspellings one slip from a known term (`TypoIndex`): two adjacent letters swapped ("nakde"),
-   a letter doubled ("nakked"), one inside letter missing or added ("clothng", "clothxes"). Only
-   for words of 4+ letters, never for the first or last letter of an insertion or deletion, and
-   never when the misspelling is itself an English word (typo_guard.py: "aped" is not "raped").
+   a letter doubled ("nakked"), one letter missing ("clothng", "nud") or one inside letter added
+   ("clothxes"). Only for terms of 4+ letters, never the first letter, and never when the
+   misspelling is itself an English word (typo_guard.py: "aped" is not "raped", "rap" not "rape").
 """
 from __future__ import annotations
 
@@ -254,6 +254,12 @@ def _inner_deletions(word: str) -> Iterable[str]:
         yield word[:i] + word[i + 1:]
 
 
+def _deletions(word: str) -> Iterable[str]:
+    """Every letter but the first dropped once ("nude" -> "nud", "clothes" -> "cloths")."""
+    for i in range(1, len(word)):
+        yield word[:i] + word[i + 1:]
+
+
 class TypoIndex:
     """Step 7: the known term a word is a slip away from, by dictionary lookups (no edit-distance
     search): every transposition and inner deletion of each term is a key; a word with one letter
@@ -268,8 +274,8 @@ class TypoIndex:
                 for key in _transpositions(term):
                     self.keys.setdefault(key, term)
                 self.squeezed.setdefault(squeeze(term), term)
-            if len(term) >= 6:
-                for key in _inner_deletions(term):
+            if len(term) >= 4:
+                for key in _deletions(term):
                     self.keys.setdefault(key, term)
         self.guard = guard | self.exact
         for key in [k for k in self.keys if k in self.guard]:
@@ -277,7 +283,7 @@ class TypoIndex:
 
     def lookup(self, form: str) -> str | None:
         """The term `form` misspells, or None (also for a term itself and for guarded words)."""
-        if len(form) < 4 or form in self.guard:
+        if len(form) < 3 or form in self.guard:
             return None
         term = self.keys.get(form)
         if term is not None:

@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING
 from bot.safety import rules
 from bot.safety.normalize import Reading, Token, TypoIndex, normalize, squeeze
 from bot.safety.policy import ChannelKind, refused_category
-from bot.safety.terms import ADULT_AGE, ALLOW, PHRASES, PREFIXES, WORDS, Category
+from bot.safety.terms import ADULT_AGE, ALLOW, CONTEXT_SENSES, PHRASES, PREFIXES, WORDS, Category
 from bot.safety.terms_i18n import native_terms
 from bot.safety.typo_guard import GUARD
 
@@ -126,7 +126,9 @@ class _Terms:
             if len(term) >= RUN_SEARCH_MIN or term in RUN_SEARCH_SHORT
         )
 
-    def word(self, token: Token) -> tuple[str, Category] | None:
+    def word(self, token: Token, fuzzy: bool = True) -> tuple[str, Category] | None:
+        """The term `token` spells; `fuzzy`: or misspells (not for the look-alike reading, whose
+        words are shapes, not spellings: "спит" looks like "cnut")."""
         words = self.words
         for form in token.forms:
             category = words.get(form)
@@ -141,18 +143,21 @@ class _Terms:
             for stem, category in prefixes.get(form[:3], ()):
                 if form.startswith(stem):
                     return stem, category
-        for form in token.forms:
-            term = self.typo.lookup(form)
-            if term is not None and term in words:
-                return term, words[term]
+        if fuzzy:
+            for form in token.forms:
+                term = self.typo.lookup(form)
+                if term is not None and term in words:
+                    return term, words[term]
         return None
 
-    def corrected(self, token: Token) -> str:
+    def corrected(self, token: Token, fuzzy: bool = True) -> str:
         """The word as the rules read it: its spelling with leet folded, or the term it misspells."""
         for form in token.forms:
             if form in self.typo.exact:
                 return form
-        for form in token.forms:
+        for form in token.forms if fuzzy else ():
+            if len(form) < 5:  # short words: only the terms' own misspellings ("nud"), in word()
+                continue
             term = self.typo.lookup(form)
             if term is not None:
                 return term
@@ -224,8 +229,10 @@ class PromptFilter:
         hits = dict.fromkeys(result.hits)
         if negative.strip():
             negative_result, negative_words = self._check_prompt(negative, server)
+            # Slurs and server-blocked terms, not hate symbols: "swastika" in a negative steers away from it.
             hits.update(dict.fromkeys(hit for hit in negative_result.hits
-                                      if hit.category in (Category.HATE, Category.CUSTOM)))
+                                      if hit.category in (Category.HATE, Category.CUSTOM)
+                                      and not hit.term.startswith("rule ") and " " not in hit.term))
             hits.update(dict.fromkeys(Hit(h.category, h.rule) for h in rules.negative_steering(negative_words, negative)))
         layer = result.layer or ("rules" if hits else None)
         score = None
@@ -247,10 +254,11 @@ class PromptFilter:
         exempted: dict[Hit, None] = {}
         layer = None
         all_words: list[str] = []
-        for reading in normalized.readings:
+        for number, reading in enumerate(normalized.readings):
+            fuzzy = number == 0  # the phonetic reading; the look-alike one is matched as spelt
             covered = _covered(reading, self.allow)
             exempt = covered | _covered(reading, exemptions) if exemptions else covered
-            for hit, span in self._match(reading, terms):
+            for hit, span in self._match(reading, terms, fuzzy):
                 if hit.term in names and hit.category not in PROTECTED:
                     continue
                 # An empty span (a hit inside a run of spaced letters) is never exempt.
@@ -259,7 +267,7 @@ class PromptFilter:
                         hits.setdefault(hit)
                     else:
                         exempted.setdefault(hit)
-            words = _rule_words(reading, terms)
+            words = _rule_words(reading, terms, fuzzy)
             all_words.extend(words)
             for rule_hit in rules.match_rules(" ".join(words)):
                 hits.setdefault(Hit(rule_hit.category, rule_hit.rule))
@@ -268,6 +276,11 @@ class PromptFilter:
             hits.setdefault(Hit(rule_hit.category, rule_hit.rule))
         if any(age < ADULT_AGE for age in normalized.ages):
             hits.setdefault(Hit(Category.MINORS, "age under 18"))
+        present = set(all_words)
+        for hit in [h for h in hits if h.term in CONTEXT_SENSES and h.category not in PROTECTED]:
+            if not present.isdisjoint(CONTEXT_SENSES[hit.term]):
+                del hits[hit]
+                exempted.setdefault(hit)
         if any(hit.category is Category.MINORS for hit in hits):
             for cue in rules.minor_cues(all_words):
                 hits.setdefault(Hit(Category.SUGGESTIVE, f"{cue} (with a minor)"))
@@ -276,16 +289,16 @@ class PromptFilter:
         return FilterResult(tuple(hits), tuple(exempted), layer=layer if hits else None), all_words
 
     @staticmethod
-    def _match(reading: Reading, terms: _Terms):
+    def _match(reading: Reading, terms: _Terms, fuzzy: bool):
         """(hit, indices of the words it covers)."""
         for index, token in enumerate(reading.tokens):
-            found = terms.word(token)
+            found = terms.word(token, fuzzy)
             if found:
                 yield Hit(found[1], found[0]), (index,)
         for phrase, category, start in terms.phrases.find(reading):
             yield Hit(category, " ".join(phrase)), range(start, start + len(phrase))
         for joined in reading.joined:
-            found = terms.word(joined.word)
+            found = terms.word(joined.word, fuzzy)
             if found:
                 yield Hit(found[1], found[0]), range(joined.start, joined.end)
             elif joined.run:
@@ -296,7 +309,7 @@ class PromptFilter:
                     yield Hit(category, term), ()
 
 
-def _rule_words(reading: Reading, terms: _Terms) -> list[str]:
+def _rule_words(reading: Reading, terms: _Terms, fuzzy: bool) -> list[str]:
     """The reading's words for the rules: pieces written apart read as one ("c.l.o.t.h.e.s",
     "n u d e"), each word corrected to the term or rule word it misspells."""
     starts = {joined.start: joined for joined in reading.joined}
@@ -306,12 +319,12 @@ def _rule_words(reading: Reading, terms: _Terms) -> list[str]:
     while index < len(tokens):
         joined = starts.get(index)
         if joined is not None and (joined.run or len(joined.word.canonical) > 2):
-            candidate = terms.corrected(joined.word)
+            candidate = terms.corrected(joined.word, fuzzy)
             if joined.run or candidate in terms.typo.exact:
                 words.append(candidate)
                 index = joined.end
                 continue
-        words.append(terms.corrected(tokens[index]))
+        words.append(terms.corrected(tokens[index], fuzzy))
         index += 1
     return words
 

@@ -50,10 +50,12 @@ GROUPS: dict[str, str] = {
         swimsuit bikini tshirt leotard clothes clothing""",
     "SEXCUE": """sex sexual sexually naked nude nudity undress undressed undressing undresses strip
         stripped stripping topless intercourse erotic fondle fondled fondling grope groped groping
-        groping molested aroused orgasm lingerie panties porn""",
+        groping molested aroused orgasm lingerie panties porn despida desnudada desnuda deshabillee
+        ausgezogen nackt nue""",
     "FORCE": """forced forcing forcibly coerced coercing drugged drugging unconscious restrained
         overpowered overpowering unwilling unwillingly blackmailed blackmailing hypnotized hypnotised
-        kidnapped chloroform chloroformed spiked sedated""",
+        kidnapped chloroform chloroformed spiked sedated drogada drogado droguee drogue betaubt
+        narcotizada inconsciente bewusstlos""",
     "BODYCUE": """bikini lingerie underwear panties bra bras thong thongs thighs buttocks butt cleavage
         undress undressing undressed seductive seductively sensual sexy sultry suggestive provocative
         provocatively alluring curvy naked nude nudity oiled spread spreading erotic lewd nsfw
@@ -68,7 +70,7 @@ GROUPS: dict[str, str] = {
     "APART": "off apart open in half into pieces",
     "CORPSE": "corpse corpses body bodies cadaver cadavers",
     "MANGLED": """mangled mutilated butchered eviscerated disfigured dismembered flayed skinned gutted""",
-    "NAZI": "nazi nazis nazism neonazi wehrmacht hitler hitlers fuhrer reich waffen ss",
+    "NAZI": "nazi nazis nazism nazismo nazisme neonazi wehrmacht hitler hitlers fuhrer reich waffen ss",
     "PRAISE": """glorious glorifying glorify glorified heroic hero heroes celebrating celebrate
         celebration honoring honouring honor honour tribute praising praise worship worshipping
         triumphant victorious saviour savior propaganda recruitment rally idolizing admiring""",
@@ -120,7 +122,9 @@ _RULES: tuple[tuple[Category, str], ...] = (
     (Category.NONCONSENSUAL, r"\b{FORCE} (?:\w+ ){0,5}(?:{SEXCUE}|{REMOVE} (?:\w+ ){0,2}(?:clothes|clothing))\b"),
     (Category.NONCONSENSUAL, r"\b(?:{SEXCUE}|{REMOVE} (?:\w+ ){0,2}(?:clothes|clothing)) (?:\w+ ){0,5}(?:{FORCE}|asleep|"
                              r"sleeping|held down|pinned down|struggling|screaming|at gunpoint|at knifepoint)\b"),
-    (Category.NONCONSENSUAL, r"\b(?:sleeping|asleep|unconscious|drunk|passed out) (?:\w+ ){0,3}(?:{SEXCUE}|{REMOVE})\b"),
+    (Category.NONCONSENSUAL, r"\b(?:sleeping|asleep|unconscious|drunk|passed out) (?:\w+ ){0,5}(?:{SEXCUE}|{REMOVE})\b"),
+    (Category.NONCONSENSUAL, r"\b(?:spiked (?:her |his |a )?drinks?|roofied|roofie|roofies|date rape drug|"
+                             r"drugged (?:her|his) drink)\b"),
     (Category.NONCONSENSUAL, r"\b(?:{SEXCUE}|groping|touching|filming|photographing) (?:\w+ ){0,2}(?:a |an |the )?"
                              r"(?:sleeping|unconscious|drunk|drugged|passed out)\b"),
     (Category.NONCONSENSUAL, r"\b(?:forced|forcing|forces|made|making|makes|blackmailed|coerced|pressured) (?:her |him |them |his "
@@ -140,6 +144,8 @@ _RULES: tuple[tuple[Category, str], ...] = (
     (Category.GORE, r"\b(?:cutting|sawing|chainsaw|slicing|hacking) (?:\w+ ){0,1}through (?:a |an |the )?(?:\w+ ){0,1}"
                     r"(?:man|woman|person|body|victim|neck|leg|arm|torso|skull)\b"),
     (Category.GORE, r"\b{MANGLED} (?:\w+ ){0,2}{CORPSE}\b"),
+    (Category.GORE, r"\b(?:severed|decapitated|hacked off|chopped off|ripped off|torn off) (?:\w+ ){0,1}(?:heads?|limbs?|"
+                    r"arms?|legs?|hands?|fingers?|feet|penis|breasts?|tongue|ears?)\b"),
     (Category.GORE, r"\b(?:where (?:his|her|their|the) (?:\w+ ){0,1}(?:face|head|arm|leg|eyes?|jaw|hand) used to be|"
                     r"contents (?:on display|visible|spilling|exposed)|from chin to navel|pulled apart by|"
                     r"skinned alive|flayed alive|boiled alive|eaten alive|burned alive|human flesh|"
@@ -173,8 +179,10 @@ _RULES: tuple[tuple[Category, str], ...] = (
                     r"racist caricature|racist cartoon|hook nosed|monkey features|ape features|"
                     r"holocaust (?:was a )?(?:hoax|lie|fake|never happened)|(?:gas chambers?|auschwitz|holocaust|"
                     r"genocide|concentration camp) (?:\w+ ){0,3}(?:happy|joyful|fun|smiley|smiling|holiday|cheerful|"
-                    r"party|meme|glorified|glorifying|celebrated|heroic)|glorif(?:y|ies|ying|ied) (?:\w+ ){0,1}"
-                    r"(?:the )?(?:holocaust|genocide|massacre|nazis?|terrorism))\b"),
+                    r"party|meme|glorified|glorifying|celebrated|heroic)|glorif\w* (?:\w+ ){0,1}"
+                    r"(?:the |el |la |le |les |den |die |o |a )?(?:holocaust|holocausto|holocauste|genocide|genocidio|"
+                    r"genozid|massacre|masacre|nazis?|nazismo|nazisme|nationalsozialismus|terrorism|terrorismo|"
+                    r"hitler|ss))\b"),
     (Category.HATE, r"\b{NAZI} (?:\w+ ){0,4}{PRAISE}\b"),
     (Category.HATE, r"\b{PRAISE} (?:\w+ ){0,3}{NAZI}\b"),
     (Category.HATE, r"\b(?:kkk|klan|confederate) (?:\w+ ){0,4}(?:heroic|glorious|proud|recruitment|propaganda|tribute)\b"),

@@ -81,7 +81,7 @@ WORDS: dict[Category, frozenset[str]] = {
         babies preteen preteens tween tweens teen teens teenage teenaged teenager teenagers underage
         minor minors loli lolis lolita lolicon shota shotacon jailbait schoolgirl schoolgirls
         schoolboy schoolboys pubescent prepubescent boy boys juvenile juveniles youngster
-        youngsters kindergarten kindergartener grader graders
+        youngsters kindergarten kindergartener grader graders adolescent adolescents
     """),
     Category.SUGGESTIVE: _words("""
         sexy sexier sexiest seductive seductively seduce seduces seducing seduction sensual sensually
@@ -211,6 +211,22 @@ ALLOW: frozenset[tuple[str, ...]] = _senses() | _phrases(
     "rape of the sabine women", "rape of proserpina", "rape of europa", "rape of lucretia",
     "rape of the lock", "naked mole rat", "naked mole rats", "cock a doodle doo",
 )
+
+# Senses set by the whole prompt: a flagged word is in its benign sense when the prompt also holds a
+# word of that sense's field ("cock" in a prompt about a farm or a rooster is the bird). Only for
+# words that are not PROTECTED, so a context word never lifts a minor, hate or non-consent term.
+_BIRD_FIELD = """bird birds songbird songbirds feeder feathers feathered nest nesting ornithology wildlife
+    aviary perched perching plumage beak wings chick chicks species"""
+CONTEXT_SENSES: dict[str, frozenset[str]] = {
+    word: frozenset(field.split()) for words, field in (
+        ("cock cocks", "rooster roosters hen hens chicken chickens farm farmyard poultry crowing crow "
+         "barnyard coop " + _BIRD_FIELD),
+        ("tit tits booby boobies", _BIRD_FIELD + " galapagos seabird seabirds"),
+        ("pussy", "cat cats kitten kittens kitty meow whiskers purring willow"),
+        ("breast breasts", "recipe cooking cooked grilled roasted plate dinner meal kitchen chef oven "
+         "fillet swimming swimmer pool butterfly cancer mammogram"),
+    ) for word in words.split()
+}
 
 # Ages under 18 written as words ("fifteen year old").
 NUMBER_WORDS: dict[str, int] = {

@@ -24,7 +24,8 @@ NATIVE: dict[Category, str] = {
         pornographique, érotique, masturbation, fellation, salope,
         nackt, nackte, nackten, nackter, nacktes, nacktheit, entkleidet, titten, brüste, ficken, fickt,
         gefickt, muschi, geschlechtsverkehr, nacktbild, nacktfoto, erotisch, pornografisch,
-        nua, nuas, sem roupa, peitos, seios nus, buceta, transando, transar,
+        nua, nuas, pelada, peladas, despida, despidas, desnudada, desnudando, despindo, ausgezogen,
+        entblößt, sem roupa, peitos, seios nus, buceta, transando, transar,
         sexo oral, pornografia, erótica,
         голая, голый, голые, голое, голую, обнажённая, обнаженная, обнажённый, обнажённые, без одежды,
         секс, порно, эротика, эротический, сиськи, трах, трахает, трахаются, голышом,
@@ -78,6 +79,7 @@ NATIVE: dict[Category, str] = {
 
 # Japanese terms searched as substrings of the prompt (NFKC, spaces and invisible characters removed).
 CJK: dict[Category, tuple[str, ...]] = {
+    Category.SUGGESTIVE: ("セクシー", "下着", "ランジェリー", "誘惑", "水着姿"),
     S: ("全裸", "裸の", "裸で", "ヌード", "エロ", "セックス", "おっぱい", "乳首", "性器", "ポルノ", "性行為",
         "半裸", "脱衣", "オナニー", "フェラ", "パンチラ"),
     MI: ("少女", "幼女", "女子高生", "女子中学生", "中学生", "小学生", "子供", "子ども", "児童", "ロリ", "ショタ",
