@@ -16,6 +16,7 @@ EXTRA = """its aped apes them they then than hero heros here there gays dear dee
     baked naked named nakes snake snakes raced racer races laced lace face faced faces cage caged page paged
     wage waged gore ore core cores gory glory story store stores hate hated heat heated oat rape grape drape
     tape taped nape gape gaped cape caped strip trip strips trips stripe stripped striped tripped shot shoot
+    bob bobs bobby
     """.split()
 
 
@@ -26,7 +27,9 @@ def main() -> int:
     from bot.safety.prompt_filter import _compiled
     from bot.safety.prompt_filter import ServerTerms
 
-    english = {w for w in get_english_words_set(["web2", "gcide"], lower=True, alpha=True)} | set(EXTRA)
+    lemmas = get_english_words_set(["web2", "gcide"], lower=True, alpha=True) | set(EXTRA)
+    # The lists hold lemmas; prompts hold inflections too ("bobs", "aped", "snaked").
+    english = lemmas | {w + end for w in lemmas if len(w) >= 3 for end in ("s", "es", "ed", "d", "ing")}
     terms = _compiled(ServerTerms())
     vocabulary = [*terms.words, *rules.VOCABULARY]
     index = TypoIndex(vocabulary)
