@@ -27,6 +27,7 @@ from bot.safety.terms import Category
 
 CLASSES = ("benign", "sexual", "sexual-minors", "nonconsensual", "gore", "hate")
 BUILTIN = "builtin"
+NEGATIVE_MARK = "negprompt"  # the classifier reads "prompt words negprompt negative words"
 FORMAT_VERSION = 1
 
 
@@ -35,21 +36,30 @@ def _hash(text: str) -> int:
     return zlib.crc32(text.encode())
 
 
+def classifier_input(prompt_words: list[str], negative_words: list[str]) -> str:
+    text = " ".join(prompt_words)
+    return f"{text} {NEGATIVE_MARK} {' '.join(negative_words)}" if negative_words else text
+
+
 def features(text: str, dim: int) -> tuple[np.ndarray, np.ndarray]:
-    """(bucket indices, weights) of one text's hashed features, weights L2-normalized."""
-    words = text.split()
+    """(bucket indices, weights) of one text's hashed features, weights L2-normalized. The negative
+    prompt's words (after NEGATIVE_MARK) hash apart from the prompt's: "nude" steering away from
+    nudity is a different feature from "nude" asking for it."""
+    prompt, _, negative = text.partition(f" {NEGATIVE_MARK} ")
     grams: dict[int, float] = {}
-    for word in words:
-        padded = f" {word} "
-        for n in (2, 3, 4, 5):
-            for i in range(len(padded) - n + 1):
-                key = _hash(padded[i:i + n]) % dim
-                grams[key] = grams.get(key, 0.0) + 1.0
-        key = _hash("w:" + word) % dim
-        grams[key] = grams.get(key, 0.0) + 1.0
-    for first, second in zip(words, words[1:], strict=False):
-        key = _hash(f"b:{first} {second}") % dim
-        grams[key] = grams.get(key, 0.0) + 1.0
+    for salt, part in (("", prompt), ("n:", negative)):
+        words = part.split()
+        for word in words:
+            padded = f" {word} "
+            for n in (2, 3, 4, 5):
+                for i in range(len(padded) - n + 1):
+                    key = _hash(salt + padded[i:i + n]) % dim
+                    grams[key] = grams.get(key, 0.0) + 1.0
+            key = _hash(f"{salt}w:{word}") % dim
+            grams[key] = grams.get(key, 0.0) + 1.0
+        for first, second in zip(words, words[1:], strict=False):
+            key = _hash(f"{salt}b:{first} {second}") % dim
+            grams[key] = grams.get(key, 0.0) + 1.0
     if not grams:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
     index = np.fromiter(grams.keys(), dtype=np.int64, count=len(grams))

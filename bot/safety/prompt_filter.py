@@ -22,9 +22,21 @@ from typing import TYPE_CHECKING
 from bot.safety import rules
 from bot.safety.normalize import Reading, Token, TypoIndex, normalize, squeeze
 from bot.safety.policy import ChannelKind, refused_category
-from bot.safety.terms import ADULT_AGE, ALLOW, CONTEXT_SENSES, PHRASES, PREFIXES, WORDS, Category
-from bot.safety.terms_i18n import native_terms
+from bot.safety.terms import (
+    ADULT_AGE,
+    ALLOW,
+    CONTEXT_NEEDS_NO_PERSON,
+    CONTEXT_SENSES,
+    PERSON_WORDS,
+    PHRASES,
+    PREFIXES,
+    WORDS,
+    Category,
+)
+from bot.safety.terms_i18n import PREFIXES_I18N, native_terms
 from bot.safety.typo_guard import GUARD
+
+from bot.safety.classifier import classifier_input
 
 if TYPE_CHECKING:
     from bot.safety.classifier import PromptClassifier
@@ -182,7 +194,7 @@ def _compiled(server: ServerTerms) -> _Terms:
             words.setdefault(key[0], Category.CUSTOM)
         else:
             phrases.setdefault(key, Category.CUSTOM)
-    return _Terms(words, phrases, PREFIXES)
+    return _Terms(words, phrases, {**PREFIXES_I18N, **PREFIXES})
 
 
 @functools.lru_cache(maxsize=256)
@@ -227,6 +239,7 @@ class PromptFilter:
         since the text is shown with the result."""
         result, words = self._check_prompt(prompt, server)
         hits = dict.fromkeys(result.hits)
+        negative_words: list[str] = []
         if negative.strip():
             negative_result, negative_words = self._check_prompt(negative, server)
             # Slurs and server-blocked terms, not hate symbols: "swastika" in a negative steers away from it.
@@ -237,11 +250,15 @@ class PromptFilter:
         layer = result.layer or ("rules" if hits else None)
         score = None
         if self.classifier is not None:
-            score, category = self.classifier.predict(" ".join(words))
+            score, category = self.classifier.predict(classifier_input(words, negative_words))
             if score >= self.classifier.threshold and not hits:
                 hits[Hit(category, f"classifier {score:.2f}")] = None
                 layer = "classifier"
         return replace(result, hits=tuple(hits), score=score, layer=layer if hits else None)
+
+    def words(self, text: str) -> list[str]:
+        """The words of `text` as the rules and the learned layer read them."""
+        return self._check_prompt(text)[1]
 
     def _check_prompt(self, prompt: str, server: ServerTerms | None = None) -> tuple[FilterResult, list[str]]:
         """The terms and rules layers on one text, and its words as the rules read them."""
@@ -278,6 +295,8 @@ class PromptFilter:
             hits.setdefault(Hit(Category.MINORS, "age under 18"))
         present = set(all_words)
         for hit in [h for h in hits if h.term in CONTEXT_SENSES and h.category not in PROTECTED]:
+            if hit.term in CONTEXT_NEEDS_NO_PERSON and not present.isdisjoint(PERSON_WORDS):
+                continue
             if not present.isdisjoint(CONTEXT_SENSES[hit.term]):
                 del hits[hit]
                 exempted.setdefault(hit)

@@ -38,7 +38,7 @@ GROUPS: dict[str, str] = {
         towel towels skirt skirts pants trousers jeans shorts robe robes gown gowns nightgown nightie
         leotard outfit outfits uniform uniforms costume costumes attire tunic toga kimono corset thong
         thongs stockings tights""",
-    "INTIMATE": """bra bras bikini bikinis panties panty underwear knickers briefs lingerie thong
+    "INTIMATE": """bra bras bikini bikinis panties panty underwear knickers briefs boxers lingerie thong
         thongs clothes clothing cloths garments everything""",
     "FALL": "falls fall falling fell fallen slides slide sliding slid drops dropped dropping gone missing",
     "NOTHING": "nothing",
@@ -56,10 +56,11 @@ GROUPS: dict[str, str] = {
         overpowered overpowering unwilling unwillingly blackmailed blackmailing hypnotized hypnotised
         kidnapped chloroform chloroformed spiked sedated drogada drogado droguee drogue betaubt
         narcotizada inconsciente bewusstlos""",
-    "BODYCUE": """bikini lingerie underwear panties bra bras thong thongs thighs buttocks butt cleavage
+    "BODYCUE": """bikini lingerie underwear panties bra bras thong thongs thighs buttocks butt cleavage cp
+        shower showering shirtless
         undress undressing undressed seductive seductively sensual sexy sultry suggestive provocative
         provocatively alluring curvy naked nude nudity oiled spread spreading erotic lewd nsfw
-        topless bedroom boudoir""",
+        topless boudoir""",
     "ORGANS": """intestines intestine guts bowels organs viscera innards entrails brains brain""",
     "SPILL": """spilling spill spilled spills spilt hanging dangling exposed pouring oozing ripped torn
         bursting protruding gushing splattered spattered strewn""",
@@ -69,17 +70,22 @@ GROUPS: dict[str, str] = {
         chopping cutting sawing slicing""",
     "APART": "off apart open in half into pieces",
     "CORPSE": "corpse corpses body bodies cadaver cadavers",
-    "MANGLED": """mangled mutilated butchered eviscerated disfigured dismembered flayed skinned gutted""",
-    "NAZI": "nazi nazis nazism nazismo nazisme neonazi wehrmacht hitler hitlers fuhrer reich waffen ss",
+    "MANGLED": """mangled mutilated butchered eviscerated disfigured dismembered flayed skinned gutted
+        charred burned burnt decomposing""",
+    "NAZI": """nazi nazis nazism nazismo nazisme nazista nazistas neonazi wehrmacht hitler hitlers fuhrer
+        reich waffen ss natsist natsisty natsizm gitler""",
     "PRAISE": """glorious glorifying glorify glorified heroic hero heroes celebrating celebrate
         celebration honoring honouring honor honour tribute praising praise worship worshipping
-        triumphant victorious saviour savior propaganda recruitment rally idolizing admiring""",
+        triumphant victorious saviour savior propaganda recruitment rally idolizing admiring proud
+        proudly gloire glorieux glorieuse gloria glorioso gloriosa heroico heroica heroique heroi
+        heroes heldenhaft helden ruhm ruhmreich homenaje hommage ehren slava geroi geroicheskii""",
     "GROUP": """jews muslims blacks africans arabs mexicans immigrants gays lesbians asians gypsies
         refugees hindus christians""",
     "GROUPADJ": "jewish black gay trans transgender muslim arab roma asian african mexican",
     "PEOPLE": "people person persons men women folk man woman",
     "VERMIN": """vermin rats rat cockroaches roaches parasites subhuman subhumans apes ape monkeys monkey
-        animals savages filth plague disease dogs pigs insects monsters demons beasts""",
+        animals savages filth plague disease dogs pigs insects monsters demons beasts terrorists
+        criminals rapists thieves invaders""",
     "KILLALL": "exterminate exterminated exterminating gassed gas genocide kill killed eradicate purge",
 }
 
@@ -109,6 +115,12 @@ _RULES: tuple[tuple[Category, str], ...] = (
                       r"unclothed|disrobed|disrobing|undressing|undresses|undressed|doing the deed|full nudity|"
                       r"nothing left to the imagination|uncensored|ahegao|strip tease|pole dance naked)\b"),
     (Category.SEXUAL, r"\b(?:spread|spreading) (?:her |his |their )?(?:legs|thighs|cheeks|pussy|lips)\b|\blegs apart\b"),
+    (Category.SEXUAL, r"\b(?:lifting|lifts|lifted|lift|pulling up|pulls up|pulled up|hiking up|hikes up|raising) (?:up )?"
+                      r"(?:her|their) (?:\w+ ){0,1}(?:shirt|top|skirt|dress|blouse|tshirt|sweater|nightgown)\b"),
+    (Category.SEXUAL, r"\b(?:flash|flashes|flashing|flashed) (?:her|his|their) (?:\w+ ){0,1}(?:chest|body|breasts?|boobs|"
+                      r"tits|butt|crotch)\b|\b(?:her|their) bare chest\b"),
+    (Category.SEXUAL, r"\b{INTIMATE} (?:\w+ ){0,1}(?:around|round|at) (?:her|his|their) (?:ankles|knees|thighs)\b"),
+    (Category.SEXUAL, r"\b(?:wearing|in|wears) (?:only|just) (?:\w+ ){1,4}nothing else\b|\bnothing else on\b"),
     (Category.SEXUAL, r"\b(?:sucking|licking|stroking|riding|fingering) (?:his|her|a|the) (?:cock|dick|shaft|member|"
                       r"nipples?|clit|pussy|penis)\b"),
     # non-consent
@@ -117,8 +129,8 @@ _RULES: tuple[tuple[Category, str], ...] = (
                              r"took advantage of|taking advantage of|sex slave|date rape|revenge porn|creepshot|"
                              r"creep shot|spy cam|peeping tom|upskirt|deepfake nude|deepfake porn|"
                              r"crying and resisting|"
-                             r"(?:nude|naked|porn|sex tape) of my (?:\w+ ){0,1}(?:coworker|ex|classmate|neighbou?r|"
-                             r"teacher|boss|friend|sister|girlfriend|wife|crush))\b"),
+                             r"(?:nudes?|naked|porn|sex tape|explicit)(?: \w+){0,2} of my (?:\w+ ){0,1}(?:coworker|ex|classmate|"
+                             r"neighbou?r|teacher|boss|friend|sister|girlfriend|wife|crush|colleague|stepsister|roommate))\b"),
     (Category.NONCONSENSUAL, r"\b{FORCE} (?:\w+ ){0,5}(?:{SEXCUE}|{REMOVE} (?:\w+ ){0,2}(?:clothes|clothing))\b"),
     (Category.NONCONSENSUAL, r"\b(?:{SEXCUE}|{REMOVE} (?:\w+ ){0,2}(?:clothes|clothing)) (?:\w+ ){0,5}(?:{FORCE}|asleep|"
                              r"sleeping|held down|pinned down|struggling|screaming|at gunpoint|at knifepoint)\b"),
@@ -131,6 +143,18 @@ _RULES: tuple[tuple[Category, str], ...] = (
                              r"\w+ |a \w+ )?(?:to |into )?(?:undress|strip|take off|remove her|get naked|have sex|sex|"
                              r"perform|pose naked|posing naked|posing nude|pose nude|posing)\b"),
     (Category.NONCONSENSUAL, r"\b(?:stripped|undressed|naked|nude) and (?:chained|tied|bound|restrained|gagged)\b"),
+    (Category.NONCONSENSUAL, r"\b(?:tied up|tied down|bound|restrained|chained|gagged|held down|pinned down) (?:\w+ ){0,3}"
+                             r"(?:and )?(?:being )?(?:assaulted|abused|violated|used|ravished|molested|groped)\b"),
+    (Category.NONCONSENSUAL, r"\b(?:crying|screaming|struggling|sobbing|begging|terrified|scared|resisting|protesting) "
+                             r"(?:\w+ ){0,3}(?:being|getting|as|while) (?:\w+ ){0,2}(?:{SEXCUE}|undressed|stripped|groped|"
+                             r"touched|fondled|assaulted)\b"),
+    (Category.NONCONSENSUAL, r"\b(?:sex|intercourse|fucking|mating|making love|sexual) (?:\w+ ){0,1}with (?:a |an |the |her |his )?"
+                             r"(?:\w+ ){0,1}(?:dog|dogs|horse|horses|animal|animals|goat|pig|donkey|sheep|beast)\b"),
+    (Category.NONCONSENSUAL, r"\b(?:hidden cameras?|spy cams?|secret(?:ly)? (?:filming|filmed|photographing|photographed|"
+                             r"recording|recorded)|peeping|voyeur\w*) (?:\w+ ){0,5}(?:changing rooms?|locker rooms?|showers?|"
+                             r"showering|bathrooms?|toilets?|restrooms?|bedroom|undressing|{SEXCUE})\b"),
+    (Category.NONCONSENSUAL, r"\b(?:{SEXCUE}|nudes?|explicit|undress\w*) (?:\w+ ){0,6}from (?:her|his|their|my) (?:\w+ ){0,1}"
+                             r"(?:instagram|facebook|tiktok|selfies?|profile|photos?|pictures?|social media)\b"),
     (Category.NONCONSENSUAL, r"\b(?:tied up|chained|gagged) (?:\w+ ){0,2}being (?:\w+ ){0,1}(?:{SEXCUE}|{REMOVE})\b"),
     # graphic injury
     (Category.GORE, r"\b{ORGANS} (?:\w+ ){0,2}{SPILL}\b"),
@@ -144,6 +168,9 @@ _RULES: tuple[tuple[Category, str], ...] = (
     (Category.GORE, r"\b(?:cutting|sawing|chainsaw|slicing|hacking) (?:\w+ ){0,1}through (?:a |an |the )?(?:\w+ ){0,1}"
                     r"(?:man|woman|person|body|victim|neck|leg|arm|torso|skull)\b"),
     (Category.GORE, r"\b{MANGLED} (?:\w+ ){0,2}{CORPSE}\b"),
+    (Category.GORE, r"\b(?:graphic|gory|gruesome|grisly|grotesque) (?:\w+ ){0,2}(?:autopsy|wounds?|injur\w+|death|deaths|"
+                    r"mutilation|violence|dismemberment|corpses?|bodies|murders?|execution|killing|dissection|"
+                    r"decapitation|torture|massacre|accident)\b"),
     (Category.GORE, r"\b(?:severed|decapitated|hacked off|chopped off|ripped off|torn off) (?:\w+ ){0,1}(?:heads?|limbs?|"
                     r"arms?|legs?|hands?|fingers?|feet|penis|breasts?|tongue|ears?)\b"),
     (Category.GORE, r"\b(?:where (?:his|her|their|the) (?:\w+ ){0,1}(?:face|head|arm|leg|eyes?|jaw|hand) used to be|"
@@ -189,11 +216,19 @@ _RULES: tuple[tuple[Category, str], ...] = (
     (Category.HATE, r"\b(?:genocide|holocaust|ethnic cleansing|lynching|lynchings|mass shooting|massacre|"
                     r"school shooting|terrorist attack) (?:\w+ ){0,3}(?:glorified|celebrated|heroic|heroes|celebration|"
                     r"tribute|justified|was good|joyful)\b"),
+    (Category.HATE, r"\b(?:celebration of|mocking|mockery of|making fun of|laughing at|jokes? about|funny) (?:\w+ ){0,2}"
+                    r"(?:holocaust|genocide|ethnic cleansing|lynching|massacre|slavery|auschwitz|gas chambers?)\b"),
+    (Category.HATE, r"\b(?:calling|called|call|calls|labelling|labeling) (?:\w+ ){0,1}(?:{GROUP}|{GROUPADJ} {PEOPLE}) "
+                    r"(?:\w+ ){0,1}{VERMIN}\b"),
+    (Category.HATE, r"\b(?:jews?|jewish|zionists?) (?:\w+ ){0,6}(?:control(?:ling|s)? the (?:world|media|banks|government)|"
+                    r"puppet masters?|world domination|greedy|hooked nose|hook nose|big nose)\b"),
+    (Category.HATE, r"\b(?:hooked nose|hook nose|hook nosed|big nosed?) (?:\w+ ){0,6}(?:jews?|jewish|banker|merchant|"
+                    r"controlling)\b"),
     (Category.HATE, r"\b(?:celebrating|celebrate|glorifying|glorious|honoring|tribute to|praising) (?:\w+ ){0,3}"
                     r"(?:genocide|holocaust|ethnic cleansing|lynching|lynchings|mass shooting|massacre|"
                     r"school shooter|christchurch shooter|terrorist attack)\b"),
     (Category.HATE, r"\b(?:{GROUP}|{GROUPADJ} {PEOPLE}) (?:\w+ ){0,2}(?:as|are|like|depicted as|portrayed as|shown as|"
-                    r"drawn as|turned into) (?:\w+ ){0,1}{VERMIN}\b"),
+                    r"drawn as|turned into) (?:\w+ ){0,3}{VERMIN}\b"),
     (Category.HATE, r"\b(?:{KILLALL}) (?:all |the )?(?:\w+ ){0,1}(?:{GROUP}|{GROUPADJ} {PEOPLE})\b"),
     (Category.HATE, r"\b(?:{GROUP}|{GROUPADJ} {PEOPLE}) (?:should|must|deserve to|need to) (?:be )?(?:die|burn|gassed|"
                     r"exterminated|hanged|lynched|killed|deported)\b"),
@@ -285,7 +320,7 @@ def negative_steering(words: list[str], raw: str) -> list[RuleHit]:
     hits = []
     strong = [w for w in words if w in _NEG_CLOTHING_STRONG]
     garments = [w for w in words if w in _NEG_GARMENTS]
-    if strong or len(garments) >= 2 or any(term in raw for term in _NEG_CJK_CLOTHING):
+    if strong or len(garments) >= 3 or any(term in raw for term in _NEG_CJK_CLOTHING):
         hits.append(RuleHit(Category.SEXUAL, "negative: " + " ".join((strong + garments)[:3] or ["clothing"])))
     text = " ".join(words)
     adult = _NEG_ADULT.search(text)

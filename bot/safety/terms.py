@@ -74,14 +74,16 @@ WORDS: dict[Category, frozenset[str]] = {
         vagina vaginas vulva vulvas clitoris labia testicles scrotum pubic
         dick dicks cock cocks pussy pussies cunt tits titties titty boobs boobies breasts
         butthole dildo dildos bdsm bondage fetish stripper strippers striptease upskirt downblouse
-        cameltoe sexting horny aroused seminude
+        cameltoe sexting horny aroused seminude fuck fucks fucked fucking
     """),
     Category.MINORS: _words("""
         child children childs childlike kid kids kiddie kiddies toddler toddlers infant infants baby
         babies preteen preteens tween tweens teen teens teenage teenaged teenager teenagers underage
         minor minors loli lolis lolita lolicon shota shotacon jailbait schoolgirl schoolgirls
         schoolboy schoolboys pubescent prepubescent boy boys juvenile juveniles youngster
-        youngsters kindergarten kindergartener grader graders adolescent adolescents
+        youngsters kindergarten kindergartener kindergartner preschooler preschoolers grader graders
+        adolescent adolescents daughter daughters stepdaughter stepdaughters niece nieces puberty
+        schooler schoolers
     """),
     Category.SUGGESTIVE: _words("""
         sexy sexier sexiest seductive seductively seduce seduces seducing seduction sensual sensually
@@ -136,7 +138,9 @@ PHRASES: dict[Category, frozenset[tuple[str, ...]]] = {
         "little girl", "little girls", "young girl", "young girls", "little boy", "little boys",
         "young boy", "young boys", "young looking", "elementary school", "middle school",
         "junior high", "grade school", "high school", "under age", "under 18", "school girl",
-        "school girls", "school boy", "pre teen", "jail bait",
+        "school girls", "school boy", "pre teen", "jail bait", "bar mitzvah", "bat mitzvah",
+        "first communion", "sweet sixteen", "primary school", "preschool", "day care", "grade schooler",
+        "elementary schooler", "hit puberty", "before puberty", "child like", "kid like",
     ),
     Category.NONCONSENSUAL: _phrases(
         "non consensual", "forced sex", "sexual assault", "sexually assaulted",
@@ -225,8 +229,17 @@ CONTEXT_SENSES: dict[str, frozenset[str]] = {
         ("pussy", "cat cats kitten kittens kitty meow whiskers purring willow"),
         ("breast breasts", "recipe cooking cooked grilled roasted plate dinner meal kitchen chef oven "
          "fillet swimming swimmer pool butterfly cancer mammogram"),
+        # "nude" the colour and "naked" the bare thing, in a prompt about things (see PERSON_WORDS)
+        ("nude", _COLOUR_USES + " toned tonal neutral fashion cosmetics flatlay flat lay product catalogue "
+         "ballet mannequin swatch swatches"),
+        ("naked nackte nackt", "tree trees branch branches wall walls wand wande baume eye flame flames bulb "
+         "bulbs blade wire concrete brick bricks hillside rock rocks singularity winter landscape"),
     ) for word in words.split()
 }
+# A context sense never applies when the prompt is about a person ("nude woman in heels").
+PERSON_WORDS = frozenset("""woman women man men girl girls boy boys lady person people model models she her
+    he him his body bodies couple frau mann mujer femme homme mulher child kid kids teen figure""".split())
+CONTEXT_NEEDS_NO_PERSON = frozenset({"nude", "naked", "nackte", "nackt"})
 
 # Ages under 18 written as words ("fifteen year old").
 NUMBER_WORDS: dict[str, int] = {

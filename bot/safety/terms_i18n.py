@@ -50,7 +50,8 @@ NATIVE: dict[Category, str] = {
     """,
     N: """
         violación, violada, violado, violar, violando, abuso sexual, sin consentimiento,
-        violée, violer, violé, agression sexuelle, sans consentement,
+        violée, violer, violé, agression sexuelle, sans consentement, viol d'une, viol de, viol collectif,
+        scène de viol, victime de viol,
         vergewaltigung, vergewaltigt, vergewaltigen, vergewaltigte, sexueller missbrauch,
         estupro, estuprada, estuprar, abuso sexual, sem consentimento,
         изнасилование, изнасилована, изнасиловал, насилуют, насилует, chikan, goukan, reipu
@@ -75,6 +76,16 @@ NATIVE: dict[Category, str] = {
         хайль гитлер, свастика, жид, жиды, жидов, хач, хачи, чурка, чурки, ниггер, ниггеры,
         nachizumu, kagijuuji
     """,
+}
+
+# Word starts (in the normalizer's alphabet) that only begin flagged words in these languages: the
+# endings of Russian, Spanish, Portuguese and German inflect ("расчленённое", "расчленённый").
+PREFIXES_I18N: dict[str, Category] = {
+    "raschlenen": G, "obezglavl": G, "zerstuckel": G, "verstummel": G, "enthaupt": G, "desmembr": G,
+    "descuartiz": G, "esquartej": G, "demembr": G, "decapit": G, "degoll": G, "egorge": G,
+    "vergewaltig": N, "iznasil": N, "estupr": N,
+    "obnazhenn": S, "pornograf": S, "nacktbild": S, "nacktfoto": S,
+    "pedofil": SM, "pedopornogr": SM, "kinderporn": SM,
 }
 
 # Japanese terms searched as substrings of the prompt (NFKC, spaces and invisible characters removed).
