@@ -178,6 +178,9 @@ def run_bot() -> int:
     try:
         settings = load_settings()
         prepare_data_dir(settings.data_dir)
+        from bot.safety.classifier import load_classifier
+
+        load_classifier(settings.safety_prompt_classifier)  # a bad file stops here, with its reason
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2

@@ -118,6 +118,7 @@ def _load_npz(source, name: str) -> PromptClassifier:
     return PromptClassifier(name, weights, bias, threshold)
 
 
+@functools.lru_cache(maxsize=8)
 def load_classifier(setting: str) -> PromptClassifier | None:
     """`builtin`, a path to an .npz, or `none` (None). A bad file is a ConfigError at start-up."""
     if setting == "none":

@@ -24,6 +24,7 @@ from typing import TYPE_CHECKING
 from bot.database import Database
 from bot.errors import AdmissionRefused, ContentBlocked
 from bot.models import Job, JobKind, Requester, StoredImage
+from bot.safety.classifier import load_classifier
 from bot.safety.image_checker import ImageChecker
 from bot.safety.policy import ChannelKind, channel_kind, refusal, refused_category
 from bot.safety.prompt_filter import PromptFilter, screen_text
@@ -54,7 +55,8 @@ class SafetyService(SafetyRecords):
                  clock: Callable[[], float] = time.time):
         super().__init__(db, settings, clock)
         self.checker = checker
-        self.filter = PromptFilter()
+        # The learned layer loads here (a bad SAFETY_PROMPT_CLASSIFIER is a ConfigError at start-up).
+        self.filter = PromptFilter(load_classifier(settings.safety_prompt_classifier))
         # One thread: checks run one at a time off the event loop, beside the renderers.
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="image-check")
         self._stopped = False
@@ -93,11 +95,15 @@ class SafetyService(SafetyRecords):
             raise AdmissionRefused("This bot runs without an image checker, so it only renders in age-restricted "
                                    "channels of servers that enabled NSFW.")
         prompt = plan.params.prompt
-        category, _ = screen_text(self.filter, prompt, plan.params.negative_prompt,
-                                  await self.server_terms(requester.guild_id), kind)
+        # In the checking thread: the learned layer is numpy work (under a millisecond, but not the loop's).
+        category, result = await asyncio.get_running_loop().run_in_executor(
+            self._executor, screen_text, self.filter, prompt, plan.params.negative_prompt,
+            await self.server_terms(requester.guild_id), kind)
         if category is not None:
+            log.info("prompt refused as %s by the %s layer (learned score %s)", category.value, result.layer,
+                     "none" if result.score is None else f"{result.score:.2f}")
             await self._block(guild, requester.guild_id, requester.channel_id, requester.user_id, None,
-                              "prompt", category, None, prompt)
+                              "prompt", category, result.score, prompt)
             raise ContentBlocked(refusal(category, kind))
         reused = plan.kind in (JobKind.VARIATION, JobKind.UPSCALE)
         if reused and not kind.allows_nsfw and plan.parent_job_id is not None:
