@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import statistics
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -145,7 +144,8 @@ def main(argv: Sequence[str], env: dict[str, str]) -> int:
     from bot.safety.classifier import load_classifier
 
     parser = argparse.ArgumentParser(prog="python -m bot safety-eval", description=__doc__.split("\n\n")[0])
-    parser.add_argument("--set", type=Path, default=DEFAULT_SET, help=f"a JSON-lines labelled set (default {DEFAULT_SET})")
+    parser.add_argument("--set", type=Path, default=DEFAULT_SET,
+                        help=f"a JSON-lines labelled set (default {DEFAULT_SET})")
     args = parser.parse_args(list(argv))
     setting = prompt_classifier_setting(env)
     prompt_filter = PromptFilter(load_classifier(setting))

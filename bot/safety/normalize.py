@@ -25,12 +25,11 @@ from __future__ import annotations
 import operator
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
 from anyascii import anyascii
-
-from collections.abc import Iterable
 
 from bot.safety.terms import ADULT_AGE, NUMBER_WORDS
 

@@ -20,6 +20,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from bot.safety import rules
+from bot.safety.classifier import classifier_input
 from bot.safety.normalize import Reading, Token, TypoIndex, normalize, squeeze
 from bot.safety.policy import ChannelKind, refused_category
 from bot.safety.terms import (
@@ -35,8 +36,6 @@ from bot.safety.terms import (
 )
 from bot.safety.terms_i18n import PREFIXES_I18N, native_terms
 from bot.safety.typo_guard import GUARD
-
-from bot.safety.classifier import classifier_input
 
 if TYPE_CHECKING:
     from bot.safety.classifier import PromptClassifier
@@ -246,7 +245,8 @@ class PromptFilter:
             hits.update(dict.fromkeys(hit for hit in negative_result.hits
                                       if hit.category in (Category.HATE, Category.CUSTOM)
                                       and not hit.term.startswith("rule ") and " " not in hit.term))
-            hits.update(dict.fromkeys(Hit(h.category, h.rule) for h in rules.negative_steering(negative_words, negative)))
+            steering = rules.negative_steering(negative_words, negative)
+            hits.update(dict.fromkeys(Hit(h.category, h.rule) for h in steering))
         layer = result.layer or ("rules" if hits else None)
         score = None
         if self.classifier is not None:

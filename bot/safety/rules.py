@@ -95,29 +95,39 @@ _RULES: tuple[tuple[Category, str], ...] = (
     (Category.SEXUAL, r"\b{REMOVE} (?:\w+ ){0,2}(?:her|their) (?:\w+ ){0,2}{GARMENT} (?:\w+ ){0,1}{AWAY}\b"),
     (Category.SEXUAL, r"\b{REMOVE} (?:off|down) (?:her|their) {GARMENT}\b"),
     (Category.SEXUAL, r"\b(?:her|their) (?:\w+ ){0,2}{GARMENT} (?:\w+ ){0,1}{FALL}\b"),
-    (Category.SEXUAL, r"\b(?:towel|robe|sheet|blanket) (?:\w+ ){0,1}(?:slipping|slips|slipped|falling|falls|fell|dropping|"
+    (Category.SEXUAL, r"\b(?:towel|robe|sheet|blanket) (?:\w+ ){0,1}(?:slipping|slips|slipped|falling|falls|"
+                      r"fell|dropping|"
                       r"dropped|drops) (?:off|down|away|to the floor)\b"),
-    (Category.SEXUAL, r"\b(?:last piece of clothing|{INTIMATE}) (?:\w+ ){0,2}(?:fully |completely |all )?(?:off|removed|"
+    (Category.SEXUAL, r"\b(?:last piece of clothing|{INTIMATE}) (?:\w+ ){0,2}(?:fully |completely |all )?(?:off|"
+                      r"removed|"
                       r"stripped|gone|coming off|on the floor)\b"),
-    (Category.SEXUAL, r"\b(?:wearing|wears|wore|in|has|with) (?:absolutely |only |just )?nothing(?: at all| on| but (?:a |her "
+    (Category.SEXUAL, r"\b(?:wearing|wears|wore|in|has|with) (?:absolutely |only |just )?nothing(?: at all| on|"
+                      r" but (?:a |her "
                       r"|his )?(?:smile|towel|socks|stockings|heels|jewelry|necklace|body paint|shadows|tattoos))"),
-    (Category.SEXUAL, r"\b(?:not|isnt|without|no|never) (?:wearing |wear |having |got |with )?(?:anything on|any clothes|"
+    (Category.SEXUAL, r"\b(?:not|isnt|without|no|never) (?:wearing |wear |having |got |with )?(?:anything on|"
+                      r"any clothes|"
                       r"any clothing|a stitch|a thread|her clothes|underwear|panties|a bra|bra|clothes on)\b"),
     (Category.SEXUAL, r"\b{BARE} (?:\w+ ){0,2}{PRIVATE}\b(?! (?:cancer|stroke|milk|pump|feeding|plate|meat|fillet))"),
     (Category.SEXUAL, r"\b{PRIVATE} (?:are |is |fully |clearly )?(?:exposed|visible|uncovered|showing|bared|out)\b"),
-    (Category.SEXUAL, r"\b(?:see through|seethrough|sheer|transparent|wet) (?:\w+ ){0,1}(?:her |their )?(?:shirt|top|blouse|dress|"
-                      r"nightgown|bra|panties|underwear|lingerie|clothes|clothing|leotard|swimsuit)\b(?:.*\b(?:nipples?|"
+    (Category.SEXUAL, r"\b(?:see through|seethrough|sheer|transparent|wet) (?:\w+ ){0,1}(?:her |"
+                      r"their )?(?:shirt|top|blouse|dress|"
+                      r"nightgown|bra|panties|underwear|lingerie|clothes|clothing|leotard|"
+                      r"swimsuit)\b(?:.*\b(?:nipples?|"
                       r"breasts?|nothing underneath|no bra|no underwear|naked|nude|body))?"),
-    (Category.SEXUAL, r"\b(?:see|seeing|looking) (?:\w+ ){0,1}through (?:her |their |his )?(?:clothes|clothing|dress|shirt)\b"),
+    (Category.SEXUAL, r"\b(?:see|seeing|looking) (?:\w+ ){0,1}through (?:her |their |his )?(?:clothes|clothing|"
+                      r"dress|shirt)\b"),
     (Category.SEXUAL, r"\b(?:in the buff|au naturel|full frontal|in the altogether|state of nature|as god made|"
                       r"as nature intended|skinny dipping|wardrobe malfunction|birthday suit|no modesty|"
                       r"no panties|braless|completely bare|totally bare|fully bare|exposing everything|"
                       r"unclothed|disrobed|disrobing|undressing|undresses|undressed|doing the deed|full nudity|"
                       r"nothing left to the imagination|uncensored|ahegao|strip tease|pole dance naked)\b"),
-    (Category.SEXUAL, r"\b(?:spread|spreading) (?:her |his |their )?(?:legs|thighs|cheeks|pussy|lips)\b|\blegs apart\b"),
-    (Category.SEXUAL, r"\b(?:lifting|lifts|lifted|lift|pulling up|pulls up|pulled up|hiking up|hikes up|raising) (?:up )?"
+    (Category.SEXUAL, r"\b(?:spread|spreading) (?:her |his |their )?(?:legs|thighs|cheeks|pussy|lips)\b|"
+                      r"\blegs apart\b"),
+    (Category.SEXUAL, r"\b(?:lifting|lifts|lifted|lift|pulling up|pulls up|pulled up|hiking up|hikes up|"
+                      r"raising) (?:up )?"
                       r"(?:her|their) (?:\w+ ){0,1}(?:shirt|top|skirt|dress|blouse|tshirt|sweater|nightgown)\b"),
-    (Category.SEXUAL, r"\b(?:flash|flashes|flashing|flashed) (?:her|his|their) (?:\w+ ){0,1}(?:chest|body|breasts?|boobs|"
+    (Category.SEXUAL, r"\b(?:flash|flashes|flashing|flashed) (?:her|his|their) (?:\w+ ){0,1}(?:chest|body|"
+                      r"breasts?|boobs|"
                       r"tits|butt|crotch)\b|\b(?:her|their) bare chest\b"),
     (Category.SEXUAL, r"\b{INTIMATE} (?:\w+ ){0,1}(?:around|round|at) (?:her|his|their) (?:ankles|knees|thighs)\b"),
     (Category.SEXUAL, r"\b(?:wearing|in|wears) (?:only|just) (?:\w+ ){1,4}nothing else\b|\bnothing else on\b"),
@@ -129,31 +139,42 @@ _RULES: tuple[tuple[Category, str], ...] = (
                              r"took advantage of|taking advantage of|sex slave|date rape|revenge porn|creepshot|"
                              r"creep shot|spy cam|peeping tom|upskirt|deepfake nude|deepfake porn|"
                              r"crying and resisting|"
-                             r"(?:nudes?|naked|porn|sex tape|explicit)(?: \w+){0,2} of my (?:\w+ ){0,1}(?:coworker|ex|classmate|"
-                             r"neighbou?r|teacher|boss|friend|sister|girlfriend|wife|crush|colleague|stepsister|roommate))\b"),
+                             r"(?:nudes?|naked|porn|sex tape|"
+                             r"explicit)(?: \w+){0,2} of my (?:\w+ ){0,1}(?:coworker|ex|classmate|"
+                             r"neighbou?r|teacher|boss|friend|sister|girlfriend|wife|crush|colleague|stepsister|"
+                             r"roommate))\b"),
     (Category.NONCONSENSUAL, r"\b{FORCE} (?:\w+ ){0,5}(?:{SEXCUE}|{REMOVE} (?:\w+ ){0,2}(?:clothes|clothing))\b"),
-    (Category.NONCONSENSUAL, r"\b(?:{SEXCUE}|{REMOVE} (?:\w+ ){0,2}(?:clothes|clothing)) (?:\w+ ){0,5}(?:{FORCE}|asleep|"
+    (Category.NONCONSENSUAL, r"\b(?:{SEXCUE}|{REMOVE} (?:\w+ ){0,2}(?:clothes|"
+                             r"clothing)) (?:\w+ ){0,5}(?:{FORCE}|asleep|"
                              r"sleeping|held down|pinned down|struggling|screaming|at gunpoint|at knifepoint)\b"),
-    (Category.NONCONSENSUAL, r"\b(?:sleeping|asleep|unconscious|drunk|passed out) (?:\w+ ){0,5}(?:{SEXCUE}|{REMOVE})\b"),
+    (Category.NONCONSENSUAL, r"\b(?:sleeping|asleep|unconscious|drunk|passed out) (?:\w+ ){0,5}(?:{SEXCUE}|"
+                             r"{REMOVE})\b"),
     (Category.NONCONSENSUAL, r"\b(?:spiked (?:her |his |a )?drinks?|roofied|roofie|roofies|date rape drug|"
                              r"drugged (?:her|his) drink)\b"),
     (Category.NONCONSENSUAL, r"\b(?:{SEXCUE}|groping|touching|filming|photographing) (?:\w+ ){0,2}(?:a |an |the )?"
                              r"(?:sleeping|unconscious|drunk|drugged|passed out)\b"),
-    (Category.NONCONSENSUAL, r"\b(?:forced|forcing|forces|made|making|makes|blackmailed|coerced|pressured) (?:her |him |them |his "
+    (Category.NONCONSENSUAL, r"\b(?:forced|forcing|forces|made|making|makes|blackmailed|coerced|"
+                             r"pressured) (?:her |him |them |his "
                              r"\w+ |a \w+ )?(?:to |into )?(?:undress|strip|take off|remove her|get naked|have sex|sex|"
                              r"perform|pose naked|posing naked|posing nude|pose nude|posing)\b"),
     (Category.NONCONSENSUAL, r"\b(?:stripped|undressed|naked|nude) and (?:chained|tied|bound|restrained|gagged)\b"),
-    (Category.NONCONSENSUAL, r"\b(?:tied up|tied down|bound|restrained|chained|gagged|held down|pinned down) (?:\w+ ){0,3}"
+    (Category.NONCONSENSUAL, r"\b(?:tied up|tied down|bound|restrained|chained|gagged|held down|"
+                             r"pinned down) (?:\w+ ){0,3}"
                              r"(?:and )?(?:being )?(?:assaulted|abused|violated|used|ravished|molested|groped)\b"),
     (Category.NONCONSENSUAL, r"\b(?:crying|screaming|struggling|sobbing|begging|terrified|scared|resisting|protesting) "
-                             r"(?:\w+ ){0,3}(?:being|getting|as|while) (?:\w+ ){0,2}(?:{SEXCUE}|undressed|stripped|groped|"
+                             r"(?:\w+ ){0,3}(?:being|getting|as|while) (?:\w+ ){0,2}(?:{SEXCUE}|undressed|"
+                             r"stripped|groped|"
                              r"touched|fondled|assaulted)\b"),
-    (Category.NONCONSENSUAL, r"\b(?:sex|intercourse|fucking|mating|making love|sexual) (?:\w+ ){0,1}with (?:a |an |the |her |his )?"
+    (Category.NONCONSENSUAL, r"\b(?:sex|intercourse|fucking|mating|making love|sexual) (?:\w+ ){0,1}with (?:a |"
+                             r"an |the |her |his )?"
                              r"(?:\w+ ){0,1}(?:dog|dogs|horse|horses|animal|animals|goat|pig|donkey|sheep|beast)\b"),
-    (Category.NONCONSENSUAL, r"\b(?:hidden cameras?|spy cams?|secret(?:ly)? (?:filming|filmed|photographing|photographed|"
-                             r"recording|recorded)|peeping|voyeur\w*) (?:\w+ ){0,5}(?:changing rooms?|locker rooms?|showers?|"
+    (Category.NONCONSENSUAL, r"\b(?:hidden cameras?|spy cams?|secret(?:ly)? (?:filming|filmed|photographing|"
+                             r"photographed|"
+                             r"recording|recorded)|peeping|voyeur\w*) (?:\w+ ){0,5}(?:changing rooms?|"
+                             r"locker rooms?|showers?|"
                              r"showering|bathrooms?|toilets?|restrooms?|bedroom|undressing|{SEXCUE})\b"),
-    (Category.NONCONSENSUAL, r"\b(?:{SEXCUE}|nudes?|explicit|undress\w*) (?:\w+ ){0,6}from (?:her|his|their|my) (?:\w+ ){0,1}"
+    (Category.NONCONSENSUAL, r"\b(?:{SEXCUE}|nudes?|explicit|undress\w*) (?:\w+ ){0,6}from (?:her|his|their|"
+                             r"my) (?:\w+ ){0,1}"
                              r"(?:instagram|facebook|tiktok|selfies?|profile|photos?|pictures?|social media)\b"),
     (Category.NONCONSENSUAL, r"\b(?:tied up|chained|gagged) (?:\w+ ){0,2}being (?:\w+ ){0,1}(?:{SEXCUE}|{REMOVE})\b"),
     # graphic injury
@@ -168,10 +189,12 @@ _RULES: tuple[tuple[Category, str], ...] = (
     (Category.GORE, r"\b(?:cutting|sawing|chainsaw|slicing|hacking) (?:\w+ ){0,1}through (?:a |an |the )?(?:\w+ ){0,1}"
                     r"(?:man|woman|person|body|victim|neck|leg|arm|torso|skull)\b"),
     (Category.GORE, r"\b{MANGLED} (?:\w+ ){0,2}{CORPSE}\b"),
-    (Category.GORE, r"\b(?:graphic|gory|gruesome|grisly|grotesque) (?:\w+ ){0,2}(?:autopsy|wounds?|injur\w+|death|deaths|"
+    (Category.GORE, r"\b(?:graphic|gory|gruesome|grisly|grotesque) (?:\w+ ){0,2}(?:autopsy|wounds?|injur\w+|"
+                    r"death|deaths|"
                     r"mutilation|violence|dismemberment|corpses?|bodies|murders?|execution|killing|dissection|"
                     r"decapitation|torture|massacre|accident)\b"),
-    (Category.GORE, r"\b(?:severed|decapitated|hacked off|chopped off|ripped off|torn off) (?:\w+ ){0,1}(?:heads?|limbs?|"
+    (Category.GORE, r"\b(?:severed|decapitated|hacked off|chopped off|ripped off|"
+                    r"torn off) (?:\w+ ){0,1}(?:heads?|limbs?|"
                     r"arms?|legs?|hands?|fingers?|feet|penis|breasts?|tongue|ears?)\b"),
     (Category.GORE, r"\b(?:where (?:his|her|their|the) (?:\w+ ){0,1}(?:face|head|arm|leg|eyes?|jaw|hand) used to be|"
                     r"contents (?:on display|visible|spilling|exposed)|from chin to navel|pulled apart by|"
@@ -212,15 +235,18 @@ _RULES: tuple[tuple[Category, str], ...] = (
                     r"hitler|ss))\b"),
     (Category.HATE, r"\b{NAZI} (?:\w+ ){0,4}{PRAISE}\b"),
     (Category.HATE, r"\b{PRAISE} (?:\w+ ){0,3}{NAZI}\b"),
-    (Category.HATE, r"\b(?:kkk|klan|confederate) (?:\w+ ){0,4}(?:heroic|glorious|proud|recruitment|propaganda|tribute)\b"),
+    (Category.HATE, r"\b(?:kkk|klan|confederate) (?:\w+ ){0,4}(?:heroic|glorious|proud|recruitment|propaganda|"
+                    r"tribute)\b"),
     (Category.HATE, r"\b(?:genocide|holocaust|ethnic cleansing|lynching|lynchings|mass shooting|massacre|"
                     r"school shooting|terrorist attack) (?:\w+ ){0,3}(?:glorified|celebrated|heroic|heroes|celebration|"
                     r"tribute|justified|was good|joyful)\b"),
-    (Category.HATE, r"\b(?:celebration of|mocking|mockery of|making fun of|laughing at|jokes? about|funny) (?:\w+ ){0,2}"
+    (Category.HATE, r"\b(?:celebration of|mocking|mockery of|making fun of|laughing at|jokes? about|"
+                    r"funny) (?:\w+ ){0,2}"
                     r"(?:holocaust|genocide|ethnic cleansing|lynching|massacre|slavery|auschwitz|gas chambers?)\b"),
     (Category.HATE, r"\b(?:calling|called|call|calls|labelling|labeling) (?:\w+ ){0,1}(?:{GROUP}|{GROUPADJ} {PEOPLE}) "
                     r"(?:\w+ ){0,1}{VERMIN}\b"),
-    (Category.HATE, r"\b(?:jews?|jewish|zionists?) (?:\w+ ){0,6}(?:control(?:ling|s)? the (?:world|media|banks|government)|"
+    (Category.HATE, r"\b(?:jews?|jewish|zionists?) (?:\w+ ){0,6}(?:control(?:ling|s)? the (?:world|media|banks|"
+                    r"government)|"
                     r"puppet masters?|world domination|greedy|hooked nose|hook nose|big nose)\b"),
     (Category.HATE, r"\b(?:hooked nose|hook nose|hook nosed|big nosed?) (?:\w+ ){0,6}(?:jews?|jewish|banker|merchant|"
                     r"controlling)\b"),
@@ -236,6 +262,10 @@ _RULES: tuple[tuple[Category, str], ...] = (
                     r"lynched|in a noose)\b"),
     (Category.HATE, r"\bnoose (?:\w+ ){0,3}(?:black man|black person|black people)\b"),
 )
+
+
+def _words(text: str) -> tuple[str, ...]:
+    return tuple(text.split())
 
 
 def _group_words(name: str) -> tuple[str, ...]:
@@ -303,12 +333,12 @@ def minor_cues(words: list[str]) -> list[str]:
 # Steering away from clothing asks for nudity that the prompt does not say; away from adulthood, for
 # a child. Garment words count when two are there or one says clothing itself ("clothes", "censored":
 # a negative of "dress" alone on a portrait of a man in a suit is not the trick).
-_NEG_CLOTHING_STRONG = frozenset("""clothes clothing clothed dressed underwear undergarments bra panties
+_NEG_CLOTHING_STRONG = frozenset(_words("""clothes clothing clothed dressed underwear undergarments bra panties
     censored censorship censor mosaic modesty modest covered pajamas pyjamas ropa roupa roupas vetements
-    kleidung unterwasche odezhda bele calcinha sutia""".split())
-_NEG_GARMENTS = frozenset("""dress dresses shirt shirts pants trousers shorts towel bikini swimsuit lingerie
+    kleidung unterwasche odezhda bele calcinha sutia"""))
+_NEG_GARMENTS = frozenset(_words("""dress dresses shirt shirts pants trousers shorts towel bikini swimsuit lingerie
     skirt blouse top tops jeans outfit garment garments blanket sheet sheets robe armor armour fabric cloth
-    camisa vestido chemise kleid hemd plate rubashka""".split())
+    camisa vestido chemise kleid hemd plate rubashka"""))
 _NEG_ADULT = re.compile(r"\b(?:adult|adults|grown up|grownup|grown woman|grown man|adult body|adult face|"
                         r"mature body|mature woman|mature face|large breasts|big breasts|pubic hair|milf|"
                         r"womanly)\b(?! (?:content|themes|material|rated|only))")

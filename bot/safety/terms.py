@@ -237,8 +237,8 @@ CONTEXT_SENSES: dict[str, frozenset[str]] = {
     ) for word in words.split()
 }
 # A context sense never applies when the prompt is about a person ("nude woman in heels").
-PERSON_WORDS = frozenset("""woman women man men girl girls boy boys lady person people model models she her
-    he him his body bodies couple frau mann mujer femme homme mulher child kid kids teen figure""".split())
+PERSON_WORDS = _words("""woman women man men girl girls boy boys lady person people model models she her
+    he him his body bodies couple frau mann mujer femme homme mulher child kid kids teen figure""")
 CONTEXT_NEEDS_NO_PERSON = frozenset({"nude", "naked", "nackte", "nackt"})
 
 # Ages under 18 written as words ("fifteen year old").
