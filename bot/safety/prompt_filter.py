@@ -284,7 +284,9 @@ class PromptFilter:
                         hits.setdefault(hit)
                     else:
                         exempted.setdefault(hit)
-            words = _rule_words(reading, terms, fuzzy)
+            # Words in a benign sense or a name read as a blank: no rule or learned feature sees them.
+            blank = covered | {i for i, token in enumerate(reading.tokens) if token.canonical in names}
+            words = _rule_words(reading, terms, fuzzy, blank)
             all_words.extend(words)
             for rule_hit in rules.match_rules(" ".join(words)):
                 hits.setdefault(Hit(rule_hit.category, rule_hit.rule))
@@ -328,9 +330,9 @@ class PromptFilter:
                     yield Hit(category, term), ()
 
 
-def _rule_words(reading: Reading, terms: _Terms, fuzzy: bool) -> list[str]:
+def _rule_words(reading: Reading, terms: _Terms, fuzzy: bool, blank: set[int] = frozenset()) -> list[str]:
     """The reading's words for the rules: pieces written apart read as one ("c.l.o.t.h.e.s",
-    "n u d e"), each word corrected to the term or rule word it misspells."""
+    "n u d e"), each word corrected to the term or rule word it misspells, those in `blank` as "_"."""
     starts = {joined.start: joined for joined in reading.joined}
     words: list[str] = []
     index = 0
@@ -343,7 +345,7 @@ def _rule_words(reading: Reading, terms: _Terms, fuzzy: bool) -> list[str]:
                 words.append(candidate)
                 index = joined.end
                 continue
-        words.append(terms.corrected(tokens[index], fuzzy))
+        words.append("_" if index in blank else terms.corrected(tokens[index], fuzzy))
         index += 1
     return words
 

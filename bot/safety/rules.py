@@ -55,8 +55,10 @@ GROUPS: dict[str, str] = {
     "FORCE": """forced forcing forcibly coerced coercing drugged drugging unconscious restrained
         overpowered overpowering unwilling unwillingly blackmailed blackmailing hypnotized hypnotised
         kidnapped chloroform chloroformed spiked sedated drogada drogado droguee drogue betaubt
-        narcotizada inconsciente bewusstlos""",
+        narcotizada inconsciente bewusstlos abducted captive captives captors captor hostage hostages
+        enslaved slave""",
     "BODYCUE": """bikini lingerie underwear panties bra bras thong thongs thighs buttocks butt cleavage cp
+        nu nus nua nue
         shower showering shirtless
         undress undressing undressed seductive seductively sensual sexy sultry suggestive provocative
         provocatively alluring curvy naked nude nudity oiled spread spreading erotic lewd nsfw
@@ -85,7 +87,8 @@ GROUPS: dict[str, str] = {
     "PEOPLE": "people person persons men women folk man woman",
     "VERMIN": """vermin rats rat cockroaches roaches parasites subhuman subhumans apes ape monkeys monkey
         animals savages filth plague disease dogs pigs insects monsters demons beasts terrorists
-        criminals rapists thieves invaders""",
+        criminals rapists thieves invaders gorillas gorilla baboons baboon chimps chimpanzees orangutans
+        locusts""",
     "KILLALL": "exterminate exterminated exterminating gassed gas genocide kill killed eradicate purge",
 }
 
@@ -130,6 +133,10 @@ _RULES: tuple[tuple[Category, str], ...] = (
                       r"breasts?|boobs|"
                       r"tits|butt|crotch)\b|\b(?:her|their) bare chest\b"),
     (Category.SEXUAL, r"\b{INTIMATE} (?:\w+ ){0,1}(?:around|round|at) (?:her|his|their) (?:ankles|knees|thighs)\b"),
+    (Category.SEXUAL, r"\b(?:drop|drops|dropping|dropped) (?:her|his|their) (?:pants|trousers|jeans|shorts|skirt|dress|"
+                      r"towel|robe|kimono)\b"),
+    (Category.SEXUAL, r"\b(?:strip|strips|stripping|stripped|undress\w*) (?:down |off )?(?:to|until) (?:absolutely )?"
+                      r"(?:nothing|(?:her|his|their) (?:skin|birthday suit|bare skin))\b"),
     (Category.SEXUAL, r"\b(?:wearing|in|wears) (?:only|just) (?:\w+ ){1,4}nothing else\b|\bnothing else on\b"),
     (Category.SEXUAL, r"\b(?:sucking|licking|stroking|riding|fingering) (?:his|her|a|the) (?:cock|dick|shaft|member|"
                       r"nipples?|clit|pussy|penis)\b"),
@@ -149,6 +156,10 @@ _RULES: tuple[tuple[Category, str], ...] = (
                              r"sleeping|held down|pinned down|struggling|screaming|at gunpoint|at knifepoint)\b"),
     (Category.NONCONSENSUAL, r"\b(?:sleeping|asleep|unconscious|drunk|passed out) (?:\w+ ){0,5}(?:{SEXCUE}|"
                              r"{REMOVE})\b"),
+    (Category.NONCONSENSUAL, r"\b(?:drunk|unconscious|passed out|drugged|sleeping|asleep|intoxicated) (?:\w+ ){0,1}"
+                             r"(?:being|getting) (?:touched|groped|fondled|undressed|stripped|kissed|photographed) by\b"),
+    (Category.NONCONSENSUAL, r"\b(?:{SEXCUE}|undressed|stripped|touched|groped) (?:\w+ ){0,2}(?:while|as) (?:she|he|they) "
+                             r"(?:sleeps|slept|is asleep|is sleeping|is unconscious|is passed out|is drunk)\b"),
     (Category.NONCONSENSUAL, r"\b(?:spiked (?:her |his |a )?drinks?|roofied|roofie|roofies|date rape drug|"
                              r"drugged (?:her|his) drink)\b"),
     (Category.NONCONSENSUAL, r"\b(?:{SEXCUE}|groping|touching|filming|photographing) (?:\w+ ){0,2}(?:a |an |the )?"
@@ -189,6 +200,9 @@ _RULES: tuple[tuple[Category, str], ...] = (
     (Category.GORE, r"\b(?:cutting|sawing|chainsaw|slicing|hacking) (?:\w+ ){0,1}through (?:a |an |the )?(?:\w+ ){0,1}"
                     r"(?:man|woman|person|body|victim|neck|leg|arm|torso|skull)\b"),
     (Category.GORE, r"\b{MANGLED} (?:\w+ ){0,2}{CORPSE}\b"),
+    (Category.GORE, r"\b(?:rotting|decomposing|putrid|festering|maggots?|maggot infested) (?:\w+ ){0,3}(?:flesh|corpses?|"
+                    r"bodies|cadavers?|wounds?|guts)\b"),
+    (Category.GORE, r"\b(?:heads?|skulls?) on (?:a |the )?(?:pikes?|spikes?|stakes?)\b"),
     (Category.GORE, r"\b(?:graphic|gory|gruesome|grisly|grotesque) (?:\w+ ){0,2}(?:autopsy|wounds?|injur\w+|"
                     r"death|deaths|"
                     r"mutilation|violence|dismemberment|corpses?|bodies|murders?|execution|killing|dissection|"
@@ -234,6 +248,10 @@ _RULES: tuple[tuple[Category, str], ...] = (
                     r"genozid|massacre|masacre|nazis?|nazismo|nazisme|nationalsozialismus|terrorism|terrorismo|"
                     r"hitler|ss))\b"),
     (Category.HATE, r"\b{NAZI} (?:\w+ ){0,4}{PRAISE}\b"),
+    (Category.HATE, r"\b{NAZI} (?:\w+ ){0,6}(?:was right|were right|did nothing wrong|did the right thing|"
+                    r"should have finished)\b"),
+    (Category.HATE, r"\b(?:holocaust|shoah|genocide) (?:denial|denier|deniers|hoax|myth|lie|is fake|was fake)\b|"
+                    r"\bdeny(?:ing)? the (?:holocaust|shoah|genocide)\b"),
     (Category.HATE, r"\b{PRAISE} (?:\w+ ){0,3}{NAZI}\b"),
     (Category.HATE, r"\b(?:kkk|klan|confederate) (?:\w+ ){0,4}(?:heroic|glorious|proud|recruitment|propaganda|"
                     r"tribute)\b"),

@@ -74,7 +74,8 @@ WORDS: dict[Category, frozenset[str]] = {
         vagina vaginas vulva vulvas clitoris labia testicles scrotum pubic
         dick dicks cock cocks pussy pussies cunt tits titties titty boobs boobies breasts
         butthole dildo dildos bdsm bondage fetish stripper strippers striptease upskirt downblouse
-        cameltoe sexting horny aroused seminude fuck fucks fucked fucking
+        cameltoe sexting horny aroused seminude fuck fucks fucked fucking explicit
+        nood noods nudez nekkid nekid nakie nakey
     """),
     Category.MINORS: _words("""
         child children childs childlike kid kids kiddie kiddies toddler toddlers infant infants baby
@@ -113,6 +114,7 @@ PREFIXES: dict[str, Category] = {
     "hentai": Category.SEXUAL,
     "masturbat": Category.SEXUAL,
     "orgasm": Category.SEXUAL,
+    "erotic": Category.SEXUAL,
     "ejaculat": Category.SEXUAL,
     "fellat": Category.SEXUAL,
     "cunniling": Category.SEXUAL,
