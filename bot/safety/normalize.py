@@ -219,8 +219,11 @@ def _reading(text: str) -> Reading:
     return Reading(tuple(tokens), tuple(joined))
 
 
-def _ages(text: str) -> tuple[int, ...]:
-    ages: list[int] = []
+_CJK_AGE = re.compile(r"(\d{1,2})\s*(?:歳|才)")
+
+
+def _ages(text: str, raw: str = "") -> tuple[int, ...]:
+    ages: list[int] = [int(age) for age in _CJK_AGE.findall(unicodedata.normalize("NFKC", raw))] if raw else []
     for pattern in _AGES:
         for match in pattern.finditer(text):
             value = match.group(1)
@@ -236,7 +239,7 @@ def normalize(text: str) -> Normalized:
     readings = [_reading(phonetic)]
     if not HOMOGLYPH_SET.isdisjoint(text):
         readings.append(_reading(ascii_text(text, visual=True)))
-    return Normalized(phonetic, tuple(readings), _ages(phonetic))
+    return Normalized(phonetic, tuple(readings), _ages(phonetic, "" if text.isascii() else text))
 
 
 HOMOGLYPH_SET = frozenset(HOMOGLYPHS)

@@ -133,6 +133,8 @@ _RULES: tuple[tuple[Category, str], ...] = (
                       r"breasts?|boobs|"
                       r"tits|butt|crotch)\b|\b(?:her|their) bare chest\b"),
     (Category.SEXUAL, r"\b{INTIMATE} (?:\w+ ){0,1}(?:around|round|at) (?:her|his|their) (?:ankles|knees|thighs)\b"),
+    (Category.SEXUAL, r"\b(?:slipping|slips|slipped|slip|stepping|steps|stepped|wriggling|wriggles|shimmying|peeling "
+                      r"herself) out of (?:her|their) (?:\w+ ){0,1}{GARMENT}\b"),
     (Category.SEXUAL, r"\b(?:drop|drops|dropping|dropped) (?:her|his|their) (?:pants|trousers|jeans|shorts|skirt|dress|"
                       r"towel|robe|kimono)\b"),
     (Category.SEXUAL, r"\b(?:strip|strips|stripping|stripped|undress\w*) (?:down |off )?(?:to|until) (?:absolutely )?"
