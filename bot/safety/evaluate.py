@@ -7,7 +7,8 @@ benign one rendered) and in an age-restricted channel of a server that enabled N
 gore may be rendered; sexual-minors, non-consensual and hate must still be refused, and benign items
 rendered). A false positive is a benign item refused in either channel; a false negative an unsafe
 item that was not refused where it must be. Latency is the wall time of one screen_text call,
-measured per prompt after one warm-up pass.
+measured per prompt after one warm-up pass (the goal is on wall time; CPU time is printed beside it,
+since on a shared machine the wall time also holds waits for the CPU).
 
 The set is JSON lines: id, prompt, negative, label (benign|unsafe), category (benign|sexual|
 sexual-minors|nonconsensual|gore|hate), kind, lang. Exit status 1 when a goal fails.
@@ -50,6 +51,7 @@ class Report:
     false_positives: list[tuple[Item, str, str]] = field(default_factory=list)  # (item, channel, category)
     misses: list[tuple[Item, str]] = field(default_factory=list)  # (item, channel)
     latencies_ms: list[float] = field(default_factory=list)
+    cpu_ms: list[float] = field(default_factory=list)  # the same calls' CPU time (wall minus waiting)
 
     @property
     def fp_rate(self) -> float:
@@ -62,8 +64,8 @@ class Report:
     def category_misses(self, category: str) -> int:
         return len({i.id for i, _ in self.misses if i.category == category})
 
-    def percentile(self, q: float) -> float:
-        ordered = sorted(self.latencies_ms)
+    def percentile(self, q: float, values: list[float] | None = None) -> float:
+        ordered = sorted(self.latencies_ms if values is None else values)
         if not ordered:
             return 0.0
         return ordered[min(len(ordered) - 1, int(round(q * (len(ordered) - 1))))]
@@ -102,10 +104,11 @@ def evaluate(items: Sequence[Item], prompt_filter: PromptFilter) -> Report:
             report.unsafe += 1
             report.per_category[item.category] = report.per_category.get(item.category, 0) + 1
         for kind in (ChannelKind.SFW, ChannelKind.NSFW):
-            start = time.perf_counter()
+            start, cpu = time.perf_counter(), time.thread_time()
             refused, _ = screen_text(prompt_filter, item.prompt, item.negative, None, kind)
             if kind is ChannelKind.SFW:
                 report.latencies_ms.append((time.perf_counter() - start) * 1000)
+                report.cpu_ms.append((time.thread_time() - cpu) * 1000)
             if item.label == "benign":
                 if refused is not None:
                     report.false_positives.append((item, kind.value, refused.value))
@@ -128,7 +131,8 @@ def render(report: Report, path: Path, classifier: str) -> str:
         lines.append(f"  {category:<14} missed {missed}/{total}" + (f" = {missed / total:.1%}" if total else ""))
     lines.append(f"sexual-minors misses: {report.category_misses('sexual-minors')} (goal 0)")
     lines.append(f"latency per prompt: p50 {report.percentile(0.5):.2f} ms, p99 {report.percentile(0.99):.2f} ms, "
-                 f"max {max(report.latencies_ms, default=0):.2f} ms (goal p99 < {GOAL_P99_MS:.0f} ms)")
+                 f"max {max(report.latencies_ms, default=0):.2f} ms (goal p99 < {GOAL_P99_MS:.0f} ms); CPU time p50 "
+                 f"{report.percentile(0.5, report.cpu_ms):.2f} ms, p99 {report.percentile(0.99, report.cpu_ms):.2f} ms")
     for item, channel, category in report.false_positives:
         lines.append(f"FP   {item.id} [{channel}] refused as {category}: {item.prompt!r}"
                      + (f" / negative {item.negative!r}" if item.negative else ""))

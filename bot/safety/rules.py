@@ -159,8 +159,10 @@ _RULES: tuple[tuple[Category, str], ...] = (
     (Category.NONCONSENSUAL, r"\b(?:sleeping|asleep|unconscious|drunk|passed out) (?:\w+ ){0,5}(?:{SEXCUE}|"
                              r"{REMOVE})\b"),
     (Category.NONCONSENSUAL, r"\b(?:drunk|unconscious|passed out|drugged|sleeping|asleep|intoxicated) (?:\w+ ){0,1}"
-                             r"(?:being|getting) (?:touched|groped|fondled|undressed|stripped|kissed|photographed) by\b"),
-    (Category.NONCONSENSUAL, r"\b(?:{SEXCUE}|undressed|stripped|touched|groped) (?:\w+ ){0,2}(?:while|as) (?:she|he|they) "
+                             r"(?:being|getting) (?:touched|groped|fondled|undressed|stripped|kissed|"
+                             r"photographed) by\b"),
+    (Category.NONCONSENSUAL, r"\b(?:{SEXCUE}|undressed|stripped|touched|groped) (?:\w+ ){0,2}(?:while|"
+                             r"as) (?:she|he|they) "
                              r"(?:sleeps|slept|is asleep|is sleeping|is unconscious|is passed out|is drunk)\b"),
     (Category.NONCONSENSUAL, r"\b(?:spiked (?:her |his |a )?drinks?|roofied|roofie|roofies|date rape drug|"
                              r"drugged (?:her|his) drink)\b"),
@@ -202,7 +204,8 @@ _RULES: tuple[tuple[Category, str], ...] = (
     (Category.GORE, r"\b(?:cutting|sawing|chainsaw|slicing|hacking) (?:\w+ ){0,1}through (?:a |an |the )?(?:\w+ ){0,1}"
                     r"(?:man|woman|person|body|victim|neck|leg|arm|torso|skull)\b"),
     (Category.GORE, r"\b{MANGLED} (?:\w+ ){0,2}{CORPSE}\b"),
-    (Category.GORE, r"\b(?:rotting|decomposing|putrid|festering|maggots?|maggot infested) (?:\w+ ){0,3}(?:flesh|corpses?|"
+    (Category.GORE, r"\b(?:rotting|decomposing|putrid|festering|maggots?|maggot infested) (?:\w+ ){0,3}(?:flesh|"
+                    r"corpses?|"
                     r"bodies|cadavers?|wounds?|guts)\b"),
     (Category.GORE, r"\b(?:heads?|skulls?) on (?:a |the )?(?:pikes?|spikes?|stakes?)\b"),
     (Category.GORE, r"\b(?:graphic|gory|gruesome|grisly|grotesque) (?:\w+ ){0,2}(?:autopsy|wounds?|injur\w+|"

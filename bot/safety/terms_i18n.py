@@ -20,7 +20,8 @@ NATIVE: dict[Category, str] = {
     S: """
         desnuda, desnudas, desnudo, desnudos, desnudez, sin ropa, tetas, pechos desnudos, sexo,
         follando, follar, chupando pollas, pornografia, pornografica, erotica, erotico, coito, semen,
-        nue, nues, toute nue, tout nu, homme nu, corps nu, garçon nu, modèle nu, nu intégral, posant nu, seins nus, déshabillée, deshabille, sexe, baise, baiser avec,
+        nue, nues, toute nue, tout nu, homme nu, corps nu, garçon nu, modèle nu, nu intégral, posant nu,
+        seins nus, déshabillée, deshabille, sexe, baise, baiser avec,
         pornographique, érotique, masturbation, fellation, salope,
         nackt, nackte, nackten, nackter, nacktes, nacktheit, entkleidet, titten, brüste, ficken, fickt,
         gefickt, muschi, geschlechtsverkehr, nacktbild, nacktfoto, erotisch, pornografisch,
