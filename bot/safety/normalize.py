@@ -94,7 +94,8 @@ _AGES = (
     re.compile(rf"\bage[ds]?\s*(?:of|:|=|is)?\s*{_NUM_ANY}\b"),
     re.compile(rf"\b(?:edad|idade|alter|vozrast)\s*(?:de|:)?\s*{_NUM_ANY}\b"),
     # "a girl, 15, ..." and "model (16)": a number set off right after a word for a person
-    re.compile(rf"\b(?:girl|boy|woman|man|teen|model|kid|child|daughter|son|student|she|he)s?\s*(?:,|\()\s*"
+    re.compile(rf"\b(?:girl|boy|woman|man|teen|model|kid|child|daughter|son|student|she|he|madchen|junge|nina|nino|"
+               rf"chica|chico|fille|garcon|menina|menino|devochka|malchik)s?\s*(?:,|\()\s*"
                rf"{_NUM_ANY}\s*(?:,|\)|$)"),
 )
 _GRADE_ORD = ("first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|"

@@ -312,8 +312,11 @@ class PromptFilter:
     @staticmethod
     def _match(reading: Reading, terms: _Terms, fuzzy: bool):
         """(hit, indices of the words it covers)."""
+        # Pieces of one written word ("mal'chik", "n.u.d.e") are not misspellings of anything:
+        # the word they make is (matched below).
+        pieces = {i for joined in reading.joined if not joined.run for i in range(joined.start, joined.end)}
         for index, token in enumerate(reading.tokens):
-            found = terms.word(token, fuzzy)
+            found = terms.word(token, fuzzy and index not in pieces)
             if found:
                 yield Hit(found[1], found[0]), (index,)
         for phrase, category, start in terms.phrases.find(reading):

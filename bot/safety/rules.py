@@ -31,7 +31,8 @@ GROUPS: dict[str, str] = {
         stripped pull pulls pulling pulled peel peels peeling peeled slip slips slipping slipped drop drops
         dropping dropped shed sheds shedding lift lifts lifting lifted unbutton unbuttons unbuttoning
         unbuttoned unzip unzips unzipping unzipped undo undoing tear tears tearing tore torn rip rips
-        ripping ripped lose loses losing lost lower lowers lowering lowered yank yanking yanked""",
+        ripping ripped lose loses losing lost lower lowers lowering lowered yank yanking yanked unhook
+        unhooks unhooking unhooked unclasp unclasps unclasping unclasped unfasten unfastening unfastened""",
     "AWAY": "off down away open aside",
     "GARMENT": """clothes clothing garments garment dress dresses shirt shirts blouse blouses top tops bra
         bras bikini bikinis swimsuit swimsuits panties panty underwear knickers briefs boxers lingerie
@@ -56,9 +57,9 @@ GROUPS: dict[str, str] = {
         overpowered overpowering unwilling unwillingly blackmailed blackmailing hypnotized hypnotised
         kidnapped chloroform chloroformed spiked sedated drogada drogado droguee drogue betaubt
         narcotizada inconsciente bewusstlos abducted captive captives captors captor hostage hostages
-        enslaved slave""",
+        enslaved slave pinned""",
     "BODYCUE": """bikini lingerie underwear panties bra bras thong thongs thighs buttocks butt cleavage cp
-        nu nus nua nue
+        nu nus nua nue stripping strips stripped
         shower showering shirtless
         undress undressing undressed seductive seductively sensual sexy sultry suggestive provocative
         provocatively alluring curvy naked nude nudity oiled spread spreading erotic lewd nsfw
@@ -173,6 +174,14 @@ _RULES: tuple[tuple[Category, str], ...] = (
                              r"\w+ |a \w+ )?(?:to |into )?(?:undress|strip|take off|remove her|get naked|have sex|sex|"
                              r"perform|pose naked|posing naked|posing nude|pose nude|posing)\b"),
     (Category.NONCONSENSUAL, r"\b(?:stripped|undressed|naked|nude) and (?:chained|tied|bound|restrained|gagged)\b"),
+    (Category.NONCONSENSUAL, r"\b(?:pinned|held|forced|shoved|thrown) (?:down |to the (?:floor|bed|ground|"
+                             r"wall) |against "
+                             r"(?:a|the) wall )(?:\w+ ){0,3}(?:clothes|dress|shirt|blouse|skirt) (?:torn|ripped)\b"),
+    (Category.NONCONSENSUAL, r"\b(?:dog|dogs|horse|horses|animal|animals|goat|pig|donkey|beast) (?:mounting|"
+                             r"fucking|humping|"
+                             r"having sex with|penetrating|licking) (?:a |an |the )?(?:\w+ ){0,1}(?:woman|man|"
+                             r"girl|boy|person|"
+                             r"lady|wife|her|him)\b"),
     (Category.NONCONSENSUAL, r"\b(?:tied up|tied down|bound|restrained|chained|gagged|held down|"
                              r"pinned down) (?:\w+ ){0,3}"
                              r"(?:and )?(?:being )?(?:assaulted|abused|violated|used|ravished|molested|groped)\b"),
