@@ -28,9 +28,11 @@ from bot.safety.terms import (
     ALLOW,
     CONTEXT_NEEDS_NO_PERSON,
     CONTEXT_SENSES,
+    FAKE_GORE_CONTEXT,
     PERSON_WORDS,
     PHRASES,
     PREFIXES,
+    REALISM,
     WORDS,
     Category,
 )
@@ -300,6 +302,10 @@ class PromptFilter:
             if hit.term in CONTEXT_NEEDS_NO_PERSON and not present.isdisjoint(PERSON_WORDS):
                 continue
             if not present.isdisjoint(CONTEXT_SENSES[hit.term]):
+                del hits[hit]
+                exempted.setdefault(hit)
+        if not present.isdisjoint(FAKE_GORE_CONTEXT) and present.isdisjoint(REALISM):
+            for hit in [h for h in hits if h.category is Category.GORE]:
                 del hits[hit]
                 exempted.setdefault(hit)
         if any(hit.category is Category.MINORS for hit in hits):

@@ -52,7 +52,7 @@ GROUPS: dict[str, str] = {
     "SEXCUE": """sex sexual sexually naked nude nudity undress undressed undressing undresses strip
         stripped stripping topless intercourse erotic fondle fondled fondling grope groped groping
         groping molested aroused orgasm lingerie panties porn despida desnudada desnuda deshabillee
-        ausgezogen nackt nue""",
+        ausgezogen nackt nue lewd""",
     "FORCE": """forced forcing forcibly coerced coercing drugged drugging unconscious restrained
         overpowered overpowering unwilling unwillingly blackmailed blackmailing hypnotized hypnotised
         kidnapped chloroform chloroformed spiked sedated drogada drogado droguee drogue betaubt
@@ -136,6 +136,9 @@ _RULES: tuple[tuple[Category, str], ...] = (
     (Category.SEXUAL, r"\b{INTIMATE} (?:\w+ ){0,1}(?:around|round|at) (?:her|his|their) (?:ankles|knees|thighs)\b"),
     (Category.SEXUAL, r"\b(?:slipping|slips|slipped|slip|stepping|steps|stepped|wriggling|wriggles|shimmying|peeling "
                       r"herself) out of (?:her|their) (?:\w+ ){0,1}{GARMENT}\b"),
+    (Category.SEXUAL, r"\b(?:with|has|had|having) (?:(?:her|their) (?:\w+ ){0,1}{GARMENT}|(?:his|her|their) (?:\w+ ){0,1}"
+                      r"{INTIMATE}) (?:off|removed|pulled down|undone|open|gone)\b"),
+    (Category.SEXUAL, r"\b(?:naughty|private|intimate|nether) (?:bits|parts|regions|areas)\b|\bprivates\b"),
     (Category.SEXUAL, r"\b(?:drop|drops|dropping|dropped) (?:her|his|their) (?:pants|trousers|jeans|shorts|skirt|dress|"
                       r"towel|robe|kimono)\b"),
     (Category.SEXUAL, r"\b(?:strip|strips|stripping|stripped|undress\w*) (?:down |off )?(?:to|until) (?:absolutely )?"
@@ -167,7 +170,7 @@ _RULES: tuple[tuple[Category, str], ...] = (
                              r"(?:sleeps|slept|is asleep|is sleeping|is unconscious|is passed out|is drunk)\b"),
     (Category.NONCONSENSUAL, r"\b(?:spiked (?:her |his |a )?drinks?|roofied|roofie|roofies|date rape drug|"
                              r"drugged (?:her|his) drink)\b"),
-    (Category.NONCONSENSUAL, r"\b(?:{SEXCUE}|groping|touching|filming|photographing) (?:\w+ ){0,2}(?:a |an |the )?"
+    (Category.NONCONSENSUAL, r"\b(?:{SEXCUE}|groping|touching|filming|photographing) (?:\w+ ){0,5}(?:a |an |the )?"
                              r"(?:sleeping|unconscious|drunk|drugged|passed out)\b"),
     (Category.NONCONSENSUAL, r"\b(?:forced|forcing|forces|made|making|makes|blackmailed|coerced|"
                              r"pressured) (?:her |him |them |his "
@@ -377,9 +380,16 @@ _NEG_ADULT = re.compile(r"\b(?:adult|adults|grown up|grownup|grown woman|grown m
 _NEG_CJK_CLOTHING = ("服", "衣服", "下着")
 
 
+_NEG_NUDITY = frozenset(_words("nsfw nude naked nudity nipples nipple explicit sexual porn topless lewd"))
+
+
 def negative_steering(words: list[str], raw: str) -> list[RuleHit]:
-    """What a negative prompt asks the model to leave out, when that is clothing or adulthood."""
+    """What a negative prompt asks the model to leave out, when that is clothing or adulthood. A
+    negative that also leaves out nudity ("nsfw, nude, underwear") keeps the picture dressed: the
+    clothing words there steer away from underwear showing, not from clothes."""
     hits = []
+    if not _NEG_NUDITY.isdisjoint(words):
+        words = [w for w in words if w not in _NEG_CLOTHING_STRONG and w not in _NEG_GARMENTS]
     strong = [w for w in words if w in _NEG_CLOTHING_STRONG]
     garments = [w for w in words if w in _NEG_GARMENTS]
     if strong or len(garments) >= 3 or any(term in raw for term in _NEG_CJK_CLOTHING):

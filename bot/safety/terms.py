@@ -182,7 +182,8 @@ _SENSES: tuple[tuple[str, str, str], ...] = (
     ("naked", "", "eye eyes flame flames truth mole singularity lunch gun wire bulb bulbs blade steel ambition "
      "aggression branch branches tree trees twig twigs hillside hillsides rock"),
     ("nude", "", _COLOUR_USES),
-    ("cock cocks", "weather game fighting", "crowing crows crowed crow fight fights fighting a doodle"),
+    ("cock cocks", "weather game fighting", "crowing crows crowed crow fight fights fighting a doodle pheasant "
+     "pheasants grouse partridge sparrow robin blackbird bird birds"),
     ("pussy", "", "willow willows cat cats"),
     ("cum", "", "laude"),
     ("stripper strippers", "paint wire varnish wallpaper floor", ""),
@@ -194,7 +195,7 @@ _SENSES: tuple[tuple[str, str, str], ...] = (
     ("sex sexual", "", "pistols chromosome chromosomes determination ratio cells dimorphism selection "
      "reproduction"),
     ("gore", "al", "tex vidal verbinski"),
-    ("dick", "moby philip k", "van tracy"),
+    ("dick", "moby philip k spotted", "van tracy"),
     # words that are minor terms only in another sense (they count only together with a sexual one)
     ("baby", "", "oil doll blue pink shower grand bump monitor food carrot carrots spinach corn"),
     ("kid kids", "karate", "gloves leather goat goats"),
@@ -222,7 +223,7 @@ ALLOW: frozenset[tuple[str, ...]] = _senses() | _phrases(
 # word of that sense's field ("cock" in a prompt about a farm or a rooster is the bird). Only for
 # words that are not PROTECTED, so a context word never lifts a minor, hate or non-consent term.
 _BIRD_FIELD = """bird birds songbird songbirds feeder feathers feathered nest nesting ornithology wildlife
-    aviary perched perching plumage beak wings chick chicks species"""
+    aviary perched perching plumage beak wings chick chicks species pheasant pheasants grouse partridge"""
 CONTEXT_SENSES: dict[str, frozenset[str]] = {
     word: frozenset(field.split()) for words, field in (
         ("cock cocks", "rooster roosters hen hens chicken chickens farm farmyard poultry crowing crow "
@@ -233,11 +234,15 @@ CONTEXT_SENSES: dict[str, frozenset[str]] = {
          "fillet swimming swimmer pool butterfly cancer mammogram"),
         # "nude" the colour and "naked" the bare thing, in a prompt about things (see PERSON_WORDS)
         ("nude", _COLOUR_USES + " toned tonal neutral fashion cosmetics flatlay flat lay product catalogue "
-         "ballet mannequin swatch swatches"),
+         "ballet mannequin swatch swatches dress gown illusion tulle chiffon mesh runway carpet"),
         ("naked nackte nackt", "tree trees branch branches wall walls wand wande baume eye flame flames bulb "
          "bulbs blade wire concrete brick bricks hillside rock rocks singularity winter landscape"),
     ) for word in words.split()
 }
+# Gore that is make-believe: a prop, a costume, make-up. Never with a word asking for it to look real.
+FAKE_GORE_CONTEXT = _words("""prop props costume costumes halloween decoration decorations toy toys plastic rubber
+    makeup tutorial fake haunted""")
+REALISM = _words("realistic photorealistic real hyperrealistic actual graphic")
 # A context sense never applies when the prompt is about a person ("nude woman in heels").
 PERSON_WORDS = _words("""woman women man men girl girls boy boys lady person people model models she her
     he him his body bodies couple frau mann mujer femme homme mulher child kid kids teen figure""")
