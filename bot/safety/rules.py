@@ -136,8 +136,8 @@ _RULES: tuple[tuple[Category, str], ...] = (
     (Category.SEXUAL, r"\b{INTIMATE} (?:\w+ ){0,1}(?:around|round|at) (?:her|his|their) (?:ankles|knees|thighs)\b"),
     (Category.SEXUAL, r"\b(?:slipping|slips|slipped|slip|stepping|steps|stepped|wriggling|wriggles|shimmying|peeling "
                       r"herself) out of (?:her|their) (?:\w+ ){0,1}{GARMENT}\b"),
-    (Category.SEXUAL, r"\b(?:with|has|had|having) (?:(?:her|their) (?:\w+ ){0,1}{GARMENT}|(?:his|her|their) (?:\w+ ){0,1}"
-                      r"{INTIMATE}) (?:off|removed|pulled down|undone|open|gone)\b"),
+    (Category.SEXUAL, r"\b(?:with|has|had|having) (?:(?:her|their) (?:\w+ ){0,1}{GARMENT}|"
+                      r"(?:his|her|their) (?:\w+ ){0,1}{INTIMATE}) (?:off|removed|pulled down|undone|open|gone)\b"),
     (Category.SEXUAL, r"\b(?:naughty|private|intimate|nether) (?:bits|parts|regions|areas)\b|\bprivates\b"),
     (Category.SEXUAL, r"\b(?:drop|drops|dropping|dropped) (?:her|his|their) (?:pants|trousers|jeans|shorts|skirt|dress|"
                       r"towel|robe|kimono)\b"),
