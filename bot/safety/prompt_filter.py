@@ -304,6 +304,8 @@ class PromptFilter:
             if not present.isdisjoint(CONTEXT_SENSES[hit.term]):
                 del hits[hit]
                 exempted.setdefault(hit)
+                # In its benign sense the word is a blank for the learned layer too.
+                all_words = ["_" if word == hit.term else word for word in all_words]
         if not present.isdisjoint(FAKE_GORE_CONTEXT) and present.isdisjoint(REALISM):
             for hit in [h for h in hits if h.category is Category.GORE]:
                 del hits[hit]

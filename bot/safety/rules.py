@@ -52,11 +52,12 @@ GROUPS: dict[str, str] = {
     "SEXCUE": """sex sexual sexually naked nude nudity undress undressed undressing undresses strip
         stripped stripping topless intercourse erotic fondle fondled fondling grope groped groping
         groping molested aroused orgasm lingerie panties porn despida desnudada desnuda deshabillee
-        ausgezogen nackt nue lewd""",
+        ausgezogen nackt nue lewd deshabiller deshabillee ausziehen desnudarse despir""",
     "FORCE": """forced forcing forcibly coerced coercing drugged drugging unconscious restrained
         overpowered overpowering unwilling unwillingly blackmailed blackmailing hypnotized hypnotised
         kidnapped chloroform chloroformed spiked sedated drogada drogado droguee drogue betaubt
-        narcotizada inconsciente bewusstlos abducted captive captives captors captor hostage hostages
+        narcotizada inconsciente bewusstlos betaubte betaubter forcee forcees forzada forzado gezwungen
+        obligee abducted captive captives captors captor hostage hostages
         enslaved slave pinned""",
     "BODYCUE": """bikini lingerie underwear panties bra bras thong thongs thighs buttocks butt cleavage cp
         nu nus nua nue stripping strips stripped
@@ -83,13 +84,16 @@ GROUPS: dict[str, str] = {
         proudly gloire glorieux glorieuse gloria glorioso gloriosa heroico heroica heroique heroi
         heroes heldenhaft helden ruhm ruhmreich homenaje hommage ehren slava geroi geroicheskii""",
     "GROUP": """jews muslims blacks africans arabs mexicans immigrants gays lesbians asians gypsies
-        refugees hindus christians""",
+        refugees hindus christians juden juifs judios judeus evrei muslime musulmans musulmanes muculmanos
+        negros noirs schwarze ciganos gitanos zigeuner auslander etrangers inmigrantes imigrantes migranten
+        migrants fluchtlinge refugies""",
     "GROUPADJ": "jewish black gay trans transgender muslim arab roma asian african mexican",
     "PEOPLE": "people person persons men women folk man woman",
     "VERMIN": """vermin rats rat cockroaches roaches parasites subhuman subhumans apes ape monkeys monkey
         animals savages filth plague disease dogs pigs insects monsters demons beasts terrorists
         criminals rapists thieves invaders gorillas gorilla baboons baboon chimps chimpanzees orangutans
-        locusts""",
+        locusts ratten ratas ratos krysy ungeziefer vermine alimanas parasiten parasitos parasity affen
+        singes monos macacos obezyany tiere animaux animales bestien cafards kakerlaken cucarachas baratas""",
     "KILLALL": "exterminate exterminated exterminating gassed gas genocide kill killed eradicate purge",
 }
 
@@ -113,6 +117,8 @@ _RULES: tuple[tuple[Category, str], ...] = (
                       r"any clothing|a stitch|a thread|her clothes|underwear|panties|a bra|bra|clothes on)\b"),
     (Category.SEXUAL, r"\b{BARE} (?:\w+ ){0,2}{PRIVATE}\b(?! (?:cancer|stroke|milk|pump|feeding|plate|meat|fillet))"),
     (Category.SEXUAL, r"\b{PRIVATE} (?:are |is |fully |clearly )?(?:exposed|visible|uncovered|showing|bared|out)\b"),
+    (Category.SEXUAL, r"\b(?:his|her|their|[a-z]+ s) (?:bare|naked|exposed|uncovered) "
+                      r"(?:bottom|backside|behind|ass|rear|butt|buttocks|cheeks)\b"),
     (Category.SEXUAL, r"\b(?:see through|seethrough|sheer|transparent|wet) (?:\w+ ){0,1}(?:her |"
                       r"their )?(?:shirt|top|blouse|dress|"
                       r"nightgown|bra|panties|underwear|lingerie|clothes|clothing|leotard|"
@@ -264,7 +270,8 @@ _RULES: tuple[tuple[Category, str], ...] = (
                     r"(?:the |el |la |le |les |den |die |o |a )?(?:holocaust|holocausto|holocauste|genocide|genocidio|"
                     r"genozid|massacre|masacre|nazis?|nazismo|nazisme|nationalsozialismus|terrorism|terrorismo|"
                     r"hitler|ss))\b"),
-    (Category.HATE, r"\b{NAZI} (?:\w+ ){0,4}{PRAISE}\b"),
+    (Category.HATE, r"\b{NAZI} (?:\w+ ){0,6}{PRAISE}\b"),
+    (Category.HATE, r"\bdeath ?s head (?:insignia|skull|badge|emblem|flag|patch|ring)s?\b"),
     (Category.HATE, r"\b{NAZI} (?:\w+ ){0,6}(?:was right|were right|did nothing wrong|did the right thing|"
                     r"should have finished)\b"),
     (Category.HATE, r"\b(?:holocaust|shoah|genocide) (?:denial|denier|deniers|hoax|myth|lie|is fake|was fake)\b|"
@@ -289,7 +296,7 @@ _RULES: tuple[tuple[Category, str], ...] = (
                     r"(?:genocide|holocaust|ethnic cleansing|lynching|lynchings|mass shooting|massacre|"
                     r"school shooter|christchurch shooter|terrorist attack)\b"),
     (Category.HATE, r"\b(?:{GROUP}|{GROUPADJ} {PEOPLE}) (?:\w+ ){0,2}(?:as|are|like|depicted as|portrayed as|shown as|"
-                    r"drawn as|turned into) (?:\w+ ){0,3}{VERMIN}\b"),
+                    r"drawn as|turned into|als|wie|sind|sont|comme|como|son|sao|kak) (?:\w+ ){0,3}{VERMIN}\b"),
     (Category.HATE, r"\b(?:{KILLALL}) (?:all |the )?(?:\w+ ){0,1}(?:{GROUP}|{GROUPADJ} {PEOPLE})\b"),
     (Category.HATE, r"\b(?:{GROUP}|{GROUPADJ} {PEOPLE}) (?:should|must|deserve to|need to) (?:be )?(?:die|burn|gassed|"
                     r"exterminated|hanged|lynched|killed|deported)\b"),

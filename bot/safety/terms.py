@@ -172,7 +172,7 @@ _FOODS = "chicken duck turkey goose pheasant quail pigeon lamb veal grilled roas
 _COLOUR_USES = """lipstick lip lips gloss color colour colored coloured colors colours tone tones shade shades
     hue hues palette beige pink brown heels heel shoes shoe pumps sandals flats boots loafers nail nails
     polish makeup eyeshadow blush foundation concealer stockings tights paint walls wall fabric leather
-    bag handbag trench blazer sweater cardigan"""
+    bag handbag trench blazer sweater cardigan couleur farbe cor robe robes"""
 _SENSES: tuple[tuple[str, str, str], ...] = (
     # (flagged words, words before that make the sense benign, words after)
     ("tit tits", _BIRDS, "bird birds nest nests feeder feeding family chick chicks egg eggs"),

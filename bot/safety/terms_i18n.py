@@ -30,7 +30,16 @@ NATIVE: dict[Category, str] = {
         sexo oral, pornografia, erótica,
         голая, голый, голые, голое, голую, обнажённая, обнаженная, обнажённый, обнажённые, без одежды,
         секс, порно, эротика, эротический, сиськи, трах, трахает, трахаются, голышом,
-        hadaka, zenra, oppai, etchi, sekkusu, ero manga, ero gazou, chikubi
+        hadaka, zenra, oppai, etchi, sekkusu, ero manga, ero gazou, chikubi,
+        zieht sich aus, ausziehen, auszieht, zog sich aus, entkleidet sich, oben ohne, se déshabille,
+        se déshabiller, se déshabillant, à poil, quitándose la ropa, se quita la ropa, desvistiéndose,
+        desnudándose, tirando a roupa, tira a roupa, se despindo, раздевается, раздевающаяся, раздетая,
+        раздетый, раздеваясь
+    """,
+    Category.SUGGESTIVE: """
+        сексуальная, сексуальный, сексуальные, нижнее белье, нижнем белье, нижнем белье, lencería,
+        ropa interior, sexi, seductora, sensual, unterwäsche, dessous, sinnlich, verführerisch,
+        sous-vêtements, sensuelle, provocante, sexy, roupa íntima, calcinha, sutiã, sedutora, sensuale
     """,
     MI: """
         niña, niñas, niño, niños, niñita, menor de edad, menores de edad, colegiala, colegialas,
@@ -67,7 +76,8 @@ NATIVE: dict[Category, str] = {
         degolado, estripado,
         обезглавленный, обезглавленная, расчленённый, расчлененный, расчленёнка, расчлененка,
         кишки наружу, отрубленная голова, изуродованный труп, выпотрошенный,
-        zanshi, bunkatsu shitai
+        zanshi, bunkatsu shitai, tête coupée, tête tranchée, têtes coupées, abgetrennter kopf,
+        abgeschlagener kopf, cabeza cortada, cabeça decepada, cabeça cortada
     """,
     H: """
         sudaca, sudacas, negrata, negratas, maricón, maricones, sieg heil, heil hitler,
@@ -84,7 +94,7 @@ NATIVE: dict[Category, str] = {
 PREFIXES_I18N: dict[str, Category] = {
     "raschlenen": G, "obezglavl": G, "zerstuckel": G, "verstummel": G, "enthaupt": G, "desmembr": G,
     "descuartiz": G, "esquartej": G, "demembr": G, "decapit": G, "degoll": G, "egorge": G,
-    "vergewaltig": N, "iznasil": N, "estupr": N,
+    "eingeweid": G, "vergewaltig": N, "minderjahrig": MI, "iznasil": N, "estupr": N,
     "obnazhenn": S, "pornograf": S, "nacktbild": S, "nacktfoto": S,
     "pedofil": SM, "pedopornogr": SM, "kinderporn": SM,
 }

@@ -12,7 +12,8 @@ rules see. Softmax regression over hashed features (bot/safety/classifier.py), L
 full-batch Adam.
 
 The threshold on the unsafe score is tuned on the development split only (--dev, default
-tests/safety_set/dev.jsonl, skipped when absent): the lowest threshold (at least 0.5) at which the
+tests/safety_set/dev.jsonl, skipped when absent): the lowest threshold (at least 0.6: below it, fresh
+prompts in languages the training set holds few of were refused) at which the
 whole check (terms, rules and classifier) refuses at most 1% of the development benign prompts.
 Never pass the test split here.
 """
@@ -169,13 +170,13 @@ def train(texts: list[str], labels: np.ndarray, dim: int = DIM, epochs: int = 30
 
 
 def tune_threshold(model: PromptClassifier, dev: Path, budget: float = 0.01) -> tuple[float, str]:
-    """The lowest threshold >= 0.5 at which the whole check refuses at most `budget` of dev's benign items."""
+    """The lowest threshold >= 0.6 at which the whole check refuses at most `budget` of dev's benign items."""
     from bot.safety.evaluate import evaluate, load
     from bot.safety.prompt_filter import PromptFilter
 
     items = load(dev)
     benign = sum(item.label == "benign" for item in items)
-    for threshold in np.arange(0.5, 0.99, 0.02):
+    for threshold in np.arange(0.6, 0.99, 0.02):
         candidate = PromptClassifier(model.name, model.weights, model.bias, float(threshold))
         report = evaluate(items, PromptFilter(candidate))
         if len({i.id for i, _, _ in report.false_positives}) <= budget * benign:
