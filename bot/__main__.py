@@ -1,6 +1,7 @@
 """`python -m bot` runs the bot; `python -m bot render ...` renders once without Discord;
 `python -m bot bench` measures the serving layer; `python -m bot verify FILE` reads an image's
-provenance marks (watermark, XMP source type, parameters)."""
+provenance marks (watermark, XMP source type, parameters); `python -m bot safety-eval [--set PATH]`
+measures the prompt check on a labelled set."""
 from __future__ import annotations
 
 import asyncio
@@ -178,6 +179,9 @@ def run_bot() -> int:
     try:
         settings = load_settings()
         prepare_data_dir(settings.data_dir)
+        from bot.safety.classifier import load_classifier
+
+        load_classifier(settings.safety_prompt_classifier)  # a bad file stops here, with its reason
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
@@ -211,6 +215,14 @@ def main(argv: list[str] | None = None) -> int:
         from bot.verify_cli import main as verify_main
 
         return verify_main(argv[1:])
+    if argv and argv[0] == "safety-eval":
+        from bot.safety.evaluate import main as safety_eval_main
+
+        try:
+            return safety_eval_main(argv[1:], dict(os.environ))
+        except ConfigError as exc:
+            print(f"safety-eval: {exc}", file=sys.stderr)
+            return 2
     if argv and argv[0] in ("-h", "--help"):
         print(__doc__)
         return 0

@@ -92,6 +92,10 @@ class Settings:
     allow_dms: bool = False
     dm_quota_credits: int | None = 100  # tenths of a credit per day; None: unlimited
     owner_user_ids: frozenset[int] = frozenset()
+    # --- prompt-safety ---
+    # The prompt check's learned layer: builtin (the weights inside the package), the path of an .npz
+    # of the same format (bot/safety/classifier.py), or none (terms and rules only).
+    safety_prompt_classifier: str = "builtin"
 
     @property
     def device(self) -> str:
@@ -391,6 +395,8 @@ def load_settings(env: dict | None = None, dotenv: bool = True, require_token: b
         allow_dms=_bool(env, "ALLOW_DMS", False),
         dm_quota_credits=_dm_quota_credits(env),
         owner_user_ids=_id_set(env, "OWNER_USER_IDS"),
+        # --- prompt-safety ---
+        safety_prompt_classifier=prompt_classifier_setting(env),
     )
 
 
@@ -440,3 +446,15 @@ def _dm_quota_credits(env: dict) -> int | None:
     except ValueError:
         raise ConfigError(f"DM_QUOTA_CREDITS must be a number of credits (0 or more, one decimal at most) or "
                           f"unlimited, got {raw!r}") from None
+
+
+# --- prompt-safety ---
+def prompt_classifier_setting(env: dict) -> str:
+    """SAFETY_PROMPT_CLASSIFIER: builtin (default), none, or the path of an .npz. The file itself is
+    read (and a bad one refused with a ConfigError) by bot.safety.classifier.load_classifier."""
+    raw = env.get("SAFETY_PROMPT_CLASSIFIER", "").strip()
+    if not raw or raw.lower() in ("builtin", "none"):
+        return raw.lower() or "builtin"
+    if not raw.endswith(".npz"):
+        raise ConfigError(f"SAFETY_PROMPT_CLASSIFIER must be builtin, none or the path of an .npz file, got {raw!r}")
+    return raw

@@ -48,7 +48,7 @@ async def test_minors_uploads_negatives_and_nan_scores_in_every_channel(world):
     assert "minor" in minor.content and not minor.attachments and not custom_ids(minor)
 
     # A flagged upload: refused at once with a minor in the prompt; its flagged result withheld.
-    refused = await imagine(after_dark, "make her look 15 years old", image=("me.png", _png(MAGENTA)))
+    refused = await imagine(after_dark, "a teenager on a sofa", image=("me.png", _png(MAGENTA)))
     assert "minors" in await reply_text(server, refused) and refused.ephemeral
     upload = await wait_failure(server, await imagine(after_dark, "a zebra", image=("me.png", _png(MAGENTA))))
     assert "uploaded image" in upload.content and not upload.attachments

@@ -8,13 +8,18 @@ from bot.safety.negative import Steering, negative_refusal, steering
 from bot.safety.policy import ChannelKind
 from bot.safety.terms import Category
 
-CLOTHING = ["clothes, shirt, underwear", "CL0THES", "c.l.o.t.h.e.s", "(clothes:1.4)", "t-shirt", "ＣＬＯＴＨＥＳ",
+CLOTHING = ["clothes, shirt, underwear", "CL0THES", "c.l.o.t.h.e.s", "(clothes:1.4)",
+            "t-shirt, jeans, jacket", "ＣＬＯＴＨＥＳ",
             "safe for work", "censored", "fully clothed", "clothes bad shirt underwear", "ropa", "vêtements",
             "Kleidung", "roupas", "одежда", "下着"]
 ADULTHOOD = ["adult, mature, old", "adu1t", "(m4ture:1.3)", "mature looking woman", "adult body", "grown up"]
 BENIGN = ["blurry, lowres, bad anatomy, watermark", "deformed clothes, bad hands", "adult content, nsfw, nude",
           "old photo, sepia", "aged wood, rust", "child, kid, teen", "old town, cars", "text, signature", "",
           "top view", "uniform lighting", "covered in mud",
+          # A garment or two is not the trick ("dress" on a man in a suit); nor clothing words beside
+          # words that keep nudity out (the bot's own safety negative).
+          "dress", "dress, skirt, blurry", "nsfw, nude, underwear",
+          "nsfw, nude, naked, nudity, sexual, explicit, cleavage, underwear, gore, blood, violence",
           # Away from old age, not from adulthood: everyday portrait negatives.
           "ugly, old", "elderly", "old looking woman", "middle aged, wrinkles"]
 
@@ -47,9 +52,9 @@ SFW, AGE, NSFW = ChannelKind.SFW, ChannelKind.AGE_RESTRICTED, ChannelKind.NSFW
 @pytest.mark.parametrize("steer, prompt, kind, expected", [
     (CLOTHES, set(), SFW, Category.SEXUAL),
     (CLOTHES, set(), AGE, Category.SEXUAL),
-    (ADULTS, set(), SFW, Category.MINORS),
+    (ADULTS, set(), SFW, Category.SEXUAL_MINORS),
     (CLOTHES, set(), NSFW, None),
-    (ADULTS, set(), NSFW, None),
+    (ADULTS, set(), NSFW, Category.SEXUAL_MINORS),  # away from adults: refused everywhere
     (CLOTHES, {Category.MINORS}, NSFW, Category.SEXUAL_MINORS),
     (ADULTS, {Category.MINORS}, NSFW, Category.SEXUAL_MINORS),
     (CLOTHES, {Category.MINORS}, SFW, Category.SEXUAL_MINORS),

@@ -1,4 +1,5 @@
-"""The package as it installs: the wheel holds every module and migration, and nothing of tests/.
+"""The package as it installs: the wheel holds every module and migration, the prompt classifier's
+weights and training prompts, and nothing of tests/.
 
 .ci/wheel-check goes further (a fresh virtual environment, the bot run from the wheel); these
 checks are the quick part that runs with the rest of the suite."""
@@ -44,8 +45,10 @@ def test_the_wheel_holds_every_module_and_migration_and_no_tests(tmp_path):
     names = {name for name in zipfile.ZipFile(wheel).namelist() if not name.startswith("pixelforge-")}
 
     expected = {name for name in files if name.startswith(tuple(f"{p}/" for p in PRODUCT))
-                and name.endswith((".py", ".sql"))}
+                and (name.endswith((".py", ".sql", ".npz")) or name.startswith("bot/safety/training/"))}
     assert {name for name in expected if name.startswith("migrations/") and name.endswith(".sql")}
+    # SAFETY_PROMPT_CLASSIFIER=builtin loads these weights from the installed package.
+    assert "bot/safety/prompt_classifier.npz" in names
     assert sorted(expected - names) == [], "source files missing from the wheel"
     assert sorted(names - expected) == [], "files in the wheel that the source tree does not have"
 

@@ -120,13 +120,12 @@ async def test_a_sexual_result_without_any_sign_of_a_minor_is_still_delivered_wh
         assert await h.safety.image_flagged(job.id, 0)  # scored and recorded all the same
 
 
-async def test_a_negative_steering_away_from_adults_counts_as_a_minor_for_a_flagged_result(tmp_path):
+async def test_a_negative_steering_away_from_adults_is_refused_in_nsfw_channels_too(tmp_path):
     async with Harness(tmp_path) as h:
-        h.checker.scores[1] = 0.97
-        job = await h.ask(request("a woman in a park", "old, (mature:1.2)"), channel=NSFW)
-        done = await h.final(job.id)
-        assert done.status == JobStatus.BLOCKED and "minor" in done.error
-        assert await h.blocks() == [("image", "sexual-minors")]
+        with pytest.raises(ContentBlocked, match="away from adults"):
+            await h.ask(request("a woman in a park", "old, (mature:1.2)"), channel=NSFW)
+        assert await h.store.with_status(*JobStatus) == []
+        assert await h.blocks() == [("prompt", "sexual-minors")]
 
 
 # ---- uploaded image prompts in age-restricted channels ----
@@ -151,9 +150,10 @@ async def test_a_flagged_upload_with_a_minor_in_the_prompt_is_refused_before_any
         with pytest.raises(ContentBlocked, match="minors"):
             await h.ask(request("make her look 15 years old", image=h.upload("photo.png")), channel=NSFW)
         assert await h.store.with_status(*JobStatus) == []
-        assert await h.blocks() == [("image", "sexual-minors")]
-        # ... and a flagged upload under a negative that steers away from adulthood too.
-        with pytest.raises(ContentBlocked, match="minors"):
+        # The learned layer may refuse the prompt itself first (aging a person down); either way, as minors.
+        assert await h.blocks() in ([("image", "sexual-minors")], [("prompt", "sexual-minors")])
+        # ... and a negative that steers away from adulthood, before the upload is even scored.
+        with pytest.raises(ContentBlocked, match="away from adults"):
             await h.ask(request("a woman", "adult, mature, old", image=h.upload("photo.png")), channel=NSFW)
 
 

@@ -10,7 +10,7 @@ from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from bot.safety.negative import Steering, negative_refusal, negative_refusal_text, steering
-from bot.safety.policy import ChannelKind, refusal
+from bot.safety.policy import ALWAYS_REFUSED, ChannelKind, refusal
 from bot.safety.prompt_filter import FilterResult, PromptFilter, ServerTerms, screen_text
 from bot.safety.terms import Category
 
@@ -61,10 +61,15 @@ def check_text(prompt_filter: PromptFilter, prompt: str, negative: str, server: 
         # A learned layer that answered NaN (or nothing usable) proves nothing: refuse.
         unusable = replace(result, score=None, layer="classifier-error")
         return TextCheck(Category.UNCHECKED, CLASSIFIER_ERROR, unusable, steer)
-    if category is not None:
+    by_steering = negative_refusal(steer, result.categories, kind)
+    # The terms and rules name what the prompt asks for; the learned layer also reads the negative, so
+    # where the steering rule refuses too, its reason (the negative) is the one the member needs; and
+    # a refusal everywhere (sexual-minors) outranks one that only this channel makes.
+    steering_first = by_steering is not None and (
+        result.layer == "classifier" or (by_steering in ALWAYS_REFUSED and category not in ALWAYS_REFUSED))
+    if category is not None and not steering_first:
         return TextCheck(category, refusal(category, kind, delivering), result, steer)
-    category = negative_refusal(steer, result.categories, kind)
-    if category is not None:
-        return TextCheck(category, negative_refusal_text(steer, category, kind, delivering), result, steer,
+    if by_steering is not None:
+        return TextCheck(by_steering, negative_refusal_text(steer, by_steering, kind, delivering), result, steer,
                          by_negative=True)
     return TextCheck(None, "", result, steer)

@@ -9,15 +9,17 @@ comma-separated lists, and "old" means something else in "old photo").
 
 - Clothing: an item holding a clothing word (or "sfw", "censored", "fully clothed"), unless a defect
   word qualifies its one clothing word ("deformed clothes", "bad clothing": keep the clothes, just
-  not broken ones).
+  not broken ones). It counts when one item says clothing itself ("clothes", "underwear",
+  "censored") or three name garments ("shirt, pants, dress"), and not when the negative also keeps
+  nudity out ("nsfw, nude, underwear" keeps the picture dressed).
 - Adulthood: an item made only of adulthood words and filler ("(mature:1.3)", "adult body",
   "grown up"); "adult content" is not, and neither are old-age words ("old", "elderly").
 
 `negative_refusal` turns that into the decision (README "Content safety" has the table):
 - anywhere, when minors are in play (the prompt names a minor or an age under 18): refused as
   sexual content involving minors, whichever of the two it steers away from;
-- anywhere, adulthood steered away from under a sexual or suggestive prompt: the same;
-- outside the channels where NSFW is allowed: refused (clothing as sexual, adulthood as minors).
+- anywhere, adulthood steered away from: the same (it asks for a younger-looking subject);
+- clothing, outside the channels where NSFW is allowed: refused as sexual.
 """
 from __future__ import annotations
 
@@ -49,6 +51,23 @@ CLOTHING = _words("""
     odezhda odezhdy rubashka trusy
     fuku yofuku shitagi yifu yangfu fuzhuang xiazhe ranjieri shiyatsu
 """)
+# Clothing itself, or covering up: one of these in a negative is the trick. A garment word alone
+# ("dress" on a portrait of a man in a suit, "dress, skirt") is not: it takes three garments.
+STRONG_CLOTHING = _words("""
+    clothes clothing clothed cloths outfit outfits garment garments attire apparel wardrobe dressed
+    underwear undergarment undergarments underpants panties panty knickers bra bras brassiere covering
+    coverings sfw censored censor censorship censoring modest modesty
+    ropa vestida vetements vetement habille habillee kleidung bekleidet angezogen roupa roupas odezhda
+    odezhdy fuku yofuku shitagi yifu fuzhuang xiazhe
+""")
+GARMENTS_NEEDED = 3
+# A negative that also keeps nudity out ("nsfw, nude, underwear", the bot's own safety negative)
+# keeps the picture dressed: its clothing words steer away from underwear showing, not from clothes.
+NUDITY = _words("nsfw nude naked nudity nipples nipple explicit sexual porn topless lewd hentai")
+# Adult bodies: steering away from them asks for a child's.
+ADULTHOOD_PHRASES = frozenset({("large", "breasts"), ("big", "breasts"), ("pubic", "hair"), ("adult", "body"),
+                               ("adult", "face"), ("mature", "body"), ("mature", "face"), ("grown", "woman"),
+                               ("grown", "man"), ("womanly",), ("body", "hair")})
 CLOTHING_PHRASES = frozenset({("safe", "for", "work"), ("bar", "censor"), ("mosaic", "censor"), ("fully", "clothed")})
 # A defect qualifying clothing words: the member wants the clothes, drawn properly.
 DEFECTS = _words("""
@@ -103,14 +122,22 @@ def _clothing(words: list[set[str]], canonical: list[str]) -> bool:
     return any(tuple(canonical[i:i + len(p)]) == p for p in CLOTHING_PHRASES for i in range(len(canonical)))
 
 
-def _adulthood(words: list[set[str]]) -> bool:
+def _adulthood(words: list[set[str]], canonical: list[str]) -> bool:
     meaningful = [forms for forms in words if not forms & FILLER]
-    return bool(meaningful) and all(forms & ADULTHOOD for forms in meaningful)
+    if meaningful and all(forms & ADULTHOOD for forms in meaningful):
+        return True
+    return any(tuple(canonical[i:i + len(p)]) == p for p in ADULTHOOD_PHRASES for i in range(len(canonical)))
+
+
+def _strong(words: list[set[str]], canonical: list[str]) -> bool:
+    return (any(forms & STRONG_CLOTHING for forms in words)
+            or any(tuple(canonical[i:i + len(p)]) == p for p in CLOTHING_PHRASES for i in range(len(canonical))))
 
 
 def steering(negative: str) -> Steering:
     """The items of `negative` that steer away from clothing or adulthood (linear in its length)."""
     clothing: list[str] = []
+    strong = nudity = False
     adulthood: list[str] = []
     for item in _ITEM_SPLIT.split(negative or ""):
         if not item.strip():
@@ -118,40 +145,41 @@ def steering(negative: str) -> Steering:
         for reading in normalize(item).readings:
             words = _item_words(reading)
             canonical = [token.canonical for token in reading.tokens if not token.canonical.isdigit()]
+            nudity = nudity or any(forms & NUDITY for forms in words)
             if _clothing(words, canonical):
                 clothing.append(item.strip())
+                strong = strong or _strong(words, canonical)
                 break
-            if _adulthood(words):
+            if _adulthood(words, canonical):
                 adulthood.append(item.strip())
                 break
+    if nudity or not (strong or len(clothing) >= GARMENTS_NEEDED):
+        clothing = []
     return Steering(tuple(clothing), tuple(adulthood))
-
-
-SEXUAL_CUES = frozenset({Category.SEXUAL, Category.SUGGESTIVE, Category.NONCONSENSUAL})
 
 
 def negative_refusal(steer: Steering, prompt_categories: frozenset[Category], kind: ChannelKind) -> Category | None:
     """The category that refuses a negative prompt that steers as `steer` says, with a prompt of
-    `prompt_categories` in a channel of `kind`; None: it may be rendered. (Where NSFW is allowed, an
-    adulthood negative that passes here still counts as a sign of a minor for the image check.)"""
+    `prompt_categories` in a channel of `kind`; None: it may be rendered."""
     if not steer:
         return None
-    if Category.MINORS in prompt_categories:
-        return Category.SEXUAL_MINORS
-    if steer.adulthood and prompt_categories & SEXUAL_CUES:
+    if Category.MINORS in prompt_categories or steer.adulthood:
+        # Away from adults asks for a younger-looking subject: refused everywhere, NSFW channels included.
         return Category.SEXUAL_MINORS
     if kind.allows_nsfw:
         return None
-    return Category.SEXUAL if steer.clothing else Category.MINORS
+    return Category.SEXUAL
 
 
 def negative_refusal_text(steer: Steering, category: Category, kind: ChannelKind, delivering: bool = False) -> str:
     """The member's reason: what the negative steers away from and why that is refused here (never
     the matched word)."""
-    away = "clothing" if steer.clothing else "adults (toward a younger-looking subject)"
-    if category is Category.SEXUAL_MINORS:
-        why = ("together with a minor or a sexual prompt that asks for sexual content involving minors, which is "
-               "never allowed, age-restricted channels included")
+    away = "adults (toward a younger-looking subject)" if steer.adulthood else "clothing"
+    if category is Category.SEXUAL_MINORS and steer.adulthood:
+        why = "which is never allowed, age-restricted channels included (it is how images of minors are asked for)"
+    elif category is Category.SEXUAL_MINORS:
+        why = ("with a minor in the prompt, which asks for sexual content involving minors, never allowed, "
+               "age-restricted channels included")
     elif kind is ChannelKind.AGE_RESTRICTED:
         why = "which this server's moderators have not enabled, even in age-restricted channels"
     else:

@@ -13,13 +13,19 @@ Steps, each linear in the prompt's length (no homoglyph expander that enumerates
    "boooobs" -> "boobs"; never expanded, so "bobs" stays "bobs"), one "*" read as any vowel ("p*rn").
 5. Separators inside a word joined ("n.u.d.e", "n-u-d-e"), and runs of single characters across
    spaces joined ("n u d e"), which the filter also searches inside ("n u d e w o m a n").
-6. Ages: "12yo", "12 y/o", "12-year-old", "aged 12", "twelve years old", "5th grade".
+6. Ages: "12yo", "12 y/o", "12-year-old", "aged 12", "twelve years old", "5th grade", "grade 5",
+   "year 9", "15 años", "15 ans", "15 Jahre", "15 лет", "15歳".
+7. Misspellings one slip from a known term (`TypoIndex`): two adjacent letters swapped ("nakde"),
+   a letter doubled ("nakked"), one letter missing ("clothng", "nud") or one inside letter added
+   ("clothxes"). Only for terms of 4+ letters, never the first letter, and never when the
+   misspelling is itself an English word (typo_guard.py: "aped" is not "raped", "rap" not "rape").
 """
 from __future__ import annotations
 
 import operator
 import re
 import unicodedata
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import NamedTuple
 
@@ -78,13 +84,25 @@ _DOUBLE = re.compile(r"(.)\1")
 _RUN3 = re.compile(r"(.)\1{2,}")
 _RUN2 = re.compile(r"(.)\1+")
 _NUM = "|".join(NUMBER_WORDS)
+# An age: a number, then a unit ("yo", "years old", and the unit in es/fr/de/pt/ru/ja after
+# transliteration: anos, ans, jahre, jahrige, let, sui), or "aged"/"age:" then a number.
+_UNIT = (r"(?:yo|y/o|y\.o\.?|yrs?\s*-?\s*old|years?\s*-?\s*old|years?\s*-?\s*young|years?\s+of\s+age|"
+         r"anos|ans|jahre|jahrig\w*|let|godik|sui|sai)")
+_NUM_ANY = rf"(\d{{1,2}}|{_NUM})"
 _AGES = (
-    re.compile(r"(?<![\d.])(\d{1,2})\s*-?\s*(?:yo|y/o|y\.o|yrs?\s*-?\s*old|years?\s*-?\s*old|years?\s+of\s+age)s?\b"),
-    re.compile(r"\bage[ds]?\s*(?:of\s*)?(\d{1,2})\b"),
-    re.compile(rf"\b({_NUM})\s*-?\s*(?:yrs?|years?)\s*-?\s*old\b"),
-    re.compile(rf"\bage[ds]?\s+({_NUM})\b"),
+    re.compile(rf"(?<![\d.])\b{_NUM_ANY}\s*-?\s*{_UNIT}s?(?![a-z])"),
+    re.compile(rf"\bage[ds]?\s*(?:of|:|=|is)?\s*{_NUM_ANY}\b"),
+    re.compile(rf"\b(?:edad|idade|alter|vozrast)\s*(?:de|:)?\s*{_NUM_ANY}\b"),
+    # "a girl, 15, ..." and "model (16)": a number set off right after a word for a person
+    re.compile(rf"\b(?:girl|boy|woman|man|teen|model|kid|child|daughter|son|student|she|he|madchen|junge|nina|nino|"
+               rf"chica|chico|fille|garcon|menina|menino|devochka|malchik)s?\s*(?:,|\()\s*"
+               rf"{_NUM_ANY}\s*(?:,|\)|$)"),
 )
-_GRADE = re.compile(r"\b\d{1,2}(?:st|nd|rd|th)\s*-?\s*grade")
+_GRADE_ORD = ("first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|"
+              r"\d{1,2}(?:st|nd|rd|th)")
+_GRADE = re.compile(rf"\b(?:(?:{_GRADE_ORD})\s*-?\s*grade(?:rs?)?|grade\s*\d{{1,2}}\b|year\s*(?:[1-9]|1[0-3])\s+"
+                    r"(?:student|pupil|girl|boy|kid|child)s?\b|(?:middle|elementary|primary|junior\s*high|high)"
+                    r"\s*schooler|(?:freshman|sophomore)\s+in\s+high\s+school)")
 _WORDS_CACHE: dict[str, Token] = {}
 _WORDS_CACHE_LIMIT = 20_000
 
@@ -202,12 +220,16 @@ def _reading(text: str) -> Reading:
     return Reading(tuple(tokens), tuple(joined))
 
 
-def _ages(text: str) -> tuple[int, ...]:
-    ages: list[int] = []
+_CJK_AGE = re.compile(r"(\d{1,2})\s*(?:歳|才)")
+
+
+def _ages(text: str, raw: str = "") -> tuple[int, ...]:
+    ages: list[int] = [int(age) for age in _CJK_AGE.findall(unicodedata.normalize("NFKC", raw))] if raw else []
     for pattern in _AGES:
         for match in pattern.finditer(text):
             value = match.group(1)
             ages.append(int(value) if value.isdigit() else NUMBER_WORDS[value])
+    # "15" alone is not an age; a unit of "let"/"ans"/"sui" needs the number right before it (above).
     if _GRADE.search(text):
         ages.append(ADULT_AGE - 1)  # a school grade: a minor
     return tuple(ages)
@@ -218,7 +240,64 @@ def normalize(text: str) -> Normalized:
     readings = [_reading(phonetic)]
     if not HOMOGLYPH_SET.isdisjoint(text):
         readings.append(_reading(ascii_text(text, visual=True)))
-    return Normalized(phonetic, tuple(readings), _ages(phonetic))
+    return Normalized(phonetic, tuple(readings), _ages(phonetic, "" if text.isascii() else text))
 
 
 HOMOGLYPH_SET = frozenset(HOMOGLYPHS)
+
+
+def _transpositions(word: str) -> Iterable[str]:
+    for i in range(len(word) - 1):
+        if word[i] != word[i + 1]:
+            yield word[:i] + word[i + 1] + word[i] + word[i + 2:]
+
+
+def _inner_deletions(word: str) -> Iterable[str]:
+    for i in range(1, len(word) - 1):
+        yield word[:i] + word[i + 1:]
+
+
+def _deletions(word: str) -> Iterable[str]:
+    """Every letter but the first dropped once ("nude" -> "nud", "clothes" -> "cloths")."""
+    for i in range(1, len(word)):
+        yield word[:i] + word[i + 1:]
+
+
+class TypoIndex:
+    """Step 7: the known term a word is a slip away from, by dictionary lookups (no edit-distance
+    search): every transposition and inner deletion of each term is a key; a word with one letter
+    too many is found by trying its inner deletions (words of 7+ letters only)."""
+
+    def __init__(self, vocabulary: Iterable[str], guard: frozenset[str] = frozenset()):
+        self.exact = frozenset(w for w in vocabulary if w.isalpha())
+        self.keys: dict[str, str] = {}
+        self.squeezed: dict[str, str] = {}
+        for term in sorted(self.exact):
+            if len(term) >= 4:
+                for key in _transpositions(term):
+                    self.keys.setdefault(key, term)
+                self.squeezed.setdefault(squeeze(term), term)
+            if len(term) >= 4:
+                for key in _deletions(term):
+                    self.keys.setdefault(key, term)
+        self.guard = guard | self.exact
+        for key in [k for k in self.keys if k in self.guard]:
+            del self.keys[key]
+
+    def lookup(self, form: str) -> str | None:
+        """The term `form` misspells, or None (also for a term itself and for guarded words)."""
+        if len(form) < 3 or form in self.guard:
+            return None
+        term = self.keys.get(form)
+        if term is not None:
+            return term
+        if _DOUBLE.search(form):
+            short = squeeze(form)
+            term = self.squeezed.get(short) or self.keys.get(short)
+            if term is not None:
+                return term
+        if len(form) >= 7:
+            for key in _inner_deletions(form):
+                if key in self.exact:
+                    return key
+        return None

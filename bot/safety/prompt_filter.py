@@ -1,19 +1,46 @@
-"""The prompt filter: categorized terms matched against every reading of a normalized prompt.
+"""The prompt filter: three layers over every reading of a normalized prompt.
 
-Word-boundary matching only (a term never matches inside a longer word), phrases over consecutive
-words, an allowlist of benign phrases whose words are then not matched, per-server additions and
-exemptions, and ages under 18. Cost: a few dictionary lookups per candidate spelling of each word
-and a substring search only inside runs of single spaced-out characters; linear in the prompt.
+1. Terms: categorized words and phrases (English, and es/fr/de/pt/ru/ja from terms_i18n), matched
+   per word (never inside a longer word), also one slip away (TypoIndex: "nakde", "nakked"); the
+   allowlist of benign senses; per-server additions and exemptions; ages under 18.
+2. Rules (rules.py): patterns that paraphrases share (clothing removal, exposure, non-consent,
+   graphic injury, hate symbols and glorification, bodily cues next to a minor) and the Japanese
+   terms. (What the negative prompt steers away from is bot/safety/negative.py's, in check_text.)
+3. The learned layer (classifier.py), when one is configured: its unsafe score is always kept in the
+   result; at or over its threshold, its category counts like a hit.
+Cost: dictionary lookups per word, one regex search per rule and one sparse dot product; linear in
+the prompt (tests/test_prompt_filter.py bounds the worst case).
 """
 from __future__ import annotations
 
 import functools
+import re
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
-from bot.safety.normalize import Reading, Token, normalize, squeeze
+from bot.safety import rules
+from bot.safety.classifier import classifier_input
+from bot.safety.normalize import Reading, Token, TypoIndex, normalize, squeeze
 from bot.safety.policy import ChannelKind, refused_category
-from bot.safety.terms import ADULT_AGE, ALLOW, PHRASES, PREFIXES, WORDS, Category
+from bot.safety.terms import (
+    ADULT_AGE,
+    ALLOW,
+    CONTEXT_NEEDS_NO_PERSON,
+    CONTEXT_SENSES,
+    FAKE_GORE_CONTEXT,
+    PERSON_WORDS,
+    PHRASES,
+    PREFIXES,
+    REALISM,
+    WORDS,
+    Category,
+)
+from bot.safety.terms_i18n import PREFIXES_I18N, native_terms
+from bot.safety.typo_guard import GUARD
+
+if TYPE_CHECKING:
+    from bot.safety.classifier import PromptClassifier
 
 # What a server's own exemptions can never lift: the rules that hold everywhere.
 PROTECTED = frozenset({Category.MINORS, Category.SEXUAL_MINORS, Category.NONCONSENSUAL, Category.HATE})
@@ -100,6 +127,8 @@ class _Terms:
     def __init__(self, words: dict[str, Category], phrases: dict[Phrase, Category],
                  prefixes: dict[str, Category]):
         self.words = words
+        # Misspellings of the terms and of the rules' own words (rules read corrected words).
+        self.typo = TypoIndex([*words, *rules.VOCABULARY], GUARD)
         self.stretched = {squeeze(word): (word, category) for word, category in words.items()}
         self.phrases = _Phrases(phrases)
         self.prefixes: dict[str, list[tuple[str, Category]]] = {}
@@ -110,7 +139,9 @@ class _Terms:
             if len(term) >= RUN_SEARCH_MIN or term in RUN_SEARCH_SHORT
         )
 
-    def word(self, token: Token) -> tuple[str, Category] | None:
+    def word(self, token: Token, fuzzy: bool = True) -> tuple[str, Category] | None:
+        """The term `token` spells; `fuzzy`: or misspells (not for the look-alike reading, whose
+        words are shapes, not spellings: "спит" looks like "cnut")."""
         words = self.words
         for form in token.forms:
             category = words.get(form)
@@ -125,7 +156,25 @@ class _Terms:
             for stem, category in prefixes.get(form[:3], ()):
                 if form.startswith(stem):
                     return stem, category
+        if fuzzy:
+            for form in token.forms:
+                term = self.typo.lookup(form)
+                if term is not None and term in words:
+                    return term, words[term]
         return None
+
+    def corrected(self, token: Token, fuzzy: bool = True) -> str:
+        """The word as the rules read it: its spelling with leet folded, or the term it misspells."""
+        for form in token.forms:
+            if form in self.typo.exact:
+                return form
+        for form in token.forms if fuzzy else ():
+            if len(form) < 5:  # short words: only the terms' own misspellings ("nud"), in word()
+                continue
+            term = self.typo.lookup(form)
+            if term is not None:
+                return term
+        return token.canonical
 
 
 @functools.lru_cache(maxsize=256)
@@ -134,12 +183,19 @@ def _compiled(server: ServerTerms) -> _Terms:
     and a changed list is a new ServerTerms)."""
     words = {word: category for category, group in WORDS.items() for word in group}
     phrases = {phrase: category for category, group in PHRASES.items() for phrase in group}
+    for category, group in native_terms().items():
+        for text in group:
+            key = phrase_key(text)
+            if len(key) == 1:
+                words.setdefault(key[0], category)
+            elif key:
+                phrases.setdefault(key, category)
     for key in server.blocked:
         if len(key) == 1:
             words.setdefault(key[0], Category.CUSTOM)
         else:
             phrases.setdefault(key, Category.CUSTOM)
-    return _Terms(words, phrases, PREFIXES)
+    return _Terms(words, phrases, {**PREFIXES_I18N, **PREFIXES})
 
 
 @functools.lru_cache(maxsize=256)
@@ -155,55 +211,126 @@ def _covered(reading: Reading, allow: _Phrases) -> set[int]:
     return covered
 
 
+# Flagged words that are also surnames or parts of names ("Dick Van Dyke", "Al Gore", "Gore Verbinski"):
+# written capitalized next to another capitalized word, in a prompt that is not all capitalized, they
+# are a name. Never for the PROTECTED categories.
+NAMEABLE = frozenset({"dick", "gore", "cock", "cox", "wang", "johnson", "butts"})
+_NAME = re.compile(r"\b[A-Z][a-z]+\.?(?:\s+(?:[A-Z]\.\s*)*[A-Z][a-z]+)+\b")
+_CAPITALIZED = re.compile(r"\b[A-Z]")
+
+
+def _names(prompt: str) -> frozenset[str]:
+    words = prompt.split()
+    if not words or len(_CAPITALIZED.findall(prompt)) > 0.6 * len(words):
+        return frozenset()  # Title Case Or CAPITALS everywhere: capitals say nothing
+    found = {w.lower().strip(".") for m in _NAME.finditer(prompt) for w in m.group(0).split()}
+    return frozenset(found & NAMEABLE)
+
+
 class PromptFilter:
-    def __init__(self) -> None:
+    def __init__(self, classifier: PromptClassifier | None = None) -> None:
         self.allow = _allowlist(tuple(sorted(ALLOW)))
+        self.classifier = classifier
 
     def check(self, prompt: str, server: ServerTerms | None = None, negative: str = "") -> FilterResult:
-        """The prompt, and the member's negative prompt with it (a negative that steers the model away
-        from clothing or adulthood asks for what the prompt does not say). What a negative may hold
-        that a prompt may not ("nude, nsfw" steers away from nudity) is not counted against it; its
-        hateful and server-blocked terms are, since the text is shown with the result."""
-        result = self._check_prompt(prompt, server)
+        """The prompt, and the member's negative prompt with it. (What a negative steers the model away
+        from, clothing or adulthood, is decided after this by bot/safety/negative.py, in
+        decision.check_text.) What else a negative may hold that a prompt may not ("nude, nsfw"
+        steers away from nudity) is not counted against it; its hateful and server-blocked terms are,
+        since the text is shown with the result."""
+        result, words = self._check_prompt(prompt, server)
+        hits = dict.fromkeys(result.hits)
+        negative_words: list[str] = []
         if negative.strip():
-            extra = tuple(hit for hit in self._check_prompt(negative, server).hits
-                          if hit.category in (Category.HATE, Category.CUSTOM))
-            if extra:
-                result = FilterResult(result.hits + extra, result.exempted, result.score, result.layer)
-        return result
+            negative_result, negative_words = self._check_prompt(negative, server)
+            # Slurs and server-blocked terms, not hate symbols: "swastika" in a negative steers away from it.
+            hits.update(dict.fromkeys(hit for hit in negative_result.hits
+                                      if hit.category in (Category.HATE, Category.CUSTOM)
+                                      and not hit.term.startswith("rule ") and " " not in hit.term))
+        layer = result.layer or ("rules" if hits else None)
+        score = None
+        if self.classifier is not None:
+            score, category = self.classifier.predict(classifier_input(words, negative_words))
+            # Also beside hits that refuse nothing alone: a minor named ("a girl of thirteen") must not
+            # keep the learned layer's "sexual" from counting, or it could never make sexual-minors.
+            if score >= self.classifier.threshold and category not in {hit.category for hit in hits}:
+                hits[Hit(category, f"classifier {score:.2f}")] = None
+                layer = "classifier"
+        return replace(result, hits=tuple(hits), score=score, layer=layer if hits else None)
 
-    def _check_prompt(self, prompt: str, server: ServerTerms | None = None) -> FilterResult:
+    def words(self, text: str) -> list[str]:
+        """The words of `text` as the rules and the learned layer read them."""
+        return self._check_prompt(text)[1]
+
+    def _check_prompt(self, prompt: str, server: ServerTerms | None = None) -> tuple[FilterResult, list[str]]:
+        """The terms and rules layers on one text, and its words as the rules read them."""
         normalized = normalize(prompt)
         server = server or ServerTerms()
         terms = _compiled(server)
         exemptions = _allowlist(server.allowed) if server.allowed else None
+        names = _names(prompt)
         hits: dict[Hit, None] = {}
         exempted: dict[Hit, None] = {}
-        for reading in normalized.readings:
+        layer = None
+        all_words: list[str] = []
+        for number, reading in enumerate(normalized.readings):
+            fuzzy = number == 0  # the phonetic reading; the look-alike one is matched as spelt
             covered = _covered(reading, self.allow)
             exempt = covered | _covered(reading, exemptions) if exemptions else covered
-            for hit, span in self._match(reading, terms):
+            for hit, span in self._match(reading, terms, fuzzy):
+                if hit.term in names and hit.category not in PROTECTED:
+                    continue
                 # An empty span (a hit inside a run of spaced letters) is never exempt.
                 if not span or not covered.issuperset(span):
                     if hit.category in PROTECTED or not span or not exempt.issuperset(span):
                         hits.setdefault(hit)
                     else:
                         exempted.setdefault(hit)
+            # Words in a benign sense or a name read as a blank: no rule or learned feature sees them.
+            blank = covered | {i for i, token in enumerate(reading.tokens) if token.canonical in names}
+            words = _rule_words(reading, terms, fuzzy, blank)
+            all_words.extend(words)
+            for rule_hit in rules.match_rules(" ".join(words)):
+                hits.setdefault(Hit(rule_hit.category, rule_hit.rule))
+                layer = layer or "rules"
+        for rule_hit in rules.match_cjk(prompt):
+            hits.setdefault(Hit(rule_hit.category, rule_hit.rule))
         if any(age < ADULT_AGE for age in normalized.ages):
             hits.setdefault(Hit(Category.MINORS, "age under 18"))
-        return FilterResult(tuple(hits), tuple(exempted), layer="terms" if hits else None)
+        present = set(all_words)
+        for hit in [h for h in hits if h.term in CONTEXT_SENSES and h.category not in PROTECTED]:
+            if hit.term in CONTEXT_NEEDS_NO_PERSON and not present.isdisjoint(PERSON_WORDS):
+                continue
+            if not present.isdisjoint(CONTEXT_SENSES[hit.term]):
+                del hits[hit]
+                exempted.setdefault(hit)
+                # In its benign sense the word is a blank for the learned layer too.
+                all_words = ["_" if word == hit.term else word for word in all_words]
+        if not present.isdisjoint(FAKE_GORE_CONTEXT) and present.isdisjoint(REALISM):
+            for hit in [h for h in hits if h.category is Category.GORE]:
+                del hits[hit]
+                exempted.setdefault(hit)
+        if any(hit.category is Category.MINORS for hit in hits):
+            for cue in rules.minor_cues(all_words):
+                hits.setdefault(Hit(Category.SUGGESTIVE, f"{cue} (with a minor)"))
+        if hits and (layer is None or any(not hit.term.startswith("rule ") for hit in hits)):
+            layer = "terms"
+        return FilterResult(tuple(hits), tuple(exempted), layer=layer if hits else None), all_words
 
     @staticmethod
-    def _match(reading: Reading, terms: _Terms):
+    def _match(reading: Reading, terms: _Terms, fuzzy: bool):
         """(hit, indices of the words it covers)."""
+        # Pieces of one written word ("mal'chik", "n.u.d.e") are not misspellings of anything:
+        # the word they make is (matched below).
+        pieces = {i for joined in reading.joined if not joined.run for i in range(joined.start, joined.end)}
         for index, token in enumerate(reading.tokens):
-            found = terms.word(token)
+            found = terms.word(token, fuzzy and index not in pieces)
             if found:
                 yield Hit(found[1], found[0]), (index,)
         for phrase, category, start in terms.phrases.find(reading):
             yield Hit(category, " ".join(phrase)), range(start, start + len(phrase))
         for joined in reading.joined:
-            found = terms.word(joined.word)
+            found = terms.word(joined.word, fuzzy)
             if found:
                 yield Hit(found[1], found[0]), range(joined.start, joined.end)
             elif joined.run:
@@ -212,6 +339,26 @@ class PromptFilter:
                                 for term, category in terms.run_terms if term in form}
                 for term, category in sorted(found_in_run):
                     yield Hit(category, term), ()
+
+
+def _rule_words(reading: Reading, terms: _Terms, fuzzy: bool, blank: set[int] = frozenset()) -> list[str]:
+    """The reading's words for the rules: pieces written apart read as one ("c.l.o.t.h.e.s",
+    "n u d e"), each word corrected to the term or rule word it misspells, those in `blank` as "_"."""
+    starts = {joined.start: joined for joined in reading.joined}
+    words: list[str] = []
+    index = 0
+    tokens = reading.tokens
+    while index < len(tokens):
+        joined = starts.get(index)
+        if joined is not None and (joined.run or len(joined.word.canonical) > 2):
+            candidate = terms.corrected(joined.word, fuzzy)
+            if joined.run or candidate in terms.typo.exact:
+                words.append(candidate)
+                index = joined.end
+                continue
+        words.append("_" if index in blank else terms.corrected(tokens[index], fuzzy))
+        index += 1
+    return words
 
 
 def screen_text(prompt_filter: PromptFilter, prompt: str, negative: str, server: ServerTerms | None,

@@ -74,14 +74,17 @@ WORDS: dict[Category, frozenset[str]] = {
         vagina vaginas vulva vulvas clitoris labia testicles scrotum pubic
         dick dicks cock cocks pussy pussies cunt tits titties titty boobs boobies breasts
         butthole dildo dildos bdsm bondage fetish stripper strippers striptease upskirt downblouse
-        cameltoe sexting horny aroused seminude
+        cameltoe sexting horny aroused seminude fuck fucks fucked fucking explicit
+        nood noods nudez nekkid nekid nakie nakey
     """),
     Category.MINORS: _words("""
         child children childs childlike kid kids kiddie kiddies toddler toddlers infant infants baby
         babies preteen preteens tween tweens teen teens teenage teenaged teenager teenagers underage
         minor minors loli lolis lolita lolicon shota shotacon jailbait schoolgirl schoolgirls
         schoolboy schoolboys pubescent prepubescent boy boys juvenile juveniles youngster
-        youngsters kindergarten kindergartener grader graders
+        youngsters kindergarten kindergartener kindergartner preschooler preschoolers grader graders
+        adolescent adolescents daughter daughters stepdaughter stepdaughters niece nieces puberty
+        schooler schoolers
     """),
     Category.SUGGESTIVE: _words("""
         sexy sexier sexiest seductive seductively seduce seduces seducing seduction sensual sensually
@@ -111,6 +114,7 @@ PREFIXES: dict[str, Category] = {
     "hentai": Category.SEXUAL,
     "masturbat": Category.SEXUAL,
     "orgasm": Category.SEXUAL,
+    "erotic": Category.SEXUAL,
     "ejaculat": Category.SEXUAL,
     "fellat": Category.SEXUAL,
     "cunniling": Category.SEXUAL,
@@ -136,7 +140,9 @@ PHRASES: dict[Category, frozenset[tuple[str, ...]]] = {
         "little girl", "little girls", "young girl", "young girls", "little boy", "little boys",
         "young boy", "young boys", "young looking", "elementary school", "middle school",
         "junior high", "grade school", "high school", "under age", "under 18", "school girl",
-        "school girls", "school boy", "pre teen", "jail bait",
+        "school girls", "school boy", "pre teen", "jail bait", "bar mitzvah", "bat mitzvah",
+        "first communion", "sweet sixteen", "primary school", "preschool", "day care", "grade schooler",
+        "elementary schooler", "hit puberty", "before puberty", "child like", "kid like",
     ),
     Category.NONCONSENSUAL: _phrases(
         "non consensual", "forced sex", "sexual assault", "sexually assaulted",
@@ -155,36 +161,92 @@ PHRASES: dict[Category, frozenset[tuple[str, ...]]] = {
     ),
 }
 
-# Benign phrases that contain flagged words: the words they cover are not matched. They are
-# matched like terms (after normalization), so "great t1ts" is still the bird.
-ALLOW: frozenset[tuple[str, ...]] = _phrases(
-    # birds
-    "great tit", "great tits", "blue tit", "blue tits", "coal tit", "coal tits", "marsh tit",
-    "willow tit", "crested tit", "long tailed tit", "tit bird", "tit birds", "footed booby",
-    "footed boobies", "booby bird", "booby trap", "booby traps", "booby prize",
-    # food, sport, anatomy and medicine
-    "breast stroke", "chicken breast", "chicken breasts", "duck breast", "turkey breast",
-    "breast cancer", "chimney breast",
-    # "naked" and "nude" that are not about people
-    "naked mole rat", "naked mole rats", "naked eye", "naked flame", "naked truth", "naked tree",
-    "naked trees", "naked branches", "naked lunch", "naked gun",
-    "nude lipstick", "nude lip", "nude lips", "nude color", "nude colour", "nude colored",
-    "nude coloured", "nude heels", "nude shoes", "nude pumps", "nude tones", "nude tone",
-    "nude palette", "nude beige", "nude nail", "nude nails", "nude makeup", "nude eyeshadow",
-    # names, titles and idioms
-    "sex pistols", "sex and the city", "sexual dimorphism", "sexual selection", "moby dick",
-    "dick tracy", "philip k dick", "dick van dyke", "cock crowing", "cock crows", "cock crowed",
-    "weather cock", "cock a doodle doo", "pussy cat", "pussy cats", "pussy willow",
-    "pussy willows", "cum laude", "paint stripper", "wire stripper", "spic and span", "chink in",
-    "chinks in", "al gore", "gore tex", "gore vidal", "topless car", "topless convertible",
-    "topless roadster", "topless bus", "horny toad", "horny toads", "suicide squad",
-    "suicide prevention", "rape of the sabine", "rape of proserpina",
-    "rape of europa", "rape of the lock", "rape seed", "oilseed rape",
-    # words that only count as minor terms with a sexual one
-    "baby oil", "baby doll", "baby blue", "baby pink", "baby shower", "baby grand", "kid gloves",
-    "karate kid", "minor key", "minor chord", "minor league", "minor details",
-    "minor imperfections", "asia minor", "ursa minor",
+# The allowlist: flagged words in a clearly benign sense, as rules of (word, the words that mark that
+# sense right before it, right after it). A sense is a class ("nude" before any word of colour,
+# cosmetics or footwear; "breast" after any animal or before a medical word), not a phrase copied
+# from a test: "nude sandals" and "pheasant breast" are benign because the class is. The words they
+# cover are not matched (PROTECTED categories excepted, see prompt_filter.py), and they are matched
+# like terms (after normalization), so "great t1ts" is still the bird.
+_BIRDS = "great blue coal marsh willow crested tailed bearded penduline sombre azure varied"
+_FOODS = "chicken duck turkey goose pheasant quail pigeon lamb veal grilled roasted roast smoked"
+_COLOUR_USES = """lipstick lip lips gloss color colour colored coloured colors colours tone tones shade shades
+    hue hues palette beige pink brown heels heel shoes shoe pumps sandals flats boots loafers nail nails
+    polish makeup eyeshadow blush foundation concealer stockings tights paint walls wall fabric leather
+    bag handbag trench blazer sweater cardigan couleur farbe cor robe robes"""
+_SENSES: tuple[tuple[str, str, str], ...] = (
+    # (flagged words, words before that make the sense benign, words after)
+    ("tit tits", _BIRDS, "bird birds nest nests feeder feeding family chick chicks egg eggs"),
+    ("booby boobies", "footed masked brown red", "bird birds trap traps prize"),
+    ("breast breasts", _FOODS + " chimney robin", "stroke cancer milk pump pumps feeding fillet fillets meat plate "
+     "pocket examination exam screening awareness surgeon"),
+    ("naked", "", "eye eyes flame flames truth mole singularity lunch gun wire bulb bulbs blade steel ambition "
+     "aggression branch branches tree trees twig twigs hillside hillsides rock"),
+    ("nude", "", _COLOUR_USES),
+    ("cock cocks", "weather game fighting", "crowing crows crowed crow fight fights fighting a doodle pheasant "
+     "pheasants grouse partridge sparrow robin blackbird bird birds"),
+    ("pussy", "", "willow willows cat cats"),
+    ("cum", "", "laude"),
+    ("stripper strippers", "paint wire varnish wallpaper floor", ""),
+    ("chink chinks", "", "in"),
+    ("topless", "", "car cars convertible convertibles roadster bus buses jeep vehicle"),
+    ("horny", "", "toad toads lizard lizards beetle beetles"),
+    ("suicide", "", "prevention hotline awareness squad"),
+    ("rape", "oilseed", "seed seeds field fields flowers plant plants oil"),
+    ("sex sexual", "", "pistols chromosome chromosomes determination ratio cells dimorphism selection "
+     "reproduction"),
+    ("gore", "al", "tex vidal verbinski"),
+    ("dick", "moby philip k spotted", "van tracy"),
+    # words that are minor terms only in another sense (they count only together with a sexual one)
+    ("baby", "", "oil doll blue pink shower grand bump monitor food carrot carrots spinach corn"),
+    ("kid kids", "karate", "gloves leather goat goats"),
+    ("minor", "asia ursa", "key chord league leagues detail details imperfections scale scales planet "
+     "planets injury injuries"),
 )
+
+
+def _senses() -> frozenset[tuple[str, ...]]:
+    phrases: set[tuple[str, ...]] = set()
+    for words, before, after in _SENSES:
+        for word in words.split():
+            phrases.update((b, word) for b in before.split())
+            phrases.update((word, a) for a in after.split())
+    return frozenset(phrases)
+
+
+ALLOW: frozenset[tuple[str, ...]] = _senses() | _phrases(
+    # titles of works of art whose names hold a flagged word (art history, not a test's phrases)
+    "rape of the sabine women", "rape of proserpina", "rape of europa", "rape of lucretia",
+    "rape of the lock", "naked mole rat", "naked mole rats", "cock a doodle doo",
+)
+
+# Senses set by the whole prompt: a flagged word is in its benign sense when the prompt also holds a
+# word of that sense's field ("cock" in a prompt about a farm or a rooster is the bird). Only for
+# words that are not PROTECTED, so a context word never lifts a minor, hate or non-consent term.
+_BIRD_FIELD = """bird birds songbird songbirds feeder feathers feathered nest nesting ornithology wildlife
+    aviary perched perching plumage beak wings chick chicks species pheasant pheasants grouse partridge"""
+CONTEXT_SENSES: dict[str, frozenset[str]] = {
+    word: frozenset(field.split()) for words, field in (
+        ("cock cocks", "rooster roosters hen hens chicken chickens farm farmyard poultry crowing crow "
+         "barnyard coop " + _BIRD_FIELD),
+        ("tit tits booby boobies", _BIRD_FIELD + " galapagos seabird seabirds"),
+        ("pussy", "cat cats kitten kittens kitty meow whiskers purring willow"),
+        ("breast breasts", "recipe cooking cooked grilled roasted plate dinner meal kitchen chef oven "
+         "fillet swimming swimmer pool butterfly cancer mammogram"),
+        # "nude" the colour and "naked" the bare thing, in a prompt about things (see PERSON_WORDS)
+        ("nude", _COLOUR_USES + " toned tonal neutral fashion cosmetics flatlay flat lay product catalogue "
+         "ballet mannequin swatch swatches dress gown illusion tulle chiffon mesh runway carpet"),
+        ("naked nackte nackt", "tree trees branch branches wall walls wand wande baume eye flame flames bulb "
+         "bulbs blade wire concrete brick bricks hillside rock rocks singularity winter landscape"),
+    ) for word in words.split()
+}
+# Gore that is make-believe: a prop, a costume, make-up. Never with a word asking for it to look real.
+FAKE_GORE_CONTEXT = _words("""prop props costume costumes halloween decoration decorations toy toys plastic rubber
+    makeup tutorial fake haunted""")
+REALISM = _words("realistic photorealistic real hyperrealistic actual graphic")
+# A context sense never applies when the prompt is about a person ("nude woman in heels").
+PERSON_WORDS = _words("""woman women man men girl girls boy boys lady person people model models she her
+    he him his body bodies couple frau mann mujer femme homme mulher child kid kids teen figure""")
+CONTEXT_NEEDS_NO_PERSON = frozenset({"nude", "naked", "nackte", "nackt"})
 
 # Ages under 18 written as words ("fifteen year old").
 NUMBER_WORDS: dict[str, int] = {

@@ -31,6 +31,7 @@ from typing import TYPE_CHECKING
 from bot.database import Database
 from bot.errors import AdmissionRefused, ContentBlocked
 from bot.models import Job, JobKind, JobParams, Requester, StoredImage
+from bot.safety.classifier import load_classifier
 from bot.safety.decision import TextCheck, check_text, valid_probability
 from bot.safety.image_checker import ImageChecker, InvalidScore, checked_score
 from bot.safety.policy import ChannelKind, channel_kind
@@ -63,7 +64,8 @@ class SafetyService(SafetyRecords):
                  clock: Callable[[], float] = time.time):
         super().__init__(db, settings, clock)
         self.checker = checker
-        self.filter = PromptFilter()
+        # The learned layer loads here (a bad SAFETY_PROMPT_CLASSIFIER is a ConfigError at start-up).
+        self.filter = PromptFilter(load_classifier(settings.safety_prompt_classifier))
         # One thread: checks run one at a time off the event loop, beside the renderers.
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="image-check")
         self._stopped = False
@@ -108,10 +110,16 @@ class SafetyService(SafetyRecords):
                          delivering: bool = False) -> TextCheck:
         """The prompt and the member's negative against the channel's policy (check_text: the same
         decision `python -m bot safety-eval` measures)."""
-        text = check_text(self.filter, params.prompt, params.negative_prompt, await self.server_terms(guild_id),
-                          kind, delivering)
+        # In the checking thread: the learned layer is numpy work (under a millisecond, but not the loop's).
+        text = await asyncio.get_running_loop().run_in_executor(
+            self._executor, check_text, self.filter, params.prompt, params.negative_prompt,
+            await self.server_terms(guild_id), kind, delivering)
         if text.result.layer == "classifier-error":
             log.warning("the prompt classifier gave no valid score: the prompt is refused (layer classifier-error)")
+        elif text.category is not None:
+            log.info("prompt refused as %s by the %s layer (learned score %s)", text.category.value,
+                     "negative" if text.by_negative else text.result.layer,
+                     "none" if text.result.score is None else f"{text.result.score:.2f}")
         return text
 
     async def screen(self, requester: Requester, plan: AdmissionPlan) -> AdmissionPlan:
