@@ -92,6 +92,10 @@ class Settings:
     allow_dms: bool = False
     dm_quota_credits: int | None = 100  # tenths of a credit per day; None: unlimited
     owner_user_ids: frozenset[int] = frozenset()
+    # --- encode-timeout ---
+    # Seconds a batch's PNG encoding (metadata, watermark) may take before the renderer counts as
+    # hung: killed, restarted, the batch retried like a hung step (bot/renderer/watchdog.py).
+    encode_timeout: float = 60.0
 
     @property
     def device(self) -> str:
@@ -391,6 +395,8 @@ def load_settings(env: dict | None = None, dotenv: bool = True, require_token: b
         allow_dms=_bool(env, "ALLOW_DMS", False),
         dm_quota_credits=_dm_quota_credits(env),
         owner_user_ids=_id_set(env, "OWNER_USER_IDS"),
+        # --- encode-timeout ---
+        encode_timeout=_float(env, "RENDER_ENCODE_TIMEOUT", 60.0, 1.0, 3600.0),
     )
 
 

@@ -34,11 +34,8 @@ from bot.errors import RenderError  # noqa: E402
 from bot.models import ImageSpec, JobTask, RenderBatch  # noqa: E402
 from bot.renderer import pngmeta  # noqa: E402
 from bot.renderer.pool import RenderWorker, build_pool  # noqa: E402
-from bot.renderer.ray_worker import (  # noqa: E402
-    RayRenderWorker,
-    _localize_init_images,
-    _placements,
-)
+from bot.renderer.ray_cluster import placements  # noqa: E402
+from bot.renderer.ray_worker import RayRenderWorker, _localize_init_images  # noqa: E402
 from bot.renderer.tiny import TINY_SIZE, TINY_STEPS  # noqa: E402
 from tests.faults import FAULTS_ENV, fault_hook_in_environ  # noqa: E402
 
@@ -393,12 +390,12 @@ def test_init_images_are_rewritten_to_copies_on_the_actors_machine(tmp_path):
 
 
 def test_devices_become_ray_resources():
-    cpu = _placements(["cpu", "cpu"], cluster_gpus=0)
+    cpu = placements(["cpu", "cpu"], cluster_gpus=0)
     assert [(p.device, p.num_gpus, p.num_cpus, p.cpu_workers) for p in cpu] == [("cpu", 0, 1, 2)] * 2
     # With Ray a cuda entry asks for any GPU of the cluster; the actor sees it as "cuda".
-    gpu = _placements(["cuda:1", "auto", "cpu"], cluster_gpus=2)
+    gpu = placements(["cuda:1", "auto", "cpu"], cluster_gpus=2)
     assert [(p.device, p.num_gpus, p.cpu_workers) for p in gpu] == [("cuda", 1, 0), ("cuda", 1, 0), ("cpu", 0, 1)]
-    assert [(p.device, p.num_gpus) for p in _placements(["auto"], cluster_gpus=0)] == [("cpu", 0)]
+    assert [(p.device, p.num_gpus) for p in placements(["auto"], cluster_gpus=0)] == [("cpu", 0)]
 
 
 def test_importing_the_ray_worker_loads_neither_ray_nor_torch():
