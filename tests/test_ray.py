@@ -42,7 +42,8 @@ from tests.faults import FAULTS_ENV, fault_hook_in_environ  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 amark = pytest.mark.asyncio(loop_scope="module")
 
-FAULTS = {"CRASHME": "crash", "OOMME": "oom", "HANGME": "hang", "SLOWENCODE": "slowencode:1.5"}
+FAULTS = {"CRASHME": "crash", "OOMME": "oom", "HANGME": "hang", "SLOWENCODE": "slowencode:1.5",
+          "ENCODEHANGS": "hangencode"}
 
 _ids = iter(range(5000, 10**9))
 
@@ -319,6 +320,23 @@ async def test_a_hung_actor_is_killed_restarted_and_reported_as_hang(workers, tm
         w.step_timeout = saved_timeout
     assert w.restarts == before_restarts + 1 and w.info.extra["pid"] != pid
     assert (await w.render(_batch(tmp_path, ["after the hang"], [14]))).images
+
+
+@amark
+async def test_an_actor_whose_encode_never_returns_is_a_hang_and_is_replaced(workers, tmp_path):
+    w = workers[0]
+    pid, before_restarts, saved_timeout = w.info.extra["pid"], w.restarts, w.encode_timeout
+    w.encode_timeout = 1.5
+    try:
+        t0 = time.monotonic()
+        with pytest.raises(RenderError) as err:
+            await w.render(_batch(tmp_path, ["ENCODEHANGS"], [15]))
+        assert err.value.kind == "hang" and "encoding took longer than 1.5 s" in err.value.message
+        assert time.monotonic() - t0 >= 1.5
+    finally:
+        w.encode_timeout = saved_timeout
+    assert w.restarts == before_restarts + 1 and w.info.extra["pid"] != pid
+    assert (await w.render(_batch(tmp_path, ["after the stuck encode"], [16]))).images
 
 
 @amark
