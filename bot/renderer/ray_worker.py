@@ -16,6 +16,7 @@ n+1. Cancel and liveness probes use a "control" group and never wait behind a re
 The actor may run on another machine: init images travel as bytes, finished images come back as PNG
 bytes and are written on the bot's machine (storage.store_encoded, in a thread). The bot's process
 imports ray only inside functions (it is an extra) and never torch: only the actor's process does.
+Connecting to Ray and placing the actors: ray_cluster.py; when a batch counts as hung: watchdog.py.
 """
 from __future__ import annotations
 
