@@ -96,6 +96,10 @@ class Settings:
     # The prompt check's learned layer: builtin (the weights inside the package), the path of an .npz
     # of the same format (bot/safety/classifier.py), or none (terms and rules only).
     safety_prompt_classifier: str = "builtin"
+    # --- encode-timeout ---
+    # Seconds a batch's PNG encoding (metadata, watermark) may take before the renderer counts as
+    # hung: killed, restarted, the batch retried like a hung step (bot/renderer/watchdog.py).
+    encode_timeout: float = 60.0
 
     @property
     def device(self) -> str:
@@ -397,6 +401,8 @@ def load_settings(env: dict | None = None, dotenv: bool = True, require_token: b
         owner_user_ids=_id_set(env, "OWNER_USER_IDS"),
         # --- prompt-safety ---
         safety_prompt_classifier=prompt_classifier_setting(env),
+        # --- encode-timeout ---
+        encode_timeout=_float(env, "RENDER_ENCODE_TIMEOUT", 60.0, 1.0, 3600.0),
     )
 
 

@@ -167,3 +167,12 @@ def test_bot_reads_the_env_file_of_the_folder_it_runs_in(tmp_path):
     proc = _run_bot(tmp_path, {})
     assert proc.returncode == 2
     assert "DEVICES" in proc.stderr and "DISCORD_TOKEN" not in proc.stderr
+
+
+# --- encode-timeout ---
+def test_encode_timeout_is_its_own_setting_apart_from_the_step_timeout():
+    assert load_settings({"DISCORD_TOKEN": "abc"}).encode_timeout == 60.0
+    s = load_settings({"DISCORD_TOKEN": "abc", "RENDER_ENCODE_TIMEOUT": "15", "RENDER_STEP_TIMEOUT": "300"})
+    assert (s.encode_timeout, s.step_timeout) == (15.0, 300.0)
+    with pytest.raises(ConfigError, match="RENDER_ENCODE_TIMEOUT"):
+        load_settings({"DISCORD_TOKEN": "abc", "RENDER_ENCODE_TIMEOUT": "0"})

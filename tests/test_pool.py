@@ -119,9 +119,9 @@ def test_devices_plan_one_worker_per_entry():
 
 
 def test_build_pool_makes_one_local_client_per_device(tiny_model):
-    p = build_pool(str(tiny_model), ["cuda:1", "cpu"], "float16", 30.0, env={"X": "1"})
-    assert [(w.name, w.device, w.dtype, w.step_timeout, w.env) for w in p.workers] == [
-        ("cuda:1", "cuda:1", "float16", 30.0, {"X": "1"}), ("cpu#0", "cpu", "float16", 30.0, {"X": "1"})]
+    p = build_pool(str(tiny_model), ["cuda:1", "cpu"], "float16", 30.0, env={"X": "1"}, encode_timeout=7.0)
+    assert [(w.name, w.device, w.dtype, w.step_timeout, w.encode_timeout, w.env) for w in p.workers] == [
+        ("cuda:1", "cuda:1", "float16", 30.0, 7.0, {"X": "1"}), ("cpu#0", "cpu", "float16", 30.0, 7.0, {"X": "1"})]
     with pytest.raises(ValueError):
         build_pool(str(tiny_model), ["cpu"], renderer="celery")
 
@@ -129,13 +129,14 @@ def test_build_pool_makes_one_local_client_per_device(tiny_model):
 def test_build_pool_with_ray_asks_the_ray_module_for_its_workers(monkeypatch):
     calls = []
 
-    def build_ray_workers(model, devices, dtype, step_timeout, *, ray_address=None, env=None):
-        calls.append((model, devices, dtype, step_timeout, ray_address, env))
+    def build_ray_workers(model, devices, dtype, step_timeout, *, encode_timeout, ray_address=None, env=None):
+        calls.append((model, devices, dtype, step_timeout, encode_timeout, ray_address, env))
         return (f"actor{i}" for i in range(len(devices)))
 
     fake = types.ModuleType("bot.renderer.ray_worker")
     fake.build_ray_workers = build_ray_workers
     monkeypatch.setitem(sys.modules, "bot.renderer.ray_worker", fake)
-    p = build_pool("m", ["cuda:0", " cuda:1"], "bfloat16", 9.0, renderer="ray", ray_address="auto", env={"A": "b"})
+    p = build_pool("m", ["cuda:0", " cuda:1"], "bfloat16", 9.0, renderer="ray", ray_address="auto", env={"A": "b"},
+                   encode_timeout=5.0)
     assert p.workers == ["actor0", "actor1"]
-    assert calls == [("m", ["cuda:0", "cuda:1"], "bfloat16", 9.0, "auto", {"A": "b"})]
+    assert calls == [("m", ["cuda:0", "cuda:1"], "bfloat16", 9.0, 5.0, "auto", {"A": "b"})]

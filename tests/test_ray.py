@@ -34,18 +34,16 @@ from bot.errors import RenderError  # noqa: E402
 from bot.models import ImageSpec, JobTask, RenderBatch  # noqa: E402
 from bot.renderer import pngmeta  # noqa: E402
 from bot.renderer.pool import RenderWorker, build_pool  # noqa: E402
-from bot.renderer.ray_worker import (  # noqa: E402
-    RayRenderWorker,
-    _localize_init_images,
-    _placements,
-)
+from bot.renderer.ray_cluster import placements  # noqa: E402
+from bot.renderer.ray_worker import RayRenderWorker, _localize_init_images  # noqa: E402
 from bot.renderer.tiny import TINY_SIZE, TINY_STEPS  # noqa: E402
 from tests.faults import FAULTS_ENV, fault_hook_in_environ  # noqa: E402
 
 ROOT = Path(__file__).resolve().parent.parent
 amark = pytest.mark.asyncio(loop_scope="module")
 
-FAULTS = {"CRASHME": "crash", "OOMME": "oom", "HANGME": "hang", "SLOWENCODE": "slowencode:1.5"}
+FAULTS = {"CRASHME": "crash", "OOMME": "oom", "HANGME": "hang", "SLOWENCODE": "slowencode:1.5",
+          "ENCODEHANGS": "hangencode"}
 
 _ids = iter(range(5000, 10**9))
 
@@ -325,6 +323,23 @@ async def test_a_hung_actor_is_killed_restarted_and_reported_as_hang(workers, tm
 
 
 @amark
+async def test_an_actor_whose_encode_never_returns_is_a_hang_and_is_replaced(workers, tmp_path):
+    w = workers[0]
+    pid, before_restarts, saved_timeout = w.info.extra["pid"], w.restarts, w.encode_timeout
+    w.encode_timeout = 1.5
+    try:
+        t0 = time.monotonic()
+        with pytest.raises(RenderError) as err:
+            await w.render(_batch(tmp_path, ["ENCODEHANGS"], [15]))
+        assert err.value.kind == "hang" and "encoding took longer than 1.5 s" in err.value.message
+        assert time.monotonic() - t0 >= 1.5
+    finally:
+        w.encode_timeout = saved_timeout
+    assert w.restarts == before_restarts + 1 and w.info.extra["pid"] != pid
+    assert (await w.render(_batch(tmp_path, ["after the stuck encode"], [16]))).images
+
+
+@amark
 async def test_a_crashing_actor_gives_crash_and_is_back_before_the_error(workers, tmp_path):
     w = workers[1]
     pid, before_restarts = w.info.extra["pid"], w.restarts
@@ -393,12 +408,12 @@ def test_init_images_are_rewritten_to_copies_on_the_actors_machine(tmp_path):
 
 
 def test_devices_become_ray_resources():
-    cpu = _placements(["cpu", "cpu"], cluster_gpus=0)
+    cpu = placements(["cpu", "cpu"], cluster_gpus=0)
     assert [(p.device, p.num_gpus, p.num_cpus, p.cpu_workers) for p in cpu] == [("cpu", 0, 1, 2)] * 2
     # With Ray a cuda entry asks for any GPU of the cluster; the actor sees it as "cuda".
-    gpu = _placements(["cuda:1", "auto", "cpu"], cluster_gpus=2)
+    gpu = placements(["cuda:1", "auto", "cpu"], cluster_gpus=2)
     assert [(p.device, p.num_gpus, p.cpu_workers) for p in gpu] == [("cuda", 1, 0), ("cuda", 1, 0), ("cpu", 0, 1)]
-    assert [(p.device, p.num_gpus) for p in _placements(["auto"], cluster_gpus=0)] == [("cpu", 0)]
+    assert [(p.device, p.num_gpus) for p in placements(["auto"], cluster_gpus=0)] == [("cpu", 0)]
 
 
 def test_importing_the_ray_worker_loads_neither_ray_nor_torch():

@@ -33,7 +33,7 @@ ROOT = Path(__file__).resolve().parent.parent
 amark = pytest.mark.asyncio(loop_scope="module")
 
 FAULTS = {"CRASHME": "crash", "OOMME": "oom", "HANGME": "hang", "SLOWME": "slow:0.3",
-          "ENCODESLOWLY": "slowencode:1.5", "ENCODEVERYSLOWLY": "slowencode:4"}
+          "ENCODESLOWLY": "slowencode:1.5", "ENCODEVERYSLOWLY": "slowencode:4", "ENCODEHANGS": "hangencode"}
 
 _ids = iter(range(1000, 10**9))
 
@@ -315,6 +315,35 @@ async def test_injected_hang_is_killed_and_restarted(clients, tmp_path):
     if sys.platform.startswith("linux"):
         assert _process_state(pid) in (None, "X")
     assert (await c.render(_batch(tmp_path, ["fine"], [1]))).images
+
+
+@amark
+async def test_an_encode_that_never_returns_is_a_hang_and_the_worker_is_replaced(clients, tmp_path):
+    c = clients.faulty
+    pid, restarts = c.pid, c.restarts
+    c.encode_timeout = 2.0
+    try:
+        t0 = time.perf_counter()
+        with pytest.raises(RenderError) as err:
+            await c.render(_batch(tmp_path, ["ENCODEHANGS"], [1]))
+        assert err.value.kind == "hang" and "encoding took longer than 2 s" in err.value.message
+    finally:
+        c.encode_timeout = 60.0
+    assert 2.0 <= time.perf_counter() - t0 < 60
+    assert c.restarts == restarts + 1 and c.pid != pid
+    assert (await c.render(_batch(tmp_path, ["fine"], [1]))).images
+
+
+@amark
+async def test_an_encode_longer_than_the_step_timeout_is_timed_by_the_encode_timeout(clients, tmp_path):
+    c = clients.faulty
+    pid = c.pid
+    c.step_timeout = 2.0
+    try:
+        result = await c.render(_batch(tmp_path, ["ENCODEVERYSLOWLY"], [1]))  # 4 s of encoding
+    finally:
+        c.step_timeout = 60.0
+    assert result.images and c.pid == pid
 
 
 # ------------------------------------------------------------------ overlap: encode while the next denoises

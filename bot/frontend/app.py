@@ -68,7 +68,7 @@ class PixelBot(commands.Bot):
         self.store = JobStore(self.db, settings.data_dir)
         self.pool = build_pool(
             settings.image_model, list(settings.devices), settings.dtype, settings.step_timeout,
-            renderer=settings.renderer, ray_address=settings.ray_address,
+            renderer=settings.renderer, ray_address=settings.ray_address, encode_timeout=settings.encode_timeout,
         )
         self.presenter = DiscordPresenter(self)
         self.safety = SafetyService(self.db, settings, build_checker(settings.safety_image_checker,

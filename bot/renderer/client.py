@@ -14,8 +14,8 @@ for zlib. At most one batch denoises at a time (a second render() waits for the 
 Messages from the worker are read by one daemon thread per worker process doing blocking
 `conn.recv()` and handing them to the event loop (`call_soon_threadsafe`) — the loop never blocks,
 it works with every event loop (selector, proactor, uvloop), and a dead child shows up at once as
-EOFError/OSError on recv ("crash"), independent of the step watchdog ("hang", which only runs while
-a batch is denoising).
+EOFError/OSError on recv ("crash"), independent of the watchdog ("hang": no step for step_timeout
+while a batch denoises, or encoding it for longer than encode_timeout, see watchdog.py).
 
 The worker is started with the "spawn" context (fresh interpreter: CUDA cannot be forked). Like any
 spawn user, the program's main script must be import-safe (`if __name__ == "__main__":`);
@@ -38,7 +38,7 @@ from typing import Any
 
 from bot.errors import RenderError
 from bot.models import ModelInfo, RenderBatch, RenderResult
-from bot.renderer import storage
+from bot.renderer import storage, watchdog
 from bot.renderer.worker import EOF, WorkerHandle, worker_main
 
 log = logging.getLogger("pixelforge.renderer")
@@ -72,6 +72,7 @@ class _InFlight:
     changed: asyncio.Event = field(default_factory=asyncio.Event)
     denoised: bool = False
     denoised_at: float = 0.0
+    encoding: bool = False  # an encoder thread started on it (the encode clock runs)
     holds_slot: bool = True  # it owns RendererClient._slot until it is denoised or finished
 
 
@@ -84,6 +85,7 @@ class RendererClient:
         device: str = "auto",
         dtype: str = "auto",
         step_timeout: float = 120.0,
+        encode_timeout: float = watchdog.DEFAULT_ENCODE_TIMEOUT,
         load_timeout: float = 600.0,
         env: dict | None = None,
         *,
@@ -96,6 +98,7 @@ class RendererClient:
         self.device = device
         self.dtype = dtype
         self.step_timeout = float(step_timeout)
+        self.encode_timeout = float(encode_timeout)
         self.load_timeout = float(load_timeout)
         self.env = dict(env or {})
         self.threads = threads
@@ -231,7 +234,7 @@ class RendererClient:
             if self._closed:
                 error = RenderError("shutdown", "the renderer was shut down")
             elif st is hung:
-                error = RenderError("hang", f"no progress for {self.step_timeout:g} s")
+                error = watchdog.hang_error(st.encoding, self.step_timeout, self.encode_timeout)
             elif hung is not None:
                 error = RenderError("crash", f"the renderer was killed because batch {hung.batch.batch_id} hung")
             else:
@@ -284,7 +287,7 @@ class RendererClient:
             if not handle.ready.done():
                 handle.ready.set_result(msg)
             return
-        st = self._inflight.get(msg[1]) if kind in ("progress", "denoised", "done", "error") else None
+        st = self._inflight.get(msg[1]) if kind in ("progress", "denoised", "encoding", "done", "error") else None
         if st is None or st.handle is not handle:
             return  # a batch given up on, an old worker's, or "pong"
         st.last_seen = time.monotonic()
@@ -295,6 +298,8 @@ class RendererClient:
             st.denoised, st.denoised_at = True, st.last_seen
             self._release(st)  # the next batch may be sent now
             _call(st.on_denoised)
+        elif kind == "encoding":
+            st.encoding = True
         elif kind == "done":
             self._finish(st, result=msg[2])
         else:
@@ -333,8 +338,8 @@ class RendererClient:
                      on_denoised: DenoisedCallback | None = None) -> RenderResult:
         """Render one batch and store its PNGs. Raises RenderError with kind "cancelled", "oom",
         "error" (worker kept), "crash" (worker died: every batch in flight on it fails; restarted
-        before raising), "hang" (no progress for step_timeout seconds while denoising; killed and
-        restarted before raising) or "shutdown" (close() was called)."""
+        before raising), "hang" (no step for step_timeout s, or encoding longer than encode_timeout s;
+        killed and restarted before raising) or "shutdown" (close() was called)."""
         await self._slot.acquire()
         try:
             handle = await self._ready_handle(batch)
@@ -385,17 +390,11 @@ class RendererClient:
         return self._handle
 
     async def _watch(self, st: _InFlight) -> None:
-        """Until the batch is denoised (or ended): kill and restart a worker silent for step_timeout."""
-        while not st.denoised and not st.result.done():
-            remaining = st.last_seen + self.step_timeout - time.monotonic()
-            if remaining <= 0:
-                log.error("renderer %s made no progress on batch %s for %.0fs: killing it", self.name,
-                          st.batch.batch_id, self.step_timeout)
-                await self._handle_died(st.handle, hung=st)
-                return
-            st.changed.clear()
-            with contextlib.suppress(asyncio.TimeoutError):
-                await asyncio.wait_for(st.changed.wait(), remaining)
+        """Until the batch ended: kill and restart a worker that hung on it (watchdog.py)."""
+        if await watchdog.stalled(st, self.step_timeout, self.encode_timeout):
+            log.error("renderer %s hung on batch %s (%s): killing it", self.name, st.batch.batch_id,
+                      watchdog.hang_error(st.encoding, self.step_timeout, self.encode_timeout).message)
+            await self._handle_died(st.handle, hung=st)
 
     async def _store(self, batch: RenderBatch, encoded, st: _InFlight) -> RenderResult:
         t0 = time.perf_counter()

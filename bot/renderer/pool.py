@@ -10,7 +10,8 @@ every image is stored at its spec's output_path; `on_denoised()` fires when the 
 and from then on the next `render()` may go to the same worker while the previous batch encodes;
 errors are RenderError "cancelled", "oom", "error", "crash" (every batch in flight on the worker
 fails; it restarted first), "hang" or "shutdown" (close() during the batch: requeue it without
-counting an attempt).
+counting an attempt). "hang": no step for step_timeout, or encoding longer than encode_timeout
+(watchdog.py).
 """
 from __future__ import annotations
 
@@ -23,6 +24,7 @@ from typing import Protocol, runtime_checkable
 
 from bot.errors import RenderError
 from bot.models import ModelInfo, RenderBatch, RenderResult
+from bot.renderer.watchdog import DEFAULT_ENCODE_TIMEOUT
 
 log = logging.getLogger("pixelforge.renderer.pool")
 
@@ -102,7 +104,8 @@ def plan_local_devices(devices: list[str], cpu_count: int | None = None) -> list
 
 
 def build_pool(model: str, devices: list[str], dtype: str = "auto", step_timeout: float = 120.0, *,
-               renderer: str = "local", ray_address: str | None = None, env: dict | None = None) -> RendererPool:
+               renderer: str = "local", ray_address: str | None = None, env: dict | None = None,
+               encode_timeout: float = DEFAULT_ENCODE_TIMEOUT) -> RendererPool:
     """The workers for `devices` (not started yet).
 
     renderer="local": one RendererClient (a spawned worker process) per device entry.
@@ -112,7 +115,7 @@ def build_pool(model: str, devices: list[str], dtype: str = "auto", step_timeout
         from bot.renderer.ray_worker import build_ray_workers
 
         entries = [d.strip() for d in devices if d and d.strip()] or ["auto"]
-        return RendererPool(list(build_ray_workers(model, entries, dtype, step_timeout,
+        return RendererPool(list(build_ray_workers(model, entries, dtype, step_timeout, encode_timeout=encode_timeout,
                                                    ray_address=ray_address, env=env)))
     if renderer != "local":
         raise ValueError(f"RENDERER: unknown renderer {renderer!r} (use local or ray)")
@@ -120,6 +123,6 @@ def build_pool(model: str, devices: list[str], dtype: str = "auto", step_timeout
 
     return RendererPool([
         RendererClient(model, device=device, dtype=dtype, step_timeout=step_timeout, env=env, threads=threads,
-                       name=name)
+                       name=name, encode_timeout=encode_timeout)
         for name, device, threads in plan_local_devices(devices)
     ])

@@ -16,6 +16,7 @@ n+1. Cancel and liveness probes use a "control" group and never wait behind a re
 The actor may run on another machine: init images travel as bytes, finished images come back as PNG
 bytes and are written on the bot's machine (storage.store_encoded, in a thread). The bot's process
 imports ray only inside functions (it is an extra) and never torch: only the actor's process does.
+Connecting to Ray and placing the actors: ray_cluster.py; when a batch counts as hung: watchdog.py.
 """
 from __future__ import annotations
 
@@ -36,13 +37,12 @@ from typing import Any
 
 from bot.errors import RenderError
 from bot.models import ModelInfo, RenderBatch, RenderResult
+from bot.renderer import watchdog
+from bot.renderer.ray_cluster import Placement, RaySession, connect, placements
 from bot.renderer.render import short_error
 
 log = logging.getLogger("pixelforge.renderer.ray")
 
-# Ray reads this once, when it is imported: "0" makes a Ray started here use 127.0.0.1 for every
-# server instead of the machine's network address (whoever reaches Ray can run code through it).
-LOOPBACK_ENV = "RAY_ENABLE_WINDOWS_OR_OSX_CLUSTER"
 RENDER_SLOTS = 3  # batch n encoding, n+1 denoising, and n+2 sent when n+1 is denoised before n is stored
 CONTROL_SLOTS = 2  # cancel + liveness probe
 LOAD_TIMEOUT = 1800.0  # a worker machine's first download of a large model takes minutes
@@ -194,31 +194,17 @@ class _NoProgress(Exception):
     pass
 
 
-@dataclasses.dataclass
-class _RaySession:
-    """The bot's connection to Ray, shared by its workers; shut down with the last one if we started it."""
-
-    owned: bool
-    open_workers: int = 0
-
-
-@dataclasses.dataclass(frozen=True)
-class _Placement:
-    device: str  # as the actor sees it (Ray sets CUDA_VISIBLE_DEVICES to the GPU it grants)
-    num_gpus: int
-    num_cpus: int
-    cpu_workers: int  # > 0: a CPU renderer; torch threads = cores // cpu_workers
-
-
 class RayRenderWorker:
     """One Ray actor behind the RenderWorker protocol of bot/renderer/pool.py."""
 
-    def __init__(self, name: str, model: str, dtype: str, placement: _Placement, step_timeout: float,
-                 session: _RaySession, env: dict | None = None, load_timeout: float = LOAD_TIMEOUT):
+    def __init__(self, name: str, model: str, dtype: str, placement: Placement, step_timeout: float,
+                 session: RaySession, env: dict | None = None, load_timeout: float = LOAD_TIMEOUT,
+                 encode_timeout: float = watchdog.DEFAULT_ENCODE_TIMEOUT):
         self.name = name
         self.info: ModelInfo | None = None
         self.restarts = 0
         self.step_timeout = float(step_timeout)
+        self.encode_timeout = float(encode_timeout)
         self.load_timeout = float(load_timeout)
         self._model, self._dtype, self._placement = model, dtype, placement
         self._env = {str(k): str(v) for k, v in (env or {}).items()}
@@ -344,7 +330,7 @@ class RayRenderWorker:
     async def render(self, batch: RenderBatch, on_progress: Callable[[int, int], None] | None = None,
                      on_denoised: Callable[[], None] | None = None) -> RenderResult:
         """Raises RenderError: "cancelled", "oom", "error" (worker kept), "crash" (the actor died;
-        it is back before this raises), "hang" (no progress for step_timeout: killed, back, raised),
+        it is back before this raises), "hang" (watchdog.py: killed, back, raised),
         "shutdown" (close() was called)."""
         bid = batch.batch_id
         self._check_open()
@@ -367,7 +353,7 @@ class RayRenderWorker:
             .remote(batch, init_images)
         self._in_flight[bid] = "denoising"
         try:
-            while (item := await self._next(stream)) is not None and item[0] != "images":
+            while (item := await self._next(stream, bid)) is not None and item[0] != "images":
                 if item[0] == "progress":
                     _call(on_progress, item[1], item[2])
                 elif item[0] == "denoised":
@@ -377,9 +363,10 @@ class RayRenderWorker:
                     raise RenderError(item[1], item[2])
         except _NoProgress:
             self._check_open()
-            log.error("%s made no progress on batch %s for %g s: killing it", self.name, bid, self.step_timeout)
+            hang = watchdog.hang_error(self._in_flight[bid] == "encoding", self.step_timeout, self.encode_timeout)
+            log.error("%s hung on batch %s (%s): killing it", self.name, bid, hang.message)
             await self._wait_recovery(self._on_death(generation, kill=True))
-            raise RenderError("hang", f"no progress for {self.step_timeout:g} s") from None
+            raise hang from None
         except RayActorError as exc:
             if self._closed:
                 raise RenderError("shutdown", f"{self.name} was closed during the batch") from None
@@ -400,8 +387,9 @@ class RayRenderWorker:
             raise RenderError("error", f"could not store the images: {short_error(exc)}") from None
         return RenderResult(bid, tuple(images), seconds, steps_per_second=sps)
 
-    async def _next(self, stream) -> tuple | None:
-        """The stream's next item, None at its end; _NoProgress after step_timeout without one."""
+    async def _next(self, stream, bid: int) -> tuple | None:
+        """The stream's next item, None at its end; _NoProgress when the batch's stage limit passes
+        without one (the actor encodes right after "denoised", in the same thread: no queue)."""
         async def pull():
             try:
                 ref = await stream.__anext__()
@@ -411,7 +399,8 @@ class RayRenderWorker:
 
         task = asyncio.ensure_future(pull())
         try:
-            done, _ = await asyncio.wait({task}, timeout=self.step_timeout)
+            encoding = self._in_flight[bid] == "encoding"
+            done, _ = await asyncio.wait({task}, timeout=self.encode_timeout if encoding else self.step_timeout)
         except asyncio.CancelledError:
             task.cancel()
             raise
@@ -448,63 +437,22 @@ def _retrieve(future: asyncio.Future) -> None:
 
 # ---------------------------------------------------------------- building the workers
 
-def _connect(ray_address: str | None) -> _RaySession:
-    """ray.init once: "auto" joins this machine's cluster, "host:port" a given one, None/"" starts a
-    Ray for this bot alone on 127.0.0.1 (LOOPBACK_ENV is set before Ray is imported)."""
-    address = (ray_address or "").strip()
-    if not address:
-        os.environ.setdefault(LOOPBACK_ENV, "0")
-    import ray
-
-    if ray.is_initialized():  # a test or an embedding program connected this process already
-        return _RaySession(owned=False)
-    if address:
-        log.info("joining the Ray cluster at %s", address)
-        ray.init(address=address, namespace="pixelforge")
-        return _RaySession(owned=False)
-    t0 = time.perf_counter()
-    # address="local": a new Ray, never a cluster that RAY_ADDRESS in the environment names.
-    ray.init(address="local", num_cpus=os.cpu_count() or 1, include_dashboard=False, namespace="pixelforge")
-    exposed = sorted({n["NodeManagerAddress"] for n in ray.nodes()} - {"127.0.0.1"})
-    if exposed:
-        log.warning("the local Ray listens on %s, not only 127.0.0.1 (ray was imported before %s=0 was set)",
-                    ", ".join(exposed), LOOPBACK_ENV)
-    log.info("started a local Ray in %.1f s", time.perf_counter() - t0)
-    return _RaySession(owned=True)
-
-
-def _placements(devices: list[str], cluster_gpus: float) -> list[_Placement]:
-    entries = [(d or "auto").strip().lower() for d in devices] or ["auto"]
-    resolved = [("cuda" if cluster_gpus > 0 else "cpu") if d == "auto" else d for d in entries]
-    cpu_workers = sum(1 for d in resolved if d == "cpu")
-    out = []
-    for device in resolved:
-        kind = device.split(":")[0]
-        if kind == "cuda":
-            if ":" in device:
-                log.info("DEVICES entry %s: with Ray, any free GPU of the cluster serves it", device)
-            out.append(_Placement("cuda", num_gpus=1, num_cpus=1, cpu_workers=0))
-        elif kind == "cpu":
-            out.append(_Placement("cpu", num_gpus=0, num_cpus=1, cpu_workers=cpu_workers))
-        else:  # mps: a Mac on its own; Ray has no resource for it
-            out.append(_Placement(device, num_gpus=0, num_cpus=1, cpu_workers=0))
-    return out
-
-
 def build_ray_workers(model: str, devices: list[str], dtype: str = "auto", step_timeout: float = 120.0, *,
+                      encode_timeout: float = watchdog.DEFAULT_ENCODE_TIMEOUT,
                       ray_address: str | None = None, env: dict | None = None,
                       load_timeout: float = LOAD_TIMEOUT) -> list[RayRenderWorker]:
     """One RayRenderWorker per devices entry; `await worker.start()` creates its actor.
 
     Blocks in ray.init (about 2 s for a local Ray, see the README): call it at start-up."""
-    session = _connect(ray_address)
+    session = connect(ray_address)
     import ray
 
     gpus = float(ray.cluster_resources().get("GPU", 0))
-    placements = _placements(devices, gpus)
-    needed = sum(p.num_gpus for p in placements)
+    planned = placements(devices, gpus)
+    needed = sum(p.num_gpus for p in planned)
     if needed > gpus:
         log.warning("DEVICES asks for %d GPUs, the Ray cluster has %g: the others wait for GPUs to join",
                     needed, gpus)
-    return [RayRenderWorker(f"ray#{i}", model, dtype, p, step_timeout, session, env=env, load_timeout=load_timeout)
-            for i, p in enumerate(placements)]
+    return [RayRenderWorker(f"ray#{i}", model, dtype, p, step_timeout, session, env=env, load_timeout=load_timeout,
+                            encode_timeout=encode_timeout)
+            for i, p in enumerate(planned)]

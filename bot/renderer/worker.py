@@ -10,13 +10,15 @@ Protocol (tuples over a multiprocessing Connection):
     parent -> child  ("render", RenderBatch) | ("stop",)
     child -> parent  ("progress", batch_id, step, total)                 after every denoising step
                      ("denoised", batch_id)                              the pipeline call ended
+                     ("encoding", batch_id)                  an encoder thread started on it
                      ("done", batch_id, EncodedBatch)                    PNG bytes of every image
                      ("error", batch_id, kind, message)   kind: "cancelled" | "oom" | "error"
 
 The GPU must not wait for the CPU: right after the pipeline call the main thread sends "denoised"
 and goes back to `conn.recv()` for the next batch, while a small thread pool encodes the PNGs
 (zlib releases the GIL) and sends "done". Every send goes through one lock (the main thread and
-the encoder threads share the pipe).
+the encoder threads share the pipe). "encoding" starts the bot's encode clock (watchdog.py): a batch
+queued behind another for an encoder thread is not charged for that wait.
 
 `WorkerHandle` at the end is the other end of the pipe, in the bot process: the process object
 and a reader thread that hands each message to the client's event loop.
@@ -125,6 +127,7 @@ class _Session:
     def _encode_and_send(self, batch: RenderBatch, images, started: float, ended: float,
                          steps_per_second: float) -> None:
         with contextlib.suppress(_ParentGone):  # the main thread sees EOF on recv and exits
+            self.send(("encoding", batch.batch_id))
             self.send(self._encode(batch, images, started, ended, steps_per_second))
 
 

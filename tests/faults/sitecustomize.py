@@ -13,6 +13,9 @@ PIXELFORGE_TEST_FAULTS is a JSON object: prompt substring -> fault, for any imag
     "hang"             sleep forever after the first progress (the client's watchdog fires)
     "slow:<secs>"      sleep <secs> after every step (keeps a batch denoising, e.g. to cancel it)
     "slowencode:<secs>"  sleep <secs> before encoding the batch's PNGs (keeps it encoding)
+    "hangencode"       encoding never returns (the encoder thread is stuck; the encode watchdog fires)
+    "hangencodeonce:<marker path>"  the first encode to create <marker path> never returns; every
+                       later one (any process: the replacement worker too) encodes normally
 
 PIXELFORGE_TEST_TRUST_CUSTOM_ID=1 turns off ONE check of discord.py 2.7 (and nothing else): a
 dynamic item whose custom_id is not among the clicked message's components is dropped silently by
@@ -69,13 +72,22 @@ def _seconds(fault: str) -> float:
     return float(fault.split(":", 1)[1])
 
 
+def _first_to_claim(marker: str) -> bool:
+    """True for the one caller that creates `marker` (O_EXCL: atomic across processes)."""
+    try:
+        os.close(os.open(marker, os.O_CREAT | os.O_EXCL | os.O_WRONLY))
+    except FileExistsError:
+        return False
+    return True
+
+
 def _patch(module) -> None:
     original_render, original_encode = module.render_batch, module.encode_batch
 
     @functools.wraps(original_render)
     def render_batch(loaded, batch, on_step=None, is_cancelled=lambda: False):
         fault = _fault_for(batch)
-        if fault is None or fault.startswith("slowencode:"):
+        if fault is None or fault.startswith(("slowencode:", "hangencode")):
             return original_render(loaded, batch, on_step, is_cancelled)
 
         def faulty_step(step: int, total: int) -> None:
@@ -98,6 +110,10 @@ def _patch(module) -> None:
         fault = _fault_for(batch)
         if fault is not None and fault.startswith("slowencode:"):
             time.sleep(_seconds(fault))
+        if fault == "hangencode" or (fault is not None and fault.startswith("hangencodeonce:")
+                                     and _first_to_claim(fault.split(":", 1)[1])):
+            while True:
+                time.sleep(3600)
         return original_encode(batch, images, sampler, model)
 
     module.render_batch, module.encode_batch = render_batch, encode_batch
