@@ -160,7 +160,7 @@ class Measurement:
             return [len(self.singles)]
         return None
 
-    def record(self, seeds: list[int], seconds: float) -> None:
+    def record(self, seconds: float) -> None:
         if not self.warm:
             self.warm = True
         elif self.batched is None:
@@ -198,7 +198,7 @@ async def run_measurement(renderer, m: Measurement, may_render: Callable[[], boo
         finally:
             if not task.done():
                 task.cancel()
-        m.record(seeds, time.perf_counter() - started)
+        m.record(time.perf_counter() - started)
 
 
 async def decide_batching(renderer, profile: ModelProfile, out: Path, max_images: int, label: str) -> bool:
