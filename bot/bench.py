@@ -7,6 +7,8 @@ Prints, all measured now on this machine:
 - throughput of 8 compatible jobs batched vs one at a time, and on 2 workers vs 1 (`--devices`);
 - the renderer's idle gap between two batches at 1024² output, encoding before taking the next
   batch (as before) vs beside it (now);
+- the first image after start with a job queued at start, next to a bare model load + one render
+  (bot/bench_startup.py; `--only startup` runs just that);
 - with 10,000 queued jobs: start-up recovery time and its edits, one /imagine's admission and place
   in line, that admission with quotas (debit and ledger in its transaction) vs without, and the
   time to pick the next job (goal < 1 ms); /history pages and searches at 100,000 jobs; memory.
@@ -210,6 +212,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--gap-size", type=int, default=1024, help="output edge for the idle-gap measurement")
     parser.add_argument("--steps", type=int, default=None, help="denoising steps (default: 20 tiny, 25 real)")
     parser.add_argument("--runs", type=int, default=15, help="paired end-to-end/bare runs")
+    parser.add_argument("--startup-runs", type=int, default=3, help="rounds of the first-image-after-start figure")
+    parser.add_argument("--only", choices=("all", "startup"), default="all", help="run one section only")
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -237,6 +241,13 @@ async def _main(args, model: str, gap_model: str, steps: int) -> int:
     guidance = profile.default_guidance
     print(f"model: {model if args.model else 'tiny random-weight SD (built now)'}; {width}x{height}, "
           f"{steps} steps, CFG {guidance}")
+    if args.only == "startup" or args.startup_runs > 0:
+        from bot.bench_startup import measure_first_image, report
+
+        times = await measure_first_image(model, args.device, args.dtype, steps, max(1, args.startup_runs))
+        print("\n".join(report(times, _spread)))
+    if args.only == "startup":
+        return 0
 
     bare_call = await asyncio.to_thread(bare_pipeline_call, model, args.device, args.dtype, width, height, steps,
                                         guidance, "a photo of a cat", 0)

@@ -25,7 +25,7 @@ from bot.scheduler import FairScheduler
 from bot.services.admission import Admission
 from bot.services.audit import AuditLog
 from bot.services.authz import JobAuthorizer
-from bot.services.calibration import decide_batching
+from bot.services.calibration import BatchingCalibrator, CalibrationStore
 from bot.services.dispatcher import Dispatcher, DispatchSettings
 from bot.services.history import HistoryService
 from bot.services.image_input import ImageInputs
@@ -100,6 +100,7 @@ class PixelBot(commands.Bot):
         self._renderer_started: asyncio.Future | None = None
         self._first_worker = asyncio.Lock()
         self._calibrated = False
+        self.calibrator: BatchingCalibrator | None = None
         self.dispatcher: Dispatcher | None = None
         self.jobs: JobService | None = None
         self.moderation: ModerationService | None = None
@@ -146,11 +147,12 @@ class PixelBot(commands.Bot):
             if not self._calibrated:
                 self._calibrated = True
                 self.admission.scheduler_name = info.scheduler
-                if self.settings.batching == "auto":
-                    self.dispatch_settings.batching = await decide_batching(
-                        worker, self.profile, self.settings.data_dir / "calibration",
-                        self.settings.max_batch_images, model_label(self.settings.image_model),
-                    )
+                if self.settings.batching == "auto":  # never before a member's job: see calibration.py
+                    self.calibrator = BatchingCalibrator(
+                        self.dispatch_settings, CalibrationStore(self.settings.data_dir / "calibration.json"),
+                        self.profile, self.settings.image_model, model_label(self.settings.image_model),
+                        self.settings.data_dir / "calibration", self.settings.max_batch_images, self.dispatcher.idle)
+                    self.calibrator.begin(worker, info.device, info.dtype)
         self.dispatcher.add_workers([worker])
         return True
 
@@ -176,6 +178,8 @@ class PixelBot(commands.Bot):
     async def close(self) -> None:
         if self._renderer_started is not None and not self._renderer_started.done():
             self._renderer_started.cancel()
+        if self.calibrator is not None:
+            await self.calibrator.stop()
         await self.retention.stop()
         if self.jobs is not None:
             await self.jobs.stop()  # interrupted renders are requeued before the workers stop

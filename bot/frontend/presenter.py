@@ -136,8 +136,10 @@ class DiscordPresenter:
 
     async def deliver(self, job: Job, images: list[StoredImage]) -> int | None:
         self._notes.pop(job.id, None)
-        return await self._show(job, content=texts.result(job), view=result_view(job, self.upscalable(images)),
-                                images=images)
+        message_id = await self._show(job, content=texts.result(job), view=result_view(job, self.upscalable(images)),
+                                      images=images)
+        log.info("job %s: %d image(s) delivered", job.id, len(images))
+        return message_id
 
     def upscalable(self, images: list[StoredImage]) -> list[bool]:
         """Which images of a result can still be upscaled (the U buttons shown), by index."""

@@ -440,3 +440,6 @@ class Dispatcher:
 
     def is_running(self, job_id: int) -> bool:
         return job_id in self._batch_of
+
+    def idle(self) -> bool:  # nothing waiting, rendering or being delivered, and no pause (calibration.py)
+        return not (self.paused or len(self.scheduler) or self._renders or self._background)
