@@ -92,6 +92,12 @@ class Settings:
     allow_dms: bool = False
     dm_quota_credits: int | None = 100  # tenths of a credit per day; None: unlimited
     owner_user_ids: frozenset[int] = frozenset()
+    # --- semantic ---
+    # SAFETY_SEMANTIC=on: the prompt's embedding from the pipeline's own CLIP text encoder against
+    # category anchor phrases (bot/safety/semantic.py). Off by default: the threshold depends on the
+    # encoder and must be calibrated with the operator's model (python -m bot semantic-calibrate).
+    safety_semantic: bool = False
+    safety_semantic_threshold: float = 0.85
 
     @property
     def device(self) -> str:
@@ -391,6 +397,9 @@ def load_settings(env: dict | None = None, dotenv: bool = True, require_token: b
         allow_dms=_bool(env, "ALLOW_DMS", False),
         dm_quota_credits=_dm_quota_credits(env),
         owner_user_ids=_id_set(env, "OWNER_USER_IDS"),
+        # --- semantic ---
+        safety_semantic=_semantic(env, model),
+        safety_semantic_threshold=_float(env, "SAFETY_SEMANTIC_THRESHOLD", 0.85, 0.01, 1.0),
     )
 
 
@@ -440,3 +449,18 @@ def _dm_quota_credits(env: dict) -> int | None:
     except ValueError:
         raise ConfigError(f"DM_QUOTA_CREDITS must be a number of credits (0 or more, one decimal at most) or "
                           f"unlimited, got {raw!r}") from None
+
+
+# --- semantic ---
+def _semantic(env: dict, model: str) -> bool:
+    """SAFETY_SEMANTIC=on needs IMAGE_MODEL's CLIP text encoder here (a folder, or the hub model in
+    the local cache): checked now from its JSON files, so a model without one stops the start."""
+    on = _choice(env, "SAFETY_SEMANTIC", "off", ("off", "on")) == "on"
+    if on:
+        from bot.safety.semantic import model_encoder
+
+        try:
+            model_encoder(model)
+        except ValueError as exc:
+            raise ConfigError(f"SAFETY_SEMANTIC=on needs the text encoder of IMAGE_MODEL: {exc}") from None
+    return on
