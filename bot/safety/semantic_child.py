@@ -50,7 +50,7 @@ def _windows(text: str) -> list[list[int]]:
     """The text's token ids, framed like the pipeline frames them (start, tokens, end); a text
     longer than the encoder's 77 positions in overlapping windows, so nothing past the cut hides."""
     tokenizer = _state["tokenizer"]
-    ids = tokenizer(text, add_special_tokens=False).input_ids
+    ids = tokenizer(text, add_special_tokens=False, verbose=False).input_ids
     size = tokenizer.model_max_length - 2
     starts = range(0, max(len(ids) - size, 0) + 1, max(size // 2, 1)) if len(ids) > size else [0]
     windows = [ids[s:s + size] for s in starts]
