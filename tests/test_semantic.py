@@ -272,3 +272,18 @@ def test_calibrate_prints_errors_per_threshold_and_refuses_a_test_split(tiny_mod
     marked.write_text("".join(json.dumps({**r, "split": "test"}) + "\n" for r in rows))
     assert main(["semantic-calibrate", "--set", str(marked), "--model", str(tiny_model)]) == 2
     assert "test split" in capsys.readouterr().err
+
+
+def test_a_start_with_on_and_a_model_without_a_text_encoder_stops_with_one_clear_line(tiny_model, tmp_path):
+    model = tmp_path / "no-encoder"
+    model.mkdir()
+    index = json.loads((tiny_model / "model_index.json").read_text())
+    (model / "model_index.json").write_text(json.dumps({k: v for k, v in index.items() if "text_encoder" not in k}))
+    env = {**os.environ, "DISCORD_TOKEN": "t", "IMAGE_MODEL": str(model), "DATA_DIR": str(tmp_path / "data"),
+           "SAFETY_SEMANTIC": "on"}
+    out = subprocess.run([sys.executable, "-m", "bot"], cwd=tmp_path, env=env, capture_output=True, text=True,
+                         timeout=60)
+    assert out.returncode == 2, out.stderr
+    assert out.stderr.strip().splitlines() == [
+        f"configuration error: SAFETY_SEMANTIC=on needs the text encoder of IMAGE_MODEL: {model} has no CLIP text "
+        "encoder with a tokenizer (model_index.json lists none)"]

@@ -229,21 +229,21 @@ class SemanticLayer:
         from bot.safety import semantic_child
 
         deadline = time.monotonic() + self.score_timeout
+        if self._pool is None:
+            self._launch()
+        pool, loaded = self._pool, self._loaded  # this prompt's child, even if another prompt replaces it
         try:
-            loaded = self._loaded if self._pool is not None else self._launch()
             info = await asyncio.wait_for(asyncio.shield(loaded), max(deadline - time.monotonic(), 0.001))
             self.child_pid = info.get("pid")
-            raw = await asyncio.wait_for(asyncio.wrap_future(self._pool.submit(semantic_child.score, prompt)),
+            raw = await asyncio.wait_for(asyncio.wrap_future(pool.submit(semantic_child.score, prompt)),
                                          max(deadline - time.monotonic(), 0.001))
         except (asyncio.TimeoutError, BrokenProcessPool) as exc:
             # Stuck or dead: a fresh child for the next prompt (a stuck one would hold every later one).
-            self._kill()
+            self._kill(pool)
             raise SemanticUnavailable(_describe(exc)) from exc
-        except SemanticUnavailable:
-            raise
         except Exception as exc:
-            if self._loaded is not None and self._loaded.done() and self._loaded.exception() is not None:
-                self._kill()  # it never loaded: try a fresh child next time
+            if loaded.done() and not loaded.cancelled() and loaded.exception() is not None:
+                self._kill(pool)  # it never loaded: try a fresh child next time
             raise SemanticUnavailable(_describe(exc)) from exc
         scores = _valid(raw)
         self._cache[prompt] = scores
@@ -271,8 +271,11 @@ class SemanticLayer:
         return replace(text, category=category, reason=refusal(category, kind, delivering),
                        result=replace(text.result, score=score, layer="semantic"))
 
-    def _kill(self) -> None:
-        """Stop the child now, even a stuck one (shutdown alone waits for its task to end)."""
+    def _kill(self, pool: ProcessPoolExecutor | None = None) -> None:
+        """Stop the child now (`pool`: only if it is still the current one), even a stuck one:
+        shutdown alone waits for its task to end."""
+        if pool is not None and pool is not self._pool:
+            return  # another prompt already replaced it
         pool, self._pool, self._loaded, self.child_pid = self._pool, None, None, None
         if pool is None:
             return
