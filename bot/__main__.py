@@ -1,7 +1,8 @@
 """`python -m bot` runs the bot; `python -m bot render ...` renders once without Discord;
 `python -m bot bench` measures the serving layer; `python -m bot verify FILE` reads an image's
 provenance marks (watermark, XMP source type, parameters); `python -m bot safety-eval [--set PATH]`
-measures the prompt check on a labelled set."""
+measures the prompt check on a labelled set; `python -m bot semantic-calibrate --set FILE` prints the
+semantic prompt layer's errors per threshold (SAFETY_SEMANTIC_THRESHOLD)."""
 from __future__ import annotations
 
 import asyncio
@@ -223,6 +224,10 @@ def main(argv: list[str] | None = None) -> int:
         except ConfigError as exc:
             print(f"safety-eval: {exc}", file=sys.stderr)
             return 2
+    if argv and argv[0] == "semantic-calibrate":
+        from bot.semantic_calibrate import main as calibrate_main
+
+        return calibrate_main(argv[1:])
     if argv and argv[0] in ("-h", "--help"):
         print(__doc__)
         return 0

@@ -100,6 +100,12 @@ class Settings:
     # Seconds a batch's PNG encoding (metadata, watermark) may take before the renderer counts as
     # hung: killed, restarted, the batch retried like a hung step (bot/renderer/watchdog.py).
     encode_timeout: float = 60.0
+    # --- semantic ---
+    # SAFETY_SEMANTIC=on: the prompt's embedding from the pipeline's own CLIP text encoder against
+    # category anchor phrases (bot/safety/semantic.py). Off by default: the threshold depends on the
+    # encoder and must be calibrated with the operator's model (python -m bot semantic-calibrate).
+    safety_semantic: bool = False
+    safety_semantic_threshold: float = 0.85
 
     @property
     def device(self) -> str:
@@ -403,6 +409,9 @@ def load_settings(env: dict | None = None, dotenv: bool = True, require_token: b
         safety_prompt_classifier=prompt_classifier_setting(env),
         # --- encode-timeout ---
         encode_timeout=_float(env, "RENDER_ENCODE_TIMEOUT", 60.0, 1.0, 3600.0),
+        # --- semantic ---
+        safety_semantic=_semantic(env, model),
+        safety_semantic_threshold=_float(env, "SAFETY_SEMANTIC_THRESHOLD", 0.85, 0.01, 1.0),
     )
 
 
@@ -464,3 +473,16 @@ def prompt_classifier_setting(env: dict) -> str:
     if not raw.endswith(".npz"):
         raise ConfigError(f"SAFETY_PROMPT_CLASSIFIER must be builtin, none or the path of an .npz file, got {raw!r}")
     return raw
+# --- semantic ---
+def _semantic(env: dict, model: str) -> bool:
+    """SAFETY_SEMANTIC=on needs IMAGE_MODEL's CLIP text encoder here (a folder, or the hub model in
+    the local cache): checked now from its JSON files, so a model without one stops the start."""
+    on = _choice(env, "SAFETY_SEMANTIC", "off", ("off", "on")) == "on"
+    if on:
+        from bot.safety.semantic import model_encoder
+
+        try:
+            model_encoder(model)
+        except ValueError as exc:
+            raise ConfigError(f"SAFETY_SEMANTIC=on needs the text encoder of IMAGE_MODEL: {exc}") from None
+    return on

@@ -36,6 +36,7 @@ from bot.safety.decision import TextCheck, check_text, valid_probability
 from bot.safety.image_checker import ImageChecker, InvalidScore, checked_score
 from bot.safety.policy import ChannelKind, channel_kind
 from bot.safety.prompt_filter import PromptFilter
+from bot.safety.semantic import build_semantic
 from bot.safety.terms import Category
 from bot.services.safety_records import LOG_PAGE, BlockRecord, GuildSafety, SafetyFront, SafetyRecords, TermEntry
 from bot.services.safety_terms import check_blockable
@@ -66,11 +67,14 @@ class SafetyService(SafetyRecords):
         self.checker = checker
         # The learned layer loads here (a bad SAFETY_PROMPT_CLASSIFIER is a ConfigError at start-up).
         self.filter = PromptFilter(load_classifier(settings.safety_prompt_classifier))
+        self.semantic = build_semantic(settings)  # SAFETY_SEMANTIC=on: a child process; off: None
         # One thread: checks run one at a time off the event loop, beside the renderers.
         self._executor = ThreadPoolExecutor(1, thread_name_prefix="image-check")
         self._stopped = False
 
     async def start(self) -> None:
+        if self.semantic is not None:
+            await self.semantic.start()  # before any prompt is taken (a failure refuses every prompt)
         if self.checker is None:
             log.warning("SAFETY_IMAGE_CHECKER=none: images are not checked, so only age-restricted channels "
                         "of servers that enabled NSFW are served")
@@ -91,6 +95,8 @@ class SafetyService(SafetyRecords):
         await asyncio.gather(*self._tasks, return_exceptions=True)
         if self.checker is not None:
             await asyncio.get_running_loop().run_in_executor(self._executor, self.checker.close)
+        if self.semantic is not None:
+            await self.semantic.close()
         self._executor.shutdown(wait=False)
 
     # ---- moderators' terms ----
@@ -114,6 +120,9 @@ class SafetyService(SafetyRecords):
         text = await asyncio.get_running_loop().run_in_executor(
             self._executor, check_text, self.filter, params.prompt, params.negative_prompt,
             await self.server_terms(guild_id), kind, delivering)
+        if text.category is None and self.semantic is not None:
+            # What the other layers let through, by meaning (SAFETY_SEMANTIC=on; its errors refuse).
+            text = await self.semantic.check(text, params.prompt, kind, delivering)
         if text.result.layer == "classifier-error":
             log.warning("the prompt classifier gave no valid score: the prompt is refused (layer classifier-error)")
         elif text.category is not None:
