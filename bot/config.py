@@ -11,9 +11,24 @@ import re
 import tempfile
 from dataclasses import dataclass, field
 from pathlib import Path
-from urllib.parse import urlparse
 
 from bot import credits
+from bot.config_values import (
+    DEFAULT_UPLOAD_HOSTS,
+    _bool,
+    _choice,
+    _dm_quota_credits,
+    _float,
+    _id_set,
+    _int,
+    _quota_credits,
+    _role_credits,
+    _semantic,
+    _upload_hosts,
+    _url,
+    _watermark,
+    prompt_classifier_setting,
+)
 from bot.errors import ConfigError
 from bot.renderer.pool import plan_local_devices
 
@@ -25,8 +40,6 @@ DEFAULT_MODEL = "stabilityai/stable-diffusion-xl-base-1.0"
 DEFAULT_SAFETY_NEGATIVE = "nsfw, nude, naked, nudity, sexual, explicit, cleavage, underwear, gore, blood, violence"
 DEFAULT_MINORS_NEGATIVE = "child, children, kid, minor, underage, teen, young-looking, childlike, loli, shota"
 SAFETY_CHECKERS = ("opennsfw", "sd", "none")
-DEFAULT_UPLOAD_HOSTS = ("cdn.discordapp.com", "media.discordapp.net")
-_UPLOAD_HOST = re.compile(r"^(?:http://)?[a-z0-9.-]+(?::\d{1,5})?$")
 _CHECKER_PLUGIN = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 
 
@@ -124,89 +137,6 @@ class Settings:
     def inputs_dir(self) -> Path:
         """Image prompts as uploaded (validated, re-encoded as PNG)."""
         return self.data_dir / "inputs"
-
-
-def _int(env: dict, name: str, default: int, lo: int, hi: int) -> int:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a whole number, got {raw!r}") from None
-    if not lo <= value <= hi:
-        raise ConfigError(f"{name} must be between {lo} and {hi}, got {value}")
-    return value
-
-
-def _float(env: dict, name: str, default: float, lo: float, hi: float) -> float:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ConfigError(f"{name} must be a number, got {raw!r}") from None
-    if not lo <= value <= hi:
-        raise ConfigError(f"{name} must be between {lo} and {hi}, got {value}")
-    return value
-
-
-def _choice(env: dict, name: str, default: str, choices: tuple[str, ...]) -> str:
-    value = env.get(name, "").strip().lower() or default
-    if value not in choices:
-        raise ConfigError(f"{name} must be one of {', '.join(choices)}, got {value!r}")
-    return value
-
-
-def _url(env: dict, name: str, schemes: tuple[str, ...]) -> str | None:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return None
-    parsed = urlparse(raw)
-    if parsed.scheme not in schemes or not parsed.netloc:
-        raise ConfigError(f"{name} must be a {'/'.join(schemes)} URL, got {raw!r}")
-    return raw.rstrip("/") if name == "DISCORD_API_BASE" else raw
-
-
-def _id_set(env: dict, name: str) -> frozenset[int]:
-    raw = env.get(name, "").strip()
-    if not raw:
-        return frozenset()
-    try:
-        return frozenset(int(part) for part in raw.replace(" ", "").split(",") if part)
-    except ValueError:
-        raise ConfigError(f"{name} must be a comma-separated list of Discord ids, got {raw!r}") from None
-
-
-def _quota_credits(env: dict) -> int | None:
-    raw = env.get("QUOTA_CREDITS", "").strip()
-    if not raw:
-        return 500
-    try:
-        return credits.parse_credits(raw, allow_unlimited=True)
-    except ValueError:
-        raise ConfigError(f"QUOTA_CREDITS must be a number of credits (0 or more, one decimal at most) or "
-                          f"unlimited, got {raw!r}") from None
-
-
-def _role_credits(env: dict) -> tuple[tuple[int, int | None], ...]:
-    """QUOTA_ROLE_CREDITS=123:200,456:0,789:unlimited"""
-    raw = env.get("QUOTA_ROLE_CREDITS", "").strip()
-    tiers: dict[int, int | None] = {}
-    for part in raw.replace(" ", "").split(","):
-        if not part:
-            continue
-        role, _, amount = part.partition(":")
-        try:
-            role_id = int(role)
-            tiers[role_id] = credits.parse_credits(amount, allow_unlimited=True)
-        except ValueError:
-            raise ConfigError(f"QUOTA_ROLE_CREDITS must look like 123:200,456:unlimited (role id:credits), "
-                              f"got {part!r} in {raw!r}") from None
-        if role_id <= 0:
-            raise ConfigError(f"QUOTA_ROLE_CREDITS: {role_id} is not a Discord role id")
-    return tuple(sorted(tiers.items()))
 
 
 _DEVICE = re.compile(r"^(cpu|mps|cuda(:\d+)?)$")
@@ -413,76 +343,3 @@ def load_settings(env: dict | None = None, dotenv: bool = True, require_token: b
         safety_semantic=_semantic(env, model),
         safety_semantic_threshold=_float(env, "SAFETY_SEMANTIC_THRESHOLD", 0.85, 0.01, 1.0),
     )
-
-
-# --- provenance ---
-def _watermark(env: dict) -> bool:
-    """WATERMARK=on (default) needs the `invisible-watermark` package where the renderer runs; it is
-    looked up, not imported (it imports torch and OpenCV, which only the renderer process may)."""
-    on = _choice(env, "WATERMARK", "on", ("on", "off")) == "on"
-    if on and importlib.util.find_spec("imwatermark") is None:
-        raise ConfigError("WATERMARK=on needs the invisible-watermark package: pip install invisible-watermark "
-                          "(or set WATERMARK=off, see README \"Provenance\")")
-    return on
-
-
-# --- hygiene ---
-def _upload_hosts(env: dict) -> tuple[str, ...]:
-    """UPLOAD_HOSTS: comma-separated hosts (https) or http://host:port entries (test servers)."""
-    raw = env.get("UPLOAD_HOSTS", "").strip()
-    if not raw:
-        return DEFAULT_UPLOAD_HOSTS
-    hosts = tuple(dict.fromkeys(h.strip().lower().rstrip("/") for h in raw.split(",") if h.strip()))
-    bad = [h for h in hosts if not _UPLOAD_HOST.match(h)]
-    if bad or not hosts:
-        raise ConfigError(f"UPLOAD_HOSTS must be host names (https) or http://host:port entries, got {bad or raw!r}")
-    return hosts
-
-
-# --- authz ---
-def _bool(env: dict, name: str, default: bool) -> bool:
-    raw = env.get(name, "").strip().lower()
-    if not raw:
-        return default
-    if raw in ("1", "true", "yes", "on"):
-        return True
-    if raw in ("0", "false", "no", "off"):
-        return False
-    raise ConfigError(f"{name} must be true or false, got {raw!r}")
-
-
-def _dm_quota_credits(env: dict) -> int | None:
-    """DM_QUOTA_CREDITS: credits per day for each member's DM jobs (their own bucket)."""
-    raw = env.get("DM_QUOTA_CREDITS", "").strip()
-    if not raw:
-        return 100
-    try:
-        return credits.parse_credits(raw, allow_unlimited=True)
-    except ValueError:
-        raise ConfigError(f"DM_QUOTA_CREDITS must be a number of credits (0 or more, one decimal at most) or "
-                          f"unlimited, got {raw!r}") from None
-
-
-# --- prompt-safety ---
-def prompt_classifier_setting(env: dict) -> str:
-    """SAFETY_PROMPT_CLASSIFIER: builtin (default), none, or the path of an .npz. The file itself is
-    read (and a bad one refused with a ConfigError) by bot.safety.classifier.load_classifier."""
-    raw = env.get("SAFETY_PROMPT_CLASSIFIER", "").strip()
-    if not raw or raw.lower() in ("builtin", "none"):
-        return raw.lower() or "builtin"
-    if not raw.endswith(".npz"):
-        raise ConfigError(f"SAFETY_PROMPT_CLASSIFIER must be builtin, none or the path of an .npz file, got {raw!r}")
-    return raw
-# --- semantic ---
-def _semantic(env: dict, model: str) -> bool:
-    """SAFETY_SEMANTIC=on needs IMAGE_MODEL's CLIP text encoder here (a folder, or the hub model in
-    the local cache): checked now from its JSON files, so a model without one stops the start."""
-    on = _choice(env, "SAFETY_SEMANTIC", "off", ("off", "on")) == "on"
-    if on:
-        from bot.safety.semantic import model_encoder
-
-        try:
-            model_encoder(model)
-        except ValueError as exc:
-            raise ConfigError(f"SAFETY_SEMANTIC=on needs the text encoder of IMAGE_MODEL: {exc}") from None
-    return on
