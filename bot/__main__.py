@@ -209,7 +209,7 @@ def main(argv: list[str] | None = None) -> int:
 
         return render_main(argv[1:])
     if argv and argv[0] == "bench":
-        from bot.bench import main as bench_main
+        from bot.bench.run import main as bench_main
 
         return bench_main(argv[1:])
     if argv and argv[0] == "verify":

@@ -15,7 +15,7 @@ import sys
 import tempfile
 from pathlib import Path
 
-from bot.bench import rss_mib
+from bot.bench.run import rss_mib
 from tests.conftest import BotProcess
 from tests.fakediscord import FakeDiscord
 

@@ -173,7 +173,7 @@ async def test_retention_removes_old_files_but_not_what_a_job_still_needs(db, tm
 
 
 async def test_the_bench_measures_history_pages_and_searches():
-    from bot.bench_queue import measure_history
+    from bot.bench.queue_costs import measure_history
 
     result = await measure_history(jobs=2000, runs=2)
     assert set(result) == {"first_page", "deep_page", "search_common", "search_common_unused", "search_rare"}

@@ -307,7 +307,7 @@ async def test_balances_and_the_ledger_never_disagree_whatever_happens(tmp_path)
 
 
 async def test_the_bench_measures_admission_with_and_without_quotas_in_one_run():
-    from bot.bench_queue import measure_quota_admission
+    from bot.bench.queue_costs import measure_quota_admission
 
     result = await measure_quota_admission(queued=200, pairs=10, members=3)
     assert set(result) == {"with_p50", "with_p99", "without_p50", "without_p99"}

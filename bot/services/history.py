@@ -4,7 +4,7 @@ Pages are newest first, 10 jobs each, by keyset on the job id (`id < cursor`, ne
 index (user_id, guild_id, id) gives any page with a short range scan. A search matches the prompt
 through the FTS5 index `jobs_fts` (migration 0006): every word the member typed must appear, the
 last one also as a prefix ("fox jum" finds "a fox jumping"). Measured at 100,000 jobs: see
-`bot/bench_queue.py` (`measure_history`). Plain SQL, no Discord.
+`bot/bench/queue_costs.py` (`measure_history`). Plain SQL, no Discord.
 """
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ Prints, all measured now on this machine:
 - the renderer's idle gap between two batches at 1024² output, encoding before taking the next
   batch (as before) vs beside it (now);
 - the first image after start with a job queued at start, next to a bare model load + one render
-  (bot/bench_startup.py; `--only startup` runs just that);
+  (bot/bench/startup.py; `--only startup` runs just that);
 - with 10,000 queued jobs: start-up recovery time and its edits, one /imagine's admission and place
   in line, that admission with quotas (debit and ledger in its transaction) vs without, and the
   time to pick the next job (goal < 1 ms); /history pages and searches at 100,000 jobs; memory.
@@ -226,8 +226,8 @@ def main(argv: list[str]) -> int:
 
 
 async def _main(args, model: str, gap_model: str, steps: int) -> int:
-    from bot.bench_queue import measure_history, measure_pick_time, measure_queue_costs, measure_quota_admission
-    from bot.bench_renderer import measure_idle_gap
+    from bot.bench.queue_costs import measure_history, measure_pick_time, measure_queue_costs, measure_quota_admission
+    from bot.bench.renderer import measure_idle_gap
     from bot.renderer.profiles import resolve_profile, sizes_for_aspect
     from bot.renderer.worker import bare_pipeline_call
 
@@ -242,7 +242,7 @@ async def _main(args, model: str, gap_model: str, steps: int) -> int:
     print(f"model: {model if args.model else 'tiny random-weight SD (built now)'}; {width}x{height}, "
           f"{steps} steps, CFG {guidance}")
     if args.only == "startup" or args.startup_runs > 0:
-        from bot.bench_startup import measure_first_image, report
+        from bot.bench.startup import measure_first_image, report
 
         times = await measure_first_image(model, args.device, args.dtype, steps, max(1, args.startup_runs))
         print("\n".join(report(times, _spread)))

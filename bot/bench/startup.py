@@ -27,7 +27,7 @@ async def _no_reply(job, position, eta):
 
 
 def _services(model: str, data_dir: Path):
-    from bot.bench import _Delivered
+    from bot.bench.run import _Delivered
     from bot.config import load_settings
     from bot.database import Database
     from bot.renderer.profiles import model_label, resolve_profile

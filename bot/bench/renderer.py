@@ -11,7 +11,7 @@ Linux, so the bot process can compare them). The caller sends the next batch as 
   the next batch is sent only after render() returned (PNGs encoded, sent back, stored).
 The first batch warms the worker up; its own start is not a gap.
 
-`python -m bot.bench_renderer` measures both at 1024x1024 with a tiny random-weight model. On CPU it
+`python -m bot.bench.renderer` measures both at 1024x1024 with a tiny random-weight model. On CPU it
 uses the convolution-only tiny shape (`build_tiny_pipeline(..., attention=False)`): the standard
 tiny UNet's self-attention over 256^2 latent tokens takes minutes per step there.
 """
@@ -83,7 +83,7 @@ async def _main(args: argparse.Namespace, model: str) -> None:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot.bench_renderer", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bot.bench.renderer", description=__doc__.split("\n\n")[0])
     parser.add_argument("--model", help="hub id or folder (default: the conv-only tiny model, built now)")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--dtype", default="auto")
