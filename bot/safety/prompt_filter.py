@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from bot.safety import rules
+from bot.safety import rules, senses
 from bot.safety.classifier import classifier_input
 from bot.safety.normalize import Reading, Token, TypoIndex, normalize, squeeze
 from bot.safety.policy import ChannelKind, refused_category
@@ -38,6 +38,7 @@ from bot.safety.terms import (
 )
 from bot.safety.terms_i18n import PREFIXES_I18N, native_terms
 from bot.safety.typo_guard import GUARD
+from bot.safety.typo_guard_i18n import GUARD_I18N
 
 if TYPE_CHECKING:
     from bot.safety.classifier import PromptClassifier
@@ -128,7 +129,7 @@ class _Terms:
                  prefixes: dict[str, Category]):
         self.words = words
         # Misspellings of the terms and of the rules' own words (rules read corrected words).
-        self.typo = TypoIndex([*words, *rules.VOCABULARY], GUARD)
+        self.typo = TypoIndex([*words, *rules.VOCABULARY], GUARD | GUARD_I18N)
         self.stretched = {squeeze(word): (word, category) for word, category in words.items()}
         self.phrases = _Phrases(phrases)
         self.prefixes: dict[str, list[tuple[str, Category]]] = {}
@@ -306,6 +307,10 @@ class PromptFilter:
                 exempted.setdefault(hit)
                 # In its benign sense the word is a blank for the learned layer too.
                 all_words = ["_" if word == hit.term else word for word in all_words]
+        for hit in senses.benign_hits(hits, all_words, prompt):
+            del hits[hit]
+            exempted.setdefault(hit)
+            all_words = ["_" if word in hit.term.split() or word.startswith(hit.term) else word for word in all_words]
         if not present.isdisjoint(FAKE_GORE_CONTEXT) and present.isdisjoint(REALISM):
             for hit in [h for h in hits if h.category is Category.GORE]:
                 del hits[hit]

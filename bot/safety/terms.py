@@ -181,6 +181,10 @@ _SENSES: tuple[tuple[str, str, str], ...] = (
      "pocket examination exam screening awareness surgeon"),
     ("naked", "", "eye eyes flame flames truth mole singularity lunch gun wire bulb bulbs blade steel ambition "
      "aggression branch branches tree trees twig twigs hillside hillsides rock"),
+    # food served plain, and the cook of the TV series named after that
+    ("naked", "", "cake cakes burrito burritos bowl bowls wings salad juice juices chef"),
+    # asked away from: "no gore", "without nudity", "gore-free"
+    ("gore gory nudity nsfw", "no without non zero", "free"),
     ("nude", "", _COLOUR_USES),
     ("cock cocks", "weather game fighting", "crowing crows crowed crow fight fights fighting a doodle pheasant "
      "pheasants grouse partridge sparrow robin blackbird bird birds"),

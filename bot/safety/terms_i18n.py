@@ -5,8 +5,9 @@ Written in their own script and normalized with the prompt normalizer when the f
 term matches what the normalizer makes of a prompt: "голая" and "golaya" are one word, "Mädchen"
 and "madchen" too. Words that are also ordinary words in English or another of these languages are
 left out or given as phrases ("bite", "chatte" and "Schwanz" mean other things too; "petite fille"
-is a phrase). Japanese is written without spaces, so its terms (kanji and kana) are searched as
-substrings of the prompt's own text (see rules.py); their romaji spellings are words here.
+is a phrase; French "négro" is left out: it normalizes to "negro", black in Spanish and Portuguese).
+Japanese is written without spaces, so its terms (kanji and kana) are searched as substrings of the
+prompt's own text (see rules.py); their romaji spellings are words here.
 """
 from __future__ import annotations
 
@@ -81,7 +82,7 @@ NATIVE: dict[Category, str] = {
     """,
     H: """
         sudaca, sudacas, negrata, negratas, maricón, maricones, sieg heil, heil hitler,
-        youpin, youpins, bougnoule, bougnoules, négro, négros, bicot,
+        youpin, youpins, bougnoule, bougnoules, bicot,
         hakenkreuz, judensau, kanake, kanaken, neger, untermensch, untermenschen, zigeunerpack,
         macaco preto, viado, viados, crioulo safado,
         хайль гитлер, свастика, жид, жиды, жидов, хач, хачи, чурка, чурки, ниггер, ниггеры,
