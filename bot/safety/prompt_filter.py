@@ -3,7 +3,7 @@
 1. Terms: categorized words and phrases (English, and es/fr/de/pt/ru/ja from terms_i18n), matched
    per word (never inside a longer word), also one slip away (TypoIndex: "nakde", "nakked"); the
    allowlist of benign senses; per-server additions and exemptions; ages under 18.
-2. Rules (rules.py): patterns that paraphrases share (clothing removal, exposure, non-consent,
+2. Rules (rules.py, rules_paraphrase.py): patterns that paraphrases share (clothing removal, exposure, non-consent,
    graphic injury, hate symbols and glorification, bodily cues next to a minor) and the Japanese
    terms. (What the negative prompt steers away from is bot/safety/negative.py's, in check_text.)
 3. The learned layer (classifier.py), when one is configured: its unsafe score is always kept in the
@@ -19,7 +19,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from bot.safety import rules, senses
+from bot.safety import rules, rules_paraphrase, senses
 from bot.safety.classifier import classifier_input
 from bot.safety.normalize import Reading, Token, TypoIndex, normalize, squeeze
 from bot.safety.policy import ChannelKind, refused_category
@@ -291,10 +291,11 @@ class PromptFilter:
             blank = covered | {i for i, token in enumerate(reading.tokens) if token.canonical in names}
             words = _rule_words(reading, terms, fuzzy, blank)
             all_words.extend(words)
-            for rule_hit in rules.match_rules(" ".join(words)):
+            text = " ".join(words)
+            for rule_hit in [*rules.match_rules(text), *rules_paraphrase.match_more(text)]:
                 hits.setdefault(Hit(rule_hit.category, rule_hit.rule))
                 layer = layer or "rules"
-        for rule_hit in rules.match_cjk(prompt):
+        for rule_hit in [*rules.match_cjk(prompt), *rules_paraphrase.match_cjk_more(prompt)]:
             hits.setdefault(Hit(rule_hit.category, rule_hit.rule))
         if any(age < ADULT_AGE for age in normalized.ages):
             hits.setdefault(Hit(Category.MINORS, "age under 18"))

@@ -35,7 +35,10 @@ NATIVE: dict[Category, str] = {
         zieht sich aus, ausziehen, auszieht, zog sich aus, entkleidet sich, oben ohne, se déshabille,
         se déshabiller, se déshabillant, à poil, quitándose la ropa, se quita la ropa, desvistiéndose,
         desnudándose, tirando a roupa, tira a roupa, se despindo, раздевается, раздевающаяся, раздетая,
-        раздетый, раздеваясь
+        раздетый, раздеваясь,
+        faire l'amour, font l'amour, hacer el amor, haciendo el amor, hacen el amor, fazer amor, fazendo amor,
+        fazem amor, liebe machen, занимаются любовью, занимается любовью, ohne kleidung, ohne kleider,
+        sans vêtements, sans habits
     """,
     Category.SUGGESTIVE: """
         сексуальная, сексуальный, сексуальные, нижнее белье, нижнем белье, нижнем белье, lencería,
@@ -77,6 +80,8 @@ NATIVE: dict[Category, str] = {
         degolado, estripado,
         обезглавленный, обезглавленная, расчленённый, расчлененный, расчленёнка, расчлененка,
         кишки наружу, отрубленная голова, изуродованный труп, выпотрошенный,
+        écorché vif, écorchée vive, visage écorché, muscles à vif, chair à vif, desollado vivo, desollada viva,
+        despellejado, despellejada, lebendig gehäutet, esfolado vivo, esfolada viva, освежёванный,
         zanshi, bunkatsu shitai, tête coupée, tête tranchée, têtes coupées, abgetrennter kopf,
         abgeschlagener kopf, cabeza cortada, cabeça decepada, cabeça cortada
     """,
@@ -95,7 +100,7 @@ NATIVE: dict[Category, str] = {
 PREFIXES_I18N: dict[str, Category] = {
     "raschlenen": G, "obezglavl": G, "zerstuckel": G, "verstummel": G, "enthaupt": G, "desmembr": G,
     "descuartiz": G, "esquartej": G, "demembr": G, "decapit": G, "degoll": G, "egorge": G,
-    "eingeweid": G, "vergewaltig": N, "minderjahrig": MI, "iznasil": N, "estupr": N,
+    "eingeweid": G, "vergewaltig": N, "tousatsu": N, "minderjahrig": MI, "iznasil": N, "estupr": N,
     "obnazhenn": S, "pornograf": S, "nacktbild": S, "nacktfoto": S,
     "pedofil": SM, "pedopornogr": SM, "kinderporn": SM,
 }
@@ -108,7 +113,7 @@ CJK: dict[Category, tuple[str, ...]] = {
     MI: ("少女", "幼女", "女子高生", "女子中学生", "中学生", "小学生", "子供", "子ども", "児童", "ロリ", "ショタ",
          "未成年", "幼児", "男の子", "女の子"),
     SM: ("児童ポルノ", "ロリコン", "ショタコン"),
-    N: ("強姦", "レイプ", "痴漢", "無理やり", "凌辱", "陵辱"),
+    N: ("強姦", "レイプ", "痴漢", "無理やり", "凌辱", "陵辱", "盗撮", "隠し撮り", "隠しカメラ", "睡眠姦"),
     G: ("血まみれ", "内臓", "斬首", "切断された", "バラバラ死体", "惨殺", "グロ", "臓物", "首なし"),
     H: ("ハーケンクロイツ", "鉤十字", "ナチス万歳", "ハイルヒトラー"),
 }
