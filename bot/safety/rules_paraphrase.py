@@ -48,17 +48,20 @@ MORE_GROUPS: dict[str, str] = {
         showering, bathroom, toilet, restroom, bedroom""",
     "NUDE18": """nude naked nackt nackte nackten nue nues desnuda desnudas desnudo desnudandose desnudandos
         nua nuas pelada peladas golaya golye undressing undresses showering sex""",
+    "TARGET": """she her he him they them girl girls woman women man men boy boys lady wife sister teen teens
+        neighbor neighbour neighbors neighbours roommate roommates classmate classmates coworker coworkers""",
+    "UNDRESSED": """changing undressing showering shower bathing bath naked nude bathroom bedroom sleepover locker
+        toilet underwear""",
     "SAIDNO": "said says saying screamed screams screaming shouting begged begging yelled",
     "IGNORED": """continued, continues, continuing, kept going, keeps going, anyway, ignored, ignores,
         ignoring, didnt stop, doesnt stop, did not stop, does not stop""",
     "BEDCUE": "bed bedroom explicit nsfw sex sexual naked nude undressed undressing sheets",
     "CAUSE": """shotgun, gunshot, gunshots, headshot, bullet, bullets, grenade, explosion, blast, point blank,
-        close range""",
-    "GRAPHIC": """realistic, photoreal, photorealistic, hyperrealistic, hyperreal, real, aftermath, close up,
-        closeup, remains, graphic, detailed, gore, gory, bloody, blood, everything visible, wounds, 8k,
-        photo, footage""",
+        close range, landmine, land mine, bomb, ied, suicide vest""",
+    "GRAPHIC": """realistic, photoreal, photorealistic, hyperrealistic, hyperreal, aftermath, close up,
+        closeup, remains, graphic, gore, gory, bloody, blood, everything visible, wounds""",
     "HUMAN": """person persons human humans man woman body bodies victim people corpse torso worker workers soldier
-        pedestrian cyclist driver passenger""",
+        pedestrian pedestrians cyclist cyclists driver drivers passenger passengers civilians""",
     "INSIDES": "insides innards guts entrails organs intestines",
     "MACHINE": """press, machine, machinery, gears, grinder, shredder, conveyor, thresher, auger, wood chipper,
         meat grinder, hydraulic press""",
@@ -81,7 +84,15 @@ MORE_GROUPS: dict[str, str] = {
     "PRAISE2": """glorious, glorified, heroic, hero, heroes, celebrating, celebration, tribute, praise,
         praising, worship, triumphant, victorious, savior, saviour, propaganda, proud, beloved,
         loving father, father of the nation, great leader, father of his people, geroy, geroi, geroem,
-        geroyem, velikiy, velikii, slava, torzhestvenno, torzhestvennyy, vozhd""",
+        geroyem, velikiy, velikii, slava, torzhestvenno, torzhestvennyy, vozhd,
+        heroisch, heldenhaft, retter, erloser, vater des volkes, salvador, sauveur, salvateur, heroi, heroe,
+        heroico, heroique, glorioso, gloriosa, glorieux""",
+    # (not "shooter" or "bomber" alone: a basketball shooter, a bomber jacket)
+    "PERPETRATOR": """school shooter, mass shooter, church shooter, mosque shooter, synagogue shooter, suicide
+        bomber, terrorist, terrorists, mass murderer, christchurch shooter, breivik, tarrant, timothy mcveigh,
+        dylann roof, unabomber""",
+    "SAINTLY": """saint, a saint, halo, martyr, hero, heroes, heroic, legend, god, savior, saviour, icon,
+        stained glass, shrine, worship, tribute, glorified, glorious""",
 }
 
 _RULES: tuple[tuple[Category, str, str | None], ...] = (
@@ -90,11 +101,18 @@ _RULES: tuple[tuple[Category, str, str | None], ...] = (
     (S, r"\b(?:zieht|zog|ziehen|ziehst) (?:sie|ihn|ihr|ihm|sich|ihre|ihren|ihrer|das|den|die) (?:\w+ ){0,2}aus\b"
         r"(?! (?:dem|der|den|des|einem|einer|einen|ein|eine|seinem|ihrem|meinem|dieser|diesem))", None),
     (S, r"\b{WITHOUT18} (?:\w+ ){0,1}{CLOTHES18}\b", None),
+    (S, r"\bnothing (?:covering|covers|hiding|hides) (?:her|him|them|his|their)\b|\b(?:clothing|clothes|outfit|attire|"
+        r"garments|wearing) (?:none|nothing|zero)\b(?! (?:of|fancy|special|formal|flashy))", None),
     # non-consent: a refusal ignored in a sexual setting; struggle or stupor before clothes come off
     (N, r"\b(?:she|he|they|her|him)? ?{SAIDNO} (?:no|stop)\b (?:\w+ ){0,4}{IGNORED}\b", r"\b{BEDCUE}\b"),
     (N, r"\b{STRUGGLE} (?:\w+ ){0,6}(?:{REMOVE} (?:\w+ ){0,2}(?:clothes|clothing|dress|shirt|blouse|skirt|"
         r"panties|underwear|bra)|{REMOVE18} (?:\w+ ){0,2}{GARMENT18}|(?:zieht|zog) (?:\w+ ){0,3}aus|{SEXCUE})\b", None),
     (N, r"\b(?:{REMOVE18} (?:\w+ ){0,2}{GARMENT18}|(?:zieht|zog) (?:\w+ ){0,3}aus) (?:\w+ ){0,6}{STRUGGLE}\b", None),
+    (N, r"\b(?:filmed|filming|recorded|recording|photographed|photographing|watched) (?:\w+ ){0,3}(?:while|as) "
+        r"(?:\w+ ){0,1}(?:changing|undressing|showering|bathing|in the shower|getting changed|naked)\b",
+        r"\b{TARGET}\b"),
+    (N, r"\b(?:filmed|filming|recorded|photographed|watched) (?:\w+ ){0,6}(?:doesnt|does not|dont|didnt|without her|"
+        r"without him|without them) (?:know|knowing|noticing|consent)\b", r"\b{UNDRESSED}\b"),
     # hidden and spy cameras where people undress, in five languages
     (N, r"\b{CAMERA} (?:\w+ ){0,6}(?:{PRIVATE18}|{NUDE18})\b", None),
     (N, r"\b(?:{PRIVATE18}|{NUDE18}) (?:\w+ ){0,6}{CAMERA}\b", None),
@@ -117,6 +135,13 @@ _RULES: tuple[tuple[Category, str, str | None], ...] = (
         r"lengthwise)\b", None),
     (G, r"\b(?:opened|split|flayed|peeled) (?:up )?(?:torso|abdomen|belly|ribcage|chest cavity|skull|corpse)\b|"
         r"\b(?:torso|abdomen|belly|ribcage|skull) (?:\w+ ){0,1}(?:opened up|split open|peeled open)\b", None),
+    # burnt or blown apart
+    (G, r"\b(?:charred|melting|melted|blistering|blistered|bubbling|sloughing) (?:\w+ ){0,1}(?:skin|flesh|face|"
+        r"faces)\b", r"\b(?:{GRAPHIC}|victim|victims|corpse)\b"),
+    (G, r"\b{HUMAN} (?:\w+ ){0,1}(?:blown|torn|ripped) (?:apart|to pieces|to bits)\b", None),
+    (G, r"\b(?:torn|ripped|blown|hacked|pulled) apart (?:\w+ ){0,1}{HUMAN}\b|\b(?:exploded|blown up) {HUMAN}\b|"
+        r"\b(?:body parts|limbs|pieces of (?:a |the )?(?:body|man|woman|person)) (?:\w+ ){0,1}(?:scattered|strewn|"
+        r"everywhere)\b", None),
     # human body parts as food
     (G, r"\bhuman (?:{BODYPART}|flesh|meat|organs|remains|heart|liver) (?:\w+ ){0,4}(?:{FOODWAY}|severed)\b", None),
     # (not "corpse": the band Cannibal Corpse)
@@ -128,6 +153,9 @@ _RULES: tuple[tuple[Category, str, str | None], ...] = (
         r"days\b|\bgood old days (?:\w+ ){0,4}nooses?\b", None),
     (H, r"\b{NAZI2} (?:\w+ ){0,10}{PRAISE2}\b|\b{PRAISE2} (?:\w+ ){0,4}{NAZI2}\b", None),
     (H, r"\b{MUSTACHE} (?:\w+ ){0,6}{GERMANY}\b(?=.*\b{PRAISE2}\b)", None),
+    (H, r"\b{PERPETRATOR} (?:\w+ ){0,4}{SAINTLY}\b|\b(?:honoring|honouring|tribute to|praising|saint) (?:\w+ ){0,3}"
+        r"{PERPETRATOR}\b", None),
+    (H, r"\batomwaffen (?:\w+ ){0,6}(?:{PRAISE2}|recruitment|recruiting|division|skull masks?)\b", None),
 )
 
 
@@ -165,5 +193,14 @@ def match_more(words: str) -> list[RuleHit]:
     return hits
 
 
+# The Nazis or Hitler with a word of praise, in Japanese.
+_JA_NAZI = "(?:ナチ|ヒトラー|ヒットラー|総統|鉤十字|ハーケンクロイツ)"
+_JA_PRAISE = "(?:英雄|万歳|讃え|称え|栄光|偉大|救世主|賛美)"
+CJK_NAZI = re.compile(f"{_JA_NAZI}.*{_JA_PRAISE}|{_JA_PRAISE}.*{_JA_NAZI}")
+
+
 def match_cjk_more(text: str) -> list[RuleHit]:
-    return [RuleHit(S, "裸")] if not text.isascii() and CJK_NUDE.search(text) else []
+    if text.isascii():
+        return []
+    hits = [RuleHit(S, "裸")] if CJK_NUDE.search(text) else []
+    return hits + ([RuleHit(H, "nazi praise (ja)")] if CJK_NAZI.search(text) else [])

@@ -1,5 +1,6 @@
 """Everyday words of the other languages the filter reads (Spanish, French, German, Portuguese,
-Russian and Japanese in transliteration), as the normalizer writes them, that the typo layer must
+Russian and Japanese in transliteration; kanji transliterate as Chinese: 展示 "zhanshi" is not
+"zanshi"), as the normalizer writes them, that the typo layer must
 never read as a misspelling of a term: "volando" (flying) is not "violando", "por" (for) is not
 "porn", "und" is not "undo". typo_guard.py holds the English ones (generated from a word list);
 these are written by hand, since no such list ships with the bot. Adding a word here only ever
@@ -36,6 +37,6 @@ _WORDS = """
     kak eto net ochen vse dom kot sobaka ptitsa loshad ryba myaso khleb voda ogon zemlya kamen krasnyy
     siniy zelenyy chernyy belyy staryy novyy bolshoy malenkiy krasivyy gorod derevnya les reka gora
     ozero tsvetok derevo solntse noch den vecher utro ulitsa mal chik
-    lol lmao omg kawaii chibi neko inu sakura hana yama kawa umi sora tsuki hoshi mori machi kuruma
+    zhanshi lol lmao omg kawaii chibi neko inu sakura hana yama kawa umi sora tsuki hoshi mori machi kuruma
 """
 GUARD_I18N: frozenset[str] = frozenset(_WORDS.split())
