@@ -23,6 +23,7 @@ from bot.safety import rules, rules_paraphrase, senses
 from bot.safety.classifier import classifier_input
 from bot.safety.normalize import Reading, Token, TypoIndex, normalize, squeeze
 from bot.safety.policy import ChannelKind, refused_category
+from bot.safety.scores import is_probability
 from bot.safety.terms import (
     ADULT_AGE,
     ALLOW,
@@ -252,6 +253,10 @@ class PromptFilter:
         score = None
         if self.classifier is not None:
             score, category = self.classifier.predict(classifier_input(words, negative_words))
+            if not is_probability(score):
+                # No usable answer (None, NaN, a string...): kept as NaN, which check_text refuses (fail
+                # closed); None would read as "no learned layer configured".
+                score = float("nan")
             # Also beside hits that refuse nothing alone: a minor named ("a girl of thirteen") must not
             # keep the learned layer's "sexual" from counting, or it could never make sexual-minors.
             if score >= self.classifier.threshold and category not in {hit.category for hit in hits}:
