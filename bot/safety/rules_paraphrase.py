@@ -37,7 +37,8 @@ MORE_GROUPS: dict[str, str] = {
     "CLOTHES18": "kleidung kleider vetements habits ropa roupa roupas odezhdy odezhda",
     "STRUGGLE": """pinning, pins, struggling, struggles, resisting, resists,
         unconscious, bewusstlos, betaubt, betaubte, inconsciente, drogada, drogado, desmayada, droguee,
-        evanouie, dopada, bez soznaniya""",
+        evanouie, dopada, bez soznaniya, schlaft, schlafend, schlafende, schlafenden, dormida, dormido,
+        endormie, endormi, dormindo, adormecida, spyashchaya, spit""",
     "CAMERA": """spycam, spycams, spy cam, spy camera, hidden camera, hidden cameras, hidden cam, nanny cam,
         pinhole camera, creepcam, versteckte kamera, versteckter kamera, versteckten kamera, camara oculta,
         camaras ocultas, camera cachee, cameras cachees, camera escondida, cameras escondidas,
@@ -45,23 +46,28 @@ MORE_GROUPS: dict[str, str] = {
     "PRIVATE18": """umkleide, umkleidekabine, umkleideraum, dusche, duschen, vestuario, vestuarios, ducha,
         duchas, bano, vestiaire, vestiaires, douche, douches, *dusche, *umkleide, *kabine, toilettes,
         banheiro, chuveiro, provador, razdevalka, dush, changing room, locker room, shower, showers,
-        showering, bathroom, toilet, restroom, bedroom""",
+        showering, bathroom, toilet, restroom, bedroom, fitting room, fitting rooms, dressing room,
+        dressing rooms, changing cubicle""",
     "NUDE18": """nude naked nackt nackte nackten nue nues desnuda desnudas desnudo desnudandose desnudandos
         nua nuas pelada peladas golaya golye undressing undresses showering sex""",
     "TARGET": """she her he him they them girl girls woman women man men boy boys lady wife sister teen teens
         neighbor neighbour neighbors neighbours roommate roommates classmate classmates coworker coworkers""",
     "UNDRESSED": """changing undressing showering shower bathing bath naked nude bathroom bedroom sleepover locker
         toilet underwear""",
-    "SAIDNO": "said says saying screamed screams screaming shouting begged begging yelled",
+    "SAIDNO": """said says saying screamed screams screaming shouts shouted shouting begged begs begging yelled
+        yells yelling cries cried pleads pleaded pleading""",
     "IGNORED": """continued, continues, continuing, kept going, keeps going, anyway, ignored, ignores,
-        ignoring, didnt stop, doesnt stop, did not stop, does not stop""",
-    "BEDCUE": "bed bedroom explicit nsfw sex sexual naked nude undressed undressing sheets",
+        ignoring, didnt stop, doesnt stop, did not stop, does not stop, keeps, kept, carries on, goes on,
+        wont stop, would not stop""",
+    "BEDCUE": """bed bedroom explicit nsfw sex sexual naked nude undressed undressing undresses sheets clothes
+        clothing underwear""",
     "CAUSE": """shotgun, gunshot, gunshots, headshot, bullet, bullets, grenade, explosion, blast, point blank,
         close range, landmine, land mine, bomb, ied, suicide vest""",
     "GRAPHIC": """realistic, photoreal, photorealistic, hyperrealistic, hyperreal, aftermath, close up,
         closeup, remains, graphic, gore, gory, bloody, blood, everything visible, wounds""",
     "HUMAN": """person persons human humans man woman body bodies victim people corpse torso worker workers soldier
-        pedestrian pedestrians cyclist cyclists driver drivers passenger passengers civilians""",
+        pedestrian pedestrians cyclist cyclists driver drivers passenger passengers civilians pilot pilots
+        firefighter firefighters officer officers child children family crew girl boy men women""",
     "INSIDES": "insides innards guts entrails organs intestines",
     "MACHINE": """press, machine, machinery, gears, grinder, shredder, conveyor, thresher, auger, wood chipper,
         meat grinder, hydraulic press""",
@@ -100,7 +106,16 @@ _RULES: tuple[tuple[Category, str, str | None], ...] = (
     (S, r"\b{REMOVE18} (?:\w+ ){0,2}{GARMENT18}\b", None),
     (S, r"\b(?:zieht|zog|ziehen|ziehst) (?:sie|ihn|ihr|ihm|sich|ihre|ihren|ihrer|das|den|die) (?:\w+ ){0,2}aus\b"
         r"(?! (?:dem|der|den|des|einem|einer|einen|ein|eine|seinem|ihrem|meinem|dieser|diesem))", None),
-    (S, r"\b{WITHOUT18} (?:\w+ ){0,1}{CLOTHES18}\b", None),
+    (S, r"\b{WITHOUT18} (?:\w+ ){0,2}{CLOTHES18}\b", None),
+    # a covering sliding off; a top open all the way; sex named politely
+    (S, r"\b(?:towel|bath towel|robe|bathrobe|sheet|bedsheet|bed sheet|blanket|duvet|sarong|kimono) (?:\w+ ){0,1}"
+        r"(?:slide|slides|sliding|slid|slip|slips|slipping|slipped|fall|falls|falling|fell|drop|drops|dropping|"
+        r"dropped|pulled|pushed) (?:down|off|away|open) (?:to (?:her|his|their) (?:waist|hips|knees|ankles))?", None),
+    (S, r"\b(?:shirt|blouse|top|dress|robe|nightgown|pajama top|cardigan) (?:\w+ ){0,1}(?:unbuttoned|undone|open|"
+        r"pulled open|ripped open) (?:all the way|completely|fully|to the waist|to her navel)\b|\b(?:her|their) "
+        r"(?:\w+ ){0,1}chest (?:is )?(?:exposed|bare|uncovered)\b", r"\b(?:she|her|woman|women|girl|girls|lady)\b"),
+    (S, r"\b(?:intimate|sexual|carnal|physical) relations\b|\b(?:coitus|copulating|copulation|lovemaking)\b|"
+        r"\bintimate (?:act|acts|moment|moments|scene) (?:\w+ ){0,2}(?:naked|nude|bed|explicit)\b", None),
     (S, r"\bnothing (?:covering|covers|hiding|hides) (?:her|him|them|his|their)\b|\b(?:clothing|clothes|outfit|attire|"
         r"garments|wearing) (?:none|nothing|zero)\b(?! (?:of|fancy|special|formal|flashy))", None),
     # non-consent: a refusal ignored in a sexual setting; struggle or stupor before clothes come off
@@ -108,6 +123,9 @@ _RULES: tuple[tuple[Category, str, str | None], ...] = (
     (N, r"\b{STRUGGLE} (?:\w+ ){0,6}(?:{REMOVE} (?:\w+ ){0,2}(?:clothes|clothing|dress|shirt|blouse|skirt|"
         r"panties|underwear|bra)|{REMOVE18} (?:\w+ ){0,2}{GARMENT18}|(?:zieht|zog) (?:\w+ ){0,3}aus|{SEXCUE})\b", None),
     (N, r"\b(?:{REMOVE18} (?:\w+ ){0,2}{GARMENT18}|(?:zieht|zog) (?:\w+ ){0,3}aus) (?:\w+ ){0,6}{STRUGGLE}\b", None),
+    # asleep or passed out, then undressed further on ("passed out on the couch while a man undresses her")
+    (N, r"\b(?:sleeping|asleep|unconscious|drunk|passed out|drugged) (?:\w+ ){0,8}(?:undresses|undressing|strips|"
+        r"stripping|gropes|groping|fondles|fondling|molests|touches her|touching her)\b", None),
     (N, r"\b(?:filmed|filming|recorded|recording|photographed|photographing|watched) (?:\w+ ){0,3}(?:while|as) "
         r"(?:\w+ ){0,1}(?:changing|undressing|showering|bathing|in the shower|getting changed|naked)\b",
         r"\b{TARGET}\b"),
@@ -116,6 +134,8 @@ _RULES: tuple[tuple[Category, str, str | None], ...] = (
     # hidden and spy cameras where people undress, in five languages
     (N, r"\b{CAMERA} (?:\w+ ){0,6}(?:{PRIVATE18}|{NUDE18})\b", None),
     (N, r"\b(?:{PRIVATE18}|{NUDE18}) (?:\w+ ){0,6}{CAMERA}\b", None),
+    (N, r"\bsecret(?:ly)? (?:taken|shot|snapped|filmed|recorded|photographed|captured) (?:\w+ ){0,8}(?:changing|"
+        r"undressing|showering|bathing|{PRIVATE18}|{NUDE18})\b", r"\b{TARGET}\b"),
     (N, r"\b(?:footage|video|photos?|pictures?) of (?:my |our |the )?(?:\w+ ){0,1}(?:neighbou?rs?|roommates?|"
         r"coworkers?|classmates?|colleagues?|stepsisters?|landlady|tenants?) (?:\w+ ){0,3}(?:showering|undressing|"
         r"changing|naked|nude|in the shower)\b", None),
@@ -136,6 +156,8 @@ _RULES: tuple[tuple[Category, str, str | None], ...] = (
     (G, r"\b(?:opened|split|flayed|peeled) (?:up )?(?:torso|abdomen|belly|ribcage|chest cavity|skull|corpse)\b|"
         r"\b(?:torso|abdomen|belly|ribcage|skull) (?:\w+ ){0,1}(?:opened up|split open|peeled open)\b", None),
     # burnt or blown apart
+    (G, r"\b{HUMAN} (?:\w+ ){0,2}(?:burnt|burned|charred|cooked) (?:to a crisp|to death|beyond recognition|to the "
+        r"bone)\b", None),
     (G, r"\b(?:charred|melting|melted|blistering|blistered|bubbling|sloughing) (?:\w+ ){0,1}(?:skin|flesh|face|"
         r"faces)\b", r"\b(?:{GRAPHIC}|victim|victims|corpse)\b"),
     (G, r"\b{HUMAN} (?:\w+ ){0,1}(?:blown|torn|ripped) (?:apart|to pieces|to bits)\b", None),

@@ -5,8 +5,8 @@ Each is a class of use, not a phrase from a labelled set:
   "screaming orgasm", "pornstar martini", "blow job" shot): within two words of a drink word, with
   no person in the prompt ("sex in a cocktail bar" is not a drink);
 - place names: a flagged word written capitalized right after a preposition ("village of Fucking",
-  "welcome to Intercourse", "Ortsschild von Fucking") in a prompt about a place (a sign, a town,
-  tourists, a map);
+  "welcome to Intercourse", "Ortsschild von Fucking") or before a comma and a region ("Dildo,
+  Newfoundland"), in a prompt about a place (a sign, a town, tourists, a map, a harbour);
 - a sign about nudism ("nudist beach sign"): the sign within two words, no person in the prompt;
 - a dish whose name is a slur elsewhere ("faggots" with gravy and peas, the British meatballs), with
   two words of cooking and no person: the one sense here that lifts a PROTECTED word, so it asks
@@ -40,7 +40,7 @@ SHOT_CONTEXT = _words("layered whipped cream menu liqueur glass")
 # A place named after a preposition ("of", "to", "von", "in", "de", "near"), in a prompt about places.
 PLACE_FIELD = _words("""village town hamlet city municipality county parish township sign signs signpost
     roadsign road welcome postcard postkarte ortsschild dorf stadt tourist tourists touristen map
-    station pueblo ciudad ville aldeia cidade""")
+    station pueblo ciudad ville aldeia cidade harbour harbor port bay coast island valley lake river""")
 PLACE_BEFORE = _words("of to von in from near nach de du a bei")
 PLACE_TERMS = frozenset({Category.SEXUAL, Category.SUGGESTIVE, Category.GORE})
 # Nudism named on a sign or notice, nobody shown.
@@ -50,17 +50,21 @@ DISH_TERMS = _words("faggot faggots")
 COOKING_FIELD = _words("""gravy peas mushy mash mashed onion onions recipe pub dish plate butcher butchers pork
     liver meatball meatballs oven baked cooking cooked dinner food traditional british welsh""")
 _CAPITALIZED = re.compile(r"[^\W\d_][\w'’-]*")
+_TOWN_REGION = re.compile(r"\b([A-Z][a-z]+), [A-Z][a-z]+")
 
 
 def place_names(prompt: str) -> frozenset[str]:
     """Words written capitalized right after a preposition (as the normalizer spells them), when the
     prompt is about a place: "welcome to Intercourse, Pennsylvania"."""
-    words = [ascii_text(w) for w in _CAPITALIZED.findall(prompt)]
     raw = _CAPITALIZED.findall(prompt)
+    words = [ascii_text(w) for w in raw]
     if PLACE_FIELD.isdisjoint(words):
         return frozenset()
-    return frozenset(ascii_text(word) for before, word in zip(words, raw[1:], strict=False)
-                     if before in PLACE_BEFORE and word[:1].isupper() and not word.isupper())
+    after_preposition = {ascii_text(word) for before, word in zip(words, raw[1:], strict=False)
+                         if before in PLACE_BEFORE and word[:1].isupper() and not word.isupper()}
+    # "Town, Region": a capitalized word, a comma, a capitalized word ("Dildo, Newfoundland")
+    town_region = {ascii_text(m.group(1)) for m in _TOWN_REGION.finditer(prompt)}
+    return frozenset(after_preposition | town_region)
 
 
 WINDOW = 2  # how near a drink or notice word must be to the flagged word
