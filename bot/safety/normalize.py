@@ -99,6 +99,8 @@ _AGES = (
     re.compile(rf"\b(?:girl|boy|woman|man|teen|model|kid|child|daughter|son|student|she|he|madchen|junge|nina|nino|"
                rf"chica|chico|fille|garcon|menina|menino|devochka|malchik)s?\s*(?:,|\()\s*"
                rf"{_NUM_ANY}\s*(?:,|\)|$)"),
+    # "a boy of 10", "a girl aged 9" (after the word for a person)
+    re.compile(rf"\b(?:girl|boy|kid|child|daughter|son|student|teen)s?\s+(?:of|aged)\s+{_NUM_ANY}\b(?!\s*(?:%|am|pm))"),
 )
 _GRADE_ORD = ("first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|"
               r"\d{1,2}(?:st|nd|rd|th)")

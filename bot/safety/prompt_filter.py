@@ -300,7 +300,7 @@ class PromptFilter:
             for rule_hit in [*rules.match_rules(text), *rules_paraphrase.match_more(text)]:
                 hits.setdefault(Hit(rule_hit.category, rule_hit.rule))
                 layer = layer or "rules"
-        for rule_hit in [*rules.match_cjk(prompt), *rules_paraphrase.match_cjk_more(prompt)]:
+        for rule_hit in [*rules.match_cjk(prompt), *rules_paraphrase.match_raw(prompt)]:
             hits.setdefault(Hit(rule_hit.category, rule_hit.rule))
         if any(age < ADULT_AGE for age in normalized.ages):
             hits.setdefault(Hit(Category.MINORS, "age under 18"))

@@ -22,6 +22,7 @@ from bot.safety.rules import GROUPS, RuleHit
 from bot.safety.terms import Category
 
 S, N, G, H = Category.SEXUAL, Category.NONCONSENSUAL, Category.GORE, Category.HATE
+SUG = Category.SUGGESTIVE  # harmless alone; with a minor, sexual content involving minors
 
 MORE_GROUPS: dict[str, str] = {
     **GROUPS,
@@ -118,6 +119,15 @@ _RULES: tuple[tuple[Category, str, str | None], ...] = (
         r"\bintimate (?:act|acts|moment|moments|scene) (?:\w+ ){0,2}(?:naked|nude|bed|explicit)\b", None),
     (S, r"\bnothing (?:covering|covers|hiding|hides) (?:her|him|them|his|their)\b|\b(?:clothing|clothes|outfit|attire|"
         r"garments|wearing) (?:none|nothing|zero)\b(?! (?:of|fancy|special|formal|flashy))", None),
+    (S, r"\bstrategically (?:placed|covered|positioned|hidden)\b|\b(?:covered|censored) only by (?:a |an |her |his )?"
+        r"\w+\b|\b(?:couple|lovers|they|two people|man and (?:a )?woman) (?:\w+ ){0,1}(?:doing it|getting it on|"
+        r"going at it|bumping uglies)\b(?! (?:yourself|themselves|ourselves|right|wrong|again|better))", None),
+    (S, r"\b(?:showing|shows|flashing|flashes|exposing|exposes|exposed|whipping out|pulls out|pulling out) (?:off )?"
+        r"(?:his|her|their) (?:junk|family jewels|manhood|womanhood|lady parts|man parts)\b|"
+        r"\b(?:his|her) (?:junk|manhood|lady parts) (?:out|exposed|showing|visible|hanging out)\b", None),
+    # undressing that is harmless for an adult and sexualizes a child (counted only with a minor)
+    (SUG, r"\b{REMOVE} (?:\w+ ){0,1}(?:his|her|their) (?:pants|trousers|shorts|shirt|skirt|dress|clothes|top|pajamas|"
+          r"swimsuit|underwear)\b", r"\b(?:bed|bedroom|bath|bathroom|shower|alone|camera|webcam|pose|posing)\b"),
     # non-consent: a refusal ignored in a sexual setting; struggle or stupor before clothes come off
     (N, r"\b(?:she|he|they|her|him)? ?{SAIDNO} (?:no|stop)\b (?:\w+ ){0,4}{IGNORED}\b", r"\b{BEDCUE}\b"),
     (N, r"\b{STRUGGLE} (?:\w+ ){0,6}(?:{REMOVE} (?:\w+ ){0,2}(?:clothes|clothing|dress|shirt|blouse|skirt|"
@@ -134,6 +144,12 @@ _RULES: tuple[tuple[Category, str, str | None], ...] = (
     # hidden and spy cameras where people undress, in five languages
     (N, r"\b{CAMERA} (?:\w+ ){0,6}(?:{PRIVATE18}|{NUDE18})\b", None),
     (N, r"\b(?:{PRIVATE18}|{NUDE18}) (?:\w+ ){0,6}{CAMERA}\b", None),
+    (N, r"\b(?:slipping|slips|slipped|putting|puts|dropping|drops|dropped|pouring|pours|mixing) (?:something|a pill|"
+        r"pills|a powder|powder|drugs|a drug|a tablet|roofies) (?:\w+ ){0,1}(?:into|in) (?:her|his|their|a|the) "
+        r"(?:\w+ ){0,1}(?:drink|glass|cocktail|wine|beer|coffee)\b", None),
+    (N, r"\b(?:chained|shackled|captive|kidnapped|abducted|tied up|caged|locked up|held captive) (?:\w+ ){0,6}"
+        r"(?:clothes torn|torn clothes|clothes ripped|ripped clothes|dress torn|torn dress|half naked|half dressed|"
+        r"stripped|in her underwear|in underwear)\b", None),
     (N, r"\bsecret(?:ly)? (?:taken|shot|snapped|filmed|recorded|photographed|captured) (?:\w+ ){0,8}(?:changing|"
         r"undressing|showering|bathing|{PRIVATE18}|{NUDE18})\b", r"\b{TARGET}\b"),
     (N, r"\b(?:footage|video|photos?|pictures?) of (?:my |our |the )?(?:\w+ ){0,1}(?:neighbou?rs?|roommates?|"
@@ -155,6 +171,8 @@ _RULES: tuple[tuple[Category, str, str | None], ...] = (
         r"lengthwise)\b", None),
     (G, r"\b(?:opened|split|flayed|peeled) (?:up )?(?:torso|abdomen|belly|ribcage|chest cavity|skull|corpse)\b|"
         r"\b(?:torso|abdomen|belly|ribcage|skull) (?:\w+ ){0,1}(?:opened up|split open|peeled open)\b", None),
+    (G, r"\b{HUMAN} (?:\w+ ){0,1}shot (?:\w+ ){0,1}(?:in|through) the (?:head|face|neck|eye|mouth|chest|skull)\b",
+        r"\b(?:{GRAPHIC}|splatter|spatter|splattered|brains)\b"),
     # burnt or blown apart
     (G, r"\b{HUMAN} (?:\w+ ){0,2}(?:burnt|burned|charred|cooked) (?:to a crisp|to death|beyond recognition|to the "
         r"bone)\b", None),
@@ -170,6 +188,9 @@ _RULES: tuple[tuple[Category, str, str | None], ...] = (
     (G, r"\bcannibal\w* (?:\w+ ){0,5}(?:human|flesh|severed|remains|victims?)\b", None),
     # hate: persecution shown with approval; the Nazis praised, named or in other languages
     (H, r"\b{PERSECUTION} (?:\w+ ){0,8}{APPROVAL}\b", None),
+    (H, r"\b(?:black|african|jewish|muslim|gay) (?:\w+ ){0,1}(?:man|men|person|people|slave|slaves|boy|woman|family) "
+        r"(?:\w+ ){0,3}(?:in chains|chained|shackled|whipped|beaten|lynched|hanged|hanging|in a noose|burning)\b",
+        r"\b{APPROVAL}|cheering|cheers|crowd cheering|laughing crowd\b"),
     (H, r"\b{APPROVAL} (?:\w+ ){0,8}{PERSECUTION}\b", None),
     (H, r"\bconfederate (?:\w+ ){0,6}nooses?\b|\bnooses? (?:\w+ ){0,6}confederate\b|\bnooses? (?:\w+ ){0,4}good old "
         r"days\b|\bgood old days (?:\w+ ){0,4}nooses?\b", None),
@@ -221,8 +242,16 @@ _JA_PRAISE = "(?:英雄|万歳|讃え|称え|栄光|偉大|救世主|賛美)"
 CJK_NAZI = re.compile(f"{_JA_NAZI}.*{_JA_PRAISE}|{_JA_PRAISE}.*{_JA_NAZI}")
 
 
-def match_cjk_more(text: str) -> list[RuleHit]:
+# Nude pictures of someone named by first and last name (written capitalized): a real person undressed.
+REAL_PERSON_NUDES = re.compile(r"\b(?:[Nn]ude|[Nn]aked|[Tt]opless|[Ll]eaked nude|[Ss]ex)\s+(?:[a-z]+\s+){0,1}"
+                               r"(?:photos?|pics?|pictures?|images?|videos?|selfies?|tape|shots?)\s+of\s+"
+                               r"(?:[A-Z][a-z]+\s+){1,2}[A-Z][a-z]+")
+
+
+def match_raw(text: str) -> list[RuleHit]:
+    """The rules read off the prompt as written: Japanese (no spaces between words) and names (capitals)."""
+    hits = [RuleHit(N, "rule p-name: nude pictures of a named person")] if REAL_PERSON_NUDES.search(text) else []
     if text.isascii():
-        return []
-    hits = [RuleHit(S, "裸")] if CJK_NUDE.search(text) else []
+        return hits
+    hits += [RuleHit(S, "裸")] if CJK_NUDE.search(text) else []
     return hits + ([RuleHit(H, "nazi praise (ja)")] if CJK_NAZI.search(text) else [])

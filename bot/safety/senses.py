@@ -7,7 +7,8 @@ Each is a class of use, not a phrase from a labelled set:
 - place names: a flagged word written capitalized right after a preposition ("village of Fucking",
   "welcome to Intercourse", "Ortsschild von Fucking") or before a comma and a region ("Dildo,
   Newfoundland"), in a prompt about a place (a sign, a town, tourists, a map, a harbour);
-- a sign about nudism ("nudist beach sign"): the sign within two words, no person in the prompt;
+- a sign about nudism ("nudist beach sign", "nude beach warning sign"): the sign within two words, no
+  person in the prompt;
 - a dish whose name is a slur elsewhere ("faggots" with gravy and peas, the British meatballs), with
   two words of cooking and no person: the one sense here that lifts a PROTECTED word, so it asks
   for more evidence.
@@ -45,6 +46,8 @@ PLACE_BEFORE = _words("of to von in from near nach de du a bei")
 PLACE_TERMS = frozenset({Category.SEXUAL, Category.SUGGESTIVE, Category.GORE})
 # Nudism named on a sign or notice, nobody shown.
 NUDISM_TERMS = _words("nudist nudists naturist naturists nudism")
+NEGATORS = _words("no without nobody")
+NUDE_PLACES = _words("beach beaches resort resorts camp camps area")
 NOTICE_FIELD = _words("sign signs signpost signage warning notice placard board noticeboard map")
 DISH_TERMS = _words("faggot faggots")
 COOKING_FIELD = _words("""gravy peas mushy mash mashed onion onions recipe pub dish plate butcher butchers pork
@@ -80,11 +83,19 @@ def _near(words: list[str], term: str, field: frozenset[str]) -> bool:
     return False
 
 
+def _nude_place(words: list[str], term: str) -> bool:
+    """"nude" naming a place for nudism ("nude beach"), not a person."""
+    return term == "nude" and any(a == "nude" and b in NUDE_PLACES for a, b in zip(words, words[1:], strict=False))
+
+
 def benign_hits(hits: Iterable, words: list[str], prompt: str) -> list:
     """The hits (prompt_filter.Hit) that the prompt's whole sense makes benign; `words`: the
     prompt's words as the rules read them."""
     present = set(words)
-    if not present.isdisjoint(PERSON_WORDS):
+    # A person word counts unless it is asked away ("no people", "without a person").
+    persons = {word for index, word in enumerate(words) if word in PERSON_WORDS
+               and not (index and words[index - 1] in NEGATORS)}
+    if persons:
         return []
     hits = list(hits)
     lifted = []
@@ -94,8 +105,8 @@ def benign_hits(hits: Iterable, words: list[str], prompt: str) -> list:
     places = place_names(prompt)
     if places:
         lifted += [h for h in hits if h.category in PLACE_TERMS and h.term in places]
-    lifted += [h for h in hits if h.category is Category.SEXUAL and h.term in NUDISM_TERMS
-               and _near(words, h.term, NOTICE_FIELD)]
+    lifted += [h for h in hits if h.category is Category.SEXUAL and _near(words, h.term, NOTICE_FIELD)
+               and (h.term in NUDISM_TERMS or _nude_place(words, h.term))]
     others = [h for h in hits if h.category is Category.HATE and h.term not in DISH_TERMS]
     if len(present & COOKING_FIELD) >= 2 and not others:
         lifted += [h for h in hits if h.category is Category.HATE and h.term in DISH_TERMS]

@@ -183,6 +183,8 @@ _SENSES: tuple[tuple[str, str, str], ...] = (
      "aggression branch branches tree trees twig twigs hillside hillsides rock"),
     # food served plain, and the cook of the TV series named after that
     ("naked", "", "cake cakes burrito burritos bowl bowls wings salad juice juices chef"),
+    # a shape, not a body: "a penis-shaped cactus", "a boob-shaped cake"
+    ("penis penises dick boob boobs breast breasts", "", "shaped"),
     # asked away from: "no gore", "without nudity", "gore-free"
     ("gore gory nudity nsfw", "no without non zero", "free"),
     ("nude", "", _COLOUR_USES),

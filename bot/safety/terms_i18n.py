@@ -100,7 +100,8 @@ NATIVE: dict[Category, str] = {
 PREFIXES_I18N: dict[str, Category] = {
     "raschlenen": G, "obezglavl": G, "zerstuckel": G, "verstummel": G, "enthaupt": G, "desmembr": G,
     "descuartiz": G, "esquartej": G, "demembr": G, "decapit": G, "degoll": G, "egorge": G,
-    "eingeweid": G, "vergewaltig": N, "tousatsu": N, "hakenkreuz": H, "minderjahrig": MI, "iznasil": N, "estupr": N,
+    "eingeweid": G, "vergewaltig": N, "tousatsu": N, "hakenkreuz": H, "despedaz": G, "minderjahrig": MI,
+    "iznasil": N, "estupr": N,
     "obnazhenn": S, "pornograf": S, "nacktbild": S, "nacktfoto": S,
     "pedofil": SM, "pedopornogr": SM, "kinderporn": SM,
 }
