@@ -119,6 +119,8 @@ _RULES: tuple[tuple[Category, str, str | None], ...] = (
         r"\bintimate (?:act|acts|moment|moments|scene) (?:\w+ ){0,2}(?:naked|nude|bed|explicit)\b", None),
     (S, r"\bnothing (?:covering|covers|hiding|hides) (?:her|him|them|his|their)\b|\b(?:clothing|clothes|outfit|attire|"
         r"garments|wearing) (?:none|nothing|zero)\b(?! (?:of|fancy|special|formal|flashy))", None),
+    (S, r"\b(?:no|not a|not one|without (?:a|any)) (?:single )?(?:fabric|stitch|thread|garment|garments|scrap of "
+        r"clothing|piece of clothing) (?:on|covering)\b", r"\b(?:{TARGET}|body|bodies|model|models|person|couple)\b"),
     (S, r"\bstrategically (?:placed|covered|positioned|hidden)\b|\b(?:covered|censored) only by (?:a |an |her |his )?"
         r"\w+\b|\b(?:couple|lovers|they|two people|man and (?:a )?woman) (?:\w+ ){0,1}(?:doing it|getting it on|"
         r"going at it|bumping uglies)\b(?! (?:yourself|themselves|ourselves|right|wrong|again|better))", None),
@@ -144,6 +146,11 @@ _RULES: tuple[tuple[Category, str, str | None], ...] = (
     # hidden and spy cameras where people undress, in five languages
     (N, r"\b{CAMERA} (?:\w+ ){0,6}(?:{PRIVATE18}|{NUDE18})\b", None),
     (N, r"\b(?:{PRIVATE18}|{NUDE18}) (?:\w+ ){0,6}{CAMERA}\b", None),
+    (N, r"\b(?:filmed|photographed|recorded|watched|spied on) (?:\w+ ){0,2}(?:in the shower|in the bath|showering|"
+        r"undressing|changing clothes|through (?:a|the) (?:crack|keyhole|peephole|gap))\b", r"\b{TARGET}\b"),
+    (N, r"\bmy (?:\w+ ){0,1}(?:neighbou?r|coworker|co worker|ex|classmate|teacher|boss|colleague|stepsister|"
+        r"roommate|stepmom|stepmother|aunt|cousin|tutor|babysitter|landlady|crush|girlfriend|boyfriend|wife|husband) "
+        r"(?:\w+ ){0,2}(?:naked|nude|topless|undressed|undressing|with no clothes)\b", None),
     (N, r"\b(?:slipping|slips|slipped|putting|puts|dropping|drops|dropped|pouring|pours|mixing) (?:something|a pill|"
         r"pills|a powder|powder|drugs|a drug|a tablet|roofies) (?:\w+ ){0,1}(?:into|in) (?:her|his|their|a|the) "
         r"(?:\w+ ){0,1}(?:drink|glass|cocktail|wine|beer|coffee)\b", None),

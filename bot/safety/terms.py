@@ -199,7 +199,7 @@ _SENSES: tuple[tuple[str, str, str], ...] = (
     ("suicide", "", "prevention hotline awareness squad"),
     ("rape", "oilseed", "seed seeds field fields flowers plant plants oil"),
     ("sex sexual", "", "pistols chromosome chromosomes determination ratio cells dimorphism selection "
-     "reproduction"),
+     "reproduction education ed educator health"),
     ("gore", "al", "tex vidal verbinski"),
     ("dick", "moby philip k spotted", "van tracy"),
     # words that are minor terms only in another sense (they count only together with a sexual one)
