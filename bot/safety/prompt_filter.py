@@ -3,7 +3,7 @@
 1. Terms: categorized words and phrases (English, and es/fr/de/pt/ru/ja from terms_i18n), matched
    per word (never inside a longer word), also one slip away (TypoIndex: "nakde", "nakked"); the
    allowlist of benign senses; per-server additions and exemptions; ages under 18.
-2. Rules (rules.py): patterns that paraphrases share (clothing removal, exposure, non-consent,
+2. Rules (rules.py, rules_paraphrase.py): patterns that paraphrases share (clothing removal, exposure, non-consent,
    graphic injury, hate symbols and glorification, bodily cues next to a minor) and the Japanese
    terms. (What the negative prompt steers away from is bot/safety/negative.py's, in check_text.)
 3. The learned layer (classifier.py), when one is configured: its unsafe score is always kept in the
@@ -19,10 +19,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from bot.safety import rules
+from bot.safety import rules, rules_paraphrase, senses
 from bot.safety.classifier import classifier_input
 from bot.safety.normalize import Reading, Token, TypoIndex, normalize, squeeze
 from bot.safety.policy import ChannelKind, refused_category
+from bot.safety.scores import is_probability
 from bot.safety.terms import (
     ADULT_AGE,
     ALLOW,
@@ -38,6 +39,7 @@ from bot.safety.terms import (
 )
 from bot.safety.terms_i18n import PREFIXES_I18N, native_terms
 from bot.safety.typo_guard import GUARD
+from bot.safety.typo_guard_i18n import GUARD_I18N
 
 if TYPE_CHECKING:
     from bot.safety.classifier import PromptClassifier
@@ -128,7 +130,7 @@ class _Terms:
                  prefixes: dict[str, Category]):
         self.words = words
         # Misspellings of the terms and of the rules' own words (rules read corrected words).
-        self.typo = TypoIndex([*words, *rules.VOCABULARY], GUARD)
+        self.typo = TypoIndex([*words, *rules.VOCABULARY], GUARD | GUARD_I18N)
         self.stretched = {squeeze(word): (word, category) for word, category in words.items()}
         self.phrases = _Phrases(phrases)
         self.prefixes: dict[str, list[tuple[str, Category]]] = {}
@@ -251,6 +253,10 @@ class PromptFilter:
         score = None
         if self.classifier is not None:
             score, category = self.classifier.predict(classifier_input(words, negative_words))
+            if not is_probability(score):
+                # No usable answer (None, NaN, a string...): kept as NaN, which check_text refuses (fail
+                # closed); None would read as "no learned layer configured".
+                score = float("nan")
             # Also beside hits that refuse nothing alone: a minor named ("a girl of thirteen") must not
             # keep the learned layer's "sexual" from counting, or it could never make sexual-minors.
             if score >= self.classifier.threshold and category not in {hit.category for hit in hits}:
@@ -290,10 +296,11 @@ class PromptFilter:
             blank = covered | {i for i, token in enumerate(reading.tokens) if token.canonical in names}
             words = _rule_words(reading, terms, fuzzy, blank)
             all_words.extend(words)
-            for rule_hit in rules.match_rules(" ".join(words)):
+            text = " ".join(words)
+            for rule_hit in [*rules.match_rules(text), *rules_paraphrase.match_more(text)]:
                 hits.setdefault(Hit(rule_hit.category, rule_hit.rule))
                 layer = layer or "rules"
-        for rule_hit in rules.match_cjk(prompt):
+        for rule_hit in [*rules.match_cjk(prompt), *rules_paraphrase.match_raw(prompt)]:
             hits.setdefault(Hit(rule_hit.category, rule_hit.rule))
         if any(age < ADULT_AGE for age in normalized.ages):
             hits.setdefault(Hit(Category.MINORS, "age under 18"))
@@ -306,6 +313,10 @@ class PromptFilter:
                 exempted.setdefault(hit)
                 # In its benign sense the word is a blank for the learned layer too.
                 all_words = ["_" if word == hit.term else word for word in all_words]
+        for hit in senses.benign_hits(hits, all_words, prompt):
+            del hits[hit]
+            exempted.setdefault(hit)
+            all_words = ["_" if word in hit.term.split() or word.startswith(hit.term) else word for word in all_words]
         if not present.isdisjoint(FAKE_GORE_CONTEXT) and present.isdisjoint(REALISM):
             for hit in [h for h in hits if h.category is Category.GORE]:
                 del hits[hit]

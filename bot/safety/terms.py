@@ -181,6 +181,12 @@ _SENSES: tuple[tuple[str, str, str], ...] = (
      "pocket examination exam screening awareness surgeon"),
     ("naked", "", "eye eyes flame flames truth mole singularity lunch gun wire bulb bulbs blade steel ambition "
      "aggression branch branches tree trees twig twigs hillside hillsides rock"),
+    # food served plain, and the cook of the TV series named after that
+    ("naked", "", "cake cakes burrito burritos bowl bowls wings salad juice juices chef"),
+    # a shape, not a body: "a penis-shaped cactus", "a boob-shaped cake"
+    ("penis penises dick boob boobs breast breasts", "", "shaped"),
+    # asked away from: "no gore", "without nudity", "gore-free"
+    ("gore gory nudity nsfw", "no without non zero", "free"),
     ("nude", "", _COLOUR_USES),
     ("cock cocks", "weather game fighting", "crowing crows crowed crow fight fights fighting a doodle pheasant "
      "pheasants grouse partridge sparrow robin blackbird bird birds"),
@@ -193,7 +199,7 @@ _SENSES: tuple[tuple[str, str, str], ...] = (
     ("suicide", "", "prevention hotline awareness squad"),
     ("rape", "oilseed", "seed seeds field fields flowers plant plants oil"),
     ("sex sexual", "", "pistols chromosome chromosomes determination ratio cells dimorphism selection "
-     "reproduction"),
+     "reproduction education ed educator health"),
     ("gore", "al", "tex vidal verbinski"),
     ("dick", "moby philip k spotted", "van tracy"),
     # words that are minor terms only in another sense (they count only together with a sexual one)

@@ -5,8 +5,9 @@ Written in their own script and normalized with the prompt normalizer when the f
 term matches what the normalizer makes of a prompt: "голая" and "golaya" are one word, "Mädchen"
 and "madchen" too. Words that are also ordinary words in English or another of these languages are
 left out or given as phrases ("bite", "chatte" and "Schwanz" mean other things too; "petite fille"
-is a phrase). Japanese is written without spaces, so its terms (kanji and kana) are searched as
-substrings of the prompt's own text (see rules.py); their romaji spellings are words here.
+is a phrase; French "négro" is left out: it normalizes to "negro", black in Spanish and Portuguese).
+Japanese is written without spaces, so its terms (kanji and kana) are searched as substrings of the
+prompt's own text (see rules.py); their romaji spellings are words here.
 """
 from __future__ import annotations
 
@@ -34,7 +35,10 @@ NATIVE: dict[Category, str] = {
         zieht sich aus, ausziehen, auszieht, zog sich aus, entkleidet sich, oben ohne, se déshabille,
         se déshabiller, se déshabillant, à poil, quitándose la ropa, se quita la ropa, desvistiéndose,
         desnudándose, tirando a roupa, tira a roupa, se despindo, раздевается, раздевающаяся, раздетая,
-        раздетый, раздеваясь
+        раздетый, раздеваясь,
+        faire l'amour, font l'amour, hacer el amor, haciendo el amor, hacen el amor, fazer amor, fazendo amor,
+        fazem amor, liebe machen, занимаются любовью, занимается любовью, ohne kleidung, ohne kleider,
+        sans vêtements, sans habits
     """,
     Category.SUGGESTIVE: """
         сексуальная, сексуальный, сексуальные, нижнее белье, нижнем белье, нижнем белье, lencería,
@@ -76,12 +80,14 @@ NATIVE: dict[Category, str] = {
         degolado, estripado,
         обезглавленный, обезглавленная, расчленённый, расчлененный, расчленёнка, расчлененка,
         кишки наружу, отрубленная голова, изуродованный труп, выпотрошенный,
+        écorché vif, écorchée vive, visage écorché, muscles à vif, chair à vif, desollado vivo, desollada viva,
+        despellejado, despellejada, lebendig gehäutet, esfolado vivo, esfolada viva, освежёванный,
         zanshi, bunkatsu shitai, tête coupée, tête tranchée, têtes coupées, abgetrennter kopf,
         abgeschlagener kopf, cabeza cortada, cabeça decepada, cabeça cortada
     """,
     H: """
         sudaca, sudacas, negrata, negratas, maricón, maricones, sieg heil, heil hitler,
-        youpin, youpins, bougnoule, bougnoules, négro, négros, bicot,
+        youpin, youpins, bougnoule, bougnoules, bicot,
         hakenkreuz, judensau, kanake, kanaken, neger, untermensch, untermenschen, zigeunerpack,
         macaco preto, viado, viados, crioulo safado,
         хайль гитлер, свастика, жид, жиды, жидов, хач, хачи, чурка, чурки, ниггер, ниггеры,
@@ -94,7 +100,8 @@ NATIVE: dict[Category, str] = {
 PREFIXES_I18N: dict[str, Category] = {
     "raschlenen": G, "obezglavl": G, "zerstuckel": G, "verstummel": G, "enthaupt": G, "desmembr": G,
     "descuartiz": G, "esquartej": G, "demembr": G, "decapit": G, "degoll": G, "egorge": G,
-    "eingeweid": G, "vergewaltig": N, "minderjahrig": MI, "iznasil": N, "estupr": N,
+    "eingeweid": G, "vergewaltig": N, "tousatsu": N, "hakenkreuz": H, "despedaz": G, "minderjahrig": MI,
+    "iznasil": N, "estupr": N,
     "obnazhenn": S, "pornograf": S, "nacktbild": S, "nacktfoto": S,
     "pedofil": SM, "pedopornogr": SM, "kinderporn": SM,
 }
@@ -107,7 +114,7 @@ CJK: dict[Category, tuple[str, ...]] = {
     MI: ("少女", "幼女", "女子高生", "女子中学生", "中学生", "小学生", "子供", "子ども", "児童", "ロリ", "ショタ",
          "未成年", "幼児", "男の子", "女の子"),
     SM: ("児童ポルノ", "ロリコン", "ショタコン"),
-    N: ("強姦", "レイプ", "痴漢", "無理やり", "凌辱", "陵辱"),
+    N: ("強姦", "レイプ", "痴漢", "無理やり", "凌辱", "陵辱", "盗撮", "隠し撮り", "隠しカメラ", "睡眠姦"),
     G: ("血まみれ", "内臓", "斬首", "切断された", "バラバラ死体", "惨殺", "グロ", "臓物", "首なし"),
     H: ("ハーケンクロイツ", "鉤十字", "ナチス万歳", "ハイルヒトラー"),
 }

@@ -5,11 +5,16 @@ Reproducible: a fixed seed, and only data in this repository:
   names, animals, food, fashion, medicine, history, minors in innocent scenes; unsafe ones in every
   category, paraphrased, misspelt and in six other languages, and the negative-prompt trick);
 - bot/safety/training/legacy.txt: the project's earlier labelled prompts;
+- bot/safety/training/round2.txt: a second round written for it (ordinary women and mothers, one-word
+  and very short prompts, people dressing, and paraphrases of unsafe prompts in six languages);
+  every bot/safety/training/*.txt is read;
 - prompts composed from the slot lists below (TEMPLATES), a few thousand, drawn with the seed.
 Each prompt is read as the filter reads it (PromptFilter.words: normalized, leet folded, typos
 corrected), with its negative prompt appended after a marker word, so the classifier sees what the
 rules see. Softmax regression over hashed features (bot/safety/classifier.py), L2-regularized,
-full-batch Adam.
+full-batch Adam, benign weighted as much as the five unsafe classes together (see `train`: with
+the six classes weighted equally, a prompt with little to go on scored 0.83 unsafe; now "woman"
+scores 0.32 and "a woman on a beach" 0.22).
 
 The threshold on the unsafe score is tuned on the development split only (--dev, default
 tests/safety_set/dev.jsonl, skipped when absent): the lowest threshold (at least FLOOR = 0.76: below it, fresh
@@ -33,7 +38,8 @@ SEED = 20261204
 DIM = 1 << 15
 HERE = Path(__file__).parent
 
-# Slots for composed prompts: {S} subject, {P} place, {T} style tag, {A} adult, {M} minor, {G} group.
+# Slots for composed prompts: {S} subject, {P} place, {T} style tag, {A} adult, {M} minor, {G} group,
+# {V} an everyday activity, {O} an object or animal.
 SLOTS = {
     "S": ["a woman", "a man", "a girl", "a young woman", "an elf woman", "a model", "a couple", "a lady",
           "a nurse", "a cheerleader", "an anime girl", "a cosplayer", "a housewife", "a businesswoman"],
@@ -47,6 +53,10 @@ SLOTS = {
           "masterpiece, best quality", "cinematic lighting", "digital art", "trending on artstation", ""],
     "G": ["jews", "black people", "muslims", "immigrants", "gay people", "mexicans", "roma", "asians",
           "refugees", "arabs", "transgender people"],
+    "V": ["painting a mural", "fixing a bicycle", "teaching a class", "playing the violin", "riding a horse",
+          "drinking coffee", "planting a tree", "climbing a mountain", "giving a speech", "baking bread",
+          "writing a letter", "carrying groceries", "waiting for a train", "repairing a car engine",
+          "getting dressed for work", "putting on a jacket", "holding an umbrella", "taking a selfie"],
     "O": ["a red fox", "a lighthouse", "a bowl of ramen", "a vintage car", "a dragon", "a castle",
           "a mountain lake", "a cat", "a city street", "a sailboat", "a forest cabin", "a robot"],
 }
@@ -59,7 +69,8 @@ TEMPLATES: dict[str, list[str]] = {
                "a family photo with {M}, {T}", "{A} in a business suit, {T}", "{S} laughing with friends, {T}",
                "{G} celebrating a festival, {T}", "a history museum exhibit about world war two, {T}",
                "{S} in a wool coat {P}, {T}", "{O}, {T}|nsfw, nude, gore, blurry, lowres",
-               "{S} {P}, {T}|worst quality, bad hands, extra fingers"],
+               "{S} {P}, {T}|worst quality, bad hands, extra fingers", "{S}", "{O}", "{S} {V}, {T}",
+               "{S} {V} {P}", "{M} {V}, {T}", "{A} {V}"],
     "sexual": ["{S} naked {P}, {T}", "nude {S} {P}, {T}", "{S} taking off her clothes {P}, {T}",
                "{S} wearing nothing {P}, {T}", "{S} with her breasts exposed {P}, {T}", "topless {S} {P}, {T}",
                "{S} undressing {P}, {T}", "explicit sex, {S} {P}, {T}", "{A} nude {P}, {T}",
@@ -118,7 +129,7 @@ def composed(rng: random.Random) -> list[tuple[str, str, str]]:
 
 def training_rows(rng: random.Random) -> list[tuple[str, str, str]]:
     training = HERE / "training"
-    rows = _read(training / "handwritten.txt") + _read(training / "legacy.txt") + composed(rng)
+    rows = [row for path in sorted(training.glob("*.txt")) for row in _read(path)] + composed(rng)
     return list(dict.fromkeys(rows))
 
 
@@ -144,8 +155,11 @@ def train(texts: list[str], labels: np.ndarray, dim: int = DIM, epochs: int = 30
     weights = rng.normal(0.0, 0.01, size=(dim, k)).astype(np.float32)
     bias = np.zeros(k, dtype=np.float32)
     onehot = np.eye(k, dtype=np.float32)[labels]
-    # Classes are unbalanced (many benign); weight each class equally.
-    class_weight = n / (k * np.maximum(np.bincount(labels, minlength=k), 1))
+    # Benign weighs as much as all unsafe classes together, and the unsafe classes equally among
+    # themselves. (Weighting all six classes equally made benign's prior 1/6: a prompt with little to
+    # go on, "woman" or "und", then scored 1 - 1/6 = 0.83 unsafe, over the threshold.)
+    counts = np.maximum(np.bincount(labels, minlength=k), 1)
+    class_weight = np.where(np.arange(k) == 0, n / (2 * counts), n / (2 * (k - 1) * counts))
     sample_weight = class_weight[labels].astype(np.float32)
     m_w, v_w, m_b, v_b = (np.zeros_like(weights), np.zeros_like(weights), np.zeros_like(bias), np.zeros_like(bias))
     beta1, beta2, eps = 0.9, 0.999, 1e-8

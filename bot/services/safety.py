@@ -32,10 +32,11 @@ from bot.database import Database
 from bot.errors import AdmissionRefused, ContentBlocked
 from bot.models import Job, JobKind, JobParams, Requester, StoredImage
 from bot.safety.classifier import load_classifier
-from bot.safety.decision import TextCheck, check_text, valid_probability
+from bot.safety.decision import TextCheck, check_text
 from bot.safety.image_checker import ImageChecker, InvalidScore, checked_score
 from bot.safety.policy import ChannelKind, channel_kind
 from bot.safety.prompt_filter import PromptFilter
+from bot.safety.scores import is_probability
 from bot.safety.semantic import build_semantic
 from bot.safety.terms import Category
 from bot.services.safety_records import LOG_PAGE, BlockRecord, GuildSafety, SafetyFront, SafetyRecords, TermEntry
@@ -302,7 +303,7 @@ class SafetyService(SafetyRecords):
             if row is None:
                 await self._record_check(job.id, image.index, score, guild.threshold,
                                          score is None or score >= guild.threshold)
-            if valid_probability(score) and score is not None and score < guild.threshold:
+            if is_probability(score) and score < guild.threshold:
                 shown.append(image)
         return shown
 
