@@ -23,7 +23,7 @@ from bot.frontend.buttons import progress_view, result_view
 from bot.models import INTERACTION_TOKEN_LIFETIME, Job, JobStatus, StoredImage
 
 if TYPE_CHECKING:
-    from bot.frontend.app import PixelBot
+    from bot.frontend.context import BotContext
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ _DEAD_TOKEN_CODES = {50027, 10015}  # Invalid Webhook Token, Unknown Webhook
 
 
 class DiscordPresenter:
-    def __init__(self, bot: PixelBot):
+    def __init__(self, bot: BotContext):
         self.bot = bot
         self._dead_tokens: set[int] = set()
         self._notes: dict[int, str] = {}  # job id -> a warning shown while the job waits
