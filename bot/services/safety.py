@@ -23,14 +23,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from bot.database import Database
 from bot.errors import AdmissionRefused, ContentBlocked
-from bot.models import Job, JobKind, JobParams, Requester, StoredImage
+from bot.models import Job, JobKind, JobParams, JobStatus, Requester, StoredImage
 from bot.safety.classifier import load_classifier
 from bot.safety.decision import TextCheck, check_text, valid_probability
 from bot.safety.image_checker import ImageChecker, InvalidScore, checked_score
@@ -234,6 +234,25 @@ class SafetyService(SafetyRecords):
                     what="the uploaded image it started from was flagged too, and the bot cannot tell the age of "
                          "a real person in an uploaded photo"))
         return None
+
+    async def passes_review(self, job: Job, images: list[StoredImage],
+                            end: Callable[[Job, JobStatus, str], Awaitable[object]]) -> bool:
+        """Content safety between storing and showing: a withheld job ends BLOCKED (images kept on
+        disk for moderators). Any failure of the review itself withholds too: fail closed."""
+        try:
+            verdict = await self.review(job, images)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("the safety review of job %s failed; its images are withheld", job.id)
+            await end(job, JobStatus.BLOCKED,
+                      "🚫 Not delivered: the safety check failed, so the image was withheld. Nothing was "
+                      "charged.")
+            return False
+        if verdict is None:
+            return True
+        await end(job, JobStatus.BLOCKED, verdict.reason)
+        return False
 
     async def _withhold(self, guild: GuildSafety, job: Job, category: Category, score: float | None,
                         images: list[str], reason: str, shown: str | None = None) -> Verdict:
