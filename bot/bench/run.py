@@ -29,6 +29,7 @@ import tempfile
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
 from bot.models import GenerationRequest, Job, Requester
 
@@ -101,10 +102,10 @@ async def _serving_stack(model: str, devices: list[str], dtype: str, data_dir: P
 
 @dataclass
 class Stack:
-    db: object
-    pool: object
-    dispatcher: object
-    jobs: object
+    db: Any
+    pool: Any
+    dispatcher: Any
+    jobs: Any
     events: _Delivered
 
     async def submit(self, user: int, request: GenerationRequest) -> Job:
@@ -155,7 +156,7 @@ async def measure_end_to_end(model, device, dtype, size, steps, guidance, runs, 
                     await asyncio.sleep(0.3)
                 if run:  # the first pair is warm-up
                     served.append(took)
-                    bare.append(bare_took)
+                    bare.append(bare_took)  # type: ignore[possibly-undefined]
             worker = stack.pool.workers[0]
             pid = getattr(worker, "pid", None)
             ratio, low, high = _spread([s / b for s, b in zip(served, bare, strict=True)])

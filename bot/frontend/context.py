@@ -46,7 +46,6 @@ class BotContext(Protocol):
     settings: Settings
     db: Database
     store: JobStore
-    presenter: JobMessages
     safety: SafetyService
     admission: Admission
     history: HistoryService
@@ -59,6 +58,9 @@ class BotContext(Protocol):
     dispatcher: Dispatcher
     jobs: JobService
     moderation: ModerationService
+
+    @property
+    def presenter(self) -> JobMessages: ...  # read-only here: the client's is the DiscordPresenter
 
     def get_channel(self, id: int, /) -> Any: ...
 

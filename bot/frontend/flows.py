@@ -56,7 +56,7 @@ def channel_is_nsfw(channel: object) -> bool:
         parent = channel.parent
         return parent is not None and parent.is_nsfw()
     if isinstance(channel, discord.abc.GuildChannel):
-        return channel.is_nsfw()
+        return channel.is_nsfw()  # type: ignore[attr-defined]
     return False
 
 

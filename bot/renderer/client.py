@@ -254,7 +254,7 @@ class RendererClient:
             if not handle.ready.done():
                 handle.ready.set_result(msg)
             return
-        st = self._inflight.get(msg[1]) if kind in ("progress", "denoised", "encoding", "done", "error") else None
+        st = self._inflight.get(msg[1]) if kind in ("progress", "denoised", "encoding", "done", "error") else None  # type: ignore[assignment]
         if st is None or st.handle is not handle:
             return  # a batch given up on, an old worker's, or "pong"
         st.last_seen = time.monotonic()

@@ -56,9 +56,9 @@ def _load_init_image(path: str, width: int, height: int):
     from PIL import Image
 
     with Image.open(path) as im:
-        im = im.convert("RGB")
+        im = im.convert("RGB")  # type: ignore[assignment]
         if im.size != (width, height):
-            im = im.resize((width, height), Image.Resampling.LANCZOS)
+            im = im.resize((width, height), Image.Resampling.LANCZOS)  # type: ignore[assignment]
         return im.copy()
 
 
@@ -99,7 +99,7 @@ def build_call_kwargs(loaded: LoadedPipelines, batch: RenderBatch, images: list 
         if batch.strength is None:
             raise ValueError(f"{batch.task.value} batch without strength")
         kwargs["image"] = images if images is not None else [
-            _load_init_image(s.init_image, batch.width, batch.height) for s in specs]
+            _load_init_image(s.init_image, batch.width, batch.height) for s in specs]  # type: ignore[arg-type]
         kwargs["strength"] = float(batch.strength)
         if _accepts(pipe, "width"):  # FLUX/SD3 img2img take explicit sizes; SD uses the image's
             kwargs["width"], kwargs["height"] = batch.width, batch.height

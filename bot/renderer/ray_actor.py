@@ -150,7 +150,7 @@ def _localize_init_images(batch: RenderBatch, init_images: dict[str, bytes], fol
         target = folder / f"init{i}{Path(path).suffix}"
         target.write_bytes(data)
         local[path] = str(target)
-    specs = tuple(dataclasses.replace(s, init_image=local.get(s.init_image, s.init_image)) for s in batch.images)
+    specs = tuple(dataclasses.replace(s, init_image=local.get(s.init_image, s.init_image)) for s in batch.images)  # type: ignore[arg-type]
     return dataclasses.replace(batch, images=specs)
 
 
@@ -159,4 +159,4 @@ def actor_class() -> Any:
     import ray
 
     # Concurrency groups can only be declared here, not in .options().
-    return ray.remote(concurrency_groups={"render": RENDER_SLOTS, "control": CONTROL_SLOTS})(RenderActor)
+    return ray.remote(concurrency_groups={"render": RENDER_SLOTS, "control": CONTROL_SLOTS})(RenderActor)  # type: ignore[call-overload]

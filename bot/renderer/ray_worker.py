@@ -124,9 +124,9 @@ class RayRenderWorker:
             if time.monotonic() > deadline:
                 raise RenderError("error", f"{self.name} did not come back within {self.load_timeout:.0f} s")
             await asyncio.sleep(_RETRY_DELAY)
-        if info is None:
-            raise RenderError("error", f"{self.name} could not load {self._model}: {error}")
-        if self._incarnation is not None and incarnation != self._incarnation:
+        if info is None:  # type: ignore[possibly-undefined]
+            raise RenderError("error", f"{self.name} could not load {self._model}: {error}")  # type: ignore[possibly-undefined]
+        if self._incarnation is not None and incarnation != self._incarnation:  # type: ignore[possibly-undefined]
             self.restarts += 1
             log.warning("%s: the Ray actor was restarted (%d restarts)", self.name, self.restarts)
         self._incarnation, self.info = incarnation, info

@@ -1,4 +1,4 @@
-"""The one pure render path: load a pipeline, render a batch in one call, encode the PNGs.
+"""The one pure render path: load a pipeline, render a batch in one call (pipeline.py), encode the PNGs.
 
 Used by the local worker process (`worker.py`) and by the Ray actor alike, so both render the same
 pixels and write the same metadata. Nothing here touches the bot's disk or talks to the bot: the
@@ -145,8 +145,8 @@ def _weight_files(model: str) -> list[str] | None:
     A cached snapshot that already holds weights decides on its own (no second download of the
     other set); one with none (only configs read so far) or no cache at all asks the hub's file
     list, unless HF_HUB_OFFLINE is set. None when nothing can be known."""
-    folder = Path(os.path.expanduser(model))
-    if not folder.is_dir():
+    folder: Path | None = Path(os.path.expanduser(model))
+    if not folder.is_dir():  # type: ignore[union-attr]
         try:
             from huggingface_hub import try_to_load_from_cache
 

@@ -87,7 +87,7 @@ def render_upscale(loaded, batch: RenderBatch, on_step: Callable[[int, int], Non
                    is_cancelled: Callable[[], bool]) -> list:
     """Enlarge every image of the batch, then one image-to-image call over all of them; after an
     out-of-memory error, each image again in tiles."""
-    sources = [enlarge(spec.init_image, batch.width, batch.height, batch.upscaler, loaded.device)
+    sources = [enlarge(spec.init_image, batch.width, batch.height, batch.upscaler, loaded.device)  # type: ignore[arg-type]
                for spec in batch.images]
     if is_cancelled():
         raise pipeline.Cancelled()

@@ -235,16 +235,16 @@ class SemanticLayer:
             self._launch()
         pool, loaded = self._pool, self._loaded  # this prompt's child, even if another prompt replaces it
         try:
-            info = await asyncio.wait_for(asyncio.shield(loaded), max(deadline - time.monotonic(), 0.001))
+            info = await asyncio.wait_for(asyncio.shield(loaded), max(deadline - time.monotonic(), 0.001))  # type: ignore[arg-type]
             self.child_pid = info.get("pid")
-            raw = await asyncio.wait_for(asyncio.wrap_future(pool.submit(semantic_child.score, prompt)),
+            raw = await asyncio.wait_for(asyncio.wrap_future(pool.submit(semantic_child.score, prompt)),  # type: ignore[union-attr]
                                          max(deadline - time.monotonic(), 0.001))
         except (asyncio.TimeoutError, BrokenProcessPool) as exc:
             # Stuck or dead: a fresh child for the next prompt (a stuck one would hold every later one).
             self._kill(pool)
             raise SemanticUnavailable(_describe(exc)) from exc
         except Exception as exc:
-            if loaded.done() and not loaded.cancelled() and loaded.exception() is not None:
+            if loaded.done() and not loaded.cancelled() and loaded.exception() is not None:  # type: ignore[union-attr]
                 self._kill(pool)  # it never loaded: try a fresh child next time
             raise SemanticUnavailable(_describe(exc)) from exc
         scores = _valid(raw)

@@ -278,7 +278,7 @@ class Dispatcher:
         self._batch_of.update((j.id, running.batch_id) for j in batch)
         self._refresh_positions()
         for job in batch:  # replaces any "waiting" update still pending for these jobs
-            self._post(job, lambda job=job: self.events.rendering(job, 0, job.params.steps, estimate))
+            self._post(job, lambda job=job: self.events.rendering(job, 0, job.params.steps, estimate))  # type: ignore[misc]
         started = time.monotonic()
 
         def on_progress(step: int, total: int) -> None:
@@ -288,7 +288,7 @@ class Dispatcher:
             running.eta_end = time.monotonic() + eta if eta is not None else None
             for job in batch:
                 if job.id not in running.cancelled:
-                    self._post(job, lambda job=job: self.events.rendering(job, step, total, eta))
+                    self._post(job, lambda job=job: self.events.rendering(job, step, total, eta))  # type: ignore[misc]
 
         try:
             result = await worker.render(render_batch, on_progress, free.set)

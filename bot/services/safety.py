@@ -161,7 +161,7 @@ class SafetyService(SafetyRecords):
         if _is_upload(params.init_image) and self.checker is not None:
             # An image prompt (a re-roll of one too) is scored in every channel before anything is
             # queued; the result is scored again before delivery like every image.
-            score = await self._score(str(self.settings.data_dir / params.init_image))
+            score = await self._score(str(self.settings.data_dir / params.init_image))  # type: ignore[operator]
             if score is None:
                 await block("image", Category.UNCHECKED, None)
                 raise ContentBlocked("🚫 The image check could not check your image, so it was refused. Nothing "
@@ -227,7 +227,7 @@ class SafetyService(SafetyRecords):
             return await self._withhold(guild, job, Category.SEXUAL_MINORS, worst, flagged, _MINOR_RESULT.format(
                 what="your prompt or negative prompt suggests a minor"), text.recorded(job.params, always=True))
         if _is_upload(job.params.init_image):
-            upload = await self._score(str(self.settings.data_dir / job.params.init_image))
+            upload = await self._score(str(self.settings.data_dir / job.params.init_image))  # type: ignore[operator]
             if upload is None or upload >= guild.threshold:
                 # No age estimator runs here (README): a sexual upload may show a real minor.
                 return await self._withhold(guild, job, Category.SEXUAL_MINORS, worst, flagged, _MINOR_RESULT.format(
@@ -279,7 +279,7 @@ class SafetyService(SafetyRecords):
         """The checker's score of one file, in the checking thread; None if the check failed or its
         answer was not a number in 0..1 (NaN, missing, out of range): fail closed."""
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._executor, checked_score, self.checker,
+            return await asyncio.get_running_loop().run_in_executor(self._executor, checked_score, self.checker,  # type: ignore[arg-type]
                                                                     path)
         except InvalidScore as exc:  # the checker ran but answered nonsense: no traceback to show
             log.warning("checking %s failed: %s", path, exc)
@@ -310,7 +310,7 @@ class SafetyService(SafetyRecords):
         if kind.allows_nsfw and not text.suggests_minor:
             if not _is_upload(job.params.init_image):
                 return list(images)
-            upload = await self._score(str(self.settings.data_dir / job.params.init_image))
+            upload = await self._score(str(self.settings.data_dir / job.params.init_image))  # type: ignore[operator]
             if upload is not None and upload < guild.threshold:
                 return list(images)
         shown = []
