@@ -137,7 +137,7 @@ def main(argv: list[str]) -> int:
             from bot.config import load_settings
 
             model = load_settings(require_token=False).image_model
-        from bot.safety.text_encoder import model_encoder
+        from bot.renderer.text_encoder import model_encoder
 
         model_encoder(model)  # the same check as SAFETY_SEMANTIC=on at start: a clear message, not a traceback
     except (OSError, ValueError, ConfigError) as exc:

@@ -10,8 +10,8 @@ catches depends on the operator's model and has not been measured here (no real 
 It runs after the terms/rules/classifier layers have let a prompt through (SafetyService._read_text),
 on the prompt only (the negative has its own rule, bot/safety/negative.py).
 
-Which encoder (`pick_encoder`, bot/safety/text_encoder.py): the pipeline's first CLIP text encoder, `text_encoder` with
-`tokenizer` (CLIP ViT-L/14 in SD1.5, SDXL, SD3 and FLUX; OpenCLIP ViT-H in SD2). The pooled
+Which encoder (`pick_encoder`, bot/renderer/text_encoder.py): the pipeline's first CLIP text encoder,
+`text_encoder` with `tokenizer` (CLIP ViT-L/14 in SD1.5, SDXL, SD3 and FLUX; OpenCLIP ViT-H in SD2). The pooled
 embedding is the projected `text_embeds` when the encoder has CLIP's projection
 (CLIPTextModelWithProjection: SD3) and `pooler_output` (the final-layer EOS state) otherwise. SDXL's
 second encoder (OpenCLIP bigG, 694M parameters) would be the better-trained space, but on one CPU

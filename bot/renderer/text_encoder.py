@@ -1,7 +1,7 @@
 """Which text encoder of IMAGE_MODEL the semantic prompt layer reads (bot/safety/semantic.py's
-docstring says why this one), found from model_index.json alone: no torch, safe in the bot's
-process, and shared by the settings check at start (config_values.py), the encoder's child process
-(semantic_child.py) and `python -m bot semantic-calibrate`."""
+docstring says why this one), found from model_index.json alone (profiles.read_model_index): no
+torch, safe in the bot's process, and shared by the settings check at start (config_values.py), the
+encoder's child process (bot/safety/semantic_child.py) and `python -m bot semantic-calibrate`."""
 from __future__ import annotations
 
 import os
