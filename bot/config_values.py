@@ -160,7 +160,7 @@ def _semantic(env: dict, model: str) -> bool:
     the local cache): checked now from its JSON files, so a model without one stops the start."""
     on = _choice(env, "SAFETY_SEMANTIC", "off", ("off", "on")) == "on"
     if on:
-        from bot.safety.semantic import model_encoder
+        from bot.renderer.text_encoder import model_encoder
 
         try:
             model_encoder(model)

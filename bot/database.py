@@ -113,7 +113,7 @@ class Database:
 
     async def schema_version(self) -> int:
         row = await self.fetchone("PRAGMA user_version")
-        return int(row[0])
+        return int(row[0])  # type: ignore[index]
 
     async def migrate(self) -> int:
         """Apply pending migrations in order, each in one transaction with its user_version."""

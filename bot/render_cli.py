@@ -37,7 +37,7 @@ async def _render(args: argparse.Namespace) -> int:
 
     settings = load_settings({**os.environ, **env_override} if env_override else None, require_token=False)
     profile = resolve_profile(settings.image_model)
-    admission = Admission(settings, profile, store=None, model_label=model_label(settings.image_model))
+    admission = Admission(settings, profile, store=None, model_label=model_label(settings.image_model))  # type: ignore[arg-type]
     params = admission.validate(GenerationRequest(
         prompt=args.prompt, negative_prompt=args.negative, aspect=args.aspect, count=1,
         seed=args.seed, steps=args.steps, guidance=args.guidance,

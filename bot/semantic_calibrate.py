@@ -23,6 +23,7 @@ import statistics
 import sys
 import time
 from pathlib import Path
+from typing import Any
 
 from bot.errors import ConfigError
 
@@ -78,7 +79,7 @@ def evaluate(rows: list[dict], scores: list[dict], filtered: list[bool], thresho
 
     table = []
     for threshold in thresholds:
-        line = {"threshold": threshold, "fp": 0, "fn": 0, "fp_all": 0, "fn_all": 0, "fn_by": {}}
+        line: dict[str, Any] = {"threshold": threshold, "fp": 0, "fn": 0, "fp_all": 0, "fn_all": 0, "fn_by": {}}
         for row, score, refused_by_filter in zip(rows, scores, filtered, strict=True):
             semantic = decide(score, threshold, ChannelKind.SFW) is not None
             both = semantic or refused_by_filter
@@ -136,7 +137,7 @@ def main(argv: list[str]) -> int:
             from bot.config import load_settings
 
             model = load_settings(require_token=False).image_model
-        from bot.safety.semantic import model_encoder
+        from bot.renderer.text_encoder import model_encoder
 
         model_encoder(model)  # the same check as SAFETY_SEMANTIC=on at start: a clear message, not a traceback
     except (OSError, ValueError, ConfigError) as exc:

@@ -31,7 +31,7 @@ async def ban(interaction: discord.Interaction, member: discord.User,
     bot = bot_of(interaction)
     if member.bot or member_is_moderator(member, bot.settings):
         raise NotAllowed("Moderators and bots cannot be banned from the bot.")
-    result = await bot.moderation.ban(interaction.user.id, interaction.guild_id, member.id, reason, hours)
+    result = await bot.moderation.ban(interaction.user.id, interaction.guild_id, member.id, reason, hours)  # type: ignore[arg-type]
     jobs = len(result.cancelled_jobs)
     until = "until unbanned" if result.ban.until is None else f"until {modtexts.stamp(result.ban.until, 'f')}"
     why = f" ({escape(reason)})" if reason else ""
@@ -43,7 +43,7 @@ async def ban(interaction: discord.Interaction, member: discord.User,
 @app_commands.describe(member="Who")
 async def unban(interaction: discord.Interaction, member: discord.User) -> None:
     require_moderator(interaction)
-    lifted = await bot_of(interaction).moderation.unban(interaction.user.id, interaction.guild_id, member.id)
+    lifted = await bot_of(interaction).moderation.unban(interaction.user.id, interaction.guild_id, member.id)  # type: ignore[arg-type]
     text = f"Lifted <@{member.id}>'s ban." if lifted else f"<@{member.id}> was not banned."
     await send_private(interaction, text)
 
@@ -52,7 +52,7 @@ async def unban(interaction: discord.Interaction, member: discord.User) -> None:
 @app_commands.describe(reason="Why (members asking meanwhile are told)")
 async def pause(interaction: discord.Interaction, reason: app_commands.Range[str, 1, 200] | None = None) -> None:
     require_whole_bot_rights(interaction)
-    await bot_of(interaction).moderation.pause(interaction.user.id, interaction.guild_id, reason)
+    await bot_of(interaction).moderation.pause(interaction.user.id, interaction.guild_id, reason)  # type: ignore[arg-type]
     await send_private(interaction, "⏸ Queue paused. Running renders finish; new requests are admitted and wait "
                                     "until you /mod resume.")
 
@@ -60,7 +60,7 @@ async def pause(interaction: discord.Interaction, reason: app_commands.Range[str
 @app_commands.command(name="resume", description="Release the queue after /mod pause")
 async def resume(interaction: discord.Interaction) -> None:
     require_whole_bot_rights(interaction)
-    ended = await bot_of(interaction).moderation.resume(interaction.user.id, interaction.guild_id)
+    ended = await bot_of(interaction).moderation.resume(interaction.user.id, interaction.guild_id)  # type: ignore[arg-type]
     text = (f"▶ Queue resumed (paused since {modtexts.stamp(ended.since)})." if ended
             else "The queue was not paused.")
     await send_private(interaction, text)
@@ -105,5 +105,5 @@ async def _name(interaction: discord.Interaction, user_id: int) -> str:
 
 async def setup(bot: commands.Bot) -> None:
     bot.add_dynamic_items(LogPageButton)
-    for command in (ban, unban, pause, resume, log, stats):
+    for command in (ban, unban, pause, resume, log, stats):  # type: ignore[var-annotated]
         attach(command)

@@ -23,12 +23,14 @@ class Queue(commands.Cog):
     async def queue(self, interaction: discord.Interaction, user: discord.User | None = None) -> None:
         target = user or interaction.user
         if target.id != interaction.user.id and not is_moderator(interaction):
-            return await reply_error(interaction, NotAllowed("Only moderators can look at other members' jobs."))
+            await reply_error(interaction, NotAllowed("Only moderators can look at other members' jobs."))
+            return
         bot = bot_of(interaction)
         jobs = await bot.store.active_for_user(target.id, interaction.guild_id)
         if not jobs:
             who = "You have" if target.id == interaction.user.id else f"{escape(target.display_name)} has"
-            return await send_private(interaction, f"{who} no waiting jobs.")
+            await send_private(interaction, f"{who} no waiting jobs.")
+            return
         lines, view = [], discord.ui.View(timeout=None)
         for job in jobs[:MAX_LISTED]:
             if bot.dispatcher.is_running(job.id):

@@ -42,7 +42,8 @@ class Quota(commands.Cog):
             raise NotAllowed("Only moderators can look at other members' credits.")
         quotas = bot_of(interaction).quotas
         if not quotas.policy.enabled_for(interaction.guild_id or 0):
-            return await send_private(interaction, "Quotas are off on this bot: images cost no credits.")
+            await send_private(interaction, "Quotas are off on this bot: images cost no credits.")
+            return
         status = await quotas.status(member_of(interaction, target))
         whose = "Your" if target.id == interaction.user.id else f"<@{target.id}>'s"
         await send_private(interaction, modtexts.quota_status(status, whose))

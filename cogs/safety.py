@@ -21,7 +21,7 @@ safety = app_commands.Group(name="safety", description="Content safety: blocks, 
 
 def _guild_id(interaction: discord.Interaction) -> int:
     require_moderator(interaction)  # refuses DMs too: the id below is the asking server's
-    return interaction.guild_id
+    return interaction.guild_id  # type: ignore[return-value]
 
 
 async def _log_page(interaction: discord.Interaction, member_id: int | None, before_id: int | None):
@@ -47,7 +47,7 @@ class OlderBlocksButton(discord.ui.DynamicItem[discord.ui.Button],
         self.member_id, self.before_id = member_id, before_id
 
     @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]):
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item, match: re.Match[str]):
         return cls(int(match["member"]), int(match["before"]))
 
     async def callback(self, interaction: discord.Interaction) -> None:

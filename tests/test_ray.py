@@ -34,8 +34,9 @@ from bot.errors import RenderError  # noqa: E402
 from bot.models import ImageSpec, JobTask, RenderBatch  # noqa: E402
 from bot.renderer import pngmeta  # noqa: E402
 from bot.renderer.pool import RenderWorker, build_pool  # noqa: E402
+from bot.renderer.ray_actor import _localize_init_images  # noqa: E402
 from bot.renderer.ray_cluster import placements  # noqa: E402
-from bot.renderer.ray_worker import RayRenderWorker, _localize_init_images  # noqa: E402
+from bot.renderer.ray_worker import RayRenderWorker  # noqa: E402
 from bot.renderer.tiny import TINY_SIZE, TINY_STEPS  # noqa: E402
 from tests.faults import FAULTS_ENV, fault_hook_in_environ  # noqa: E402
 

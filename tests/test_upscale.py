@@ -27,7 +27,7 @@ from bot.models import (
     RerollRequest,
     UpscaleRequest,
 )
-from bot.renderer import pngmeta, render, upscale
+from bot.renderer import pipeline, pngmeta, render, upscale
 from bot.renderer.profiles import profile_for, upscale_size
 from bot.services.admission import Admission
 from bot.services.jobs import JobStore
@@ -88,7 +88,7 @@ def test_out_of_memory_at_full_size_falls_back_to_tiles(loaded, tmp_path, monkey
 
     base = _base(tmp_path, loaded)
     calls, steps = [], []
-    real = render.run_pipeline
+    real = pipeline.run_pipeline
 
     def tight_memory(pipe, kwargs, *args, **kw):
         calls.append(kwargs["image"][0].size)
@@ -96,7 +96,7 @@ def test_out_of_memory_at_full_size_falls_back_to_tiles(loaded, tmp_path, monkey
             raise torch.OutOfMemoryError("CUDA out of memory (simulated)")
         return real(pipe, kwargs, *args, **kw)
 
-    monkeypatch.setattr(render, "run_pipeline", tight_memory)
+    monkeypatch.setattr(pipeline, "run_pipeline", tight_memory)
     (image,) = render.render_batch(loaded, _upscale_batch(base), on_step=lambda s, t: steps.append((s, t)))
     assert image.size == (128, 128)
     assert calls == [(128, 128)] + [(64, 64)] * 9  # 3 x 3 tiles of the model's 64 px, overlapping

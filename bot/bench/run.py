@@ -29,7 +29,9 @@ import tempfile
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
+from typing import Any
 
+from bot.bench.delivered import Delivered
 from bot.models import GenerationRequest, Job, Requester
 
 
@@ -43,29 +45,6 @@ def rss_mib(pid: int | str = "self") -> tuple[float, float]:
         return int(fields["VmRSS"].split()[0]) / 1024, int(fields["VmHWM"].split()[0]) / 1024
     except (OSError, KeyError, ValueError):
         return float("nan"), float("nan")
-
-
-class _Delivered:
-    """JobEvents that only records when each job was delivered."""
-
-    def __init__(self):
-        self.times: dict[int, float] = {}
-        self.event = asyncio.Event()
-
-    async def waiting(self, job, position, eta):
-        pass
-
-    async def rendering(self, job, step, total, eta):
-        pass
-
-    async def deliver(self, job, images):
-        self.times[job.id] = time.perf_counter()
-        self.event.set()
-        return None
-
-    async def ended(self, job, status, message):
-        self.times[job.id] = time.perf_counter()
-        self.event.set()
 
 
 async def _serving_stack(model: str, devices: list[str], dtype: str, data_dir: Path, batching: bool,
@@ -91,7 +70,7 @@ async def _serving_stack(model: str, devices: list[str], dtype: str, data_dir: P
     admission = Admission(settings, profile, store, model_label(model))
     pool = build_pool(model, devices, dtype)
     await pool.start()
-    events = _Delivered()
+    events = Delivered()
     dispatcher = Dispatcher(store, FairScheduler(), pool.workers, events, DispatchSettings(
         images_dir=settings.images_dir, batching=batching, max_batch_images=max_batch, progress_interval=1.0))
     jobs = JobService(admission, store, dispatcher)
@@ -101,11 +80,11 @@ async def _serving_stack(model: str, devices: list[str], dtype: str, data_dir: P
 
 @dataclass
 class Stack:
-    db: object
-    pool: object
-    dispatcher: object
-    jobs: object
-    events: _Delivered
+    db: Any
+    pool: Any
+    dispatcher: Any
+    jobs: Any
+    events: Delivered
 
     async def submit(self, user: int, request: GenerationRequest) -> Job:
         async def acknowledge(job, position, eta):
@@ -118,7 +97,7 @@ class Stack:
         await self.db.close()
 
 
-async def _wait(events: _Delivered, ids: list[int]) -> None:
+async def _wait(events: Delivered, ids: list[int]) -> None:
     while not all(i in events.times for i in ids):
         events.event.clear()
         await events.event.wait()
@@ -155,7 +134,7 @@ async def measure_end_to_end(model, device, dtype, size, steps, guidance, runs, 
                     await asyncio.sleep(0.3)
                 if run:  # the first pair is warm-up
                     served.append(took)
-                    bare.append(bare_took)
+                    bare.append(bare_took)  # type: ignore[possibly-undefined]
             worker = stack.pool.workers[0]
             pid = getattr(worker, "pid", None)
             ratio, low, high = _spread([s / b for s, b in zip(served, bare, strict=True)])

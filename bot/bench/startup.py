@@ -27,7 +27,7 @@ async def _no_reply(job, position, eta):
 
 
 def _services(model: str, data_dir: Path):
-    from bot.bench.run import _Delivered
+    from bot.bench.delivered import Delivered
     from bot.config import load_settings
     from bot.database import Database
     from bot.renderer.profiles import model_label, resolve_profile
@@ -41,7 +41,7 @@ def _services(model: str, data_dir: Path):
     db = Database(settings.db_path)
     store = JobStore(db, data_dir)
     profile = resolve_profile(model)
-    events = _Delivered()
+    events = Delivered()
     dispatch = DispatchSettings(images_dir=settings.images_dir, max_batch_images=settings.max_batch_images,
                                 progress_interval=1.0)
     dispatcher = Dispatcher(store, FairScheduler(), [], events, dispatch)

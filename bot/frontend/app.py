@@ -101,11 +101,13 @@ class PixelBot(commands.Bot):
         self._first_worker = asyncio.Lock()
         self._calibrated = False
         self.calibrator: BatchingCalibrator | None = None
-        self.dispatcher: Dispatcher | None = None
-        self.jobs: JobService | None = None
-        self.moderation: ModerationService | None = None
-        self.tree.on_error = reply_error
-        self.tree.interaction_check = guard  # bans: the same check runs before every button (buttons._Guarded)
+        # Built in setup_hook, which discord.py runs before the first interaction: the front end
+        # (bot/frontend/context.py) always finds them; only close() may run before they exist.
+        self.dispatcher: Dispatcher = None  # type: ignore[assignment]
+        self.jobs: JobService = None  # type: ignore[assignment]
+        self.moderation: ModerationService = None  # type: ignore[assignment]
+        self.tree.on_error = reply_error  # type: ignore[method-assign]
+        self.tree.interaction_check = guard  # type: ignore[method-assign]  # bans: the same check runs before every button (buttons._Guarded)
 
     async def setup_hook(self) -> None:
         await self.db.connect()

@@ -34,8 +34,8 @@ class _ByJobId:
     """Rebuilds a button whose custom_id carries just a job id (the `job` group of its template)."""
 
     @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]):
-        return cls(int(match["job"]))
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item, match: re.Match[str]):
+        return cls(int(match["job"]))  # type: ignore[call-arg]
 
 
 class VariationButton(_Guarded, discord.ui.DynamicItem[discord.ui.Button],
@@ -48,7 +48,7 @@ class VariationButton(_Guarded, discord.ui.DynamicItem[discord.ui.Button],
         self.job_id, self.index = job_id, index
 
     @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]):
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item, match: re.Match[str]):
         return cls(int(match["job"]), int(match["index"]))
 
     async def clicked(self, interaction: discord.Interaction) -> None:
@@ -70,7 +70,7 @@ class UpscaleButton(_Guarded, discord.ui.DynamicItem[discord.ui.Button],
         self.job_id, self.index = job_id, index
 
     @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]):
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item, match: re.Match[str]):
         return cls(int(match["job"]), int(match["index"]))
 
     async def clicked(self, interaction: discord.Interaction) -> None:

@@ -6,28 +6,21 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from typing import TYPE_CHECKING
 
 import discord
 from discord import app_commands
 
 from bot.errors import Banned, BotError, NotAllowed, user_message
 from bot.frontend import texts
+from bot.frontend.context import bot_of
 from bot.models import Job, Requester, WorkRequest
 from bot.services.authz import DMS_OFF, Actor, JobAction
-
-if TYPE_CHECKING:
-    from bot.frontend.app import PixelBot
 
 log = logging.getLogger(__name__)
 
 # What the bot needs in a channel to deliver with its own token once the 15-minute interaction
 # token has expired (long queues).
 DELIVERY_PERMISSIONS = ("view_channel", "send_messages", "attach_files")
-
-
-def bot_of(interaction: discord.Interaction) -> PixelBot:
-    return interaction.client  # type: ignore[return-value]
 
 
 def is_moderator(interaction: discord.Interaction) -> bool:
@@ -63,7 +56,7 @@ def channel_is_nsfw(channel: object) -> bool:
         parent = channel.parent
         return parent is not None and parent.is_nsfw()
     if isinstance(channel, discord.abc.GuildChannel):
-        return channel.is_nsfw()
+        return channel.is_nsfw()  # type: ignore[attr-defined]
     return False
 
 

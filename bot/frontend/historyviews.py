@@ -32,7 +32,7 @@ class HistoryPageButton(_Guarded, discord.ui.DynamicItem[discord.ui.Button],
         self.view_id, self.way, self.cursor = view_id, way, cursor
 
     @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]):
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item, match: re.Match[str]):
         return cls(int(match["view"]), match["way"], int(match["cursor"]))
 
     async def clicked(self, interaction: discord.Interaction) -> None:
@@ -46,7 +46,7 @@ class HistoryPageButton(_Guarded, discord.ui.DynamicItem[discord.ui.Button],
         content, components = await history_message(interaction, page)
         await interaction.response.edit_message(content=content, view=components,
                                                 allowed_mentions=discord.AllowedMentions.none())
-        await record_page(interaction, page, interaction.message.id)
+        await record_page(interaction, page, interaction.message.id)  # type: ignore[union-attr]
 
 
 class HistoryOpen(_Guarded, discord.ui.DynamicItem[discord.ui.Select], template=r"hist:open:v1:(?P<view>\d+)"):
@@ -60,7 +60,7 @@ class HistoryOpen(_Guarded, discord.ui.DynamicItem[discord.ui.Select], template=
         self.view_id = view_id
 
     @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Select, match: re.Match[str]):
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item, match: re.Match[str]):
         return cls(int(match["view"]))
 
     async def clicked(self, interaction: discord.Interaction) -> None:

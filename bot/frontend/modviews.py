@@ -38,7 +38,7 @@ class LogPageButton(_Guarded, discord.ui.DynamicItem[discord.ui.Button],
         self.member_id, self.page = member_id, page
 
     @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]):
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item, match: re.Match[str]):
         return cls(int(match["member"]), int(match["page"]))
 
     async def clicked(self, interaction: discord.Interaction) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import time
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 import discord
 
@@ -23,7 +23,7 @@ from bot.frontend.buttons import progress_view, result_view
 from bot.models import INTERACTION_TOKEN_LIFETIME, Job, JobStatus, StoredImage
 
 if TYPE_CHECKING:
-    from bot.frontend.app import PixelBot
+    from bot.frontend.context import BotContext
 
 log = logging.getLogger(__name__)
 
@@ -33,7 +33,7 @@ _DEAD_TOKEN_CODES = {50027, 10015}  # Invalid Webhook Token, Unknown Webhook
 
 
 class DiscordPresenter:
-    def __init__(self, bot: PixelBot):
+    def __init__(self, bot: BotContext):
         self.bot = bot
         self._dead_tokens: set[int] = set()
         self._notes: dict[int, str] = {}  # job id -> a warning shown while the job waits
@@ -66,7 +66,8 @@ class DiscordPresenter:
 
         def edit() -> dict:
             # Fresh File objects per try: discord.py closes them after each request.
-            fields = {"content": content, "view": view, "allowed_mentions": discord.AllowedMentions.none()}
+            fields: dict[str, Any] = {"content": content, "view": view,
+                                      "allowed_mentions": discord.AllowedMentions.none()}
             if images is not None:
                 fields["attachments"] = _files(job, images)
             return fields
@@ -75,10 +76,10 @@ class DiscordPresenter:
             # (again: after a restart the token comes from SQLite, not from an interaction)
             logsafety.register_secret(job.requester.interaction_token, INTERACTION_TOKEN_LIFETIME)
             webhook = discord.Webhook.partial(
-                job.requester.application_id, job.requester.interaction_token, client=self.bot
+                job.requester.application_id, job.requester.interaction_token, client=self.bot  # type: ignore[arg-type]
             )
             try:
-                message = await webhook.edit_message(job.message_id, **edit())
+                message = await webhook.edit_message(job.message_id, **edit())  # type: ignore[arg-type]
                 return message.id
             except discord.HTTPException as exc:
                 if exc.code not in _DEAD_TOKEN_CODES and exc.status != 401:
@@ -88,12 +89,12 @@ class DiscordPresenter:
         channel = self.bot.get_partial_messageable(job.requester.channel_id, guild_id=job.requester.guild_id)
         if job.message_id:
             try:
-                message = await channel.get_partial_message(job.message_id).edit(**edit())
+                message = await channel.get_partial_message(job.message_id).edit(**edit())  # type: ignore[assignment]
                 return message.id
             except discord.NotFound:
                 log.info("job %s: its message is gone, posting a new one", job.id)
-        message = await channel.send(
-            content=content, view=view, files=_files(job, images or []),
+        message = await channel.send(  # type: ignore[assignment]
+            content=content, view=view, files=_files(job, images or []),  # type: ignore[arg-type]
             allowed_mentions=discord.AllowedMentions.none(),
         )
         job.message_id = message.id
@@ -106,7 +107,7 @@ class DiscordPresenter:
         starting when a free renderer took it at once), with `extra` (the price) on this reply
         only; returns the message id."""
         starting = position is None
-        text = texts.rendering(job, 0, job.params.steps, eta) if starting else texts.waiting(job, position, eta)
+        text = texts.rendering(job, 0, job.params.steps, eta) if starting else texts.waiting(job, position, eta)  # type: ignore[arg-type]
         if interaction.response.is_done():
             # Deferred (ephemerally) while an image prompt downloaded: that "thinking" message is the
             # member's alone, so it only says so, and the job's own message follows in public.

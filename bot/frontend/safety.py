@@ -13,7 +13,7 @@ from bot.models import Job
 from bot.services.safety import BlockRecord
 
 if TYPE_CHECKING:
-    from bot.frontend.app import PixelBot
+    from bot.frontend.context import BotContext
 
 log = logging.getLogger(__name__)
 
@@ -39,7 +39,7 @@ def describe_block(record: BlockRecord) -> str:
 
 
 class DiscordSafetyFront:
-    def __init__(self, bot: PixelBot):
+    def __init__(self, bot: BotContext):
         self.bot = bot
 
     async def _channel(self, channel_id: int):

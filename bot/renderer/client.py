@@ -33,48 +33,15 @@ import time
 import weakref
 from collections import deque
 from collections.abc import Callable
-from dataclasses import dataclass, field
 from typing import Any
 
 from bot.errors import RenderError
 from bot.models import ModelInfo, RenderBatch, RenderResult
 from bot.renderer import storage, watchdog
+from bot.renderer.inflight import BatchTiming, DenoisedCallback, InFlight, ProgressCallback, call_back
 from bot.renderer.worker import EOF, WorkerHandle, worker_main
 
 log = logging.getLogger("pixelforge.renderer")
-
-ProgressCallback = Callable[[int, int], None]
-DenoisedCallback = Callable[[], None]
-
-
-@dataclass(frozen=True)
-class BatchTiming:
-    """When a finished batch ran, in time.monotonic() seconds (system-wide on Linux, so the worker's
-    and the bot's clocks agree): the worker's pipeline call, and here its "denoised" and storing."""
-
-    batch_id: int
-    pipe_started: float
-    pipe_ended: float
-    denoised_at: float
-    stored_at: float
-
-
-@dataclass(eq=False)
-class _InFlight:
-    """A batch sent to the worker and not finished yet."""
-
-    batch: RenderBatch
-    handle: WorkerHandle
-    result: asyncio.Future  # EncodedBatch, or a RenderError
-    on_progress: ProgressCallback | None
-    on_denoised: DenoisedCallback | None
-    last_seen: float  # monotonic time of the last message about it (the watchdog's clock)
-    changed: asyncio.Event = field(default_factory=asyncio.Event)
-    denoised: bool = False
-    denoised_at: float = 0.0
-    encoding: bool = False  # an encoder thread started on it (the encode clock runs)
-    holds_slot: bool = True  # it owns RendererClient._slot until it is denoised or finished
-
 
 class RendererClient:
     """Owns the renderer process (a `RenderWorker`, see pool.py); restarts it after a crash or hang."""
@@ -113,7 +80,7 @@ class RendererClient:
         # Shared with every worker generation: the id of the batch to cancel (0 = none).
         self._cancel_value = self._ctx.Value("q", 0, lock=False)
         self._handle: WorkerHandle | None = None
-        self._inflight: dict[int, _InFlight] = {}
+        self._inflight: dict[int, InFlight] = {}
         self._slot = asyncio.Lock()  # held from sending a batch until it is denoised (or ended)
         self._start_lock = asyncio.Lock()
         self._closed = False
@@ -207,14 +174,14 @@ class RendererClient:
         handle.close_pipe()
         return code
 
-    async def _handle_died(self, handle: WorkerHandle, hung: _InFlight | None = None) -> None:
+    async def _handle_died(self, handle: WorkerHandle, hung: InFlight | None = None) -> None:
         """The worker died (EOF, or found dead) or hung: fail every batch in flight on it, restart it
         (before any of those renders raises), once per worker process whoever notices first."""
         if handle.death_task is None:
             handle.death_task = asyncio.get_running_loop().create_task(self._died(handle, hung))
         await asyncio.shield(handle.death_task)
 
-    async def _died(self, handle: WorkerHandle, hung: _InFlight | None) -> None:
+    async def _died(self, handle: WorkerHandle, hung: InFlight | None) -> None:
         victims = [st for st in self._inflight.values() if st.handle is handle]
         for st in victims:  # from now on, late messages about them are ignored
             del self._inflight[st.batch.batch_id]
@@ -287,17 +254,17 @@ class RendererClient:
             if not handle.ready.done():
                 handle.ready.set_result(msg)
             return
-        st = self._inflight.get(msg[1]) if kind in ("progress", "denoised", "encoding", "done", "error") else None
+        st = self._inflight.get(msg[1]) if kind in ("progress", "denoised", "encoding", "done", "error") else None  # type: ignore[assignment]
         if st is None or st.handle is not handle:
             return  # a batch given up on, an old worker's, or "pong"
         st.last_seen = time.monotonic()
         st.changed.set()
         if kind == "progress":
-            _call(st.on_progress, msg[2], msg[3])
+            call_back(st.on_progress, msg[2], msg[3])
         elif kind == "denoised":
             st.denoised, st.denoised_at = True, st.last_seen
             self._release(st)  # the next batch may be sent now
-            _call(st.on_denoised)
+            call_back(st.on_denoised)
         elif kind == "encoding":
             st.encoding = True
         elif kind == "done":
@@ -308,12 +275,12 @@ class RendererClient:
                 error_kind, text = "shutdown", "the renderer was shut down"
             self._finish(st, error=RenderError(error_kind, text))
 
-    def _release(self, st: _InFlight) -> None:
+    def _release(self, st: InFlight) -> None:
         if st.holds_slot:
             st.holds_slot = False
             self._slot.release()
 
-    def _finish(self, st: _InFlight, result: Any = None, error: RenderError | None = None) -> None:
+    def _finish(self, st: InFlight, result: Any = None, error: RenderError | None = None) -> None:
         if self._inflight.get(st.batch.batch_id) is st:
             del self._inflight[st.batch.batch_id]
         self._release(st)
@@ -346,7 +313,7 @@ class RendererClient:
         except BaseException:
             self._slot.release()
             raise
-        st = _InFlight(batch, handle, asyncio.get_running_loop().create_future(), on_progress, on_denoised,
+        st = InFlight(batch, handle, asyncio.get_running_loop().create_future(), on_progress, on_denoised,
                        time.monotonic())
         self._inflight[batch.batch_id] = st  # from here on st owns the slot
         try:
@@ -389,14 +356,14 @@ class RendererClient:
         assert self._handle is not None
         return self._handle
 
-    async def _watch(self, st: _InFlight) -> None:
+    async def _watch(self, st: InFlight) -> None:
         """Until the batch ended: kill and restart a worker that hung on it (watchdog.py)."""
         if await watchdog.stalled(st, self.step_timeout, self.encode_timeout):
             log.error("renderer %s hung on batch %s (%s): killing it", self.name, st.batch.batch_id,
                       watchdog.hang_error(st.encoding, self.step_timeout, self.encode_timeout).message)
             await self._handle_died(st.handle, hung=st)
 
-    async def _store(self, batch: RenderBatch, encoded, st: _InFlight) -> RenderResult:
+    async def _store(self, batch: RenderBatch, encoded, st: InFlight) -> RenderResult:
         t0 = time.perf_counter()
         try:
             images = await asyncio.to_thread(storage.store_encoded, batch, encoded.images)
@@ -406,15 +373,6 @@ class RendererClient:
                                         st.denoised_at, time.monotonic()))
         return RenderResult(batch.batch_id, images, encoded.seconds + time.perf_counter() - t0,
                             steps_per_second=encoded.steps_per_second)
-
-
-def _call(callback: Callable | None, *args) -> None:
-    if callback is None:
-        return
-    try:
-        callback(*args)
-    except Exception:
-        log.exception("renderer callback failed")
 
 
 def _kill_at_exit(ref: weakref.ref[RendererClient]) -> Callable[[], None]:

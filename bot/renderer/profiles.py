@@ -187,11 +187,11 @@ def _read_json(model: str, filename: str, local_files_only: bool) -> dict | None
         from huggingface_hub import hf_hub_download
 
         try:
-            path = hf_hub_download(model, filename, local_files_only=True)
+            path = hf_hub_download(model, filename, local_files_only=True)  # type: ignore[assignment]
         except Exception:
             if local_files_only:
                 return None
-            path = hf_hub_download(model, filename)
+            path = hf_hub_download(model, filename)  # type: ignore[assignment]
         with open(path, encoding="utf-8") as fh:
             return json.load(fh)
     except Exception:

@@ -210,7 +210,7 @@ def read_watermark(image: Image.Image) -> WatermarkReading:
             return reading
         if best is None or reading.header_bits > best.header_bits:
             best = reading
-    return best
+    return best  # type: ignore[return-value]
 
 
 def bit_accuracy(image: Image.Image, job_id: int, index: int = 0) -> float:
@@ -239,7 +239,7 @@ def digital_source_type(xmp: str | bytes | None) -> str | None:
         return None
     for desc in root.iter(f"{{{_NS_RDF}}}Description"):
         if desc.get(_DST):
-            return desc.get(_DST).strip()
+            return desc.get(_DST).strip()  # type: ignore[union-attr]
         node = desc.find(_DST)
         if node is not None:
             value = (node.text or "").strip() or node.get(f"{{{_NS_RDF}}}resource", "").strip()

@@ -16,20 +16,14 @@ n+1. Cancel and liveness probes use a "control" group and never wait behind a re
 The actor may run on another machine: init images travel as bytes, finished images come back as PNG
 bytes and are written on the bot's machine (storage.store_encoded, in a thread). The bot's process
 imports ray only inside functions (it is an extra) and never torch: only the actor's process does.
-Connecting to Ray and placing the actors: ray_cluster.py; when a batch counts as hung: watchdog.py.
+The actor itself: ray_actor.py. Connecting to Ray and placing the actors: ray_cluster.py; when a
+batch counts as hung: watchdog.py.
 """
 from __future__ import annotations
 
 import asyncio
-import dataclasses
-import functools
 import logging
-import os
-import queue
-import tempfile
-import threading
 import time
-import uuid
 from collections import OrderedDict
 from collections.abc import Callable
 from pathlib import Path
@@ -38,154 +32,16 @@ from typing import Any
 from bot.errors import RenderError
 from bot.models import ModelInfo, RenderBatch, RenderResult
 from bot.renderer import watchdog
+from bot.renderer.ray_actor import actor_class, remember
 from bot.renderer.ray_cluster import Placement, RaySession, connect, placements
 from bot.renderer.render import short_error
 
 log = logging.getLogger("pixelforge.renderer.ray")
 
-RENDER_SLOTS = 3  # batch n encoding, n+1 denoising, and n+2 sent when n+1 is denoised before n is stored
-CONTROL_SLOTS = 2  # cancel + liveness probe
 LOAD_TIMEOUT = 1800.0  # a worker machine's first download of a large model takes minutes
 _RETRY_DELAY = 0.2
-_REMEMBERED_CANCELS = 256
-
-
-def _remember(ids: OrderedDict[int, None], batch_id: int) -> None:
-    ids[batch_id] = None
-    while len(ids) > _REMEMBERED_CANCELS:
-        ids.popitem(last=False)
-
-
-# ---------------------------------------------------------------- the actor (a Ray worker process)
-
-class RenderActor:
-    """Holds the loaded pipelines; runs on whichever machine Ray placed it."""
-
-    def __init__(self, model: str, device: str, dtype: str, cpu_workers: int = 0):
-        self._model = model
-        self._incarnation = uuid.uuid4().hex  # lets the bot notice that Ray restarted this actor
-        self._cancelled: OrderedDict[int, None] = OrderedDict()
-        self._lock = threading.Lock()
-        # One batch denoises at a time: the pipelines share one scheduler whose step counter a second
-        # concurrent call would corrupt. Encoding (outside this lock) overlaps the next denoise.
-        self._denoise_lock = threading.Lock()
-        self._loaded: Any = None
-        self._info: ModelInfo | None = None
-        self._error: str | None = None
-        try:
-            from bot.renderer import render
-
-            render.check_local_path(model)  # a typo fails before torch is imported
-            if cpu_workers:
-                import torch
-
-                # Ray sets OMP_NUM_THREADS=1 in its workers; a CPU renderer gets its share of the cores.
-                torch.set_num_threads(max(1, (os.cpu_count() or 1) // cpu_workers))
-            self._loaded = render.load_pipelines(model, device, dtype)
-            self._info = render.model_info(model, self._loaded)
-        except Exception as exc:  # reported through info(): an __init__ that raises ends the actor for good
-            log.exception("could not load %s", model)
-            self._error = short_error(exc, 500)
-
-    def info(self) -> tuple[str, ModelInfo | None, str | None]:
-        return self._incarnation, self._info, self._error
-
-    def cancel(self, batch_id: int) -> None:
-        # May arrive before the render call (calls in different concurrency groups are not ordered).
-        with self._lock:
-            _remember(self._cancelled, batch_id)
-
-    def render(self, batch: RenderBatch, init_images: dict[str, bytes]):
-        """Streaming generator (num_returns="streaming"), see the module docstring."""
-        try:
-            yield from self._render(batch, init_images)
-        finally:
-            with self._lock:
-                self._cancelled.pop(batch.batch_id, None)
-
-    def _render(self, batch: RenderBatch, init_images: dict[str, bytes]):
-        from bot.renderer import render
-
-        if self._loaded is None:
-            yield ("error", "error", self._error or "the model is not loaded")
-            return
-        bid = batch.batch_id
-        events: queue.Queue = queue.Queue()
-        steps = [0]
-
-        def on_step(step: int, total: int) -> None:
-            steps[0] = step
-            events.put(("progress", step, total))
-
-        with tempfile.TemporaryDirectory(prefix="pixelforge-ray-") as tmp:
-            local_batch = _localize_init_images(batch, init_images, Path(tmp))
-
-            def denoise() -> None:
-                # In a thread of its own, so that this generator yields progress while the pipeline runs.
-                try:
-                    with self._denoise_lock:
-                        images = render.render_batch(self._loaded, local_batch, on_step,
-                                                     lambda: bid in self._cancelled)
-                    events.put(("denoised", images))
-                except BaseException as exc:  # noqa: B036 - handed to the generator below
-                    events.put(("failed", exc))
-
-            t0 = time.perf_counter()
-            threading.Thread(target=denoise, name=f"denoise-{bid}", daemon=True).start()
-            while (event := events.get())[0] == "progress":
-                yield event
-        t_pipe = time.perf_counter() - t0
-        if event[0] == "failed":
-            kind, message = _classify(render, event[1])
-            event = None  # the exception's traceback holds the failed call's tensors: drop it first
-            if kind == "oom":
-                render.free_memory(self._loaded.device)
-            yield ("error", kind, message)
-            return
-        images, event = event[1], None
-        yield ("denoised",)
-        try:
-            encoded = render.encode_batch(batch, images, self._loaded.scheduler_name, self._model)
-        except Exception as exc:
-            log.exception("encoding batch %s failed", bid)
-            yield ("error", "error", short_error(exc))
-            return
-        sps = steps[0] / t_pipe if t_pipe > 0 else 0.0
-        yield ("images", tuple(encoded), time.perf_counter() - t0, sps)
-
-
-def _classify(render: Any, exc: BaseException) -> tuple[str, str]:
-    if isinstance(exc, render.Cancelled):
-        return "cancelled", "cancelled"
-    if render.is_oom(exc):
-        return "oom", short_error(exc) or "out of memory"
-    log.error("batch failed", exc_info=exc)
-    return "error", short_error(exc)
-
-
-def _localize_init_images(batch: RenderBatch, init_images: dict[str, bytes], folder: Path) -> RenderBatch:
-    """The batch with its init images pointing at copies (written to `folder`) of the bot's files."""
-    if not init_images:
-        return batch
-    local: dict[str, str] = {}
-    for i, (path, data) in enumerate(init_images.items()):
-        target = folder / f"init{i}{Path(path).suffix}"
-        target.write_bytes(data)
-        local[path] = str(target)
-    specs = tuple(dataclasses.replace(s, init_image=local.get(s.init_image, s.init_image)) for s in batch.images)
-    return dataclasses.replace(batch, images=specs)
-
-
 def _read_init_images(batch: RenderBatch) -> dict[str, bytes]:
     return {p: Path(p).read_bytes() for p in sorted({s.init_image for s in batch.images if s.init_image})}
-
-
-@functools.cache
-def _actor_class() -> Any:
-    import ray
-
-    # Concurrency groups can only be declared here, not in .options().
-    return ray.remote(concurrency_groups={"render": RENDER_SLOTS, "control": CONTROL_SLOTS})(RenderActor)
 
 
 # ---------------------------------------------------------------- the bot's side
@@ -226,7 +82,7 @@ class RayRenderWorker:
                                    "max_restarts": -1, "max_task_retries": 0}
         if self._env:  # set before the actor's process imports anything (HF_HUB_OFFLINE, ...)
             options["runtime_env"] = {"env_vars": self._env}
-        return _actor_class().options(**options).remote(self._model, p.device, self._dtype, p.cpu_workers)
+        return actor_class().options(**options).remote(self._model, p.device, self._dtype, p.cpu_workers)
 
     def _check_open(self) -> None:
         if self._closed:
@@ -268,9 +124,9 @@ class RayRenderWorker:
             if time.monotonic() > deadline:
                 raise RenderError("error", f"{self.name} did not come back within {self.load_timeout:.0f} s")
             await asyncio.sleep(_RETRY_DELAY)
-        if info is None:
-            raise RenderError("error", f"{self.name} could not load {self._model}: {error}")
-        if self._incarnation is not None and incarnation != self._incarnation:
+        if info is None:  # type: ignore[possibly-undefined]
+            raise RenderError("error", f"{self.name} could not load {self._model}: {error}")  # type: ignore[possibly-undefined]
+        if self._incarnation is not None and incarnation != self._incarnation:  # type: ignore[possibly-undefined]
             self.restarts += 1
             log.warning("%s: the Ray actor was restarted (%d restarts)", self.name, self.restarts)
         self._incarnation, self.info = incarnation, info
@@ -323,7 +179,7 @@ class RayRenderWorker:
         that is already denoised is not cancellable any more: its render completes."""
         stage = self._in_flight.get(batch_id)
         if stage is None or stage == "sending":
-            _remember(self._cancel_first, batch_id)
+            remember(self._cancel_first, batch_id)
         elif stage == "denoising" and self._actor is not None:
             self._actor.cancel.options(concurrency_group="control").remote(batch_id)
 

@@ -1,4 +1,4 @@
-"""The one pure render path: load a pipeline, render a batch in one call, encode the PNGs.
+"""The one pure render path: load a pipeline, render a batch in one call (pipeline.py), encode the PNGs.
 
 Used by the local worker process (`worker.py`) and by the Ray actor alike, so both render the same
 pixels and write the same metadata. Nothing here touches the bot's disk or talks to the bot: the
@@ -10,20 +10,27 @@ and a caller can set environment variables (CUDA_VISIBLE_DEVICES, HF_HUB_OFFLINE
 from __future__ import annotations
 
 import contextlib
-import gc
 import hashlib
 import logging
 import os
 import re
-import sys
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bot.models import EncodedImage, ImageSpec, JobTask, ModelInfo, RenderBatch
+from bot.models import EncodedImage, JobTask, ModelInfo, RenderBatch
 from bot.renderer import pngmeta, profiles, provenance
+from bot.renderer.pipeline import (  # noqa: F401  (worker.py and ray_worker.py use them here)
+    Cancelled,
+    LoadedPipelines,
+    build_call_kwargs,
+    free_memory,
+    is_oom,
+    native_size,
+    run_pipeline,
+)
 
 log = logging.getLogger("pixelforge.renderer.render")
 
@@ -34,10 +41,6 @@ _HALF_DTYPES = ("float16", "bfloat16")
 # diffusion_pytorch_model-00001-of-00002.fp16.safetensors).
 _FP16_WEIGHT = re.compile(r"\.fp16(?:-\d+-of-\d+)?\.(?:safetensors|bin)$")
 _WEIGHT = re.compile(r"\.(?:safetensors|bin)$")
-
-
-class Cancelled(Exception):
-    """cancel() reached the batch before its pipeline call ended."""
 
 
 @dataclass(frozen=True)
@@ -142,8 +145,8 @@ def _weight_files(model: str) -> list[str] | None:
     A cached snapshot that already holds weights decides on its own (no second download of the
     other set); one with none (only configs read so far) or no cache at all asks the hub's file
     list, unless HF_HUB_OFFLINE is set. None when nothing can be known."""
-    folder = Path(os.path.expanduser(model))
-    if not folder.is_dir():
+    folder: Path | None = Path(os.path.expanduser(model))
+    if not folder.is_dir():  # type: ignore[union-attr]
         try:
             from huggingface_hub import try_to_load_from_cache
 
@@ -173,21 +176,6 @@ def variant_for(model: str, torch_dtype) -> str | None:
         return None
     files = _weight_files(model)
     return FP16_VARIANT if files and any(_FP16_WEIGHT.search(name) for name in files) else None
-
-
-@dataclass
-class LoadedPipelines:
-    txt2img: Any
-    img2img: Any
-    device: str
-    dtype: Any
-    generator_device: str
-    load_seconds: float
-    variant: str | None = None
-
-    @property
-    def scheduler_name(self) -> str:
-        return type(self.txt2img.scheduler).__name__
 
 
 def load_pipelines(model: str, device: str = "auto", dtype: str = "auto", *, safety_checker: bool = False,
@@ -253,24 +241,8 @@ def load_pipelines(model: str, device: str = "auto", dtype: str = "auto", *, saf
     return LoadedPipelines(pipe, img2img, device, torch_dtype, generator_device, time.perf_counter() - t0, variant)
 
 
-def _native_size(pipe) -> tuple[int | None, int]:
-    """(raw sample_size of the UNet/transformer, VAE scale factor)."""
-    scale = int(getattr(pipe, "vae_scale_factor", 8) or 8)
-    sample = None
-    for name in ("unet", "transformer"):
-        module = getattr(pipe, name, None)
-        if module is not None:
-            sample = getattr(module.config, "sample_size", None)
-            break
-    if isinstance(sample, (list, tuple)):
-        sample = sample[0] if sample else None
-    if sample is None:
-        sample = getattr(pipe, "default_sample_size", None)  # FLUX: 128 latent px
-    return (int(sample) if sample else None), scale
-
-
 def model_info(model: str, loaded: LoadedPipelines) -> ModelInfo:
-    sample, scale = _native_size(loaded.txt2img)
+    sample, scale = native_size(loaded.txt2img)
     pipeline_class = type(loaded.txt2img).__name__
     pixels = sample * scale if sample else None
     prof = profiles.profile_for(pipeline_class, pixels)
@@ -295,62 +267,6 @@ def model_info(model: str, loaded: LoadedPipelines) -> ModelInfo:
 
 # ---------------------------------------------------------------- rendering
 
-def _load_init_image(path: str, width: int, height: int):
-    from PIL import Image
-
-    with Image.open(path) as im:
-        im = im.convert("RGB")
-        if im.size != (width, height):
-            im = im.resize((width, height), Image.Resampling.LANCZOS)
-        return im.copy()
-
-
-def _accepts(pipe, name: str) -> bool:
-    import inspect
-
-    try:
-        return name in inspect.signature(pipe.__call__).parameters
-    except (TypeError, ValueError):
-        return False
-
-
-def build_call_kwargs(loaded: LoadedPipelines, batch: RenderBatch, images: list | None = None) -> tuple[Any, dict]:
-    """The pipeline and the keyword arguments of the ONE call that renders the whole batch.
-
-    One generator per image, seeded with that image's seed: image i of a batch then gets the same
-    initial noise as its batch-of-1 render (one shared generator would change every image but the
-    first). `images`: the init images already prepared (upscales enlarge theirs first); else each
-    spec's init_image is loaded and resized to the batch's size."""
-    import torch
-
-    from_image = batch.is_img2img
-    pipe = loaded.img2img if from_image else loaded.txt2img
-    specs: tuple[ImageSpec, ...] = batch.images
-    kwargs: dict[str, Any] = {
-        "prompt": [s.prompt for s in specs],
-        "num_inference_steps": int(batch.steps),
-        "guidance_scale": float(batch.guidance),
-        "generator": [torch.Generator(loaded.generator_device).manual_seed(int(s.seed)) for s in specs],
-        "output_type": "pil",
-    }
-    negatives = [s.pipeline_negative for s in specs]
-    if _accepts(pipe, "negative_prompt") and (any(negatives) or profiles.family_for(type(pipe).__name__) != "flux"):
-        kwargs["negative_prompt"] = negatives
-    if from_image:
-        if any(not s.init_image for s in specs) and images is None:
-            raise ValueError(f"{batch.task.value} batch without init_image")
-        if batch.strength is None:
-            raise ValueError(f"{batch.task.value} batch without strength")
-        kwargs["image"] = images if images is not None else [
-            _load_init_image(s.init_image, batch.width, batch.height) for s in specs]
-        kwargs["strength"] = float(batch.strength)
-        if _accepts(pipe, "width"):  # FLUX/SD3 img2img take explicit sizes; SD uses the image's
-            kwargs["width"], kwargs["height"] = batch.width, batch.height
-    else:
-        kwargs["width"], kwargs["height"] = batch.width, batch.height
-    return pipe, kwargs
-
-
 def render_batch(loaded: LoadedPipelines, batch: RenderBatch, on_step: Callable[[int, int], None] | None = None,
                  is_cancelled: Callable[[], bool] = lambda: False) -> list:
     """Render the whole batch in ONE pipeline call; returns its PIL images in batch order.
@@ -367,31 +283,6 @@ def render_batch(loaded: LoadedPipelines, batch: RenderBatch, on_step: Callable[
         return upscale.render_upscale(loaded, batch, on_step, is_cancelled)
     pipe, kwargs = build_call_kwargs(loaded, batch)
     return run_pipeline(pipe, kwargs, batch.steps, on_step, is_cancelled)
-
-
-def run_pipeline(pipe, kwargs: dict, steps: int, on_step: Callable[[int, int], None] | None,
-                 is_cancelled: Callable[[], bool]) -> list:
-    """One pipeline call with per-step progress and cancellation; its PIL images."""
-    import torch
-
-    interrupted = False
-
-    def on_step_end(p, step_index, timestep, callback_kwargs):
-        nonlocal interrupted
-        if on_step is not None:
-            on_step(step_index + 1, int(getattr(p, "num_timesteps", 0) or steps))
-        if is_cancelled():
-            # diffusers checks `interrupt` at the top of each step and skips the rest of the loop
-            # (the VAE still decodes the partial latents; they are discarded).
-            p._interrupt = True
-            interrupted = True
-        return callback_kwargs
-
-    with torch.inference_mode():
-        output = pipe(callback_on_step_end=on_step_end, **kwargs)
-    if interrupted or is_cancelled():
-        raise Cancelled()
-    return list(output.images)
 
 
 def metadata_extra(batch: RenderBatch) -> dict[str, Any] | None:
@@ -425,31 +316,6 @@ def encode_batch(batch: RenderBatch, images, sampler: str, model: str) -> list[E
         encoded.append(EncodedImage(spec.job_id, spec.index, spec.seed, data, hashlib.sha256(data).hexdigest(),
                                     image.width, image.height))
     return encoded
-
-
-def is_oom(exc: BaseException) -> bool:
-    """Out of memory on any device: MemoryError, torch's OutOfMemoryError, or the plain RuntimeError
-    some CUDA and MPS paths raise."""
-    if isinstance(exc, MemoryError):
-        return True
-    torch = sys.modules.get("torch")
-    oom_type = getattr(getattr(torch, "cuda", None), "OutOfMemoryError", None) if torch else None
-    if oom_type is not None and isinstance(exc, oom_type):
-        return True
-    return isinstance(exc, RuntimeError) and "out of memory" in str(exc).lower()
-
-
-def free_memory(device: str) -> None:
-    """Return cached device memory after an OOM. Call it OUTSIDE the except block: inside it the
-    exception's traceback keeps every frame of the failed call alive (activations, latents)."""
-    import torch
-
-    gc.collect()
-    if device.startswith("cuda") and torch.cuda.is_available():
-        torch.cuda.empty_cache()
-    elif device.startswith("mps") and hasattr(torch, "mps"):
-        with contextlib.suppress(Exception):
-            torch.mps.empty_cache()
 
 
 def short_error(exc: BaseException, limit: int = 300) -> str:

@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.models import RenderBatch
+from bot.renderer import pipeline
 
 log = logging.getLogger("pixelforge.renderer.upscale")
 
@@ -86,24 +87,22 @@ def render_upscale(loaded, batch: RenderBatch, on_step: Callable[[int, int], Non
                    is_cancelled: Callable[[], bool]) -> list:
     """Enlarge every image of the batch, then one image-to-image call over all of them; after an
     out-of-memory error, each image again in tiles."""
-    from bot.renderer import render
-
-    sources = [enlarge(spec.init_image, batch.width, batch.height, batch.upscaler, loaded.device)
+    sources = [enlarge(spec.init_image, batch.width, batch.height, batch.upscaler, loaded.device)  # type: ignore[arg-type]
                for spec in batch.images]
     if is_cancelled():
-        raise render.Cancelled()
-    pipe, kwargs = render.build_call_kwargs(loaded, batch, images=sources)
+        raise pipeline.Cancelled()
+    pipe, kwargs = pipeline.build_call_kwargs(loaded, batch, images=sources)
     out_of_memory = False
     try:
-        return render.run_pipeline(pipe, kwargs, batch.steps, on_step, is_cancelled)
+        return pipeline.run_pipeline(pipe, kwargs, batch.steps, on_step, is_cancelled)
     except Exception as exc:
-        if not render.is_oom(exc):
+        if not pipeline.is_oom(exc):
             raise
         out_of_memory = True
     if out_of_memory:
         # Freed outside the except block (its traceback holds the failed call's tensors).
         del kwargs
-        render.free_memory(loaded.device)
+        pipeline.free_memory(loaded.device)
     tile = native_edge(loaded)
     log.warning("upscale batch %s: out of memory at %dx%d, rendering in %dpx tiles", batch.batch_id,
                 batch.width, batch.height, tile)
@@ -113,9 +112,7 @@ def render_upscale(loaded, batch: RenderBatch, on_step: Callable[[int, int], Non
 
 def native_edge(loaded) -> int:
     """The model's trained edge in pixels (the tile size)."""
-    from bot.renderer.render import _native_size
-
-    sample, scale = _native_size(loaded.txt2img)
+    sample, scale = pipeline.native_size(loaded.txt2img)
     return int(sample * scale) if sample else 512
 
 
@@ -154,8 +151,6 @@ def render_tiled(loaded, batch: RenderBatch, index: int, source, tile: int,
     import torch
     from PIL import Image
 
-    from bot.renderer import render
-
     spec = batch.images[index]
     width, height = source.size
     tile_w, tile_h = min(tile, width), min(tile, height)
@@ -168,16 +163,16 @@ def render_tiled(loaded, batch: RenderBatch, index: int, source, tile: int,
     per_tile = max(1, int(batch.steps * float(batch.strength or 1.0)))
     for number, (x, y) in enumerate(tiles):
         if is_cancelled():
-            raise render.Cancelled()
+            raise pipeline.Cancelled()
         crop = source.crop((x, y, x + tile_w, y + tile_h))
-        pipe, kwargs = render.build_call_kwargs(loaded, _one_image(batch, spec, tile_w, tile_h), images=[crop])
+        pipe, kwargs = pipeline.build_call_kwargs(loaded, _one_image(batch, spec, tile_w, tile_h), images=[crop])
         kwargs["generator"] = [generator]
 
         def progress(step: int, total: int, number: int = number) -> None:
             if on_step is not None:
                 on_step(number * per_tile + min(step, per_tile), len(tiles) * per_tile)
 
-        (out,) = render.run_pipeline(pipe, kwargs, batch.steps, progress, is_cancelled)
+        (out,) = pipeline.run_pipeline(pipe, kwargs, batch.steps, progress, is_cancelled)
         mask = np.outer(_ramp(tile_h, overlap, y > 0, y + tile_h < height),
                         _ramp(tile_w, overlap, x > 0, x + tile_w < width))[..., None]
         canvas[y:y + tile_h, x:x + tile_w] += np.asarray(out.convert("RGB"), dtype=np.float32) * mask

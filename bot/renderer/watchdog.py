@@ -25,7 +25,7 @@ DEFAULT_ENCODE_TIMEOUT = 60.0  # a batch of 4 at 1024² encodes in ~3 s on a bus
 
 
 class Watched(Protocol):
-    """What the local client knows about a batch in flight (client._InFlight)."""
+    """What the local client knows about a batch in flight (inflight.InFlight)."""
 
     last_seen: float  # time.monotonic() of the worker's last message about it
     changed: asyncio.Event  # set on every such message and when it ends

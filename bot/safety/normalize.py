@@ -200,7 +200,7 @@ def _word(raw: str) -> Token:
 def _reading(text: str) -> Reading:
     tokens: list[Token] = []
     joined: list[Joined] = []
-    run_start, run_chars = 0, []
+    run_start, run_chars = 0, list[str]()
 
     def close_run() -> None:
         if len(run_chars) >= 3:

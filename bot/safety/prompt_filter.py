@@ -16,6 +16,7 @@ from __future__ import annotations
 import functools
 import re
 from collections.abc import Iterable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
@@ -352,7 +353,7 @@ class PromptFilter:
                     yield Hit(category, term), ()
 
 
-def _rule_words(reading: Reading, terms: _Terms, fuzzy: bool, blank: set[int] = frozenset()) -> list[str]:
+def _rule_words(reading: Reading, terms: _Terms, fuzzy: bool, blank: AbstractSet[int] = frozenset()) -> list[str]:
     """The reading's words for the rules: pieces written apart read as one ("c.l.o.t.h.e.s",
     "n u d e"), each word corrected to the term or rule word it misspells, those in `blank` as "_"."""
     starts = {joined.start: joined for joined in reading.joined}

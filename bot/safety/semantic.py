@@ -10,8 +10,8 @@ catches depends on the operator's model and has not been measured here (no real 
 It runs after the terms/rules/classifier layers have let a prompt through (SafetyService._read_text),
 on the prompt only (the negative has its own rule, bot/safety/negative.py).
 
-Which encoder (`pick_encoder`): the pipeline's first CLIP text encoder, `text_encoder` with
-`tokenizer` (CLIP ViT-L/14 in SD1.5, SDXL, SD3 and FLUX; OpenCLIP ViT-H in SD2). The pooled
+Which encoder (`pick_encoder`, bot/renderer/text_encoder.py): the pipeline's first CLIP text encoder,
+`text_encoder` with `tokenizer` (CLIP ViT-L/14 in SD1.5, SDXL, SD3 and FLUX; OpenCLIP ViT-H in SD2). The pooled
 embedding is the projected `text_embeds` when the encoder has CLIP's projection
 (CLIPTextModelWithProjection: SD3) and `pooler_output` (the final-layer EOS state) otherwise. SDXL's
 second encoder (OpenCLIP bigG, 694M parameters) would be the better-trained space, but on one CPU
@@ -33,13 +33,11 @@ import asyncio
 import logging
 import math
 import multiprocessing
-import os
 import time
 from collections import OrderedDict
 from concurrent.futures import ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
-from dataclasses import dataclass, replace
-from pathlib import Path
+from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from bot.safety.policy import ChannelKind, refusal, refused_category
@@ -107,58 +105,8 @@ SEMANTIC_ERROR = ("🚫 Your prompt could not be safety-checked (the meaning che
 SEMANTIC_ERROR_DELIVERING = ("🚫 Not delivered: the prompt could not be safety-checked again (the meaning check "
                              "did not answer), so the image was withheld. Nothing was charged; please try again.")
 
-_CLIP_CLASSES = ("CLIPTextModel", "CLIPTextModelWithProjection")
-
-
 class SemanticUnavailable(RuntimeError):
     """The semantic layer gave no usable answer (not loaded, crashed, timed out, nonsense)."""
-
-
-@dataclass(frozen=True)
-class Encoder:
-    """Which pipeline component embeds prompts, and with which tokenizer."""
-
-    component: str  # "text_encoder", "text_encoder_2", ...
-    tokenizer: str  # "tokenizer", "tokenizer_2", ...
-    class_name: str  # CLIPTextModel or CLIPTextModelWithProjection
-
-    @property
-    def projected(self) -> bool:
-        return self.class_name == "CLIPTextModelWithProjection"
-
-
-def pick_encoder(index: dict) -> Encoder | None:
-    """The CLIP text encoder of a pipeline's model_index.json (see the module's docstring), or None."""
-    for component in sorted(key for key in index if key.startswith("text_encoder")):
-        entry = index.get(component)
-        class_name = entry[1] if isinstance(entry, list) and len(entry) == 2 else None
-        tokenizer = "tokenizer" + component[len("text_encoder"):]
-        if class_name in _CLIP_CLASSES and index.get(tokenizer):
-            return Encoder(component, tokenizer, class_name)
-    return None
-
-
-def model_encoder(model: str) -> Encoder:
-    """The encoder of IMAGE_MODEL (a folder, or a hub id in the local cache: never downloaded), or
-    ValueError with the reason. Reads JSON only: safe in the bot's process."""
-    from bot.renderer import profiles
-
-    index = profiles.read_model_index(model, local_files_only=True)
-    if index is None:
-        raise ValueError(f"{model} has no model_index.json here (a folder saved with save_pretrained, or a hub "
-                         "model already in the local Hugging Face cache: run `python -m bot render` once)")
-    encoder = pick_encoder(index)
-    if encoder is None:
-        raise ValueError(f"{model} has no CLIP text encoder with a tokenizer (model_index.json lists "
-                         f"{sorted(k for k in index if k.startswith('text_encoder')) or 'none'})")
-    folder = Path(os.path.expanduser(model))
-    if folder.is_dir():
-        for part in (encoder.component, encoder.tokenizer):
-            if not (folder / part).is_dir():
-                raise ValueError(f"{model} lists {part} in model_index.json but has no {part}/ folder")
-        if not (folder / encoder.component / "config.json").is_file():
-            raise ValueError(f"{model}/{encoder.component} has no config.json")
-    return encoder
 
 
 def decide(scores: dict[Category, float], threshold: float, kind: ChannelKind) -> tuple[Category, float] | None:
@@ -235,16 +183,16 @@ class SemanticLayer:
             self._launch()
         pool, loaded = self._pool, self._loaded  # this prompt's child, even if another prompt replaces it
         try:
-            info = await asyncio.wait_for(asyncio.shield(loaded), max(deadline - time.monotonic(), 0.001))
+            info = await asyncio.wait_for(asyncio.shield(loaded), max(deadline - time.monotonic(), 0.001))  # type: ignore[arg-type]
             self.child_pid = info.get("pid")
-            raw = await asyncio.wait_for(asyncio.wrap_future(pool.submit(semantic_child.score, prompt)),
+            raw = await asyncio.wait_for(asyncio.wrap_future(pool.submit(semantic_child.score, prompt)),  # type: ignore[union-attr]
                                          max(deadline - time.monotonic(), 0.001))
         except (asyncio.TimeoutError, BrokenProcessPool) as exc:
             # Stuck or dead: a fresh child for the next prompt (a stuck one would hold every later one).
             self._kill(pool)
             raise SemanticUnavailable(_describe(exc)) from exc
         except Exception as exc:
-            if loaded.done() and not loaded.cancelled() and loaded.exception() is not None:
+            if loaded.done() and not loaded.cancelled() and loaded.exception() is not None:  # type: ignore[union-attr]
                 self._kill(pool)  # it never loaded: try a fresh child next time
             raise SemanticUnavailable(_describe(exc)) from exc
         scores = _valid(raw)

@@ -18,7 +18,7 @@ def init(model: str, anchors: dict[str, list[str]], threads: int = 1) -> dict:
     import transformers
 
     from bot.renderer.render import quiet_libraries
-    from bot.safety.semantic import model_encoder
+    from bot.renderer.text_encoder import model_encoder
 
     quiet_libraries()
     # A side job next to the renderers: one core keeps it out of their way (CLIP ViT-L: 72 ms for a

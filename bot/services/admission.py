@@ -18,7 +18,7 @@ import secrets
 import time
 from dataclasses import dataclass, replace
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from bot import credits
 from bot.config import Settings
@@ -160,7 +160,7 @@ class Admission:
         price is debited first in the same transaction: a refused insert (queue full, a double
         click) rolls the debit back, and a refused debit queues nothing."""
         now = time.time() if now is None else now
-        fields = dict(
+        fields: dict[str, Any] = dict(
             kind=plan.kind, requester=requester, params=plan.params,
             priority=self.priority_for(requester),
             max_per_user=self.settings.max_queued_per_user,

@@ -95,7 +95,7 @@ class CalibrationStore:
     def get(self, key: CalibrationKey) -> BatchingResult | None:
         raw = self._read().get(key.text())
         try:
-            return BatchingResult(float(raw["batched"]), float(raw["single"]), float(raw["measured_at"]))
+            return BatchingResult(float(raw["batched"]), float(raw["single"]), float(raw["measured_at"]))  # type: ignore[index]
         except (TypeError, KeyError, ValueError):
             return None
 

@@ -21,53 +21,20 @@ import logging
 import time
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING
 
 from bot.errors import RenderError, user_message
-from bot.models import ImageSpec, Job, JobStatus, JobTask, RenderBatch, RenderResult, StoredImage
+from bot.models import ImageSpec, Job, JobStatus, JobTask, RenderBatch
 from bot.scheduler import FairScheduler
+from bot.services.dispatch_contracts import DispatchSettings, Endings, JobEvents, Renderer
 from bot.services.eta import RenderRate, eta_at
 from bot.services.jobs import JobStore
 from bot.services.progress import FirstReplyGate, ProgressNotifier
 
 if TYPE_CHECKING:
-    from bot.services.lifecycle import JobService
     from bot.services.safety import SafetyService
 
 log = logging.getLogger(__name__)
-
-
-class Renderer(Protocol):
-    """One renderer worker as the dispatcher uses it (bot/renderer/pool.py: RenderWorker)."""
-
-    async def render(self, batch: RenderBatch, on_progress: Callable[[int, int], None] | None = None,
-                     on_denoised: Callable[[], None] | None = None) -> RenderResult: ...
-    def cancel(self, batch_id: int) -> None: ...
-
-
-class JobEvents(Protocol):
-    """What the front end shows. Implemented by the Discord side; services stay Discord-free."""
-
-    async def waiting(self, job: Job, position: int, eta: float | None) -> None: ...
-    async def rendering(self, job: Job, step: int, total: int, eta: float | None) -> None: ...
-    async def deliver(self, job: Job, images: list[StoredImage]) -> int | None:
-        """Show the images; must be idempotent (called again after a crash). Returns the message id."""
-    async def ended(self, job: Job, status: JobStatus, message: str) -> None: ...
-
-
-@dataclass
-class DispatchSettings:
-    images_dir: Path
-    max_batch_images: int = 4
-    batching: bool = False
-    max_attempts: int = 3
-    job_max_age: float = 3600.0
-    progress_interval: float = 2.5
-    delivery_retries: int = 5
-    position_updates: int = 25  # only the first N waiting jobs get live position edits
-    upscaler_model: str | None = None  # UPSCALER_MODEL, sent with upscale batches
-    watermark: bool = True  # WATERMARK, sent with every batch
 
 
 @dataclass
@@ -92,7 +59,7 @@ class Dispatcher:
         self.events = events
         self.settings = settings
         self.clock = clock
-        self.lifecycle: JobService | None = None  # set by JobService, which owns every ending
+        self.lifecycle: Endings | None = None  # set by JobService, which owns every ending
         self.safety: SafetyService | None = None  # set by JobService: the image check before delivery
         self.rate = RenderRate()
         self.notifier = ProgressNotifier(settings.progress_interval)
@@ -311,7 +278,7 @@ class Dispatcher:
         self._batch_of.update((j.id, running.batch_id) for j in batch)
         self._refresh_positions()
         for job in batch:  # replaces any "waiting" update still pending for these jobs
-            self._post(job, lambda job=job: self.events.rendering(job, 0, job.params.steps, estimate))
+            self._post(job, lambda job=job: self.events.rendering(job, 0, job.params.steps, estimate))  # type: ignore[misc]
         started = time.monotonic()
 
         def on_progress(step: int, total: int) -> None:
@@ -321,7 +288,7 @@ class Dispatcher:
             running.eta_end = time.monotonic() + eta if eta is not None else None
             for job in batch:
                 if job.id not in running.cancelled:
-                    self._post(job, lambda job=job: self.events.rendering(job, step, total, eta))
+                    self._post(job, lambda job=job: self.events.rendering(job, step, total, eta))  # type: ignore[misc]
 
         try:
             result = await worker.render(render_batch, on_progress, free.set)
@@ -371,7 +338,7 @@ class Dispatcher:
             return  # its first reply failed: the job was ended, nothing to show
         await self.notifier.finish(job.id)
         images = await self.store.images(job.id)
-        if self.safety is not None and not await self._passes_review(job, images):
+        if self.safety is not None and not await self.safety.passes_review(job, images, self._end):
             return
         for attempt in range(self.settings.delivery_retries):
             try:
@@ -385,24 +352,6 @@ class Dispatcher:
             await self.store.mark_delivered(job.id, message_id, now=self.clock())
             return
         log.error("job %s stays undelivered; it will be retried at the next start", job.id)
-
-    async def _passes_review(self, job: Job, images: list[StoredImage]) -> bool:
-        """Content safety between storing and showing: a withheld job ends BLOCKED (images kept on
-        disk for moderators). Any failure of the review itself withholds too: fail closed."""
-        try:
-            verdict = await self.safety.review(job, images)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("the safety review of job %s failed; its images are withheld", job.id)
-            await self._end(job, JobStatus.BLOCKED,
-                            "🚫 Not delivered: the safety check failed, so the image was withheld. Nothing was "
-                            "charged.")
-            return False
-        if verdict is None:
-            return True
-        await self._end(job, JobStatus.BLOCKED, verdict.reason)
-        return False
 
     def _spawn(self, coro) -> None:
         task = asyncio.get_running_loop().create_task(coro)

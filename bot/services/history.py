@@ -184,7 +184,7 @@ class HistoryService:
         if job is None:
             raise NotFound("That job no longer exists.")
         row = await self.db.fetchone("SELECT render_seconds, finished_at FROM jobs WHERE id = ?", (job_id,))
-        lineage, parent_id, seen = [], job.parent_job_id, {job.id}
+        lineage, parent_id, seen = list[Job](), job.parent_job_id, {job.id}
         while parent_id is not None and parent_id not in seen and len(lineage) < MAX_LINEAGE:
             parent = await self.store.get(parent_id)
             if parent is None:
@@ -192,5 +192,5 @@ class HistoryService:
             lineage.append(parent)
             seen.add(parent.id)
             parent_id = parent.parent_job_id
-        return JobDetails(job, row["render_seconds"], row["finished_at"], lineage)
+        return JobDetails(job, row["render_seconds"], row["finished_at"], lineage)  # type: ignore[index]
 

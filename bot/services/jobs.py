@@ -144,7 +144,7 @@ class JobStore:
             row = await self.db.fetchone(sql, (user_id,))
         else:  # inside the caller's transaction, which holds the connection
             row = (await conn.execute_fetchall(sql, (user_id,)))[0]
-        total, mine = row[0], row[1]
+        total, mine = row[0], row[1]  # type: ignore[index]
         if mine >= max_per_user:
             return AdmissionRefused(
                 f"You already have {mine} job(s) waiting (limit {max_per_user}). "

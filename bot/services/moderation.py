@@ -160,7 +160,7 @@ class ModerationService:
                 await conn.execute("UPDATE jobs SET message_deleted_at = ? WHERE id = ?", (now, job.id))
             if by_user_id != job.user_id:
                 reported = await conn.execute_fetchall("SELECT reported_at FROM jobs WHERE id = ?", (job.id,))
-                why = "reported by a member" if reported and reported[0]["reported_at"] else None
+                why = "reported by a member" if reported and reported[0]["reported_at"] else None  # type: ignore[index]
                 await self.audit.record(conn, guild_id=job.requester.guild_id or 0, moderator_id=by_user_id,
                                         target_id=job.user_id, action="delete result", before=f"job #{job.id} shown",
                                         after="message deleted", reason=why, now=now)

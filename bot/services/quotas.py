@@ -64,7 +64,7 @@ class QuotaPolicy:
         tiers = [amount for role, amount in self.role_credits if role in role_ids]
         if not tiers:
             return self.credits
-        return None if None in tiers else max(tiers)
+        return None if None in tiers else max(tiers)  # type: ignore[type-var]
 
 
 @dataclass(frozen=True)

@@ -197,4 +197,4 @@ class RetentionService:
                 database += os.stat(f"{self.db_path}{suffix}").st_size
         row = await self.db.fetchone("SELECT COUNT(*) FROM images WHERE pruned_at IS NOT NULL")
         free = shutil.disk_usage(self.data_dir).free
-        return StorageUse(image_files, image_bytes, input_files, input_bytes, database, int(row[0]), free, self.days)
+        return StorageUse(image_files, image_bytes, input_files, input_bytes, database, int(row[0]), free, self.days)  # type: ignore[index]

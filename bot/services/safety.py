@@ -23,14 +23,14 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
 from bot.database import Database
 from bot.errors import AdmissionRefused, ContentBlocked
-from bot.models import Job, JobKind, JobParams, Requester, StoredImage
+from bot.models import Job, JobKind, JobParams, JobStatus, Requester, StoredImage
 from bot.safety.classifier import load_classifier
 from bot.safety.decision import TextCheck, check_text
 from bot.safety.image_checker import ImageChecker, InvalidScore, checked_score
@@ -162,7 +162,7 @@ class SafetyService(SafetyRecords):
         if _is_upload(params.init_image) and self.checker is not None:
             # An image prompt (a re-roll of one too) is scored in every channel before anything is
             # queued; the result is scored again before delivery like every image.
-            score = await self._score(str(self.settings.data_dir / params.init_image))
+            score = await self._score(str(self.settings.data_dir / params.init_image))  # type: ignore[operator]
             if score is None:
                 await block("image", Category.UNCHECKED, None)
                 raise ContentBlocked("🚫 The image check could not check your image, so it was refused. Nothing "
@@ -228,13 +228,32 @@ class SafetyService(SafetyRecords):
             return await self._withhold(guild, job, Category.SEXUAL_MINORS, worst, flagged, _MINOR_RESULT.format(
                 what="your prompt or negative prompt suggests a minor"), text.recorded(job.params, always=True))
         if _is_upload(job.params.init_image):
-            upload = await self._score(str(self.settings.data_dir / job.params.init_image))
+            upload = await self._score(str(self.settings.data_dir / job.params.init_image))  # type: ignore[operator]
             if upload is None or upload >= guild.threshold:
                 # No age estimator runs here (README): a sexual upload may show a real minor.
                 return await self._withhold(guild, job, Category.SEXUAL_MINORS, worst, flagged, _MINOR_RESULT.format(
                     what="the uploaded image it started from was flagged too, and the bot cannot tell the age of "
                          "a real person in an uploaded photo"))
         return None
+
+    async def passes_review(self, job: Job, images: list[StoredImage],
+                            end: Callable[[Job, JobStatus, str], Awaitable[object]]) -> bool:
+        """Content safety between storing and showing: a withheld job ends BLOCKED (images kept on
+        disk for moderators). Any failure of the review itself withholds too: fail closed."""
+        try:
+            verdict = await self.review(job, images)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("the safety review of job %s failed; its images are withheld", job.id)
+            await end(job, JobStatus.BLOCKED,
+                      "🚫 Not delivered: the safety check failed, so the image was withheld. Nothing was "
+                      "charged.")
+            return False
+        if verdict is None:
+            return True
+        await end(job, JobStatus.BLOCKED, verdict.reason)
+        return False
 
     async def _withhold(self, guild: GuildSafety, job: Job, category: Category, score: float | None,
                         images: list[str], reason: str, shown: str | None = None) -> Verdict:
@@ -261,7 +280,7 @@ class SafetyService(SafetyRecords):
         """The checker's score of one file, in the checking thread; None if the check failed or its
         answer was not a number in 0..1 (NaN, missing, out of range): fail closed."""
         try:
-            return await asyncio.get_running_loop().run_in_executor(self._executor, checked_score, self.checker,
+            return await asyncio.get_running_loop().run_in_executor(self._executor, checked_score, self.checker,  # type: ignore[arg-type]
                                                                     path)
         except InvalidScore as exc:  # the checker ran but answered nonsense: no traceback to show
             log.warning("checking %s failed: %s", path, exc)
@@ -292,7 +311,7 @@ class SafetyService(SafetyRecords):
         if kind.allows_nsfw and not text.suggests_minor:
             if not _is_upload(job.params.init_image):
                 return list(images)
-            upload = await self._score(str(self.settings.data_dir / job.params.init_image))
+            upload = await self._score(str(self.settings.data_dir / job.params.init_image))  # type: ignore[operator]
             if upload is not None and upload < guild.threshold:
                 return list(images)
         shown = []

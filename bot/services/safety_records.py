@@ -225,4 +225,4 @@ class SafetyRecords:
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
         task.add_done_callback(lambda t: t.cancelled() or t.exception() is None
-                               or log.warning("a moderator announcement failed", exc_info=t.exception()))
+                               or log.warning("a moderator announcement failed", exc_info=t.exception()))  # type: ignore[func-returns-value]

@@ -106,7 +106,7 @@ class SettingsStore:
         async with self.db.transaction() as conn:
             rows = await conn.execute_fetchall(
                 "SELECT COUNT(*), COALESCE(SUM(name = ?), 0) FROM member_presets WHERE user_id = ?", (name, user_id))
-            count, same = rows[0][0], rows[0][1]
+            count, same = rows[0][0], rows[0][1]  # type: ignore[index]
             if not same and count >= MAX_PRESETS:
                 raise ValidationError(f"You already have {MAX_PRESETS} presets; save over one of them instead.")
             await conn.execute(
