@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from typing import TypeGuard
 
 
 class InvalidScore(ValueError):
@@ -24,7 +25,7 @@ def probability(value: object, source: str = "the safety check") -> float:
     return score
 
 
-def is_probability(value: object) -> bool:
+def is_probability(value: object) -> TypeGuard[float]:
     """`probability` as a test: False for anything it refuses (None included)."""
     try:
         probability(value)
