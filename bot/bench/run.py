@@ -214,7 +214,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--runs", type=int, default=15, help="paired end-to-end/bare runs")
     parser.add_argument("--startup-runs", type=int, default=3, help="rounds of the first-image-after-start figure")
     parser.add_argument("--only", choices=("all", "startup"), default="all", help="run one section only")
+    from bot.bench import gpu
+
+    gpu.add_arguments(parser)
     args = parser.parse_args(argv)
+    if args.gpu:  # the GPU speed table alone (bot/bench/gpu.py)
+        return gpu.main(args, measure_end_to_end)
 
     with tempfile.TemporaryDirectory() as tmp:
         model = args.model or _tiny_model(Path(tmp))

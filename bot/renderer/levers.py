@@ -76,6 +76,10 @@ def _plain_attention(module) -> bool:
     return bool(names) and names <= {"AttnProcessor", "AttnProcessor2_0", "FusedAttnProcessor2_0"}
 
 
+def _fused(module) -> bool:
+    return any(getattr(m, "fused_projections", False) for m in module.modules())
+
+
 def _denoiser(pipe):
     return getattr(pipe, "unet", None) or getattr(pipe, "transformer", None)
 
@@ -91,8 +95,9 @@ def apply_levers(pipe, levers: Levers, *, warm_up: bool = True) -> list[str]:
         # Fusing sets its own SDPA processor; fuse from the plain one so the fused layers exist.
         for module in modules:
             if _plain_attention(module) and hasattr(module, "fuse_qkv_projections"):
-                module.set_attn_processor(AttnProcessor2_0())
-                module.fuse_qkv_projections()
+                if not _fused(module):  # once: fusing again would rebuild every fused layer
+                    module.set_attn_processor(AttnProcessor2_0())
+                    module.fuse_qkv_projections()
                 applied.append(f"fuse_qkv:{type(module).__name__}")
     else:
         processor = AttnProcessor2_0 if levers.sdpa else AttnProcessor
@@ -114,11 +119,12 @@ def apply_levers(pipe, levers: Levers, *, warm_up: bool = True) -> list[str]:
             applied.append("vae_tiling")
     if levers.compile != "off":
         denoiser = _denoiser(pipe)
-        # nn.Module.compile compiles in place: pipe.unet keeps its class and config for every reader.
-        denoiser.compile(mode=None if levers.compile == "default" else levers.compile)
+        if getattr(denoiser, "_compiled_call_impl", None) is None:  # once (a second compile starts over)
+            # nn.Module.compile compiles in place: pipe.unet keeps its class and config for every reader.
+            denoiser.compile(mode=None if levers.compile == "default" else levers.compile)
+            if warm_up:
+                _warm_up(pipe)
         applied.append(f"compile:{levers.compile}")
-        if warm_up:
-            _warm_up(pipe)
     log.info("renderer levers: %s", ", ".join(applied))
     return applied
 
