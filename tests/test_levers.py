@@ -11,6 +11,16 @@ from bot.renderer import levers
 torch = pytest.importorskip("torch")
 
 
+@pytest.fixture(autouse=True, scope="module")
+def _one_torch_thread():
+    """Two cores shared by several test runs: torch's spinning worker threads make a 0.3 s render
+    take 10 s when the cores are oversubscribed; one thread is steady."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
 def test_levers_are_off_by_default_and_read_from_the_settings():
     assert levers.from_env({}) == levers.Levers()
     assert not levers.Levers().active
@@ -46,7 +56,7 @@ def _processors(module) -> set[str]:
 
 
 def test_levers_set_what_they_claim_and_leave_the_image_unchanged(tiny_folder):
-    from diffusers.models.attention import AttentionModuleMixin
+    from diffusers.models.attention_processor import Attention
 
     from bot.renderer.render import load_pipelines
 
@@ -60,7 +70,7 @@ def test_levers_set_what_they_claim_and_leave_the_image_unchanged(tiny_folder):
     convs = [m.weight for m in pipe.unet.modules() if isinstance(m, torch.nn.Conv2d) and m.weight.shape[-1] > 1]
     assert convs and all(w.is_contiguous(memory_format=torch.channels_last) for w in convs)
     assert not convs[0].is_contiguous()  # really NHWC, not a 1x1 that is both
-    attention = [m for m in pipe.unet.modules() if isinstance(m, AttentionModuleMixin)]
+    attention = [m for m in pipe.unet.modules() if isinstance(m, Attention)]
     assert attention and all(m.fused_projections for m in attention)
     assert all(hasattr(m, "to_kv" if m.is_cross_attention else "to_qkv") for m in attention)
     assert _processors(pipe.unet) == {"FusedAttnProcessor2_0"}

@@ -139,8 +139,8 @@ def measure_model(spec: ModelSpec, device: str, dtype, runs: int, compile_mode: 
     if save_to is not None:
         pipe.save_pretrained(str(save_to))  # before any lever: fused layers would be saved as extra weights
     lines = [f"{spec.label} at {spec.size}x{spec.size}, {spec.steps} steps, CFG {spec.guidance:g}: "
-             f"{flops.per_image / 1e12:.2f} TFLOP per image (UNet {flops.unet_call / 1e12:.3f} TFLOP per step at "
-             f"batch 2, text encoders {flops.text / 1e12:.3f}, VAE decode {flops.vae_decode / 1e12:.3f})",
+             f"{flops.per_image / 1e12:.4g} TFLOP per image (UNet {flops.unet_call / 1e12:.4g} TFLOP per step at "
+             f"batch 2, text encoders {flops.text / 1e12:.3g}, VAE decode {flops.vae_decode / 1e12:.3g})",
              f"  {'lever set':<40} {'img/s':>8} {'ms/img':>9} {'TFLOP/s':>8} {'% ceiling':>9}  warm-up"]
     cuda = device.startswith("cuda")
     for row in lever_rows(spec, cuda, compile_mode):
@@ -150,7 +150,7 @@ def measure_model(spec: ModelSpec, device: str, dtype, runs: int, compile_mode: 
         achieved = flops.per_image * row.batch / seconds / 1e12
         share = f"{achieved / ceiling * 100:.1f}%" if ceiling else "unknown"
         lines.append(f"  {row.label:<40} {row.batch / seconds:>8.3f} {seconds * 1000 / row.batch:>9.1f} "
-                     f"{achieved:>8.2f} {share:>9}  {warm:.1f} s")
+                     f"{achieved:>8.4g} {share:>9}  {warm:.1f} s")
     tiling = _vae_tiling(pipe, device, spec.size * 2, runs)
     lines.append(f"  VAE decode at {spec.size * 2}x{spec.size * 2} (above the model's size, as after a 2x upscale): "
                  f"untiled {tiling['untiled']}, tiled {tiling['tiled']}")

@@ -98,9 +98,9 @@ FULL_SPECS = {
     "sdxl": ModelSpec("sdxl", "SDXL", "sdxl", _SDXL_UNET, _vae(1024, 0.13025, True), (_CLIP_L, _CLIP_BIGG), 1024, 30),
 }
 SMALL_SPECS = {
-    "sd15": ModelSpec("sd15", "small SD-shaped", "sd", _SMALL_SD_UNET, _SMALL_VAE, (_SMALL_CLIP,), 64, 4),
+    "sd15": ModelSpec("sd15", "small SD-shaped", "sd", _SMALL_SD_UNET, _SMALL_VAE, (_SMALL_CLIP,), 64, 2),
     "sdxl": ModelSpec("sdxl", "small SDXL-shaped", "sdxl", _SMALL_SDXL_UNET, dict(_SMALL_VAE, force_upcast=True),
-                      (_SMALL_CLIP, _SMALL_CLIP), 64, 4),
+                      (_SMALL_CLIP, _SMALL_CLIP), 64, 2),
 }
 
 
@@ -142,7 +142,7 @@ def build_components(spec: ModelSpec, device: str = "cpu", dtype=None, seed: int
     for name in ("unet", "vae", "text_encoder", "text_encoder_2"):
         if name in parts:
             parts[name] = parts[name].eval()
-            if dtype is not None and device != "meta":
+            if dtype is not None and device != "meta" and dtype != torch.float32:  # created in float32
                 parts[name] = parts[name].to(dtype)
     return parts
 
