@@ -13,6 +13,9 @@ Prints, all measured now on this machine:
   in line, that admission with quotas (debit and ledger in its transaction) vs without, and the
   time to pick the next job (goal < 1 ms); /history pages and searches at 100,000 jobs; memory.
 
+`--gpu` prints only the GPU speed table: full-size SD 1.5 / SDXL with and without each speed lever,
+images per second and the share of the device's ceiling (bot/bench/gpu.py).
+
 Acknowledgement latency needs the Discord-compatible test server, which lives in the repository's
 tests/ (product code never imports them): `python -m tests.bench_ack` in a source checkout.
 
