@@ -22,6 +22,7 @@ from bot.config_values import (
     _id_set,
     _int,
     _quota_credits,
+    _render_levers,
     _role_credits,
     _semantic,
     _upload_hosts,
@@ -119,6 +120,10 @@ class Settings:
     # encoder and must be calibrated with the operator's model (python -m bot semantic-calibrate).
     safety_semantic: bool = False
     safety_semantic_threshold: float = 0.85
+    # --- gpubench ---
+    # The renderer's speed levers (bot/renderer/levers.py), validated here and handed to every
+    # renderer's environment (local processes and Ray actors alike): ((name, value), ...).
+    render_levers: tuple[tuple[str, str], ...] = ()
 
     @property
     def device(self) -> str:
@@ -342,4 +347,6 @@ def load_settings(env: dict | None = None, dotenv: bool = True, require_token: b
         # --- semantic ---
         safety_semantic=_semantic(env, model),
         safety_semantic_threshold=_float(env, "SAFETY_SEMANTIC_THRESHOLD", 0.85, 0.01, 1.0),
+        # --- gpubench ---
+        render_levers=_render_levers(env),
     )

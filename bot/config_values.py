@@ -167,3 +167,17 @@ def _semantic(env: dict, model: str) -> bool:
         except ValueError as exc:
             raise ConfigError(f"SAFETY_SEMANTIC=on needs the text encoder of IMAGE_MODEL: {exc}") from None
     return on
+# --- gpubench ---
+_LEVER_SETTINGS = ("RENDER_CHANNELS_LAST", "RENDER_FUSE_QKV", "RENDER_COMPILE")
+
+
+def _render_levers(env: dict) -> tuple[tuple[str, str], ...]:
+    """RENDER_CHANNELS_LAST / RENDER_FUSE_QKV (on|off) and RENDER_COMPILE (off|default|max-autotune|
+    max-autotune-no-cudagraphs), checked now; the renderer reads them again where it loads the model."""
+    from bot.renderer.levers import from_env
+
+    try:
+        from_env(env)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    return tuple((name, str(env[name]).strip()) for name in _LEVER_SETTINGS if str(env.get(name, "")).strip())

@@ -13,6 +13,9 @@ Prints, all measured now on this machine:
   in line, that admission with quotas (debit and ledger in its transaction) vs without, and the
   time to pick the next job (goal < 1 ms); /history pages and searches at 100,000 jobs; memory.
 
+`--gpu` prints only the GPU speed table: full-size SD 1.5 / SDXL with and without each speed lever,
+images per second and the share of the device's ceiling (bot/bench/gpu.py).
+
 Acknowledgement latency needs the Discord-compatible test server, which lives in the repository's
 tests/ (product code never imports them): `python -m tests.bench_ack` in a source checkout.
 
@@ -193,7 +196,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--runs", type=int, default=15, help="paired end-to-end/bare runs")
     parser.add_argument("--startup-runs", type=int, default=3, help="rounds of the first-image-after-start figure")
     parser.add_argument("--only", choices=("all", "startup"), default="all", help="run one section only")
+    from bot.bench import gpu
+
+    gpu.add_arguments(parser)
     args = parser.parse_args(argv)
+    if args.gpu:  # the GPU speed table alone (bot/bench/gpu.py)
+        return gpu.main(args, measure_end_to_end)
 
     with tempfile.TemporaryDirectory() as tmp:
         model = args.model or _tiny_model(Path(tmp))

@@ -69,6 +69,7 @@ class PixelBot(commands.Bot):
         self.pool = build_pool(
             settings.image_model, list(settings.devices), settings.dtype, settings.step_timeout,
             renderer=settings.renderer, ray_address=settings.ray_address, encode_timeout=settings.encode_timeout,
+            env=dict(settings.render_levers) or None,
         )
         self.presenter = DiscordPresenter(self)
         self.safety = SafetyService(self.db, settings, build_checker(settings.safety_image_checker,

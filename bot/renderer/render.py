@@ -218,14 +218,18 @@ def load_pipelines(model: str, device: str = "auto", dtype: str = "auto", *, saf
     else:
         pipe = pipe.to(device)
     pipe.set_progress_bar_config(disable=True)
+    # Speed levers the operator turned on (RENDER_CHANNELS_LAST, RENDER_FUSE_QKV, RENDER_COMPILE).
+    from bot.renderer import levers
+
+    levers.apply_levers(pipe, levers.from_env(os.environ))
 
     # Memory-friendly options that leave pixels unchanged:
     # - VAE slicing decodes (and encodes, img2img) the images of a batch one at a time: the VAE
     #   decode of a batch at 1024^2 is the peak of a whole job, and per-image decoding is exactly
     #   the batch-of-1 computation. (VAE *tiling* would change pixels at tile seams: not enabled.)
     # - Attention slicing is NOT enabled: with PyTorch 2 SDPA it only slows things down.
-    # - No TF32 / channels_last / torch.compile here: each changes numerics or warm-up time; the
-    #   benchmark decides those, not the default path.
+    # - No TF32 / channels_last / torch.compile by default: each changes numerics or warm-up time;
+    #   `python -m bot bench --gpu` measures them, the settings above turn them on.
     vae = getattr(pipe, "vae", None)
     if vae is not None and hasattr(vae, "enable_slicing"):
         vae.enable_slicing()
