@@ -154,12 +154,13 @@ def build_pipeline(spec: ModelSpec, device: str = "cpu", dtype=None, seed: int =
     parts = build_components(spec, device, dtype, seed)
     scheduler = EulerDiscreteScheduler(beta_start=0.00085, beta_end=0.012, beta_schedule="scaled_linear",
                                        num_train_timesteps=1000, timestep_spacing="trailing", steps_offset=1)
+    pipe: StableDiffusionPipeline | StableDiffusionXLPipeline
     if spec.family == "sdxl":
         pipe = StableDiffusionXLPipeline(scheduler=scheduler, force_zeros_for_empty_prompt=True, **parts)
     else:
         pipe = StableDiffusionPipeline(scheduler=scheduler, safety_checker=None, feature_extractor=None,
                                        requires_safety_checker=False, **parts)
-    pipe.set_progress_bar_config(disable=True)
+    pipe.set_progress_bar_config(disable=True)  # type: ignore[union-attr]  # a DiffusionPipeline method
     return pipe
 
 
