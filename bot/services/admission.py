@@ -229,8 +229,9 @@ class Admission:
             init_image=self._relative(image.path), task=JobTask.IMG2IMG, upscale_factor=None,
             width=image.width, height=image.height,
         )
+        # The strength is part of the key: Vary (Subtle) then Vary (Strong) of one image are two jobs.
         return AdmissionPlan(JobKind.VARIATION, params, parent_job_id=parent.id, image_index=index,
-                             dedupe_key=f"variation:{parent.id}:{index}:{requester.user_id}")
+                             dedupe_key=f"variation:{parent.id}:{index}:{requester.user_id}:{params.strength:g}")
 
     async def _upscale(self, requester: Requester, parent_job_id: int, index: int) -> AdmissionPlan:
         """Image `index` enlarged 2x (Lanczos or UPSCALER_MODEL) and re-detailed by image-to-image at
