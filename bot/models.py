@@ -107,6 +107,11 @@ class GenerationRequest:
     guidance: float | None = None
     image: ImagePrompt | None = None  # an image prompt: image-to-image from it
     strength: float | None = None  # image prompts only: how much of the image is re-drawn
+    # Midjourney-style parameters written in the prompt (bot/prompt_params.py):
+    chaos: int | None = None  # --chaos 0..100: how alike the grid's images are (None: independent seeds)
+    tile: bool = False  # --tile: seamless tiling
+    model: str | None = None  # --model: must name the loaded model
+    inline: str = ""  # the parameters as written back canonically ("--ar 16:9 --tile"), for Info
 
 
 @dataclass(frozen=True)
@@ -161,6 +166,9 @@ class JobParams:
     # bot/services/safety.py), kept apart from the member's: the renderer gets both
     # (ImageSpec.pipeline_negative), Info and the PNG show each, labelled.
     safety_negative: str = ""
+    chaos: int | None = None  # --chaos (txt2img only; see bot/renderer/chaos.py)
+    tile: bool = False  # --tile: circular padding while rendering (bot/renderer/tiling.py)
+    inline: str = ""  # the prompt's parameters, canonical ("--ar 16:9 --chaos 40"): Info shows them
 
     @property
     def work(self) -> float:
@@ -208,6 +216,7 @@ class Job:
             p.scheduler,
             p.strength,
             p.upscale_factor,  # written into each PNG's metadata: one value per batch
+            p.tile,  # changes the model's convolutions for the whole call
         )
 
 
@@ -227,6 +236,8 @@ class ImageSpec:
     init_image: str | None = None  # absolute path, img2img only
     # What content safety adds (JobParams.safety_negative): kept apart so the PNG labels each.
     safety_negative: str = ""
+    chaos: int | None = None  # --chaos: initial noise partly shared with the job's other images
+    chaos_seed: int | None = None  # the job's seed, from which that shared noise is drawn
 
     @property
     def pipeline_negative(self) -> str:
@@ -252,6 +263,7 @@ class RenderBatch:
     # Lanczos. The path must exist where the renderer runs (as for a local IMAGE_MODEL folder).
     upscaler: str | None = None
     watermark: bool = True  # WATERMARK: embed the invisible watermark (provenance.py); XMP is always written
+    tile: bool = False  # --tile: seamless tiling (bot/renderer/tiling.py)
 
     @property
     def is_img2img(self) -> bool:

@@ -11,7 +11,8 @@ from bot.frontend.historyviews import HISTORY_ITEMS
 from bot.frontend.uploads import start_image_job
 from bot.models import MAX_SEED
 from bot.renderer.profiles import ASPECTS
-from bot.services.settings_store import MAX_PRESET_NAME, Defaults, build_request
+from bot.services.inline_params import inline_request, limits_for
+from bot.services.settings_store import MAX_PRESET_NAME, Defaults
 
 ASPECT_NAMES = {"1:1": "1:1 square", "3:2": "3:2 landscape", "2:3": "2:3 portrait",
                 "16:9": "16:9 wide", "9:16": "9:16 tall"}
@@ -26,7 +27,7 @@ class Imagine(commands.Cog):
     # the model-specific limits are checked at admission, which names them in its reply.
     @app_commands.command(name="imagine", description="Create images from a text prompt (and an image)")
     @app_commands.describe(
-        prompt="What to draw",
+        prompt="What to draw; parameters may follow, e.g. --ar 16:9 --no trees --chaos 40 (see /help)",
         negative="What to keep out of the image",
         aspect="Image shape",
         count="How many images (1-4)",
@@ -57,12 +58,15 @@ class Imagine(commands.Cog):
         chosen = await bot.member_settings.resolve(interaction.user.id, preset)
         given = Defaults(aspect=aspect.value if aspect else None, steps=steps, guidance=guidance,
                          negative=negative, count=count)
+        # `--ar 16:9 --chaos 40 …` in the prompt count as options given (bot/services/inline_params.py).
+        limits = limits_for(bot.admission.profile)
         if image is None:
-            await start_job(interaction, build_request(prompt, given, chosen, seed=seed, strength=strength))
+            await start_job(interaction, inline_request(prompt, given, chosen, seed=seed, strength=strength,
+                                                        limits=limits))
             return
         # Cheap checks, then the download, then the job (bot/frontend/uploads.py).
-        await start_image_job(interaction, image, lambda prompt_image: build_request(
-            prompt, given, chosen, seed=seed, image=prompt_image, strength=strength))
+        await start_image_job(interaction, image, lambda prompt_image: inline_request(
+            prompt, given, chosen, seed=seed, image=prompt_image, strength=strength, limits=limits))
 
     @imagine.autocomplete("preset")
     async def preset_names(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:

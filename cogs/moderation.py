@@ -14,6 +14,7 @@ from discord.ext import commands
 from bot import charts
 from bot.errors import NotAllowed
 from bot.frontend import modtexts
+from bot.frontend.alttext import chart_description
 from bot.frontend.flows import bot_of, member_is_moderator, send_private
 from bot.frontend.moderation import attach, audit_view, require_moderator, require_whole_bot_rights
 from bot.frontend.modviews import LogPageButton, log_page
@@ -88,8 +89,11 @@ async def stats(interaction: discord.Interaction,
     title = f"{interaction.guild.name if interaction.guild else 'This server'} · last {len(numbers.days)} day(s)"
     # matplotlib draws in a worker thread (object API on an Agg canvas): the event loop keeps serving.
     png = await asyncio.to_thread(charts.stats_png, numbers, names, title)
+    alt = chart_description(len(numbers.days), sum(d.jobs for d in numbers.days),
+                            sum(d.gpu_seconds for d in numbers.days), sum(d.failures for d in numbers.days),
+                            sum(d.blocks for d in numbers.days))
     await send_private(interaction, modtexts.stats_summary(numbers),
-                       file=discord.File(io.BytesIO(png), filename="pixelforge-stats.png"))
+                       file=discord.File(io.BytesIO(png), filename="pixelforge-stats.png", description=alt))
 
 
 async def _name(interaction: discord.Interaction, user_id: int) -> str:

@@ -1,7 +1,7 @@
 """Hostile clicks end to end (`python -m bot`, the tiny model, the Discord-compatible server): two
-servers A and B and a DM. Every component the bot posts (U, V, Re-roll, Info, Delete, Report,
-Cancel, the history pages and menu) is sent with a forged custom_id: another job's id, replayed
-onto another message, from server B, from a DM. Each is refused with one ephemeral answer and
+servers A and B and a DM. Every component the bot posts (U, V, Vary (Subtle) and (Strong),
+Re-roll, Info, Delete, Report, Cancel, the history pages and menu) is sent with a forged custom_id:
+another job's id, replayed onto another message, from server B, from a DM. Each is refused with one ephemeral answer and
 nothing changes: no job queued, cancelled, deleted or reported, nothing charged.
 
 Discord (the fake server's component validation) and discord.py 2.7 (it drops a dynamic item whose
@@ -53,7 +53,8 @@ def _state(world) -> dict:
 
 def _components(job_id: int) -> list[str]:
     """The custom_ids of a result's buttons (bot/frontend/buttons.py)."""
-    return [f"img:up:v1:{job_id}:0", f"img:var:v1:{job_id}:0", f"img:reroll:v1:{job_id}",
+    return [f"img:up:v1:{job_id}:0", f"img:var:v1:{job_id}:0", f"img:vary:v1:{job_id}:0:subtle",
+            f"img:vary:v1:{job_id}:0:strong", f"img:reroll:v1:{job_id}",
             f"img:info:v1:{job_id}", f"img:delete:v1:{job_id}", f"img:report:v1:{job_id}"]
 
 

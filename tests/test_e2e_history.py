@@ -85,8 +85,8 @@ async def test_history_pages_search_and_show_with_their_refusals(world):
     # The select menu posts the job here, as /show does, with working buttons.
     opened = await server.select(alice, first.original_message_id, select_id, [str(fox_id)])
     posted = await wait_public_result(server, opened)
-    assert not posted.ephemeral and posted.attachments and f"img:var:v1:{fox_id}:0" in custom_ids(posted)
-    vary = await server.click_button(bob, posted.id, f"img:var:v1:{fox_id}:0")
+    assert not posted.ephemeral and posted.attachments and f"img:vary:v1:{fox_id}:0:subtle" in custom_ids(posted)
+    vary = await server.click_button(bob, posted.id, f"img:vary:v1:{fox_id}:0:subtle")
     await wait_result(server, vary)
 
     # /show: own job yes, a stranger's no, a missing id named; moderators may show anyone's here.

@@ -80,7 +80,8 @@ async def test_same_seed_reproduces_the_same_png_pixels(world):
 async def test_reroll_and_variation_belong_to_the_clicker(world):
     server = world.server
     await world.start_bot()
-    i = await server.invoke_slash(world.alice, world.channel, "imagine", {"prompt": "a castle", "seed": 5, "steps": 4})
+    i = await server.invoke_slash(world.alice, world.channel, "imagine", {"prompt": "a castle", "seed": 5, "steps": 4,
+                                                                       "count": 2})
     original = await wait_result(server, i)
     job_id = job_id_of(original)
 
@@ -157,7 +158,7 @@ async def test_buttons_keep_working_after_the_bot_restarts(world):
     await world.start_bot()
     reroll = await server.click_button(world.bob, message.id, f"img:reroll:v1:{job_id}")
     await wait_result(server, reroll)
-    vary = await server.click_button(world.alice, message.id, f"img:var:v1:{job_id}:0")
+    vary = await server.click_button(world.alice, message.id, f"img:vary:v1:{job_id}:0:subtle")
     await wait_result(server, vary)
 
 

@@ -36,7 +36,7 @@ async def test_old_images_are_pruned_and_show_vary_upscale_say_so_and_storage_is
 
     show = await server.invoke_slash(world.alice, world.channel, "show", {"job": old_id})
     assert "were removed (images are kept for 2 days)" in await reply_text(server, show)
-    vary = await server.click_button(world.bob, old.id, f"img:var:v1:{old_id}:0")
+    vary = await server.click_button(world.bob, old.id, f"img:vary:v1:{old_id}:0:strong")
     assert "removed by the retention policy (images are kept for 2 days), so it cannot be varied" in \
         await reply_text(server, vary)
     up = await server.click_button(world.bob, old.id, f"img:up:v1:{old_id}:0")

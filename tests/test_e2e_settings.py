@@ -47,7 +47,7 @@ async def test_settings_and_presets_change_what_imagine_renders_and_survive_a_re
 
     # V takes the clicker's variation strength (alice: subtle).
     message = await wait_result(server, await server.invoke_slash(alice, world.channel, "imagine",
-                                                                 {"prompt": "a kite"}))
+                                                                 {"prompt": "a kite", "count": 2}))
     await wait_result(server, await server.click_button(alice, message.id, f"img:var:v1:{job_id_of(message)}:0"))
     assert _last(world)["kind"] == "variation" and _last(world)["strength"] == 0.35
 

@@ -33,9 +33,9 @@ async def test_upscale_doubles_keeps_the_seed_and_its_buttons_work_after_a_resta
     read = sd_parsers.ParserManager().parse(Image.open(io.BytesIO(png.data)))
     assert read is not None and read.prompts[0].value == "a lighthouse at dusk"
     assert any(str(s.parameters.get("seed")) == "8" for s in read.samplers)
-    # Its own buttons: vary yes, re-roll no; no U (128x128 is the tiny model's cap: 4x its area).
-    assert custom_ids(upscaled) == [f"img:var:v1:{up_id}:0", f"img:info:v1:{up_id}", f"img:delete:v1:{up_id}",
-                                    f"img:report:v1:{up_id}"]
+    # Its own buttons: Vary (Subtle) and (Strong), no re-roll; no U (128x128 is the tiny model's cap).
+    assert custom_ids(upscaled) == [f"img:vary:v1:{up_id}:0:subtle", f"img:vary:v1:{up_id}:0:strong",
+                                    f"img:info:v1:{up_id}", f"img:delete:v1:{up_id}", f"img:report:v1:{up_id}"]
 
     jobs = {j["id"]: j for j in job_rows(world.data_dir)}
     row = jobs[up_id]
@@ -49,7 +49,7 @@ async def test_upscale_doubles_keeps_the_seed_and_its_buttons_work_after_a_resta
 
     await bot.stop()
     await world.start_bot()
-    vary = await server.click_button(world.alice, upscaled.id, f"img:var:v1:{up_id}:0")
+    vary = await server.click_button(world.alice, upscaled.id, f"img:vary:v1:{up_id}:0:strong")
     varied = await wait_result(server, vary)
     var_id = job_id_of(varied)
     assert "(variation)" in varied.content
@@ -61,4 +61,4 @@ async def test_upscale_doubles_keeps_the_seed_and_its_buttons_work_after_a_resta
     assert (f"#{var_id} variation of image 1 of #{up_id} ← #{up_id} 2× upscale of image 2 of #{base_id} "
             f"← #{base_id} imagine") in text
     assert "rendered in" in text and "**Seed:**" in text and "**Model:** tiny-sd" in text
-    assert "**Strength:** 0.6" in text
+    assert "**Strength:** 0.75" in text

@@ -577,3 +577,35 @@ async def test_a_second_guild_with_its_own_members_dms_and_forged_clicks(server,
     with pytest.raises(ValueError, match="cannot see"):  # still only messages the user can see
         await server.click_button(carol, msg.id, "img:reroll:v1:job1")
     assert server.violations == []
+
+
+async def test_attachment_descriptions_are_stored_returned_and_limited_to_1024_characters(server):
+    """Alt text: Discord keeps an attachment's `description` (at most 1024 characters) and returns it;
+    a longer one is refused with 400/50035 naming the field, and nothing is posted."""
+    api, auth = server.api_base, {"Authorization": "Bot test-token"}
+    ch = server.channel.id
+
+    def form(payload: dict[str, Any]) -> aiohttp.FormData:
+        data = aiohttp.FormData(quote_fields=False)
+        data.add_field("payload_json", json.dumps({"allowed_mentions": {"parse": []}, **payload}))
+        data.add_field("files[0]", PNG, filename="a.png", content_type="application/octet-stream")
+        return data
+
+    async with aiohttp.ClientSession() as http:
+        alt = "A" * 1024
+        async with http.post(f"{api}/channels/{ch}/messages", headers=auth,
+                             data=form({"attachments": [{"id": 0, "filename": "a.png", "description": alt}]})) as r:
+            created = await r.json()
+        assert r.status == 200 and created["attachments"][0]["description"] == alt
+        assert server.get_message(int(created["id"])).attachments[0].description == alt
+        async with http.get(f"{api}/channels/{ch}/messages/{created['id']}", headers=auth) as r:
+            assert (await r.json())["attachments"][0]["description"] == alt
+        before = len(server.messages(server.channel))
+        async with http.post(f"{api}/channels/{ch}/messages", headers=auth,
+                             data=form({"attachments": [{"id": 0, "filename": "a.png",
+                                                         "description": alt + "A"}]})) as r:
+            body = await r.json()
+        assert (r.status, body["code"]) == (400, 50035)
+        assert "description" in body["errors"]["attachments"]["0"]
+        assert len(server.messages(server.channel)) == before
+    assert [v.split(":")[0] for v in server.violations] == ["rejected request"], server.violations

@@ -40,7 +40,7 @@ from bot.services.settings_store import SettingsStore
 log = logging.getLogger(__name__)
 
 EXTENSIONS = ("cogs.imagine", "cogs.queue", "cogs.quota", "cogs.moderation", "cogs.safety", "cogs.history",
-              "cogs.settings", "cogs.storage")
+              "cogs.settings", "cogs.storage", "cogs.help")
 
 
 def apply_endpoints(settings: Settings) -> None:

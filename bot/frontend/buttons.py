@@ -11,6 +11,7 @@ import discord
 from bot.frontend.flows import authorized_job, bot_of, guard, reply_error, start_job, with_notices
 from bot.models import Job, JobTask, RerollRequest, UpscaleRequest, VariationRequest
 from bot.services.authz import JobAction
+from bot.services.settings_store import VARIATIONS
 
 
 class _Guarded:
@@ -56,6 +57,29 @@ class VariationButton(_Guarded, discord.ui.DynamicItem[discord.ui.Button],
         # The new job is the clicker's: their /settings variation strength decides.
         strength = (await bot_of(interaction).member_settings.defaults(interaction.user.id)).variation
         await start_job(interaction, VariationRequest(self.job_id, self.index, strength))
+
+
+class VaryButton(_Guarded, discord.ui.DynamicItem[discord.ui.Button],
+                 template=r"img:vary:v1:(?P<job>\d+):(?P<index>\d+):(?P<mode>subtle|strong)"):
+    """Vary (Subtle) / Vary (Strong) under a single image or an upscale, as Midjourney has them: a
+    variation of image `index` at that fixed strength (settings_store.VARIATIONS), whatever the
+    clicker's /settings default (which stays for V1…Vn on grids). Anyone may click; the new job is
+    theirs, submitted, priced and checked like a V click."""
+
+    def __init__(self, job_id: int, index: int, mode: str):
+        super().__init__(discord.ui.Button(
+            label=f"Vary ({mode.title()})", emoji="🪄", style=discord.ButtonStyle.secondary, row=1,
+            custom_id=f"img:vary:v1:{job_id}:{index}:{mode}",
+        ))
+        self.job_id, self.index, self.mode = job_id, index, mode
+
+    @classmethod
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item, match: re.Match[str]):
+        return cls(int(match["job"]), int(match["index"]), match["mode"])
+
+    async def clicked(self, interaction: discord.Interaction) -> None:
+        await authorized_job(interaction, self.job_id, JobAction.VARY)
+        await start_job(interaction, VariationRequest(self.job_id, self.index, VARIATIONS[self.mode]))
 
 
 class UpscaleButton(_Guarded, discord.ui.DynamicItem[discord.ui.Button],
@@ -173,18 +197,24 @@ class ReportButton(_Guarded, _ByJobId, discord.ui.DynamicItem[discord.ui.Button]
         await interaction.response.send_message(text, ephemeral=True)
 
 
-ALL_BUTTONS = (VariationButton, UpscaleButton, RerollButton, InfoButton, DeleteButton, CancelButton, ReportButton)
+ALL_BUTTONS = (VariationButton, VaryButton, UpscaleButton, RerollButton, InfoButton, DeleteButton, CancelButton,
+               ReportButton)
 
 
 def result_view(job: Job, upscalable: list[bool] | None = None) -> discord.ui.View:
-    """U1…Un (each image that can still grow), V1…Vn, then Re-roll (not on an upscale: its seed and
-    source are fixed), Info, Delete and Report."""
+    """U1…Un (each image that can still grow), V1…Vn on a grid or Vary (Subtle) and Vary (Strong)
+    under a single image or an upscale, then Re-roll (not on an upscale: its seed and source are
+    fixed), Info, Delete and Report."""
     view = discord.ui.View(timeout=None)
     for index in range(job.params.count):
         if upscalable is None or (index < len(upscalable) and upscalable[index]):
             view.add_item(UpscaleButton(job.id, index))
-    for index in range(job.params.count):
-        view.add_item(VariationButton(job.id, index))
+    if job.params.count == 1:  # a single image or an upscale (always one image)
+        for mode in VARIATIONS:
+            view.add_item(VaryButton(job.id, 0, mode))
+    else:
+        for index in range(job.params.count):
+            view.add_item(VariationButton(job.id, index))
     if job.params.task is not JobTask.UPSCALE:
         view.add_item(RerollButton(job.id))
     view.add_item(InfoButton(job.id))

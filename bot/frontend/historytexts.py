@@ -72,6 +72,8 @@ def info(details: JobDetails, image_prompt: str | None = None) -> str:
     if p.upscale_factor:
         extra += f" · **Upscale:** {p.upscale_factor:g}×"
     lines.append(f"**Task:** {task}{extra}")
+    if p.inline:  # the parameters written in the prompt (--ar, --chaos, --tile, …), as parsed
+        lines.append(f"**Prompt parameters:** {_escape(p.inline)}")
     lines.append(f"**Model:** {_escape(p.model)}" + (f" · **Sampler:** {p.scheduler}" if p.scheduler else ""))
     if image_prompt:
         lines.append(f"**Image prompt:** {image_prompt}")

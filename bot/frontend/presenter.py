@@ -19,6 +19,7 @@ import discord
 
 from bot import logsafety
 from bot.frontend import texts
+from bot.frontend.alttext import image_description
 from bot.frontend.buttons import progress_view, result_view
 from bot.models import INTERACTION_TOKEN_LIFETIME, Job, JobStatus, StoredImage
 
@@ -156,8 +157,10 @@ class DiscordPresenter:
 
 
 def _files(job: Job, images: list[StoredImage]) -> list[discord.File]:
+    description = image_description(job.params.prompt)  # alt text for screen readers
     return [
-        discord.File(image.path, filename=f"pixelforge-{job.id}-{image.index + 1}{Path(image.path).suffix}")
+        discord.File(image.path, filename=f"pixelforge-{job.id}-{image.index + 1}{Path(image.path).suffix}",
+                     description=description)
         for image in images
     ]
 

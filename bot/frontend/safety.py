@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING
 
 import discord
 
+from bot.frontend.alttext import image_description
 from bot.frontend.flows import channel_is_nsfw
 from bot.frontend.texts import clip, escape, fit
 from bot.models import Job
@@ -66,7 +67,8 @@ class DiscordSafetyFront:
         files = []
         if images and await self.channel_nsfw(log_channel_id):
             files = [discord.File(path, filename=f"flagged-{record.job_id}-{i + 1}{Path(path).suffix}",
-                                  spoiler=True) for i, path in enumerate(images) if Path(path).is_file()]
+                                  spoiler=True, description=image_description(record.prompt))
+                     for i, path in enumerate(images) if Path(path).is_file()]
         await self._post(log_channel_id, f"🛡️ Blocked {describe_block(record)}", files)
 
     async def announce_report(self, log_channel_id: int, job: Job, reporter_id: int) -> None:

@@ -96,6 +96,10 @@ def result(job: Job) -> str:
         details += " · from an image prompt"
     if p.strength is not None:
         details += f" · strength {p.strength:g}"
+    if p.chaos is not None:
+        details += f" · chaos {p.chaos}"
+    if p.tile:
+        details += " · tiled"
     return fit(f"{headline(job)}\n{details}")
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.models import ImageSpec, RenderBatch
-from bot.renderer import profiles
+from bot.renderer import chaos, profiles
 
 
 class Cancelled(Exception):
@@ -105,6 +105,7 @@ def build_call_kwargs(loaded: LoadedPipelines, batch: RenderBatch, images: list 
             kwargs["width"], kwargs["height"] = batch.width, batch.height
     else:
         kwargs["width"], kwargs["height"] = batch.width, batch.height
+        chaos.apply(pipe, batch, kwargs)  # --chaos: initial noise shared across the grid
     return pipe, kwargs
 
 

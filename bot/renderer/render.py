@@ -10,6 +10,7 @@ and a caller can set environment variables (CUDA_VISIBLE_DEVICES, HF_HUB_OFFLINE
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import logging
 import os
@@ -21,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.models import EncodedImage, JobTask, ModelInfo, RenderBatch
-from bot.renderer import pngmeta, profiles, provenance
+from bot.renderer import chaos, pngmeta, profiles, provenance, tiling
 from bot.renderer.pipeline import (  # noqa: F401  (worker.py and ray_worker.py use them here)
     Cancelled,
     LoadedPipelines,
@@ -281,6 +282,9 @@ def render_batch(loaded: LoadedPipelines, batch: RenderBatch, on_step: Callable[
     `upscale.render_upscale` (enlarge, then this same call; tiles only after running out of memory)."""
     if is_cancelled():
         raise Cancelled()
+    if batch.tile:  # --tile: circular padding for this one call, restored after it
+        with tiling.seamless(loaded.txt2img):
+            return render_batch(loaded, dataclasses.replace(batch, tile=False), on_step, is_cancelled)
     if batch.task is JobTask.UPSCALE:
         from bot.renderer import upscale
 
@@ -313,7 +317,8 @@ def encode_batch(batch: RenderBatch, images, sampler: str, model: str) -> list[E
     for spec, image in zip(batch.images, images, strict=True):
         params = pngmeta.format_parameters(
             spec.prompt, spec.negative_prompt, batch.steps, sampler, batch.guidance, spec.seed,
-            round(image.width / factor), round(image.height / factor), batch.model_label or model, extra=extra,
+            round(image.width / factor), round(image.height / factor), batch.model_label or model,
+            extra={**(extra or {}), **tiling.png_pairs(batch), **chaos.png_pairs(spec)} or None,
             safety_negative=spec.safety_negative,
         )
         data = provenance.marked_png(image, params, spec.job_id, spec.index, watermark=batch.watermark)

@@ -40,7 +40,9 @@ from bot.models import (
     WorkRequest,
     work_units,
 )
-from bot.renderer.profiles import ASPECTS, DEFAULT_IMAGE_STRENGTH, ModelProfile, sizes_for_aspect, upscale_size
+from bot.prompt_params import aspect_ratio
+from bot.renderer.profiles import ASPECTS, DEFAULT_IMAGE_STRENGTH, ModelProfile, sizes_for_ratio, upscale_size
+from bot.services.inline_checks import check_chaos, check_model, check_tile
 from bot.services.jobs import JobStore
 
 if TYPE_CHECKING:
@@ -86,8 +88,10 @@ class Admission:
             raise ValidationError(
                 f"Your negative prompt is {len(negative)} characters; the limit is {s.max_prompt_length}."
             )
-        if request.image is None and request.aspect not in ASPECTS:
-            raise ValidationError(f"Aspect must be one of {', '.join(ASPECTS)}.")
+        ratio = aspect_ratio(request.aspect) if request.aspect in ASPECTS or request.inline else None
+        if request.image is None and ratio is None:  # any W:H within 1:4..4:1 from --ar, the five otherwise
+            raise ValidationError(f"Aspect must be one of {', '.join(ASPECTS)}"
+                                  + (" or a ratio W:H between 1:4 and 4:1." if request.inline else "."))
         if not 1 <= request.count <= MAX_COUNT:
             raise ValidationError(f"Count must be between 1 and {MAX_COUNT}.")
         steps = p.default_steps if request.steps is None else request.steps
@@ -104,23 +108,30 @@ class Admission:
         if request.image is None:
             if request.strength is not None:
                 raise ValidationError("Strength only applies to an image prompt: attach an image too.")
-            width, height = sizes_for_aspect(p, request.aspect)
-            return JobParams(
+            assert ratio is not None  # refused above when there is no image and no ratio
+            width, height = sizes_for_ratio(p, ratio)
+            return self._inline(request, JobParams(
                 prompt=prompt, negative_prompt=negative, aspect=request.aspect, width=width,
                 height=height, steps=steps, guidance=guidance, count=request.count, seed=seed,
                 model=self.model_label, scheduler=self.scheduler_name,
-            )
+            ))
         # An image prompt: its stored size was already fitted to this model for its own aspect.
         strength = DEFAULT_IMAGE_STRENGTH if request.strength is None else float(request.strength)
         if not (math.isfinite(strength) and MIN_STRENGTH <= strength <= MAX_STRENGTH):
             raise ValidationError(f"Strength must be between {MIN_STRENGTH:g} and {MAX_STRENGTH:g}.")
         image = request.image
-        return JobParams(
+        return self._inline(request, JobParams(
             prompt=prompt, negative_prompt=negative, aspect=image.aspect, width=image.width,
             height=image.height, steps=steps, guidance=guidance, count=request.count, seed=seed,
             model=self.model_label, scheduler=self.scheduler_name, strength=strength,
             init_image=image.path, task=JobTask.IMG2IMG,
-        )
+        ))
+
+    def _inline(self, request: GenerationRequest, params: JobParams) -> JobParams:
+        """The prompt parameters beyond the options' (bot/prompt_params.py), validated."""
+        return replace(params, chaos=check_chaos(request, self.profile), tile=check_tile(request, self.profile),
+                       model=check_model(request.model, self.model_label, self.settings.image_model),
+                       inline=request.inline)
 
     @property
     def unit_work(self) -> float:
@@ -229,8 +240,9 @@ class Admission:
             init_image=self._relative(image.path), task=JobTask.IMG2IMG, upscale_factor=None,
             width=image.width, height=image.height,
         )
+        # The strength is part of the key: Vary (Subtle) then Vary (Strong) of one image are two jobs.
         return AdmissionPlan(JobKind.VARIATION, params, parent_job_id=parent.id, image_index=index,
-                             dedupe_key=f"variation:{parent.id}:{index}:{requester.user_id}")
+                             dedupe_key=f"variation:{parent.id}:{index}:{requester.user_id}:{params.strength:g}")
 
     async def _upscale(self, requester: Requester, parent_job_id: int, index: int) -> AdmissionPlan:
         """Image `index` enlarged 2x (Lanczos or UPSCALER_MODEL) and re-detailed by image-to-image at

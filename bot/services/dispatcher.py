@@ -240,13 +240,15 @@ class Dispatcher:
                     job_id=job.id, index=index, prompt=p.prompt, negative_prompt=p.negative_prompt,
                     safety_negative=p.safety_negative, seed=seed, init_image=init,
                     output_path=str(self.settings.images_dir / str(job.id) / f"{index}-{seed}.png"),
+                    # --chaos shapes text-to-image noise only (an image-to-image job starts from its image)
+                    chaos=p.chaos if p.task is JobTask.TXT2IMG else None, chaos_seed=p.seed,
                 ))
         return RenderBatch(
             batch_id=next(self._batch_ids), width=head.width, height=head.height, steps=head.steps,
             guidance=head.guidance, images=tuple(specs), strength=head.strength, model_label=head.model,
             task=head.task, upscale_factor=head.upscale_factor,
             upscaler=self.settings.upscaler_model if head.task is JobTask.UPSCALE else None,
-            watermark=self.settings.watermark,
+            watermark=self.settings.watermark, tile=head.tile,
         )
 
     async def _render(self, worker: Renderer, batch: list[Job], free: asyncio.Event) -> None:

@@ -21,6 +21,7 @@ MAX_CUSTOM_ID = 100
 MAX_LABEL = 80
 MAX_EMBEDS = 10
 MAX_EMBED_TOTAL = 6000
+MAX_ATTACHMENT_DESCRIPTION = 1024  # alt text
 
 BUTTON, ACTION_ROW = 2, 1
 SELECT_TYPES = {3, 5, 6, 7, 8}
@@ -126,6 +127,11 @@ def check_message_payload(payload: dict[str, Any], new_files: list[Any], *, pref
 
     if final_attachment_count > MAX_ATTACHMENTS:
         errs.add(["attachments"], "BASE_TYPE_MAX_LENGTH", f"Must be {MAX_ATTACHMENTS} or fewer in length.")
+    for i, entry in enumerate(payload.get("attachments") or []):
+        description = entry.get("description") if isinstance(entry, dict) else None
+        if description is not None and not isinstance(description, str):
+            errs.add(["attachments", i, "description"], "BASE_TYPE_STRING", "Must be a string.")
+        max_length(errs, ["attachments", i, "description"], description, MAX_ATTACHMENT_DESCRIPTION)
 
     if payload.get("components") is not None:
         check_components(errs, payload["components"], bool((payload.get("flags") or 0) & FLAG_COMPONENTS_V2))
