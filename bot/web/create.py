@@ -67,6 +67,8 @@ async def _read_form(request: web.Request, limit: int) -> tuple[dict, bytes | No
     """The form's fields, and the uploaded file's bytes (None without one), read as they stream:
     a file over the limit is refused as soon as more than `limit` bytes arrived."""
     values, data = {}, None
+    if not request.content_type.startswith("multipart/"):  # a form without a file input
+        return {k: str(v)[:7000] for k, v in (await request.post()).items() if isinstance(v, str)}, None
     reader = await request.multipart()
     async for part in reader:
         if part.name == "image" and part.filename:
