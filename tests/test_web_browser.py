@@ -124,7 +124,7 @@ def test_place_in_line_and_progress_arrive_live_without_a_reload(owner_web, brow
     assert page.evaluate("window.stayed") is True
 
 
-def test_an_upload_that_is_not_an_image_is_refused_with_a_clear_message(owner_web, browser):
+def test_an_upload_that_is_not_an_image_or_too_big_and_a_refused_prompt_get_the_bots_messages(owner_web, browser):
     page = browser.new_page()
     before = db_rows(owner_web.data_dir, "SELECT COUNT(*) AS n FROM jobs")[0]["n"]
     page.goto(owner_web.base + "/")
@@ -138,6 +138,12 @@ def test_an_upload_that_is_not_an_image_is_refused_with_a_clear_message(owner_we
                                                        "buffer": b"\x89PNG" + b"\0" * 200_000}])
     page.click("#create button[type=submit]")
     assert page.inner_text(".error") == "That image is 0.2 MiB; the limit is 0.1 MiB."
+    # A prompt the filter refuses: the bot's refusal, naming the category and never the word.
+    page.fill("textarea[name=prompt]", "a nude woman on a beach")
+    page.set_input_files("input[name=image]", files=[])
+    page.click("#create button[type=submit]")
+    refusal = page.inner_text(".error")
+    assert "sexual content" in refusal and "nude" not in refusal
     assert db_rows(owner_web.data_dir, "SELECT COUNT(*) AS n FROM jobs")[0]["n"] == before
     assert not list((owner_web.data_dir / "inputs").rglob("*.png"))  # nothing refused stays on disk
 

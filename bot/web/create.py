@@ -12,14 +12,17 @@ import logging
 
 from aiohttp import web
 
-from bot.errors import BotError, NotFound, ValidationError, user_message
+from bot.credits import fmt
+from bot.errors import BotError, NotAllowed, NotFound, ValidationError, user_message
 from bot.frontend.texts import price
 from bot.models import MAX_SEED, Job, JobStatus, RerollRequest, UpscaleRequest, VariationRequest, WorkRequest
 from bot.services import downloads
 from bot.services.authz import JobAction
+from bot.services.quotas import Member
 from bot.services.settings_store import Defaults, build_request
 from bot.web import pages
 from bot.web.context import WEB, WebContext
+from bot.web.identity import is_web_job
 
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
@@ -54,8 +57,23 @@ def _number(form, name: str, kind, low, high, what: str):
 async def _create_page(request: web.Request, values: dict, error: str | None = None, status: int = 200):
     c, viewer = ctx(request), request["viewer"]
     presets = await c.core.member_settings.preset_names(viewer.user_id)
-    return await render(request, "Create", pages.create_form(request["session"].csrf, c.core.profile, presets,
-                                                             values, error), status)
+    body = pages.create_form(request["session"].csrf, c.core.profile, presets, values, error)
+    return await render(request, "Create", body + await credits_line(c, viewer), status)
+
+
+async def credits_line(c: WebContext, viewer) -> str:
+    """What /quota says first: credits used and left this period here."""
+    quotas = c.core.quotas
+    if not quotas.policy.enabled_for(viewer.guild_id):
+        return '<p class="credits">Quotas are off on this bot: images cost no credits.</p>'
+    status = await quotas.status(Member(viewer.guild_id, viewer.user_id, viewer.role_ids), entries=0)
+    a = status.account
+    if a.allowance is None:
+        text = f"Used {fmt(a.used)} credits this {status.period} · no limit"
+    else:
+        text = f"Used {fmt(a.used)} of {fmt(a.allowance)} credits this {status.period} · {fmt(a.available)} left"
+    return f'<p class="credits" id="credits">💳 {pages.e(text)} · resets {pages.when(status.resets_at)}</p>'
+
 
 
 @routes.get("/")
@@ -292,6 +310,8 @@ async def delete(request: web.Request) -> web.Response:
     c = ctx(request)
     await _after_action(request, await request.post())
     job = await _job(request, JobAction.DELETE)
+    if not is_web_job(job):  # its Discord message stays where it is: deleting it is Discord's Delete button
+        raise NotAllowed("This result was posted in Discord: delete it there, with its Delete button.")
     await c.core.moderation.result_deleted(job, request["viewer"].user_id, original=True)
     return await render(request, "Deleted", f"<h1>Deleted</h1><p>Job #{job.id} was deleted.</p>")
 

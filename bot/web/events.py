@@ -53,6 +53,8 @@ class WebEvents:
         self._states[job_id] = state  # newest last: the oldest are dropped first
         while len(self._states) > MAX_KEPT:
             del self._states[next(iter(self._states))]
+        while len(self.first_lines) > MAX_KEPT:  # price lines of pages never opened
+            del self.first_lines[next(iter(self.first_lines))]
         for queue in list(self._watchers.get(job_id, ())):
             if queue.full():  # a page that stopped reading only needs the latest state
                 with contextlib.suppress(asyncio.QueueEmpty):
