@@ -263,10 +263,12 @@ def test_signing_in_with_discord_gives_the_members_servers_and_roles(tiny_model,
         assert "Moderator desk" not in page.inner_text("header")
         assert page.goto(web.base + "/mod").status == 403
         assert "Only moderators of this server can use the moderator desk." in page.inner_text(".error")
-        create(page, web.base, "a fox in a hat")
+        create(page, web.base, "a fox in a hat", steps=40)  # long enough to be cancelled while it waits or renders
         page.wait_for_url("**/jobs/*")
         row = db_rows(web.data_dir, "SELECT guild_id, channel_id, user_id FROM jobs WHERE id = ?", (job_id(page),))
         assert row == [{"guild_id": served.id, "channel_id": 1, "user_id": alice.id}]
+        page.click("form[action$='/cancel'] button")  # the owner's Cancel (and nothing left rendering at the stop)
+        assert db_rows(web.data_dir, "SELECT status FROM jobs")[0]["status"] == "cancelled"
         cookie = next(c for c in page.context.cookies() if c["name"] == "pixelforge_session")
         assert cookie["httpOnly"] and cookie["sameSite"] == "Lax"
 

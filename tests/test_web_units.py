@@ -182,3 +182,15 @@ async def test_a_review_decision_is_audited_and_takes_the_item_off_the_queue(tmp
         assert await review.queue(1) == []
     finally:
         await db.close()
+
+
+def test_the_web_front_end_never_imports_torch():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    code = "import bot.web.server, sys; print('torch' in sys.modules, 'diffusers' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], cwd=Path(__file__).resolve().parent.parent,
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.split() == ["False", "False"]

@@ -86,7 +86,7 @@ class WebProcess:
         if self.proc and self.proc.poll() is None:
             self.proc.send_signal(signal.SIGTERM)
             try:
-                self.proc.wait(30)
+                self.proc.wait(90)  # a render in progress stops at its next step: slow on a busy CPU
             except subprocess.TimeoutExpired:
                 self.proc.kill()
                 self.proc.wait(10)

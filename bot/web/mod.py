@@ -91,7 +91,8 @@ async def _desk(request: web.Request, message: str | None = None, error: str | N
                     f'<input name="hours" type="number" min="1" max="{MAX_BAN_HOURS}" placeholder="hours">',
                     "Ban", "block")
             + _form(csrf, "/mod/unban", '<input name="member" placeholder="user id" required>', "Unban", "block")
-            + '</section><p><a href="/mod/log">Audit log</a></p>')
+            + '</section><p><a href="/mod/log">Audit log</a> · <a href="/mod/stats">Stats</a> · '
+              '<a href="/mod/storage">Storage</a></p>')
     return await render(request, "Moderator desk", body, status)
 
 

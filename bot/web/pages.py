@@ -36,7 +36,7 @@ def when(ts: float) -> str:
 def layout(title: str, body: str, viewer: Viewer | None, csrf: str, notices: list[str] | None = None) -> str:
     nav = ""
     if viewer is not None:
-        links = ['<a href="/">Create</a>', '<a href="/history">History</a>']
+        links = ['<a href="/">Create</a>', '<a href="/history">History</a>', '<a href="/settings">Settings</a>']
         if viewer.is_moderator:
             links.append('<a href="/mod">Moderator desk</a>')
         if not viewer.local_owner:

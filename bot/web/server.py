@@ -20,6 +20,7 @@ import ipaddress
 import logging
 import secrets
 import signal
+import socket
 import sys
 from importlib import resources
 
@@ -27,7 +28,7 @@ from aiohttp import web
 
 from bot.errors import BotError, ConfigError, NotAllowed, NotFound, user_message
 from bot.services.review import ReviewService
-from bot.web import create, mod, oauth, pages
+from bot.web import create, mod, more, oauth, pages
 from bot.web.context import WEB, WebContext
 from bot.web.events import WebEvents
 from bot.web.identity import WEB_CHANNEL_ID, WEB_SERVER_ID, is_web_job, local_owner, signed_in
@@ -82,6 +83,14 @@ class WebServer:
                                   settings, owner_mode, discord_client)
         self.context.review = ReviewService(core.db, core.audit, settings.data_dir)
         self._runner: web.AppRunner | None = None
+        self._socket: socket.socket | None = None
+
+    def bind(self) -> None:
+        """Take the address now (OSError if it is taken), before anything else starts."""
+        settings = self.core.settings
+        if self._socket is None:
+            family = socket.AF_INET6 if ":" in settings.web_host else socket.AF_INET
+            self._socket = socket.create_server((settings.web_host.strip("[]"), settings.web_port), family=family)
 
     def app(self) -> web.Application:
         app = web.Application(middlewares=[self._errors, self._guard],
@@ -90,6 +99,7 @@ class WebServer:
         app.add_routes(create.routes)
         app.add_routes(mod.routes)
         app.add_routes(oauth.routes)
+        app.add_routes(more.routes)
         app.router.add_get("/healthz", lambda request: web.Response(text="ok"))
         app.router.add_static("/static", str(resources.files("bot.web") / "static"), append_version=False)
         return app
@@ -98,7 +108,8 @@ class WebServer:
         settings = self.core.settings
         self._runner = web.AppRunner(self.app(), access_log=None, handle_signals=False)
         await self._runner.setup()
-        site = web.TCPSite(self._runner, settings.web_host, settings.web_port)
+        self.bind()
+        site = web.SockSite(self._runner, self._socket)
         await site.start()
         mode = "local owner, no sign-in" if self.context.local_owner else "sign-in with Discord"
         log.info("web front end on http://%s:%s (%s)", settings.web_host, settings.web_port, mode)
@@ -109,6 +120,9 @@ class WebServer:
         if self._runner is not None:
             await self._runner.cleanup()
             self._runner = None
+        if self._socket is not None:
+            self._socket.close()
+            self._socket = None
 
     # ---- middlewares ----
     @web.middleware
@@ -209,17 +223,19 @@ async def _serve(settings) -> int:
 
     core = Services(settings, on_fatal=fatal)
     server = WebServer(core)
+    try:
+        server.bind()  # a taken port stops here, before any renderer starts
+    except OSError as exc:
+        log.critical("the web front end cannot listen on %s:%s: %s", settings.web_host, settings.web_port,
+                     exc.strerror or exc)
+        await core.pool.close()
+        return 1
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     try:
         await core.open()
         await core.start()
-        try:
-            await server.start()
-        except OSError as exc:
-            log.critical("the web front end cannot listen on %s:%s: %s", settings.web_host, settings.web_port,
-                         exc.strerror or exc)
-            return 1
+        await server.start()
         await stop.wait()
     finally:
         await server.close()
