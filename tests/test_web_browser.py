@@ -171,6 +171,34 @@ def test_a_moderator_approves_a_flagged_image_on_the_desk(owner_web, browser):
     assert entries == [{"action": "approve flagged image", "target_id": 1}]
 
 
+def test_settings_and_presets_fill_the_create_page_and_the_desk_shows_stats(owner_web, browser):
+    page = browser.new_page()
+    page.goto(owner_web.base + "/settings")
+    page.fill("input[name=steps]", "500")
+    page.click("form[action='/settings/set'] button")
+    assert page.inner_text(".error") == "Steps must be between 1 and 150."
+    page.fill("input[name=steps]", "3")
+    page.select_option("select[name=variation]", "subtle")
+    page.click("form[action='/settings/set'] button")
+    assert "steps 3" in page.inner_text("#defaults") and "variation subtle (0.35)" in page.inner_text("#defaults")
+    page.fill("form[action='/settings/save'] input[name=name]", "quick")
+    page.click("form[action='/settings/save'] button")
+    page.goto(owner_web.base + "/")
+    assert page.locator("select[name=preset] option").all_inner_texts() == ["(none)", "quick"]
+    assert "left" in page.inner_text("#credits")
+    page.goto(owner_web.base + "/mod/stats")
+    page.wait_for_function("() => { const i = document.querySelector('img[alt=\"stats chart\"]');"
+                           " return i && i.complete && i.naturalWidth > 0 }")
+    assert "jobs" in page.inner_text("main")
+    page.goto(owner_web.base + "/mod/storage")
+    assert "Images:" in page.inner_text("main") and "Database:" in page.inner_text("main")
+    page.goto(owner_web.base + "/settings")
+    page.click("form[action='/settings/reset'] button")
+    assert "none" in page.inner_text("#defaults")
+    views = db_rows(owner_web.data_dir, "SELECT action FROM audit_log WHERE action IN ('view stats', 'view storage')")
+    assert sorted(r["action"] for r in views) == ["view stats", "view storage"]
+
+
 def test_a_form_from_another_site_is_refused(owner_web, browser):
     page = browser.new_page()
     page.goto(owner_web.base + "/")
