@@ -27,6 +27,7 @@ from bot.web.identity import is_web_job
 log = logging.getLogger(__name__)
 routes = web.RouteTableDef()
 KEEPALIVE = 15.0  # seconds between SSE comments, so proxies keep the stream open
+MAX_FIELD_BYTES = 4 * 6000  # /imagine's longest text option, in UTF-8
 
 
 def ctx(request: web.Request) -> WebContext:
@@ -97,8 +98,11 @@ async def _read_form(request: web.Request, limit: int) -> tuple[dict, bytes | No
                     raise downloads.too_big(limit, request.content_length)
                 chunks.append(chunk)
             data = b"".join(chunks) if size else None
-        elif part.name:
-            values[part.name] = (await part.text())[:7000]
+        elif part.name:  # a text field: read no more than a prompt can hold
+            raw = b""
+            while len(raw) <= MAX_FIELD_BYTES and (chunk := await part.read_chunk(8192)):
+                raw += chunk
+            values[part.name] = raw[:MAX_FIELD_BYTES].decode("utf-8", "replace")
     return values, data
 
 

@@ -53,6 +53,8 @@ def layout(title: str, body: str, viewer: Viewer | None, csrf: str, notices: lis
     told = "".join(f'<p class="notice">📣 {e(n)}</p>' for n in notices or [])
     return (f'<!doctype html><html lang="en"><head><meta charset="utf-8"><title>{e(title)} · Pixelforge</title>'
             '<meta name="viewport" content="width=device-width, initial-scale=1">'
+            # htmx would add an inline <style>, which the Content-Security-Policy refuses.
+            '<meta name="htmx-config" content=\'{"includeIndicatorStyles": false}\'>'
             '<link rel="stylesheet" href="/static/style.css">'
             f'<script src="{HTMX}"></script><script src="{HTMX_SSE}"></script></head>'
             f'<body><header><strong>Pixelforge</strong> {nav}</header><main>{told}{body}</main></body></html>')
