@@ -194,3 +194,31 @@ def test_the_web_front_end_never_imports_torch():
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert out.stdout.split() == ["False", "False"]
+
+
+async def test_a_reported_result_waits_for_review_and_delete_removes_its_files(tmp_path):
+    db, review = await _review_world(tmp_path)
+    try:
+        now = time.time()
+        await db.execute("INSERT INTO jobs (id, kind, task, user_id, channel_id, guild_id, prompt, negative_prompt, "
+                         "aspect, width, height, steps, guidance, count, seed, model, priority, status, created_at, "
+                         "reported_at) VALUES (3, 'imagine', 'txt2img', 6, 1, 1, 'q', '', '1:1', 64, 64, 4, 7, 1, 1, "
+                         "'m', 1, 'delivered', ?, ?)", (now, now))
+        await db.execute("INSERT INTO safety_reports (job_id, user_id, created_at) VALUES (3, 8, ?)", (now,))
+        png = tmp_path / "images" / "3" / "0.png"
+        png.parent.mkdir(parents=True)
+        png.write_bytes(b"png")
+        await db.execute("INSERT INTO images (job_id, idx, seed, path, sha256, width, height, created_at) "
+                         "VALUES (3, 0, 1, 'images/3/0.png', 'x', 64, 64, ?)", (now,))
+        (item,) = [i for i in await review.queue(1) if i.job_id == 3]
+        assert (item.reason, item.reports, item.image_indexes) == ("reported", 1, (0,))
+        await review.delete(1, 9, 3)
+        assert not png.exists()
+        row = await db.fetchone("SELECT message_deleted_at FROM jobs WHERE id = 3")
+        assert row["message_deleted_at"] is not None
+        assert (await db.fetchone("SELECT pruned_at FROM images WHERE job_id = 3"))["pruned_at"] is not None
+        assert 3 not in [i.job_id for i in await review.queue(1)]
+        action = await db.fetchone("SELECT action, target_id FROM audit_log ORDER BY id DESC LIMIT 1")
+        assert dict(action) == {"action": "delete reported image", "target_id": 6}
+    finally:
+        await db.close()
