@@ -2,7 +2,8 @@
 `python -m bot bench` measures the serving layer; `python -m bot verify FILE` reads an image's
 provenance marks (watermark, XMP source type, parameters); `python -m bot safety-eval [--set PATH]`
 measures the prompt check on a labelled set; `python -m bot semantic-calibrate --set FILE` prints the
-semantic prompt layer's errors per threshold (SAFETY_SEMANTIC_THRESHOLD)."""
+semantic prompt layer's errors per threshold (SAFETY_SEMANTIC_THRESHOLD); `python -m bot web` runs
+the web front end alone, without Discord (bot/web/server.py)."""
 from __future__ import annotations
 
 import asyncio
@@ -183,6 +184,10 @@ def run_bot() -> int:
         from bot.safety.classifier import load_classifier
 
         load_classifier(settings.safety_prompt_classifier)  # a bad file stops here, with its reason
+        if settings.web_enabled:
+            from bot.web.server import check_binding
+
+            check_binding(settings)
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
@@ -212,6 +217,10 @@ def main(argv: list[str] | None = None) -> int:
         from bot.bench.run import main as bench_main
 
         return bench_main(argv[1:])
+    if argv and argv[0] == "web":
+        from bot.web.server import main as web_main
+
+        return web_main(argv[1:])
     if argv and argv[0] == "verify":
         from bot.verify_cli import main as verify_main
 

@@ -124,6 +124,19 @@ class Settings:
     # The renderer's speed levers (bot/renderer/levers.py), validated here and handed to every
     # renderer's environment (local processes and Ray actors alike): ((name, value), ...).
     render_levers: tuple[tuple[str, str], ...] = ()
+    # --- web ---
+    # The web front end (bot/web/): `python -m bot web` runs it alone, WEB_ENABLED=true beside the
+    # Discord client. Bound to loopback the local user is the owner; any other address needs sign-in
+    # with Discord (WEB_OAUTH_CLIENT_ID and _SECRET), or the start is refused.
+    web_enabled: bool = False
+    web_host: str = "127.0.0.1"
+    web_port: int = 8765
+    web_secret: str = field(default="", repr=False)  # signs session cookies; empty: DATA_DIR/web-secret
+    web_public_url: str | None = None  # where members open it (the OAuth2 redirect); empty: http://host:port
+    web_oauth_client_id: int | None = None
+    web_oauth_client_secret: str = field(default="", repr=False)
+    web_oauth_authorize_url: str = "https://discord.com/oauth2/authorize"
+    web_guild_ids: frozenset[int] = frozenset()  # servers signed-in members may use (needed without a token)
 
     @property
     def device(self) -> str:
@@ -349,4 +362,16 @@ def load_settings(env: dict | None = None, dotenv: bool = True, require_token: b
         safety_semantic_threshold=_float(env, "SAFETY_SEMANTIC_THRESHOLD", 0.85, 0.01, 1.0),
         # --- gpubench ---
         render_levers=_render_levers(env),
+        # --- web ---
+        web_enabled=_bool(env, "WEB_ENABLED", False),
+        web_host=env.get("WEB_HOST", "").strip() or "127.0.0.1",
+        web_port=_int(env, "WEB_PORT", 8765, 1, 65535),
+        web_secret=env.get("WEB_SECRET", "").strip(),
+        web_public_url=_url(env, "WEB_PUBLIC_URL", ("http", "https")),
+        web_oauth_client_id=_int(env, "WEB_OAUTH_CLIENT_ID", 0, 1, 2**63 - 1) if env.get(
+            "WEB_OAUTH_CLIENT_ID", "").strip() else None,
+        web_oauth_client_secret=env.get("WEB_OAUTH_CLIENT_SECRET", "").strip(),
+        web_oauth_authorize_url=_url(env, "WEB_OAUTH_AUTHORIZE_URL", ("http", "https"))
+        or "https://discord.com/oauth2/authorize",
+        web_guild_ids=_id_set(env, "WEB_GUILD_IDS"),
     )

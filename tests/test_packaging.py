@@ -45,10 +45,13 @@ def test_the_wheel_holds_every_module_and_migration_and_no_tests(tmp_path):
     names = {name for name in zipfile.ZipFile(wheel).namelist() if not name.startswith("pixelforge-")}
 
     expected = {name for name in files if name.startswith(tuple(f"{p}/" for p in PRODUCT))
-                and (name.endswith((".py", ".sql", ".npz")) or name.startswith("bot/safety/training/"))}
+                and (name.endswith((".py", ".sql", ".npz")) or name.startswith(("bot/safety/training/",
+                                                                                 "bot/web/static/")))}
     assert {name for name in expected if name.startswith("migrations/") and name.endswith(".sql")}
     # SAFETY_PROMPT_CLASSIFIER=builtin loads these weights from the installed package.
     assert "bot/safety/prompt_classifier.npz" in names
+    # The web front end's vendored scripts and stylesheet are served from the installed package.
+    assert {"bot/web/static/htmx-2.0.8.min.js", "bot/web/static/style.css"} <= names
     assert sorted(expected - names) == [], "source files missing from the wheel"
     assert sorted(names - expected) == [], "files in the wheel that the source tree does not have"
 

@@ -80,7 +80,7 @@ async def _first_image_after_start(model: str, device: str, dtype: str, data_dir
         if calibrate_first:
             dispatcher.settings.batching = await decide_batching(
                 worker, profile, data_dir / "calibration", settings.max_batch_images, label)
-        else:  # what PixelBot._start_worker does
+        else:  # what Services._start_worker (bot/wiring.py) does
             calibrator = BatchingCalibrator(dispatcher.settings, CalibrationStore(data_dir / "calibration.json"),
                                             profile, model, label, data_dir / "calibration",
                                             settings.max_batch_images, dispatcher.idle)

@@ -80,12 +80,19 @@ class AuditLog:
         return [r["text"] for r in sorted(rows, key=lambda r: r["id"])]
 
     async def page(self, guild_id: int, target_id: int | None = None, page: int = 0,
-                   per_page: int = 10) -> AuditPage:
-        """Newest first; `target_id` keeps only actions on that member."""
+                   per_page: int = 10, *, moderator_id: int | None = None, action: str | None = None) -> AuditPage:
+        """Newest first; `target_id` keeps only actions on that member, `moderator_id` those by that
+        moderator, `action` those whose action starts with it ("quota" matches every quota action)."""
         where, params = "guild_id = ?", [guild_id]
         if target_id is not None:
             where += " AND target_id = ?"
             params.append(target_id)
+        if moderator_id is not None:
+            where += " AND moderator_id = ?"
+            params.append(moderator_id)
+        if action:
+            where += " AND substr(action, 1, ?) = ?"
+            params.extend([len(action), action])
         rows = await self.db.fetchall(
             f"SELECT * FROM audit_log WHERE {where} ORDER BY id DESC LIMIT ? OFFSET ?",
             [*params, per_page + 1, max(0, page) * per_page])

@@ -40,6 +40,7 @@ from .models import (
     role_json,
     user_json,
 )
+from .oauth import OAuth
 from .rest import RequestRecord, Rest
 
 UserRef = User | int
@@ -98,6 +99,7 @@ class FakeDiscord:
 
         self.gateway = Gateway(self)
         self.rest = Rest(self)
+        self.oauth = OAuth(self)  # sign-in with Discord (the web front end): tests/fakediscord/oauth.py
         self.port: int | None = None
         self._runner: web.AppRunner | None = None
         self._change = asyncio.Event()  # replaced on every change; see _changed()
@@ -106,7 +108,8 @@ class FakeDiscord:
 
     async def start(self) -> FakeDiscord:
         app = web.Application(client_max_size=64 * 1024 * 1024)
-        app.router.add_route("*", "/api/v10/{tail:.*}", self.rest.handle)
+        app.router.add_get("/oauth2/authorize", self.oauth.authorize)
+        app.router.add_route("*", "/api/v10/{tail:.*}", self._api)
         app.router.add_get("/gateway", self.gateway.handle)
         app.router.add_get("/gateway/", self.gateway.handle)
         app.router.add_get("/attachments/{channel_id}/{attachment_id}/{filename}", self._serve_attachment)
@@ -118,6 +121,15 @@ class FakeDiscord:
         site = web.SockSite(self._runner, sock)
         await site.start()
         return self
+
+    async def _api(self, request: web.Request) -> web.StreamResponse:
+        """The bot's REST API, or OAuth2 (the token endpoint and bearer-token reads)."""
+        if self.oauth.handles(request):
+            return await self.oauth.handle(request)
+        return await self.rest.handle(request)
+
+    def add_oauth_client(self, client_id: int, secret: str, redirect_uri: str) -> None:
+        self.oauth.clients[client_id] = (secret, redirect_uri)
 
     async def stop(self) -> None:
         if self._runner is not None:

@@ -1,0 +1,1 @@
+"""The web front end (bot/web/server.py)."""
