@@ -18,6 +18,7 @@ class JobKind(str, enum.Enum):
     REROLL = "reroll"
     VARIATION = "variation"
     UPSCALE = "upscale"
+    OUTPAINT = "outpaint"  # Zoom Out, Pan, Make Square (migration 0011)
 
 
 class JobTask(str, enum.Enum):
@@ -26,6 +27,7 @@ class JobTask(str, enum.Enum):
     TXT2IMG = "txt2img"
     IMG2IMG = "img2img"
     UPSCALE = "upscale"
+    INPAINT = "inpaint"  # masked: outpaints (JobParams.edit says which), bot/renderer/outpaint.py
 
 
 class JobStatus(str, enum.Enum):
@@ -134,8 +136,18 @@ class UpscaleRequest:
     index: int
 
 
+@dataclass(frozen=True)
+class OutpaintRequest:
+    """Image `index` of `parent_job_id` on a larger canvas (Zoom Out, Pan, Make Square buttons).
+    `edit`: "zoom:2", "zoom:1.5", "pan:left|right|up|down" or "square" (outpaint_geometry.py)."""
+
+    parent_job_id: int
+    index: int
+    edit: str
+
+
 # Everything that can ask for GPU work; each goes through JobService.submit.
-WorkRequest = GenerationRequest | RerollRequest | VariationRequest | UpscaleRequest
+WorkRequest = GenerationRequest | RerollRequest | VariationRequest | UpscaleRequest | OutpaintRequest
 
 
 @dataclass(frozen=True)
@@ -161,6 +173,9 @@ class JobParams:
     # bot/services/safety.py), kept apart from the member's: the renderer gets both
     # (ImageSpec.pipeline_negative), Info and the PNG show each, labelled.
     safety_negative: str = ""
+    # inpaint only: what was done to the parent image ("zoom:2", "pan:left", "square"); with the
+    # job's parent it is the lineage Info and the PNG show.
+    edit: str | None = None
 
     @property
     def work(self) -> float:
@@ -208,6 +223,7 @@ class Job:
             p.scheduler,
             p.strength,
             p.upscale_factor,  # written into each PNG's metadata: one value per batch
+            p.edit,  # one mask geometry per batch
         )
 
 
@@ -227,6 +243,7 @@ class ImageSpec:
     init_image: str | None = None  # absolute path, img2img only
     # What content safety adds (JobParams.safety_negative): kept apart so the PNG labels each.
     safety_negative: str = ""
+    lineage: str = ""  # an edit's source, for the PNG: "job 12 image 1"
 
     @property
     def pipeline_negative(self) -> str:
@@ -251,6 +268,7 @@ class RenderBatch:
     # upscale: a spandrel model file (UPSCALER_MODEL) that enlarges before image-to-image; None:
     # Lanczos. The path must exist where the renderer runs (as for a local IMAGE_MODEL folder).
     upscaler: str | None = None
+    edit: str | None = None  # inpaint: the outpaint of every image (JobParams.edit)
     watermark: bool = True  # WATERMARK: embed the invisible watermark (provenance.py); XMP is always written
 
     @property

@@ -190,6 +190,9 @@ def result_view(job: Job, upscalable: list[bool] | None = None) -> discord.ui.Vi
     view.add_item(InfoButton(job.id))
     view.add_item(DeleteButton(job.id))
     view.add_item(ReportButton(job.id))
+    from bot.frontend.outpaint_buttons import add_outpaint_buttons  # it imports this module
+
+    add_outpaint_buttons(view, job)
     return view
 
 

@@ -184,6 +184,7 @@ class LoadedPipelines:
     generator_device: str
     load_seconds: float
     variant: str | None = None
+    inpaint: Any = None  # built from txt2img on first use (outpaint.inpaint_pipeline): same weights
 
     @property
     def scheduler_name(self) -> str:
@@ -365,6 +366,10 @@ def render_batch(loaded: LoadedPipelines, batch: RenderBatch, on_step: Callable[
         from bot.renderer import upscale
 
         return upscale.render_upscale(loaded, batch, on_step, is_cancelled)
+    if batch.task is JobTask.INPAINT:
+        from bot.renderer import outpaint
+
+        return outpaint.render_outpaint(loaded, batch, on_step, is_cancelled)
     pipe, kwargs = build_call_kwargs(loaded, batch)
     return run_pipeline(pipe, kwargs, batch.steps, on_step, is_cancelled)
 
@@ -403,6 +408,10 @@ def metadata_extra(batch: RenderBatch) -> dict[str, Any] | None:
 
         return {"Hires upscale": f"{batch.upscale_factor:g}", "Denoising strength": float(batch.strength or 0),
                 "Hires upscaler": upscaler_label(batch.upscaler)}
+    if batch.task is JobTask.INPAINT and batch.edit:
+        from bot.renderer.outpaint_geometry import describe
+
+        return {"Denoising strength": float(batch.strength or 1.0), "Outpaint": describe(batch.edit)}
     if batch.is_img2img and batch.strength is not None:
         return {"Denoising strength": float(batch.strength)}
     return None
@@ -418,7 +427,8 @@ def encode_batch(batch: RenderBatch, images, sampler: str, model: str) -> list[E
     for spec, image in zip(batch.images, images, strict=True):
         params = pngmeta.format_parameters(
             spec.prompt, spec.negative_prompt, batch.steps, sampler, batch.guidance, spec.seed,
-            round(image.width / factor), round(image.height / factor), batch.model_label or model, extra=extra,
+            round(image.width / factor), round(image.height / factor), batch.model_label or model,
+            extra={**extra, "Outpaint source": spec.lineage} if extra and spec.lineage else extra,
             safety_negative=spec.safety_negative,
         )
         data = provenance.marked_png(image, params, spec.job_id, spec.index, watermark=batch.watermark)

@@ -31,6 +31,7 @@ from bot.models import (
     JobParams,
     JobStatus,
     JobTask,
+    OutpaintRequest,
     Priority,
     Requester,
     RerollRequest,
@@ -150,6 +151,10 @@ class Admission:
             plan = await self._variation(requester, request.parent_job_id, request.index, request.strength)
         elif isinstance(request, UpscaleRequest):
             plan = await self._upscale(requester, request.parent_job_id, request.index)
+        elif isinstance(request, OutpaintRequest):
+            from bot.services import outpaint
+
+            plan = await outpaint.plan(self, requester, request)
         else:
             raise TypeError(f"not a work request: {request!r}")
         return replace(plan, cost=self.price(plan.params))
@@ -228,6 +233,7 @@ class Admission:
             strength=self.profile.variation_strength if strength is None else strength,
             init_image=self._relative(image.path), task=JobTask.IMG2IMG, upscale_factor=None,
             width=image.width, height=image.height,
+            edit=None,  # an outpaint's result varies like any image
         )
         return AdmissionPlan(JobKind.VARIATION, params, parent_job_id=parent.id, image_index=index,
                              dedupe_key=f"variation:{parent.id}:{index}:{requester.user_id}")
@@ -246,7 +252,7 @@ class Admission:
         params = replace(
             parent.params, width=width, height=height, count=1, seed=image.seed,
             strength=self.settings.upscale_strength, init_image=self._relative(image.path),
-            task=JobTask.UPSCALE, upscale_factor=factor,
+            task=JobTask.UPSCALE, upscale_factor=factor, edit=None,
         )
         return AdmissionPlan(JobKind.UPSCALE, params, parent_job_id=parent.id, image_index=index,
                              dedupe_key=f"upscale:{parent.id}:{index}:{requester.user_id}")

@@ -58,6 +58,7 @@ def _row_to_job(row) -> Job:
             task=JobTask(row["task"]),
             upscale_factor=row["upscale_factor"],
             safety_negative=row["safety_negative"],
+            edit=row["edit"],
         ),
         priority=Priority(row["priority"]),
         status=JobStatus(row["status"]),
@@ -107,8 +108,8 @@ class JobStore:
                    interaction_token, application_id, parent_job_id, parent_image_index,
                    prompt, negative_prompt, aspect, width, height, steps, guidance, count,
                    seed, strength, init_image, model, scheduler, priority, status,
-                   dedupe_key, created_at, cost, charged, safety_negative, upscale_factor)
-               SELECT ?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,'queued',?,?,?,?,?,?
+                   dedupe_key, created_at, cost, charged, safety_negative, upscale_factor, edit)
+               SELECT ?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,'queued',?,?,?,?,?,?,?
                WHERE (SELECT COUNT(*) FROM jobs WHERE status IN {_ACTIVE} AND user_id = ?) < ?
                  AND (SELECT active FROM queue_size WHERE id = 1) < ?"""
         values = (
@@ -119,7 +120,7 @@ class JobStore:
             params.height, params.steps, params.guidance, params.count, params.seed,
             params.strength, params.init_image, params.model, params.scheduler,
             int(priority), dedupe_key, now, cost, charged, params.safety_negative, params.upscale_factor,
-            requester.user_id, max_per_user, max_total,
+            params.edit, requester.user_id, max_per_user, max_total,
         )
         try:
             if conn is None:
