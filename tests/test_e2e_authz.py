@@ -1,7 +1,7 @@
 """Hostile clicks end to end (`python -m bot`, the tiny model, the Discord-compatible server): two
 servers A and B and a DM. Every component the bot posts (U, V, Re-roll, Info, Delete, Report,
-Cancel, the history pages and menu) is sent with a forged custom_id: another job's id, replayed
-onto another message, from server B, from a DM. Each is refused with one ephemeral answer and
+Zoom Out/Pan/Make Square, Cancel, the history pages and menu) is sent with a forged custom_id:
+another job's id, replayed onto another message, from server B, from a DM. Each is refused with one ephemeral answer and
 nothing changes: no job queued, cancelled, deleted or reported, nothing charged.
 
 Discord (the fake server's component validation) and discord.py 2.7 (it drops a dynamic item whose
@@ -54,7 +54,9 @@ def _state(world) -> dict:
 def _components(job_id: int) -> list[str]:
     """The custom_ids of a result's buttons (bot/frontend/buttons.py)."""
     return [f"img:up:v1:{job_id}:0", f"img:var:v1:{job_id}:0", f"img:reroll:v1:{job_id}",
-            f"img:info:v1:{job_id}", f"img:delete:v1:{job_id}", f"img:report:v1:{job_id}"]
+            f"img:info:v1:{job_id}", f"img:delete:v1:{job_id}", f"img:report:v1:{job_id}",
+            # Zoom Out 2×, Pan ⬅ and Make Square (bot/frontend/outpaint_buttons.py): one id per kind of edit.
+            f"img:out:v1:{job_id}:0:z2", f"img:out:v1:{job_id}:0:l", f"img:out:v1:{job_id}:0:sq"]
 
 
 def _job_of(message) -> int:

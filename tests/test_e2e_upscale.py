@@ -34,8 +34,10 @@ async def test_upscale_doubles_keeps_the_seed_and_its_buttons_work_after_a_resta
     assert read is not None and read.prompts[0].value == "a lighthouse at dusk"
     assert any(str(s.parameters.get("seed")) == "8" for s in read.samplers)
     # Its own buttons: vary yes, re-roll no; no U (128x128 is the tiny model's cap: 4x its area).
+    # Then the outpaint buttons of a single image (bot/frontend/outpaint_buttons.py; square: no Make Square).
     assert custom_ids(upscaled) == [f"img:var:v1:{up_id}:0", f"img:info:v1:{up_id}", f"img:delete:v1:{up_id}",
-                                    f"img:report:v1:{up_id}"]
+                                    f"img:report:v1:{up_id}",
+                                    *(f"img:out:v1:{up_id}:0:{code}" for code in ("z2", "z15", "l", "r", "u", "d"))]
 
     jobs = {j["id"]: j for j in job_rows(world.data_dir)}
     row = jobs[up_id]
