@@ -19,6 +19,7 @@ class JobKind(str, enum.Enum):
     VARIATION = "variation"
     UPSCALE = "upscale"
     OUTPAINT = "outpaint"  # Zoom Out, Pan, Make Square (migration 0011)
+    REGION = "region"  # Vary Region: part of the image redrawn (migration 0011)
 
 
 class JobTask(str, enum.Enum):
@@ -146,8 +147,20 @@ class OutpaintRequest:
     edit: str
 
 
+@dataclass(frozen=True)
+class RegionRequest:
+    """Vary Region: the cells of image `index` named by `edit` ("region:c1,c5") redrawn, with
+    `prompt` (None: the parent's)."""
+
+    parent_job_id: int
+    index: int
+    edit: str
+    prompt: str | None = None
+
+
 # Everything that can ask for GPU work; each goes through JobService.submit.
-WorkRequest = GenerationRequest | RerollRequest | VariationRequest | UpscaleRequest | OutpaintRequest
+WorkRequest = (GenerationRequest | RerollRequest | VariationRequest | UpscaleRequest | OutpaintRequest
+               | RegionRequest)
 
 
 @dataclass(frozen=True)

@@ -43,7 +43,7 @@ def _describe_kind(job: Job) -> str:
         return f"variation of {index}{parent}"
     if job.kind is JobKind.UPSCALE:
         return f"{job.params.upscale_factor or 2:g}× upscale of {index}{parent}"
-    if job.kind is JobKind.OUTPAINT and job.params.edit:
+    if job.kind in (JobKind.OUTPAINT, JobKind.REGION) and job.params.edit:
         from bot.renderer.outpaint_geometry import describe
 
         image = f" image {job.parent_image_index + 1}" if job.parent_image_index is not None else ""

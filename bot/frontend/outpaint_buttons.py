@@ -1,5 +1,6 @@
 """The outpaint buttons under a single image (a count=1 result, an upscale, an outpaint): Zoom Out 2×,
-Zoom Out 1.5×, Make Square (non-square images only) on one row, ⬅ ➡ ⬆ ⬇ on the next.
+Zoom Out 1.5×, Vary (Region) (bot/frontend/region_views.py), Make Square (non-square images only) on
+one row, ⬅ ➡ ⬆ ⬇ on the next.
 
 One persistent DynamicItem (custom_id `img:out:v1:<job>:<index>:<edit code>`). The id names the job,
 the image and what to do; whether this member may do it to that job, here, on this message, is
@@ -60,6 +61,10 @@ def add_outpaint_buttons(view: discord.ui.View, job: Job) -> None:
     Pans are always offered; one the model's limits do not allow is refused, saying why."""
     if job.params.count != 1:
         return
+    from bot.frontend.region_views import RegionButton
+
     codes = ["z2", "z15"] + (["sq"] if job.params.width != job.params.height else []) + ["l", "r", "u", "d"]
     for code in codes:
         view.add_item(OutpaintButton(job.id, 0, code))
+        if code == "z15":
+            view.add_item(RegionButton(job.id, 0, ZOOM_ROW))

@@ -104,6 +104,21 @@ def paste_back(generated, placed, mask):
     return Image.fromarray(result, "RGB")
 
 
+def region_mask(width: int, height: int, cells, feather: int):
+    """float32 HxW mask of a Vary Region: 1 on the chosen grid cells, ramping to 0 over `feather` px
+    outside them (distance to the nearest chosen cell), 0 on the rest (kept exactly)."""
+    import numpy as np
+
+    ys, xs = np.mgrid[0:height, 0:width].astype(np.float32)
+    distance = np.full((height, width), np.inf, dtype=np.float32)
+    for cell in cells:
+        x0, y0, x1, y1 = geometry.cell_box(cell, width, height)
+        dx = np.maximum(np.maximum(x0 - xs, 0), xs - (x1 - 1))
+        dy = np.maximum(np.maximum(y0 - ys, 0), ys - (y1 - 1))
+        distance = np.minimum(distance, np.sqrt(dx * dx + dy * dy))
+    return np.clip(1.0 - distance / (feather + 1), 0.0, 1.0).astype(np.float32)
+
+
 def prepare(spec_image: str, edit: str, width: int, height: int):
     """(canvas, pipeline mask, placed original, feather mask) for the stored image at `spec_image`."""
     import numpy as np
@@ -111,9 +126,15 @@ def prepare(spec_image: str, edit: str, width: int, height: int):
 
     with Image.open(spec_image) as im:
         original = im.convert("RGB")
-    box = geometry.placement(edit, original.width, original.height, width, height)
-    canvas, placed = place(original, width, height, box)
-    mask = feather_mask(width, height, box, geometry.feather_width(box))
+    if edit.startswith("region:"):  # Vary Region: the image keeps its size and place
+        if original.size != (width, height):
+            original = original.resize((width, height), Image.Resampling.LANCZOS)
+        canvas, placed = original, np.asarray(original, dtype=np.uint8).copy()
+        mask = region_mask(width, height, geometry.region_cells(edit), geometry.region_feather(width, height))
+    else:
+        box = geometry.placement(edit, original.width, original.height, width, height)
+        canvas, placed = place(original, width, height, box)
+        mask = feather_mask(width, height, box, geometry.feather_width(box))
     pipeline_mask = Image.fromarray(np.where(mask > 0, 255, 0).astype(np.uint8), "L")
     return canvas, pipeline_mask, placed, mask
 

@@ -8,6 +8,9 @@ the two sides never disagree. An edit is stored as one short string (jobs.edit, 
 - "pan:left", "pan:right", "pan:up", "pan:down": the canvas grows by half of the original in that
   direction (1.5x wide or tall), the original stays at its side at full size.
 - "square": a non-square image extended on both short sides (centred) to a square.
+- "region:c1,c5,…" (Vary Region): the same size; the cells of a 3×3 grid (c1 top left … c9 bottom
+  right, row by row) are redrawn, the rest kept. The picker's shapes (top half, border, …) are
+  unions of cells (REGION_SHAPES).
 
 Every canvas is capped by the model's pixel limit (its profile's, as for upscales): a larger one is
 scaled down to the limit (the original then shrinks with it), sides rounded down to the model's size
@@ -23,6 +26,11 @@ PAN_DIRECTIONS = ("left", "right", "up", "down")
 PAN_GROWTH = 1.5  # a pan adds half of the original's edge
 MAX_ASPECT = 4.0
 ARROWS = {"left": "⬅", "right": "➡", "up": "⬆", "down": "⬇"}
+CELL_NAMES = ("top left", "top", "top right", "left", "centre", "right", "bottom left", "bottom", "bottom right")
+REGION_SHAPES: dict[str, tuple[int, ...]] = {  # name -> cells (1-9)
+    "top half": (1, 2, 3), "bottom half": (7, 8, 9), "left half": (1, 4, 7), "right half": (3, 6, 9),
+    "middle band": (4, 5, 6), "border": (1, 2, 3, 4, 6, 7, 8, 9), "centre cross": (2, 4, 5, 6, 8),
+}
 
 
 class OutpaintRefused(ValueError):
@@ -41,12 +49,42 @@ class Box:
 
 
 def parse(edit: str) -> tuple[str, str]:
-    """("zoom", "2"), ("pan", "left"), ("square", ""); OutpaintRefused for anything else."""
+    """("zoom", "2"), ("pan", "left"), ("square", ""), ("region", "c1,c5"); OutpaintRefused otherwise."""
     op, _, arg = (edit or "").partition(":")
     if (op == "zoom" and arg in ZOOM_FACTORS) or (op == "pan" and arg in PAN_DIRECTIONS) or (
             op == "square" and not arg):
         return op, arg
+    if op == "region":
+        region_cells(edit)
+        return op, arg
     raise OutpaintRefused(f"Unknown outpaint {edit!r}.")
+
+
+def region_edit(cells) -> str:
+    """The canonical edit of a set of cells (1-9): "region:c1,c2,c3"."""
+    chosen = sorted({int(c) for c in cells})
+    if not chosen or chosen[0] < 1 or chosen[-1] > 9:
+        raise OutpaintRefused("Choose at least one part of the image (cells 1 to 9).")
+    if len(chosen) == 9:
+        raise OutpaintRefused("That is the whole image: use Vary or Re-roll to redraw all of it.")
+    return "region:" + ",".join(f"c{c}" for c in chosen)
+
+
+def region_cells(edit: str) -> tuple[int, ...]:
+    op, _, arg = (edit or "").partition(":")
+    parts = arg.split(",") if op == "region" and arg else []
+    if not parts or any(len(p) != 2 or p[0] != "c" or p[1] not in "123456789" for p in parts):
+        raise OutpaintRefused(f"Unknown region {edit!r}.")
+    cells = tuple(int(p[1]) for p in parts)
+    if region_edit(cells) != edit:
+        raise OutpaintRefused(f"Unknown region {edit!r}.")
+    return cells
+
+
+def cell_box(cell: int, width: int, height: int) -> tuple[int, int, int, int]:
+    """(x0, y0, x1, y1) of grid cell 1-9, edges at thirds of the image (x1, y1 exclusive)."""
+    col, row = (cell - 1) % 3, (cell - 1) // 3
+    return (width * col // 3, height * row // 3, width * (col + 1) // 3, height * (row + 1) // 3)
 
 
 def describe(edit: str) -> str:
@@ -56,6 +94,10 @@ def describe(edit: str) -> str:
         return f"zoomed out {arg}×"
     if op == "pan":
         return f"panned {ARROWS[arg]} {arg}"
+    if op == "region":
+        cells = region_cells(edit)
+        shape = next((name for name, shape_cells in REGION_SHAPES.items() if shape_cells == cells), None)
+        return f"region varied ({shape or ', '.join(CELL_NAMES[c - 1] for c in cells)})"
     return "made square"
 
 
@@ -69,7 +111,7 @@ def _cap(width: float, height: float, max_pixels: int, multiple: int) -> tuple[i
 def output_size(edit: str, width: int, height: int, max_pixels: int, multiple: int = 8) -> tuple[int, int]:
     """The canvas size of `edit` applied to a width x height image; OutpaintRefused when it cannot be made."""
     op, arg = parse(edit)
-    if op == "zoom":
+    if op in ("zoom", "region"):
         return width, height
     if op == "square":
         if width == height:
@@ -91,6 +133,8 @@ def output_size(edit: str, width: int, height: int, max_pixels: int, multiple: i
 def placement(edit: str, src_w: int, src_h: int, out_w: int, out_h: int) -> Box:
     """Where the (resized) original lies on the out_w x out_h canvas of `edit`."""
     op, arg = parse(edit)
+    if op == "region":
+        raise OutpaintRefused("a region has no placement: the image keeps its place")
     if op == "zoom":
         factor = float(arg)
         w, h = max(1, round(out_w / factor)), max(1, round(out_h / factor))
@@ -108,6 +152,11 @@ def placement(edit: str, src_w: int, src_h: int, out_w: int, out_h: int) -> Box:
     w = out_w
     h = min(out_h, round(src_h * out_w / src_w))
     return Box(0, out_h - h if arg == "up" else 0, w, h, ("top",) if arg == "up" else ("bottom",))
+
+
+def region_feather(width: int, height: int) -> int:
+    """The feathered band around a redrawn region: as for an outpaint's kept edge (1/16 of a third)."""
+    return max(2, min(64, min(width, height) // 3 // 16))
 
 
 def feather_width(box: Box) -> int:

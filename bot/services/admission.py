@@ -33,6 +33,7 @@ from bot.models import (
     JobTask,
     OutpaintRequest,
     Priority,
+    RegionRequest,
     Requester,
     RerollRequest,
     StoredImage,
@@ -151,7 +152,7 @@ class Admission:
             plan = await self._variation(requester, request.parent_job_id, request.index, request.strength)
         elif isinstance(request, UpscaleRequest):
             plan = await self._upscale(requester, request.parent_job_id, request.index)
-        elif isinstance(request, OutpaintRequest):
+        elif isinstance(request, (OutpaintRequest, RegionRequest)):
             from bot.services import outpaint
 
             plan = await outpaint.plan(self, requester, request)

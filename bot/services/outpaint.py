@@ -15,7 +15,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING
 
 from bot.errors import ValidationError
-from bot.models import MAX_SEED, JobKind, JobTask, OutpaintRequest, Requester
+from bot.models import MAX_SEED, JobKind, JobTask, OutpaintRequest, RegionRequest, Requester
 from bot.renderer import outpaint_geometry as geometry
 from bot.renderer.profiles import ratio_label
 
@@ -38,9 +38,17 @@ def target(admission: Admission, edit: str, width: int, height: int) -> tuple[in
         return None
 
 
-async def plan(admission: Admission, requester: Requester, request: OutpaintRequest) -> AdmissionPlan:
+async def plan(admission: Admission, requester: Requester,
+               request: OutpaintRequest | RegionRequest) -> AdmissionPlan:
+    """The job an outpaint (or a Vary Region: the same size, the chosen cells redrawn with the new
+    prompt or the parent's, kind 'region') would create, priced."""
     from bot.services.admission import AdmissionPlan
 
+    region = isinstance(request, RegionRequest)
+    if region and not request.edit.startswith("region:"):
+        raise ValidationError("Choose the part of the image to redraw.")
+    if not region and request.edit.startswith("region:"):
+        raise ValidationError(f"Unknown outpaint {request.edit!r}.")
     try:
         geometry.parse(request.edit)
     except geometry.OutpaintRefused as exc:
@@ -57,5 +65,15 @@ async def plan(admission: Admission, requester: Requester, request: OutpaintRequ
         seed=secrets.randbelow(MAX_SEED + 1), strength=OUTPAINT_STRENGTH,
         init_image=admission._relative(image.path), task=JobTask.INPAINT, upscale_factor=None, edit=request.edit,
     )
-    return AdmissionPlan(JobKind.OUTPAINT, params, parent_job_id=parent.id, image_index=request.index,
-                         dedupe_key=f"outpaint:{parent.id}:{request.index}:{request.edit}:{requester.user_id}")
+    if region and request.prompt is not None and request.prompt.strip() != parent.params.prompt:
+        # A new prompt for the region: checked as /imagine checks one (the safety check follows).
+        prompt = request.prompt.strip()
+        if not prompt:
+            raise ValidationError("The prompt is empty: describe what the region should show.")
+        if len(prompt) > admission.settings.max_prompt_length:
+            raise ValidationError(f"Your prompt is {len(prompt)} characters; the limit is "
+                                  f"{admission.settings.max_prompt_length}.")
+        params = replace(params, prompt=prompt)
+    kind = JobKind.REGION if region else JobKind.OUTPAINT
+    return AdmissionPlan(kind, params, parent_job_id=parent.id, image_index=request.index,
+                         dedupe_key=f"{kind.value}:{parent.id}:{request.index}:{request.edit}:{requester.user_id}")
