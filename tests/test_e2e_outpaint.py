@@ -19,8 +19,9 @@ def _size(message) -> tuple[int, int]:
 
 
 def _outpaint_ids(job_id: int, square: bool) -> list[str]:
-    codes = ["z2", "z15"] + ([] if square else ["sq"]) + ["l", "r", "u", "d"]
-    return [f"img:out:v1:{job_id}:0:{code}" for code in codes]
+    codes = ([] if square else ["sq"]) + ["l", "r", "u", "d"]
+    return [f"img:out:v1:{job_id}:0:z2", f"img:out:v1:{job_id}:0:z15", f"img:region:v1:{job_id}:0",
+            *(f"img:out:v1:{job_id}:0:{code}" for code in codes)]
 
 
 async def test_zoom_out_pan_and_make_square_each_render_a_new_image_with_its_lineage(world):
@@ -30,9 +31,9 @@ async def test_zoom_out_pan_and_make_square_each_render_a_new_image_with_its_lin
                                   {"prompt": "a lighthouse at dusk", "seed": 7, "steps": 4})
     base = await wait_result(server, i)
     base_id = job_id_of(base)
-    assert custom_ids(base)[-6:] == _outpaint_ids(base_id, square=True)  # no Make Square: it is square
+    assert custom_ids(base)[-7:] == _outpaint_ids(base_id, square=True)  # no Make Square: it is square
     rows = [[c["label"] for c in row["components"]] for row in base.components]
-    assert rows[-2:] == [["Zoom Out 2×", "Zoom Out 1.5×"], ["⬅", "➡", "⬆", "⬇"]]
+    assert rows[-2:] == [["Zoom Out 2×", "Zoom Out 1.5×", "Vary (Region)"], ["⬅", "➡", "⬆", "⬇"]]
 
     zoom = await server.click_button(world.bob, base.id, f"img:out:v1:{base_id}:0:z2")
     zoomed = await wait_result(server, zoom)
@@ -52,11 +53,29 @@ async def test_zoom_out_pan_and_make_square_each_render_a_new_image_with_its_lin
     panned = await wait_result(server, pan)
     assert _size(panned) == (96, 64)
     pan_id = job_id_of(panned)
-    assert custom_ids(panned)[-7:] == _outpaint_ids(pan_id, square=False)  # 96x64 may be made square
+    assert custom_ids(panned)[-8:] == _outpaint_ids(pan_id, square=False)  # 96x64 may be made square
 
     square = await server.click_button(world.alice, panned.id, f"img:out:v1:{pan_id}:0:sq")
     squared = await wait_result(server, square)
     assert _size(squared) == (96, 96)
+
+    # Vary (Region): a private picker, a modal with the prompt, then a job like any other.
+    region = await server.click_button(world.alice, base.id, f"img:region:v1:{base_id}:0")
+    await region.wait_ack(timeout=5)
+    assert region.ephemeral and region.original_message_id
+    pick = await server.select(world.alice, region.original_message_id, f"img:regionpick:v1:{base_id}:0",
+                               ["c5", "s:top half"])
+    await pick.wait_ack(timeout=5)
+    assert pick.modal is not None
+    submit = await server.submit_modal(world.alice, pick, {"img:region:prompt": "a golden bell"})
+    redrawn = await wait_result(server, submit)
+    assert _size(redrawn) == (64, 64) and "a golden bell" in redrawn.content
+    params = png_parameters(redrawn.attachments[0])
+    assert params.startswith("a golden bell\n")
+    # (quoted, as A1111 quotes a value with commas)
+    assert f'Outpaint: "region varied (top left, top, top right, centre)", Outpaint source: job {base_id} image 1' \
+        in params
+    region_id = job_id_of(redrawn)
 
     # Zoom Out 2× of an upscale: the upscale's size (the tiny model's cap, 128x128).
     up = await server.click_button(world.alice, base.id, f"img:up:v1:{base_id}:0")
@@ -70,6 +89,9 @@ async def test_zoom_out_pan_and_make_square_each_render_a_new_image_with_its_lin
     assert [(j["edit"], j["width"], j["height"], j["parent_job_id"]) for j in rows] == [
         ("zoom:2", 64, 64, base_id), ("pan:left", 96, 64, base_id), ("square", 96, 96, pan_id),
         ("zoom:2", 128, 128, up_id)]
+    assert (jobs[region_id]["kind"], jobs[region_id]["edit"], jobs[region_id]["prompt"]) == (
+        "region", "region:c1,c2,c3,c5", "a golden bell")
+    rows.append(jobs[region_id])
     unit = work_units(64, 64, 25, 1)  # the tiny profile's default image costs 1.0
     for j in rows:
         assert j["task"] == "inpaint" and j["strength"] == 1.0

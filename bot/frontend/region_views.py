@@ -97,6 +97,7 @@ class RegionPrompt(discord.ui.Modal):
         super().__init__(title="Vary (Region)", timeout=15 * 60)
         self.job_id, self.index, self.edit = job_id, index, edit
         self.prompt = discord.ui.TextInput(label=geometry.describe(edit)[:45], style=discord.TextStyle.paragraph,
+                                           custom_id="img:region:prompt",
                                            default=prompt[:4000], required=False, max_length=4000)
         self.add_item(self.prompt)
 
