@@ -71,3 +71,23 @@ async def test_vary_region_is_a_job_of_its_own_with_its_mask_and_new_prompt(admi
         await admission.plan(ALICE, OutpaintRequest(parent.id, 0, "region:c5"))
     with pytest.raises(ValidationError, match="characters"):
         await admission.plan(ALICE, RegionRequest(parent.id, 0, "region:c5", "x" * 5000))
+
+
+def test_info_and_the_result_name_the_edit_and_its_source():
+    from dataclasses import replace
+
+    from bot.frontend import historytexts, texts
+    from bot.services.history import JobDetails
+    from tests.factories import make_job
+
+    parent = make_job(job_id=12)
+    region = replace(make_job(job_id=13, task=JobTask.INPAINT, edit="region:c1,c2,c3", strength=1.0,
+                              init_image="images/12/0.png"),
+                     kind=JobKind.REGION, parent_job_id=12, parent_image_index=0)
+    text = historytexts.info(JobDetails(region, 1.0, None, [parent]))
+    assert "**Task:** vary region (inpainting the region) · **Strength:** 1 · **Region:** region varied " \
+           "(top half)" in text
+    assert "#13 region varied (top half) from job #12 image 1 ← #12 imagine" in text
+    zoom = replace(region, kind=JobKind.OUTPAINT, params=replace(region.params, edit="zoom:1.5"))
+    assert "**Outpaint:** zoomed out 1.5×" in historytexts.info(JobDetails(zoom, 1.0, None, [parent]))
+    assert "(outpaint)" in texts.result(zoom) and "zoomed out 1.5× from job #12" in texts.result(zoom)

@@ -80,7 +80,9 @@ def info(details: JobDetails, image_prompt: str | None = None) -> str:
     if p.edit:
         from bot.renderer.outpaint_geometry import describe
 
-        extra += f" · **Outpaint:** {describe(p.edit)}"
+        region = p.edit.startswith("region:")
+        task = "vary region (inpainting the region)" if region else task
+        extra += f" · **{'Region' if region else 'Outpaint'}:** {describe(p.edit)}"
     lines.append(f"**Task:** {task}{extra}")
     lines.append(f"**Model:** {_escape(p.model)}" + (f" · **Sampler:** {p.scheduler}" if p.scheduler else ""))
     if image_prompt:

@@ -1,4 +1,6 @@
-"""Outpainting on the renderer side (Zoom Out, Pan, Make Square; jobs with task "inpaint").
+"""Outpainting on the renderer side (Zoom Out, Pan, Make Square) and Vary (Region): jobs with task
+"inpaint". A region keeps the image's size: its mask is the chosen grid cells plus a feathered band
+around them (`region_mask`), and everything else is pasted back as for an outpaint.
 
 The inpainting pipeline is built from the loaded text-to-image pipeline with diffusers'
 `AutoPipelineForInpainting.from_pipe`: the same UNet/transformer, VAE, text encoders and scheduler
