@@ -1,7 +1,7 @@
 """Outpainting end to end (`python -m bot`, the tiny model, the Discord-compatible server): the buttons
 under a single image, Zoom Out 2× of an upscale and of a count=1 image (same size, lineage in Info and
-in the PNG), Pan ⬅ (1.5× as wide), Make Square (square; offered only under a non-square image), each a
-job of its own, charged by the one price function."""
+in the PNG), Pan ⬅ (1.5× as wide, until a pan past the limit is refused), Make Square (square; offered only under
+a non-square image), Vary (Region), each a job of its own, charged by the one price function."""
 from __future__ import annotations
 
 import io
@@ -59,6 +59,19 @@ async def test_zoom_out_pan_and_make_square_each_render_a_new_image_with_its_lin
     squared = await wait_result(server, square)
     assert _size(squared) == (96, 96)
 
+    # Panning on: 144x64, 216x64; the next would pass the pixel limit and be thinner than 4:1: refused.
+    message, message_id = panned, pan_id
+    for width in (144, 216):
+        again = await server.click_button(world.alice, message.id, f"img:out:v1:{message_id}:0:l")
+        message = await wait_result(server, again)
+        message_id = job_id_of(message)
+        assert _size(message) == (width, 64)
+    before = job_rows(world.data_dir)
+    refused = await server.click_button(world.alice, message.id, f"img:out:v1:{message_id}:0:l")
+    text = await reply_text(server, refused)
+    assert refused.ephemeral and "thinner than 4:1" in text
+    assert job_rows(world.data_dir) == before  # nothing queued, nothing charged
+
     # Vary (Region): a private picker, a modal with the prompt, then a job like any other.
     region = await server.click_button(world.alice, base.id, f"img:region:v1:{base_id}:0")
     await region.wait_ack(timeout=5)
@@ -88,7 +101,7 @@ async def test_zoom_out_pan_and_make_square_each_render_a_new_image_with_its_lin
     rows = [j for j in jobs.values() if j["kind"] == "outpaint"]
     assert [(j["edit"], j["width"], j["height"], j["parent_job_id"]) for j in rows] == [
         ("zoom:2", 64, 64, base_id), ("pan:left", 96, 64, base_id), ("square", 96, 96, pan_id),
-        ("zoom:2", 128, 128, up_id)]
+        ("pan:left", 144, 64, pan_id), ("pan:left", 216, 64, pan_id + 2), ("zoom:2", 128, 128, up_id)]
     assert (jobs[region_id]["kind"], jobs[region_id]["edit"], jobs[region_id]["prompt"]) == (
         "region", "region:c1,c2,c3,c5", "a golden bell")
     rows.append(jobs[region_id])
