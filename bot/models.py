@@ -18,6 +18,8 @@ class JobKind(str, enum.Enum):
     REROLL = "reroll"
     VARIATION = "variation"
     UPSCALE = "upscale"
+    OUTPAINT = "outpaint"  # Zoom Out, Pan, Make Square (migration 0011)
+    REGION = "region"  # Vary Region: part of the image redrawn (migration 0011)
 
 
 class JobTask(str, enum.Enum):
@@ -26,6 +28,7 @@ class JobTask(str, enum.Enum):
     TXT2IMG = "txt2img"
     IMG2IMG = "img2img"
     UPSCALE = "upscale"
+    INPAINT = "inpaint"  # masked: outpaints (JobParams.edit says which), bot/renderer/outpaint.py
 
 
 class JobStatus(str, enum.Enum):
@@ -139,8 +142,30 @@ class UpscaleRequest:
     index: int
 
 
+@dataclass(frozen=True)
+class OutpaintRequest:
+    """Image `index` of `parent_job_id` on a larger canvas (Zoom Out, Pan, Make Square buttons).
+    `edit`: "zoom:2", "zoom:1.5", "pan:left|right|up|down" or "square" (outpaint_geometry.py)."""
+
+    parent_job_id: int
+    index: int
+    edit: str
+
+
+@dataclass(frozen=True)
+class RegionRequest:
+    """Vary Region: the cells of image `index` named by `edit` ("region:c1,c5") redrawn, with
+    `prompt` (None: the parent's)."""
+
+    parent_job_id: int
+    index: int
+    edit: str
+    prompt: str | None = None
+
+
 # Everything that can ask for GPU work; each goes through JobService.submit.
-WorkRequest = GenerationRequest | RerollRequest | VariationRequest | UpscaleRequest
+WorkRequest = (GenerationRequest | RerollRequest | VariationRequest | UpscaleRequest | OutpaintRequest
+               | RegionRequest)
 
 
 @dataclass(frozen=True)
@@ -169,6 +194,9 @@ class JobParams:
     chaos: int | None = None  # --chaos (txt2img only; see bot/renderer/chaos.py)
     tile: bool = False  # --tile: circular padding while rendering (bot/renderer/tiling.py)
     inline: str = ""  # the prompt's parameters, canonical ("--ar 16:9 --chaos 40"): Info shows them
+    # inpaint only: what was done to the parent image ("zoom:2", "pan:left", "square"); with the
+    # job's parent it is the lineage Info and the PNG show.
+    edit: str | None = None
 
     @property
     def work(self) -> float:
@@ -217,6 +245,7 @@ class Job:
             p.strength,
             p.upscale_factor,  # written into each PNG's metadata: one value per batch
             p.tile,  # changes the model's convolutions for the whole call
+            p.edit,  # one mask geometry per batch
         )
 
 
@@ -238,6 +267,7 @@ class ImageSpec:
     safety_negative: str = ""
     chaos: int | None = None  # --chaos: initial noise partly shared with the job's other images
     chaos_seed: int | None = None  # the job's seed, from which that shared noise is drawn
+    lineage: str = ""  # an edit's source, for the PNG: "job 12 image 1"
 
     @property
     def pipeline_negative(self) -> str:
@@ -262,6 +292,7 @@ class RenderBatch:
     # upscale: a spandrel model file (UPSCALER_MODEL) that enlarges before image-to-image; None:
     # Lanczos. The path must exist where the renderer runs (as for a local IMAGE_MODEL folder).
     upscaler: str | None = None
+    edit: str | None = None  # inpaint: the outpaint of every image (JobParams.edit)
     watermark: bool = True  # WATERMARK: embed the invisible watermark (provenance.py); XMP is always written
     tile: bool = False  # --tile: seamless tiling (bot/renderer/tiling.py)
 

@@ -8,6 +8,8 @@ from discord.ext import commands
 from bot.frontend.buttons import ALL_BUTTONS
 from bot.frontend.flows import bot_of, start_job
 from bot.frontend.historyviews import HISTORY_ITEMS
+from bot.frontend.outpaint_buttons import OUTPAINT_BUTTONS
+from bot.frontend.region_views import REGION_ITEMS
 from bot.frontend.uploads import start_image_job
 from bot.models import MAX_SEED
 from bot.renderer.profiles import ASPECTS
@@ -76,4 +78,5 @@ class Imagine(commands.Cog):
 
 async def setup(bot: commands.Bot) -> None:
     bot.add_dynamic_items(*ALL_BUTTONS, *HISTORY_ITEMS)
+    bot.add_dynamic_items(*OUTPAINT_BUTTONS, *REGION_ITEMS)
     await bot.add_cog(Imagine(bot))

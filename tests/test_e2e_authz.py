@@ -1,6 +1,7 @@
 """Hostile clicks end to end (`python -m bot`, the tiny model, the Discord-compatible server): two
 servers A and B and a DM. Every component the bot posts (U, V, Vary (Subtle) and (Strong),
-Re-roll, Info, Delete, Report, Cancel, the history pages and menu) is sent with a forged custom_id:
+Re-roll, Info, Delete, Report, Zoom Out/Pan/Make Square/Vary Region, Cancel, the history pages and
+menu) is sent with a forged custom_id:
 another job's id, replayed onto another message, from server B, from a DM. Each is refused with one ephemeral answer and
 nothing changes: no job queued, cancelled, deleted or reported, nothing charged.
 
@@ -55,7 +56,10 @@ def _components(job_id: int) -> list[str]:
     """The custom_ids of a result's buttons (bot/frontend/buttons.py)."""
     return [f"img:up:v1:{job_id}:0", f"img:var:v1:{job_id}:0", f"img:vary:v1:{job_id}:0:subtle",
             f"img:vary:v1:{job_id}:0:strong", f"img:reroll:v1:{job_id}",
-            f"img:info:v1:{job_id}", f"img:delete:v1:{job_id}", f"img:report:v1:{job_id}"]
+            f"img:info:v1:{job_id}", f"img:delete:v1:{job_id}", f"img:report:v1:{job_id}",
+            # Zoom Out 2×, Pan ⬅ and Make Square (bot/frontend/outpaint_buttons.py): one id per kind of edit.
+            f"img:out:v1:{job_id}:0:z2", f"img:out:v1:{job_id}:0:l", f"img:out:v1:{job_id}:0:sq",
+            f"img:region:v1:{job_id}:0"]
 
 
 def _job_of(message) -> int:
@@ -121,6 +125,10 @@ async def test_forged_custom_ids_across_two_servers_and_a_dm_are_refused_and_cha
         forges += [(bob, ma2, custom_id, None, WRONG_PLACE), (mod_b, mb, custom_id, None, WRONG_PLACE)]
     for custom_id in _components(job_b):
         forges += [(alice, ma, custom_id, None, WRONG_PLACE), (alice, mdm, custom_id, None, WRONG_PLACE)]
+    # Vary (Region)'s picker: another job's menu on one's own message, from B, from a DM.
+    pick = f"img:regionpick:v1:{job_a}:0"
+    forges += [(bob, ma2, pick, ["c5"], WRONG_MESSAGE), (mod_b, mb, pick, ["c5"], WRONG_PLACE),
+               (alice, mdm, pick, ["c5"], WRONG_PLACE)]
     cancel = f"job:cancel:v1:{job_q}"
     forges += [
         (alice, ma2, cancel, None, WRONG_MESSAGE),  # her own job, through bob's message

@@ -34,8 +34,11 @@ async def test_upscale_doubles_keeps_the_seed_and_its_buttons_work_after_a_resta
     assert read is not None and read.prompts[0].value == "a lighthouse at dusk"
     assert any(str(s.parameters.get("seed")) == "8" for s in read.samplers)
     # Its own buttons: Vary (Subtle) and (Strong), no re-roll; no U (128x128 is the tiny model's cap).
+    # Then the outpaint buttons of a single image (bot/frontend/outpaint_buttons.py; square: no Make Square).
     assert custom_ids(upscaled) == [f"img:vary:v1:{up_id}:0:subtle", f"img:vary:v1:{up_id}:0:strong",
-                                    f"img:info:v1:{up_id}", f"img:delete:v1:{up_id}", f"img:report:v1:{up_id}"]
+                                    f"img:info:v1:{up_id}", f"img:delete:v1:{up_id}", f"img:report:v1:{up_id}",
+                                    f"img:out:v1:{up_id}:0:z2", f"img:out:v1:{up_id}:0:z15", f"img:region:v1:{up_id}:0",
+                                    *(f"img:out:v1:{up_id}:0:{code}" for code in ("l", "r", "u", "d"))]
 
     jobs = {j["id"]: j for j in job_rows(world.data_dir)}
     row = jobs[up_id]

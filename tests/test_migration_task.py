@@ -57,7 +57,7 @@ async def test_new_checks_hold_after_the_upgrade(upgraded):
     insert = _JOB.replace("kind, user_id", "kind, task, user_id").replace("VALUES (?, ?,", "VALUES (?, ?, ?,")
     await upgraded.execute(insert, (10, "upscale", "upscale", None, 1, 0, "up", 0.3, "images/1/0-42.png", "blocked"))
     with pytest.raises(sqlite3.IntegrityError):  # unknown task
-        await upgraded.execute(insert, (11, "imagine", "inpaint", None, None, None, "x", None, None, "queued"))
+        await upgraded.execute(insert, (11, "imagine", "dream", None, None, None, "x", None, None, "queued"))
     with pytest.raises(sqlite3.IntegrityError):  # img2img without an init image
         await upgraded.execute(insert, (12, "variation", "img2img", None, None, None, "x", 0.6, None, "queued"))
     with pytest.raises(sqlite3.IntegrityError):  # foreign keys are on again

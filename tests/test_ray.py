@@ -393,6 +393,23 @@ async def test_img2img_ships_the_init_image_and_equals_a_local_render(workers, t
     assert "Denoising strength: 0.6" in pngmeta.read_parameters(result.images[0].path)
 
 
+@amark
+async def test_an_outpaint_renders_on_an_actor_as_it_does_locally(workers, tiny_model, tmp_path):
+    from bot.renderer import render
+
+    init = tmp_path / "source.png"
+    Image.fromarray(np.random.default_rng(1).integers(0, 255, (48, 48, 3), dtype=np.uint8)).save(init)
+    b = _batch(tmp_path, ["a wider view"], [16])
+    b = dataclasses.replace(b, task=JobTask.INPAINT, strength=1.0, edit="pan:left", width=72, height=48,
+                            images=tuple(dataclasses.replace(s, init_image=str(init)) for s in b.images))
+    result = await workers[1].render(b)
+    local = render.render_batch(render.load_pipelines(str(tiny_model), "cpu", "float32"), b)
+    assert (result.images[0].width, result.images[0].height) == (72, 48)
+    diff = np.abs(_pixels(result.images[0].path) - _pixels(local[0]))
+    assert diff.max() <= 2 and diff.mean() < 0.1, (diff.max(), diff.mean())
+    assert "Outpaint: panned ⬅ left" in pngmeta.read_parameters(result.images[0].path)
+
+
 def test_init_images_are_rewritten_to_copies_on_the_actors_machine(tmp_path):
     first, second = tmp_path / "a.png", tmp_path / "b.jpg"
     specs = tuple(ImageSpec(job_id=1, index=i, prompt="p", negative_prompt="", seed=i, output_path="/out",

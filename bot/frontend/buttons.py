@@ -9,7 +9,7 @@ import re
 import discord
 
 from bot.frontend.flows import authorized_job, bot_of, guard, reply_error, start_job, with_notices
-from bot.models import Job, JobTask, RerollRequest, UpscaleRequest, VariationRequest
+from bot.models import Job, RerollRequest, UpscaleRequest, VariationRequest
 from bot.services.authz import JobAction
 from bot.services.settings_store import VARIATIONS
 
@@ -199,28 +199,6 @@ class ReportButton(_Guarded, _ByJobId, discord.ui.DynamicItem[discord.ui.Button]
 
 ALL_BUTTONS = (VariationButton, VaryButton, UpscaleButton, RerollButton, InfoButton, DeleteButton, CancelButton,
                ReportButton)
-
-
-def result_view(job: Job, upscalable: list[bool] | None = None) -> discord.ui.View:
-    """U1…Un (each image that can still grow), V1…Vn on a grid or Vary (Subtle) and Vary (Strong)
-    under a single image or an upscale, then Re-roll (not on an upscale: its seed and source are
-    fixed), Info, Delete and Report."""
-    view = discord.ui.View(timeout=None)
-    for index in range(job.params.count):
-        if upscalable is None or (index < len(upscalable) and upscalable[index]):
-            view.add_item(UpscaleButton(job.id, index))
-    if job.params.count == 1:  # a single image or an upscale (always one image)
-        for mode in VARIATIONS:
-            view.add_item(VaryButton(job.id, 0, mode))
-    else:
-        for index in range(job.params.count):
-            view.add_item(VariationButton(job.id, index))
-    if job.params.task is not JobTask.UPSCALE:
-        view.add_item(RerollButton(job.id))
-    view.add_item(InfoButton(job.id))
-    view.add_item(DeleteButton(job.id))
-    view.add_item(ReportButton(job.id))
-    return view
 
 
 def progress_view(job: Job) -> discord.ui.View:

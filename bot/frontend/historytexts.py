@@ -43,6 +43,11 @@ def _describe_kind(job: Job) -> str:
         return f"variation of {index}{parent}"
     if job.kind is JobKind.UPSCALE:
         return f"{job.params.upscale_factor or 2:g}× upscale of {index}{parent}"
+    if job.kind in (JobKind.OUTPAINT, JobKind.REGION) and job.params.edit:
+        from bot.renderer.outpaint_geometry import describe
+
+        image = f" image {job.parent_image_index + 1}" if job.parent_image_index is not None else ""
+        return f"{describe(job.params.edit)} from job {parent}{image}"
     if job.params.init_image:
         return "image prompt"
     return "imagine"
@@ -67,10 +72,17 @@ def info(details: JobDetails, image_prompt: str | None = None) -> str:
     lines.append(f"**Size:** {p.width}×{p.height} ({p.aspect}) · **Images:** {p.count} · **Steps:** {p.steps} · "
                  f"**CFG:** {p.guidance:g}")
     task = {JobTask.TXT2IMG: "text to image", JobTask.IMG2IMG: "image to image",
-            JobTask.UPSCALE: "upscale (enlarge, then image to image)"}[p.task]
+            JobTask.UPSCALE: "upscale (enlarge, then image to image)",
+            JobTask.INPAINT: "outpaint (inpainting the new area)"}[p.task]
     extra = f" · **Strength:** {p.strength:g}" if p.strength is not None else ""
     if p.upscale_factor:
         extra += f" · **Upscale:** {p.upscale_factor:g}×"
+    if p.edit:
+        from bot.renderer.outpaint_geometry import describe
+
+        region = p.edit.startswith("region:")
+        task = "vary region (inpainting the region)" if region else task
+        extra += f" · **{'Region' if region else 'Outpaint'}:** {describe(p.edit)}"
     lines.append(f"**Task:** {task}{extra}")
     if p.inline:  # the parameters written in the prompt (--ar, --chaos, --tile, …), as parsed
         lines.append(f"**Prompt parameters:** {_escape(p.inline)}")

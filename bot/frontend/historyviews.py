@@ -12,9 +12,10 @@ import discord
 
 from bot.errors import ContentBlocked
 from bot.frontend import historytexts
-from bot.frontend.buttons import _Guarded, result_view
+from bot.frontend.buttons import _Guarded
 from bot.frontend.flows import actor_from, bot_of, channel_is_nsfw, is_moderator
 from bot.frontend.presenter import attachments
+from bot.frontend.result_view import result_view
 from bot.services.authz import JobAction
 from bot.services.history import HistoryPage
 

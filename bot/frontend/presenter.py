@@ -20,7 +20,8 @@ import discord
 from bot import logsafety
 from bot.frontend import texts
 from bot.frontend.alttext import image_description
-from bot.frontend.buttons import progress_view, result_view
+from bot.frontend.buttons import progress_view
+from bot.frontend.result_view import result_view
 from bot.models import INTERACTION_TOKEN_LIFETIME, Job, JobStatus, StoredImage
 
 if TYPE_CHECKING:

@@ -57,7 +57,7 @@ def headline(job: Job, limit: int = 1500) -> str:
     if len(prompt) > limit:
         prompt = clip(prompt, limit)
     what = {JobKind.IMAGINE: "", JobKind.REROLL: " (re-roll)", JobKind.VARIATION: " (variation)",
-            JobKind.UPSCALE: " (upscale)"}[job.kind]
+            JobKind.UPSCALE: " (upscale)"}.get(job.kind, f" ({job.kind.value})")
     return f"**{prompt}**{what} — <@{job.user_id}>"
 
 
@@ -92,6 +92,10 @@ def result(job: Job) -> str:
     details = f"seed {p.seed} · {p.width}×{p.height} · {p.steps} steps · CFG {p.guidance:g}"
     if p.upscale_factor:
         details += f" · {p.upscale_factor:g}× upscale"
+    elif p.edit:
+        from bot.renderer.outpaint_geometry import describe
+
+        details += f" · {describe(p.edit)} from job #{job.parent_job_id}"
     elif p.init_image and p.init_image.startswith("inputs/"):
         details += " · from an image prompt"
     if p.strength is not None:

@@ -30,6 +30,7 @@ class LoadedPipelines:
     generator_device: str
     load_seconds: float
     variant: str | None = None
+    inpaint: Any = None  # built from txt2img on first use (outpaint.inpaint_pipeline): same weights
 
     @property
     def scheduler_name(self) -> str:

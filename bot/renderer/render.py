@@ -289,6 +289,10 @@ def render_batch(loaded: LoadedPipelines, batch: RenderBatch, on_step: Callable[
         from bot.renderer import upscale
 
         return upscale.render_upscale(loaded, batch, on_step, is_cancelled)
+    if batch.task is JobTask.INPAINT:
+        from bot.renderer import outpaint
+
+        return outpaint.render_outpaint(loaded, batch, on_step, is_cancelled)
     pipe, kwargs = build_call_kwargs(loaded, batch)
     return run_pipeline(pipe, kwargs, batch.steps, on_step, is_cancelled)
 
@@ -302,6 +306,10 @@ def metadata_extra(batch: RenderBatch) -> dict[str, Any] | None:
 
         return {"Hires upscale": f"{batch.upscale_factor:g}", "Denoising strength": float(batch.strength or 0),
                 "Hires upscaler": upscaler_label(batch.upscaler)}
+    if batch.task is JobTask.INPAINT and batch.edit:
+        from bot.renderer.outpaint_geometry import describe
+
+        return {"Denoising strength": float(batch.strength or 1.0), "Outpaint": describe(batch.edit)}
     if batch.is_img2img and batch.strength is not None:
         return {"Denoising strength": float(batch.strength)}
     return None
@@ -318,7 +326,8 @@ def encode_batch(batch: RenderBatch, images, sampler: str, model: str) -> list[E
         params = pngmeta.format_parameters(
             spec.prompt, spec.negative_prompt, batch.steps, sampler, batch.guidance, spec.seed,
             round(image.width / factor), round(image.height / factor), batch.model_label or model,
-            extra={**(extra or {}), **tiling.png_pairs(batch), **chaos.png_pairs(spec)} or None,
+            extra={**(extra or {}), **tiling.png_pairs(batch), **chaos.png_pairs(spec),
+                   **({"Outpaint source": spec.lineage} if spec.lineage else {})} or None,
             safety_negative=spec.safety_negative,
         )
         data = provenance.marked_png(image, params, spec.job_id, spec.index, watermark=batch.watermark)

@@ -31,7 +31,9 @@ from bot.models import (
     JobParams,
     JobStatus,
     JobTask,
+    OutpaintRequest,
     Priority,
+    RegionRequest,
     Requester,
     RerollRequest,
     StoredImage,
@@ -161,6 +163,10 @@ class Admission:
             plan = await self._variation(requester, request.parent_job_id, request.index, request.strength)
         elif isinstance(request, UpscaleRequest):
             plan = await self._upscale(requester, request.parent_job_id, request.index)
+        elif isinstance(request, (OutpaintRequest, RegionRequest)):
+            from bot.services import outpaint
+
+            plan = await outpaint.plan(self, requester, request)
         else:
             raise TypeError(f"not a work request: {request!r}")
         return replace(plan, cost=self.price(plan.params))
@@ -239,6 +245,7 @@ class Admission:
             strength=self.profile.variation_strength if strength is None else strength,
             init_image=self._relative(image.path), task=JobTask.IMG2IMG, upscale_factor=None,
             width=image.width, height=image.height,
+            edit=None,  # an outpaint's result varies like any image
         )
         # The strength is part of the key: Vary (Subtle) then Vary (Strong) of one image are two jobs.
         return AdmissionPlan(JobKind.VARIATION, params, parent_job_id=parent.id, image_index=index,
@@ -258,7 +265,7 @@ class Admission:
         params = replace(
             parent.params, width=width, height=height, count=1, seed=image.seed,
             strength=self.settings.upscale_strength, init_image=self._relative(image.path),
-            task=JobTask.UPSCALE, upscale_factor=factor,
+            task=JobTask.UPSCALE, upscale_factor=factor, edit=None,
         )
         return AdmissionPlan(JobKind.UPSCALE, params, parent_job_id=parent.id, image_index=index,
                              dedupe_key=f"upscale:{parent.id}:{index}:{requester.user_id}")

@@ -39,6 +39,7 @@ class JobAction(str, enum.Enum):
     INFO = "see"
     VARY = "vary"
     UPSCALE = "upscale"
+    OUTPAINT = "extend"  # Zoom Out, Pan, Make Square
     REROLL = "re-roll"
     REPORT = "report"
     DELETE = "delete"

@@ -238,7 +238,7 @@ class Dispatcher:
                 seed = p.image_seed(index)
                 specs.append(ImageSpec(
                     job_id=job.id, index=index, prompt=p.prompt, negative_prompt=p.negative_prompt,
-                    safety_negative=p.safety_negative, seed=seed, init_image=init,
+                    safety_negative=p.safety_negative, seed=seed, init_image=init, lineage=_source(job),
                     output_path=str(self.settings.images_dir / str(job.id) / f"{index}-{seed}.png"),
                     # --chaos shapes text-to-image noise only (an image-to-image job starts from its image)
                     chaos=p.chaos if p.task is JobTask.TXT2IMG else None, chaos_seed=p.seed,
@@ -246,7 +246,7 @@ class Dispatcher:
         return RenderBatch(
             batch_id=next(self._batch_ids), width=head.width, height=head.height, steps=head.steps,
             guidance=head.guidance, images=tuple(specs), strength=head.strength, model_label=head.model,
-            task=head.task, upscale_factor=head.upscale_factor,
+            task=head.task, upscale_factor=head.upscale_factor, edit=head.edit,
             upscaler=self.settings.upscaler_model if head.task is JobTask.UPSCALE else None,
             watermark=self.settings.watermark, tile=head.tile,
         )
@@ -394,3 +394,10 @@ class Dispatcher:
 
     def idle(self) -> bool:  # nothing waiting, rendering or being delivered, and no pause (calibration.py)
         return not (self.paused or len(self.scheduler) or self._renders or self._background)
+
+
+def _source(job: Job) -> str:
+    """An edit's source for its PNG ("job 12 image 1"); empty for every other job."""
+    if job.params.edit is None or job.parent_job_id is None:
+        return ""
+    return f"job {job.parent_job_id} image {(job.parent_image_index or 0) + 1}"

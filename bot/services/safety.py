@@ -150,13 +150,14 @@ class SafetyService(SafetyRecords):
         if text.category is not None:
             await block("prompt", text.category, text.result.score, shown=text.recorded(params))
             raise ContentBlocked(text.reason)
-        reused = plan.kind in (JobKind.VARIATION, JobKind.UPSCALE)
+        reused = plan.kind in (JobKind.VARIATION, JobKind.UPSCALE, JobKind.OUTPAINT, JobKind.REGION)
         if reused and not kind.allows_nsfw and plan.parent_job_id is not None:
             row = await self.db.fetchone("SELECT score FROM safety_image_checks WHERE job_id = ? AND idx = ? "
                                          "AND flagged = 1", (plan.parent_job_id, plan.image_index))
             if row is not None:
                 await block("image", Category.SEXUAL, row["score"], plan.parent_job_id)
-                verb = "upscaled" if plan.kind is JobKind.UPSCALE else "varied"
+                verb = {JobKind.UPSCALE: "upscaled", JobKind.OUTPAINT: "extended",
+                        JobKind.REGION: "redrawn"}.get(plan.kind, "varied")
                 raise ContentBlocked(f"🚫 The image check flagged that image, so it cannot be {verb} in this "
                                      "channel. Nothing was queued or charged.")
         if _is_upload(params.init_image) and self.checker is not None:
