@@ -356,8 +356,8 @@ async def history(request: web.Request) -> web.Response:
         view = await c.core.history.open(viewer.user_id, viewer.user_id, viewer.guild_id, search)
         older = request.query.get("older")
         newer = request.query.get("newer")
-        page = await c.core.history.page(view, older_than=int(older) if older and older.isdigit() else None,
-                                         newer_than=int(newer) if newer and newer.isdigit() else None)
+        page = await c.core.history.page(view, older_than=int(older) if older and older.isdecimal() else None,
+                                         newer_than=int(newer) if newer and newer.isdecimal() else None)
     except BotError as exc:
         return await render(request, "History", pages.history_page(None, search, user_message(exc)), 400)
     return await render(request, "History", pages.history_page(page, search))

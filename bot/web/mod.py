@@ -147,7 +147,7 @@ async def ban(request: web.Request) -> web.Response:
         hours = str(form.get("hours") or "").strip()
         reason = str(form.get("reason") or "").strip()[:200] or None
         result = await c.core.moderation.ban(viewer.user_id, viewer.guild_id, member, reason,
-                                             int(hours) if hours.isdigit() else None)
+                                             int(hours) if hours.isdecimal() else None)
         jobs = len(result.cancelled_jobs)
         cancelled = f" Cancelled and refunded {jobs} queued job(s)." if jobs else ""
         return f"Banned member {member}: the ban {result.ban.describe(time.time())}.{cancelled}"
@@ -271,10 +271,11 @@ async def quota(request: web.Request) -> web.Response:
 async def audit_log(request: web.Request) -> web.Response:
     c, viewer = _moderator(request)
     q = request.query
-    member = int(q["member"]) if q.get("member", "").isdigit() else None
-    moderator = int(q["moderator"]) if q.get("moderator", "").isdigit() else None
+    # isdecimal, not isdigit: isdigit() passes "²", which int() refuses (that was a 500 page).
+    member = int(q["member"]) if q.get("member", "").isdecimal() else None
+    moderator = int(q["moderator"]) if q.get("moderator", "").isdecimal() else None
     action = q.get("action", "").strip()[:40] or None
-    page_no = int(q["page"]) if q.get("page", "").isdigit() else 0
+    page_no = int(q["page"]) if q.get("page", "").isdecimal() else 0
     page = await c.core.audit.page(viewer.guild_id, member, page_no, 20, moderator_id=moderator, action=action)
     await c.core.audit.viewed(guild_id=viewer.guild_id, moderator_id=viewer.user_id, action="view mod log",
                               target_id=member, now=time.time())

@@ -133,7 +133,7 @@ async def switch_server(request: web.Request) -> web.Response:
     c.check_csrf(request, form.get("csrf"))
     session = request["session"]
     guild = form.get("guild")
-    wanted = int(guild) if isinstance(guild, str) and guild.isdecimal() else None  # isdigit() passes "²"
+    wanted = int(guild) if isinstance(guild, str) and guild.isdecimal() else None
     if any(s.guild_id == wanted for s in session.servers):
         session.guild_id = wanted
     raise web.HTTPSeeOther("/")
