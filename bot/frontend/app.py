@@ -135,20 +135,26 @@ class PixelBot(commands.Bot):
 
     @property
     def dispatcher(self) -> Dispatcher:
-        # Built by core.open() in setup_hook, which discord.py runs before any interaction arrives.
-        assert self.core.dispatcher is not None, "dispatcher is read before setup_hook opened the services"
+        # Built by core.open() in setup_hook, which discord.py runs before any interaction arrives;
+        # AttributeError before that, so getattr(bot, "dispatcher", None) still reads None then.
+        if self.core.dispatcher is None:
+            raise AttributeError("dispatcher: setup_hook has not opened the services yet")
         return self.core.dispatcher
 
     @property
     def jobs(self) -> JobService:
-        # Built by core.open() in setup_hook, which discord.py runs before any interaction arrives.
-        assert self.core.jobs is not None, "jobs is read before setup_hook opened the services"
+        # Built by core.open() in setup_hook, which discord.py runs before any interaction arrives;
+        # AttributeError before that, so getattr(bot, "jobs", None) still reads None then.
+        if self.core.jobs is None:
+            raise AttributeError("jobs: setup_hook has not opened the services yet")
         return self.core.jobs
 
     @property
     def moderation(self) -> ModerationService:
-        # Built by core.open() in setup_hook, which discord.py runs before any interaction arrives.
-        assert self.core.moderation is not None, "moderation is read before setup_hook opened the services"
+        # Built by core.open() in setup_hook, which discord.py runs before any interaction arrives;
+        # AttributeError before that, so getattr(bot, "moderation", None) still reads None then.
+        if self.core.moderation is None:
+            raise AttributeError("moderation: setup_hook has not opened the services yet")
         return self.core.moderation
 
     @property
