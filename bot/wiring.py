@@ -37,11 +37,6 @@ from bot.services.safety_records import SafetyFront
 
 log = logging.getLogger(__name__)
 
-# What a front end reads off its host (the Discord client, or the web-only host): one name each.
-SHARED = ("settings", "db", "store", "pool", "safety", "profile", "admission", "history", "member_settings",
-          "inputs", "retention", "authz", "audit", "quotas", "dispatch_settings", "dispatcher", "jobs",
-          "moderation")
-
 
 class NoFrontEnd(RuntimeError):
     """A job whose front end is not running here (a Discord job while only the web runs): its
@@ -156,11 +151,6 @@ class Services:
         self.moderation: ModerationService | None = None
         self._opened = False
 
-    def expose(self, host: object) -> None:
-        """Put the shared services on `host` under their usual names (bot.jobs, bot.store, …)."""
-        for name in SHARED:
-            setattr(host, name, getattr(self, name))
-
     async def open(self) -> None:
         await self.db.connect()
         self._opened = True
@@ -173,6 +163,7 @@ class Services:
         await self.moderation.load()  # a pause from before the restart holds the queue from the start
 
     async def start(self) -> None:
+        assert self.jobs is not None, "start() before open()"  # open() builds the job service
         await self.safety.start()  # the image checker loads before any job can be delivered
         await self.jobs.start()
         await self.retention.start()
@@ -189,6 +180,8 @@ class Services:
                 asyncio.get_running_loop().create_task(self.on_fatal())
 
     async def _start_worker(self, worker) -> bool:
+        dispatcher = self.dispatcher
+        assert dispatcher is not None  # start() runs this, after open() built the dispatcher
         try:
             info = await worker.start()
         except Exception as exc:
@@ -204,9 +197,9 @@ class Services:
                     self.calibrator = BatchingCalibrator(
                         self.dispatch_settings, CalibrationStore(self.settings.data_dir / "calibration.json"),
                         self.profile, self.settings.image_model, model_label(self.settings.image_model),
-                        self.settings.data_dir / "calibration", self.settings.max_batch_images, self.dispatcher.idle)
+                        self.settings.data_dir / "calibration", self.settings.max_batch_images, dispatcher.idle)
                     self.calibrator.begin(worker, info.device, info.dtype)
-        self.dispatcher.add_workers([worker])
+        dispatcher.add_workers([worker])
         return True
 
     async def close(self) -> None:

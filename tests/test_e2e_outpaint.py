@@ -10,7 +10,7 @@ from PIL import Image
 
 from bot import credits
 from bot.models import work_units
-from tests.e2e_helpers import custom_ids, job_id_of, job_rows, png_parameters, reply_text, wait_result
+from tests.e2e_helpers import custom_ids, job_id_of, job_rows, png_parameters, reply_text, wait_result, wait_statuses
 
 
 def _size(message) -> tuple[int, int]:
@@ -66,6 +66,8 @@ async def test_zoom_out_pan_and_make_square_each_render_a_new_image_with_its_lin
         message = await wait_result(server, again)
         message_id = job_id_of(message)
         assert _size(message) == (width, 64)
+    delivered = ["delivered"] * len(job_rows(world.data_dir))  # the last message shows before SQLite records it
+    assert await wait_statuses(world.data_dir, delivered) == delivered
     before = job_rows(world.data_dir)
     refused = await server.click_button(world.alice, message.id, f"img:out:v1:{message_id}:0:l")
     text = await reply_text(server, refused)

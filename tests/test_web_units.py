@@ -60,6 +60,15 @@ def test_a_session_cookie_is_only_accepted_with_its_signature():
     assert csrf_ok(session, session.csrf) and not csrf_ok(session, "forged") and not csrf_ok(session, None)
 
 
+def test_a_forged_token_or_cookie_with_any_characters_is_refused_rather_than_failing():
+    sessions = Sessions(b"key")
+    session = sessions.new()
+    # hmac.compare_digest raises TypeError on str with non-ASCII characters: that was a 500 page.
+    assert not csrf_ok(session, "é" * len(session.csrf))
+    assert not csrf_ok(session, session.csrf.encode())  # a form field that is not text (a file part)
+    assert sessions.get(f"{session.sid}.é") is None
+
+
 def test_sign_in_gives_a_new_session_id_and_a_dropped_session_is_gone():
     sessions = Sessions(b"key")
     before = sessions.new()

@@ -4,6 +4,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+from typing import TYPE_CHECKING
 
 import discord
 import yarl
@@ -17,6 +18,23 @@ from bot.frontend.presenter import DiscordPresenter
 from bot.frontend.safety import DiscordSafetyFront
 from bot.models import INTERACTION_TOKEN_LIFETIME
 from bot.wiring import Services
+
+if TYPE_CHECKING:
+    from bot.database import Database
+    from bot.services.admission import Admission
+    from bot.services.audit import AuditLog
+    from bot.services.authz import JobAuthorizer
+    from bot.services.dispatcher import Dispatcher
+    from bot.services.history import HistoryService
+    from bot.services.image_input import ImageInputs
+    from bot.services.jobs import JobStore
+    from bot.services.lifecycle import JobService
+    from bot.services.moderation import ModerationService
+    from bot.services.quotas import QuotaService
+    from bot.services.retention import RetentionService
+    from bot.services.safety import SafetyService
+    from bot.services.settings_store import SettingsStore
+    from bot.web.server import WebServer
 
 log = logging.getLogger(__name__)
 
@@ -50,14 +68,12 @@ class PixelBot(commands.Bot):
         self.presenter = DiscordPresenter(self)
         self.core.events.default = self.presenter
         self.core.safety_front.discord = DiscordSafetyFront(self)
-        self.core.expose(self)
-        self.web = None  # WEB_ENABLED=true: the web front end beside this client (bot/web/server.py)
+        self.web: WebServer | None = None  # WEB_ENABLED=true: the web front end beside this client (bot/web/server.py)
         self.tree.on_error = reply_error  # type: ignore[method-assign]
         self.tree.interaction_check = guard  # type: ignore[method-assign]  # bans: the same check runs before every button (buttons._Guarded)
 
     async def setup_hook(self) -> None:
         await self.core.open()
-        self.core.expose(self)
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         if MOD.commands:  # cogs attached their /mod subcommands while loading
@@ -70,6 +86,76 @@ class PixelBot(commands.Bot):
         await self.core.start()
         if self.web is not None:
             await self.web.start()
+
+    # The shared services as the front end reads them (BotContext, bot/frontend/context.py): always
+    # the ones self.core holds now.
+    @property
+    def db(self) -> Database:
+        return self.core.db
+
+    @property
+    def store(self) -> JobStore:
+        return self.core.store
+
+    @property
+    def safety(self) -> SafetyService:
+        return self.core.safety
+
+    @property
+    def admission(self) -> Admission:
+        return self.core.admission
+
+    @property
+    def history(self) -> HistoryService:
+        return self.core.history
+
+    @property
+    def member_settings(self) -> SettingsStore:
+        return self.core.member_settings
+
+    @property
+    def inputs(self) -> ImageInputs:
+        return self.core.inputs
+
+    @property
+    def retention(self) -> RetentionService:
+        return self.core.retention
+
+    @property
+    def authz(self) -> JobAuthorizer:
+        return self.core.authz
+
+    @property
+    def audit(self) -> AuditLog:
+        return self.core.audit
+
+    @property
+    def quotas(self) -> QuotaService:
+        return self.core.quotas
+
+    @property
+    def dispatcher(self) -> Dispatcher:
+        # Built by core.open() in setup_hook, which discord.py runs before any interaction arrives;
+        # AttributeError before that, so getattr(bot, "dispatcher", None) still reads None then.
+        if self.core.dispatcher is None:
+            raise AttributeError("dispatcher: setup_hook has not opened the services yet")
+        return self.core.dispatcher
+
+    @property
+    def jobs(self) -> JobService:
+        # Built by core.open() in setup_hook, which discord.py runs before any interaction arrives;
+        # AttributeError before that, so getattr(bot, "jobs", None) still reads None then.
+        if self.core.jobs is None:
+            raise AttributeError("jobs: setup_hook has not opened the services yet")
+        return self.core.jobs
+
+    @property
+    def moderation(self) -> ModerationService:
+        # Built by core.open() in setup_hook, which discord.py runs before any interaction arrives;
+        # AttributeError before that, so getattr(bot, "moderation", None) still reads None then.
+        if self.core.moderation is None:
+            raise AttributeError("moderation: setup_hook has not opened the services yet")
+        return self.core.moderation
 
     @property
     def exit_code(self) -> int:

@@ -44,20 +44,49 @@ class BotContext(Protocol):
     setup_hook, which discord.py runs before the first interaction arrives."""
 
     settings: Settings
-    db: Database
-    store: JobStore
-    safety: SafetyService
-    admission: Admission
-    history: HistoryService
-    member_settings: SettingsStore
-    inputs: ImageInputs
-    retention: RetentionService
-    authz: JobAuthorizer
-    audit: AuditLog
-    quotas: QuotaService
-    dispatcher: Dispatcher
-    jobs: JobService
-    moderation: ModerationService
+
+    # The services: read-only here (the client delegates them to its bot.wiring.Services).
+    @property
+    def db(self) -> Database: ...
+
+    @property
+    def store(self) -> JobStore: ...
+
+    @property
+    def safety(self) -> SafetyService: ...
+
+    @property
+    def admission(self) -> Admission: ...
+
+    @property
+    def history(self) -> HistoryService: ...
+
+    @property
+    def member_settings(self) -> SettingsStore: ...
+
+    @property
+    def inputs(self) -> ImageInputs: ...
+
+    @property
+    def retention(self) -> RetentionService: ...
+
+    @property
+    def authz(self) -> JobAuthorizer: ...
+
+    @property
+    def audit(self) -> AuditLog: ...
+
+    @property
+    def quotas(self) -> QuotaService: ...
+
+    @property
+    def dispatcher(self) -> Dispatcher: ...
+
+    @property
+    def jobs(self) -> JobService: ...
+
+    @property
+    def moderation(self) -> ModerationService: ...
 
     @property
     def presenter(self) -> JobMessages: ...  # read-only here: the client's is the DiscordPresenter

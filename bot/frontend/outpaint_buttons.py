@@ -45,7 +45,7 @@ class OutpaintButton(_Guarded, discord.ui.DynamicItem[discord.ui.Button],
         self.job_id, self.index, self.edit = job_id, index, edit
 
     @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]):
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item, match: re.Match[str]):
         return cls(int(match["job"]), int(match["index"]), match["code"])
 
     async def clicked(self, interaction: discord.Interaction) -> None:

@@ -57,7 +57,7 @@ class RegionButton(_Guarded, discord.ui.DynamicItem[discord.ui.Button],
         self.job_id, self.index = job_id, index
 
     @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Button, match: re.Match[str]):
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item, match: re.Match[str]):
         return cls(int(match["job"]), int(match["index"]))
 
     async def clicked(self, interaction: discord.Interaction) -> None:
@@ -80,7 +80,7 @@ class RegionPicker(_Guarded, discord.ui.DynamicItem[discord.ui.Select],
         self.job_id, self.index = job_id, index
 
     @classmethod
-    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Select, match: re.Match[str]):
+    async def from_custom_id(cls, interaction: discord.Interaction, item: discord.ui.Item, match: re.Match[str]):
         return cls(int(match["job"]), int(match["index"]))
 
     async def clicked(self, interaction: discord.Interaction) -> None:
@@ -96,9 +96,9 @@ class RegionPrompt(discord.ui.Modal):
     def __init__(self, job_id: int, index: int, edit: str, prompt: str):
         super().__init__(title="Vary (Region)", timeout=15 * 60)
         self.job_id, self.index, self.edit = job_id, index, edit
-        self.prompt = discord.ui.TextInput(label=geometry.describe(edit)[:45], style=discord.TextStyle.paragraph,
-                                           custom_id="img:region:prompt",
-                                           default=prompt[:4000], required=False, max_length=4000)
+        self.prompt: discord.ui.TextInput[RegionPrompt] = discord.ui.TextInput(
+            label=geometry.describe(edit)[:45], style=discord.TextStyle.paragraph, custom_id="img:region:prompt",
+            default=prompt[:4000], required=False, max_length=4000)
         self.add_item(self.prompt)
 
     async def on_submit(self, interaction: discord.Interaction) -> None:
@@ -108,7 +108,9 @@ class RegionPrompt(discord.ui.Modal):
         text = (self.prompt.value or "").strip()
         await start_job(interaction, RegionRequest(self.job_id, self.index, self.edit, text or None))
 
-    async def on_error(self, interaction: discord.Interaction, error: Exception) -> None:
+    # discord.py's Modal.on_error, positional-only as there: Modal calls it with (interaction, error), no
+    # item, narrowing BaseView's signature (discord.py's own override that mypy reports against BaseView).
+    async def on_error(self, interaction: discord.Interaction, error: Exception, /) -> None:  # type: ignore[override]
         await reply_error(interaction, error)
 
 

@@ -148,7 +148,11 @@ def render_outpaint(loaded, batch: RenderBatch, on_step: Callable[[int, int], No
 
     if not batch.edit:
         raise ValueError("inpaint batch without an edit")
-    prepared = [prepare(spec.init_image, batch.edit, batch.width, batch.height) for spec in batch.images]
+    prepared = []
+    for spec in batch.images:
+        if not spec.init_image:
+            raise ValueError("inpaint batch without init_image")
+        prepared.append(prepare(spec.init_image, batch.edit, batch.width, batch.height))
     if is_cancelled():
         raise render.Cancelled()
     pipe, kwargs = render.build_call_kwargs(loaded, batch, images=[p[0] for p in prepared])

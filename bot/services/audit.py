@@ -83,7 +83,8 @@ class AuditLog:
                    per_page: int = 10, *, moderator_id: int | None = None, action: str | None = None) -> AuditPage:
         """Newest first; `target_id` keeps only actions on that member, `moderator_id` those by that
         moderator, `action` those whose action starts with it ("quota" matches every quota action)."""
-        where, params = "guild_id = ?", [guild_id]
+        where = "guild_id = ?"
+        params: list[int | str] = [guild_id]
         if target_id is not None:
             where += " AND target_id = ?"
             params.append(target_id)

@@ -65,7 +65,8 @@ async def plan(admission: Admission, requester: Requester,
         seed=secrets.randbelow(MAX_SEED + 1), strength=OUTPAINT_STRENGTH,
         init_image=admission._relative(image.path), task=JobTask.INPAINT, upscale_factor=None, edit=request.edit,
     )
-    if region and request.prompt is not None and request.prompt.strip() != parent.params.prompt:
+    if (isinstance(request, RegionRequest) and request.prompt is not None
+            and request.prompt.strip() != parent.params.prompt):
         # A new prompt for the region: checked as /imagine checks one (the safety check follows).
         prompt = request.prompt.strip()
         if not prompt:

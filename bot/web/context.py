@@ -18,9 +18,6 @@ from bot.web.sessions import Sessions, csrf_ok
 
 log = logging.getLogger(__name__)
 
-WEB = web.AppKey("pixelforge_web", object)
-
-
 @dataclass
 class WebContext:
     core: Any  # bot.wiring.Services
@@ -54,7 +51,8 @@ class WebContext:
     def signin_configured(self) -> bool:
         return bool(self.settings.web_oauth_client_id and self.settings.web_oauth_client_secret)
 
-    def check_csrf(self, request: web.Request, sent: str | None) -> None:
+    def check_csrf(self, request: web.Request, sent: object) -> None:
+        """`sent` is the form's csrf field as posted: anything but the session's token (a file, say) fails."""
         if not csrf_ok(request.get("session"), sent):
             raise web.HTTPForbidden(text="This form is out of date or did not come from this site (CSRF check "
                                          "failed): reload the page and try again.")
@@ -91,3 +89,6 @@ class WebContext:
 
     def image_path(self, image: StoredImage) -> Path:
         return Path(image.path)
+
+
+WEB = web.AppKey("pixelforge_web", WebContext)

@@ -10,7 +10,7 @@ import asyncio
 import json
 import logging
 
-from aiohttp import web
+from aiohttp import BodyPartReader, web
 
 from bot.credits import fmt
 from bot.errors import BotError, NotAllowed, NotFound, ValidationError, user_message
@@ -90,6 +90,8 @@ async def _read_form(request: web.Request, limit: int) -> tuple[dict, bytes | No
         return {k: str(v)[:7000] for k, v in (await request.post()).items() if isinstance(v, str)}, None
     reader = await request.multipart()
     async for part in reader:
+        if not isinstance(part, BodyPartReader):  # a multipart nested in the form: no field of ours
+            continue
         if part.name == "image" and part.filename:
             chunks, size = [], 0
             while chunk := await part.read_chunk(64 * 1024):
@@ -133,12 +135,11 @@ async def imagine(request: web.Request) -> web.Response:
         else:  # the cheap checks first, as for a Discord upload; then the bytes are validated and stored
             await c.core.jobs.precheck(viewer.requester(), request_for(c.core.inputs.pending()))
             prompt_image = await c.core.inputs.store(data, viewer.user_id)
-            job = None
             try:
                 job = await submit(c, viewer, request_for(prompt_image))
-            finally:
-                if job is None:
-                    await c.core.inputs.discard(prompt_image.path)
+            except BaseException:  # refused or cancelled: no job keeps the stored upload
+                await c.core.inputs.discard(prompt_image.path)
+                raise
     except web.HTTPException:
         raise
     except BotError as exc:
@@ -355,8 +356,8 @@ async def history(request: web.Request) -> web.Response:
         view = await c.core.history.open(viewer.user_id, viewer.user_id, viewer.guild_id, search)
         older = request.query.get("older")
         newer = request.query.get("newer")
-        page = await c.core.history.page(view, older_than=int(older) if older and older.isdigit() else None,
-                                         newer_than=int(newer) if newer and newer.isdigit() else None)
+        page = await c.core.history.page(view, older_than=int(older) if older and older.isdecimal() else None,
+                                         newer_than=int(newer) if newer and newer.isdecimal() else None)
     except BotError as exc:
         return await render(request, "History", pages.history_page(None, search, user_message(exc)), 400)
     return await render(request, "History", pages.history_page(page, search))

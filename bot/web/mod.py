@@ -6,6 +6,7 @@ views, as /mod log is."""
 from __future__ import annotations
 
 import time
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 
@@ -15,14 +16,20 @@ from bot.services.moderation import MAX_BAN_HOURS
 from bot.services.quotas import Member
 from bot.web.context import WEB, WebContext
 from bot.web.create import render
+from bot.web.identity import Viewer
 from bot.web.pages import csrf_field, e, error_box, when
+
+if TYPE_CHECKING:
+    from multidict import MultiDictProxy
+
+    Form = MultiDictProxy[str | bytes | bytearray | web.FileField]  # what request.post() returns
 
 routes = web.RouteTableDef()
 MAX_CREDITS = 1_000_000
 
 
-def _moderator(request: web.Request) -> tuple[WebContext, object]:
-    viewer = request["viewer"]
+def _moderator(request: web.Request) -> tuple[WebContext, Viewer]:
+    viewer: Viewer = request["viewer"]  # the guard let only a signed-in viewer through to /mod
     if not viewer.is_moderator:
         raise NotAllowed("Only moderators of this server can use the moderator desk.")
     return request.app[WEB], viewer
@@ -38,7 +45,7 @@ def _whole_bot(c: WebContext, viewer) -> None:
                          "operators (OWNER_USER_IDS) can use it.")
 
 
-def _member_id(raw: str | None) -> int:
+def _member_id(raw: object) -> int:
     try:
         value = int(str(raw or "").strip())
     except ValueError:
@@ -101,7 +108,7 @@ async def desk(request: web.Request) -> web.Response:
     return await _desk(request)
 
 
-async def _post(request: web.Request) -> tuple[WebContext, object, dict]:
+async def _post(request: web.Request) -> tuple[WebContext, Viewer, Form]:
     c, viewer = _moderator(request)
     form = await request.post()
     c.check_csrf(request, form.get("csrf"))
@@ -140,7 +147,7 @@ async def ban(request: web.Request) -> web.Response:
         hours = str(form.get("hours") or "").strip()
         reason = str(form.get("reason") or "").strip()[:200] or None
         result = await c.core.moderation.ban(viewer.user_id, viewer.guild_id, member, reason,
-                                             int(hours) if hours.isdigit() else None)
+                                             int(hours) if hours.isdecimal() else None)
         jobs = len(result.cancelled_jobs)
         cancelled = f" Cancelled and refunded {jobs} queued job(s)." if jobs else ""
         return f"Banned member {member}: the ban {result.ban.describe(time.time())}.{cancelled}"
@@ -264,10 +271,11 @@ async def quota(request: web.Request) -> web.Response:
 async def audit_log(request: web.Request) -> web.Response:
     c, viewer = _moderator(request)
     q = request.query
-    member = int(q["member"]) if q.get("member", "").isdigit() else None
-    moderator = int(q["moderator"]) if q.get("moderator", "").isdigit() else None
+    # isdecimal, not isdigit: isdigit() passes "²", which int() refuses (that was a 500 page).
+    member = int(q["member"]) if q.get("member", "").isdecimal() else None
+    moderator = int(q["moderator"]) if q.get("moderator", "").isdecimal() else None
     action = q.get("action", "").strip()[:40] or None
-    page_no = int(q["page"]) if q.get("page", "").isdigit() else 0
+    page_no = int(q["page"]) if q.get("page", "").isdecimal() else 0
     page = await c.core.audit.page(viewer.guild_id, member, page_no, 20, moderator_id=moderator, action=action)
     await c.core.audit.viewed(guild_id=viewer.guild_id, moderator_id=viewer.user_id, action="view mod log",
                               target_id=member, now=time.time())

@@ -99,7 +99,7 @@ async def settings_change(request: web.Request) -> web.Response:
 @routes.get("/mod/stats")
 async def mod_stats(request: web.Request) -> web.Response:
     c, viewer = _moderator(request)
-    days = int(request.query["days"]) if request.query.get("days", "").isdigit() else 7
+    days = int(request.query["days"]) if request.query.get("days", "").isdecimal() else 7
     numbers = await stats_service.collect(c.core.db, viewer.guild_id, days, time.time())
     await c.core.audit.viewed(guild_id=viewer.guild_id, moderator_id=viewer.user_id, action="view stats",
                               target_id=None, now=time.time())
@@ -111,7 +111,7 @@ async def mod_stats(request: web.Request) -> web.Response:
 @routes.get("/mod/stats.png")
 async def mod_stats_png(request: web.Request) -> web.Response:
     c, viewer = _moderator(request)
-    days = int(request.query["days"]) if request.query.get("days", "").isdigit() else 7
+    days = int(request.query["days"]) if request.query.get("days", "").isdecimal() else 7
     numbers = await stats_service.collect(c.core.db, viewer.guild_id, days, time.time())
     names = {m.user_id: f"member {m.user_id}" for m in numbers.top}
     # matplotlib draws in a worker thread (object API on an Agg canvas): the event loop keeps serving.

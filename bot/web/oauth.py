@@ -74,7 +74,8 @@ async def callback(request: web.Request) -> web.Response:
     session = request["session"]
     state, code = request.query.get("state", ""), request.query.get("code", "")
     expected, session.oauth_state = session.oauth_state, None
-    if not expected or not hmac.compare_digest(expected, state) or not code:
+    # As bytes: compare_digest raises TypeError on a str with non-ASCII characters (a forged state).
+    if not expected or not hmac.compare_digest(expected.encode(), state.encode()) or not code:
         return _page(request, error_box("That sign-in link is out of date or was not started here: try again.")
                      + '<p><a href="/signin">Sign in</a></p>', 400)
     if c.http is None:
@@ -85,12 +86,12 @@ async def callback(request: web.Request) -> web.Response:
                 auth=aiohttp.BasicAuth(str(c.settings.web_oauth_client_id), c.settings.web_oauth_client_secret)
         ) as response:
             grant = await response.json() if response.status == 200 else None
-        token = (grant or {}).get("access_token")
+        token = str((grant or {}).get("access_token") or "")
         user = await _get(c, "/users/@me", token) if token else None
         guilds = await _get(c, "/users/@me/guilds", token) if user else None
     except (aiohttp.ClientError, TimeoutError) as exc:
         log.warning("sign-in with Discord failed: %s", exc)
-        token = user = guilds = None
+        token, user, guilds = "", None, None
     if not user or guilds is None:
         return _page(request, error_box("Discord did not confirm the sign-in: try again.")
                      + '<p><a href="/signin">Sign in</a></p>', 400)
@@ -131,7 +132,8 @@ async def switch_server(request: web.Request) -> web.Response:
     form = await request.post()
     c.check_csrf(request, form.get("csrf"))
     session = request["session"]
-    wanted = int(form["guild"]) if str(form.get("guild", "")).isdigit() else None
+    guild = form.get("guild")
+    wanted = int(guild) if isinstance(guild, str) and guild.isdecimal() else None
     if any(s.guild_id == wanted for s in session.servers):
         session.guild_id = wanted
     raise web.HTTPSeeOther("/")

@@ -96,12 +96,11 @@ def create_form(csrf: str, profile, presets: list[str], values: dict, error: str
 def status_line(job: Job, state: JobState | None, paused_reason: str | None, paused: bool) -> str:
     """The words of the job's Discord message for its state now (waiting, rendering, ended)."""
     if state is None or state.kind == "waiting":
-        position = state.position if state is not None else None
-        if position is None:
+        if state is None or state.position is None:
             text = "⏳ Waiting in queue"
         else:
             eta = f" · ready in about {_duration(state.eta)}" if state.eta is not None else ""
-            text = f"⏳ Waiting in queue — position {position}{eta}"
+            text = f"⏳ Waiting in queue — position {state.position}{eta}"
         if paused:
             why = f": {paused_reason}" if paused_reason else ""
             text += (f"\n⏸ A moderator paused the queue{why}. Your job keeps its place and starts when they "

@@ -100,7 +100,7 @@ class WebServer:
         app.add_routes(mod.routes)
         app.add_routes(oauth.routes)
         app.add_routes(more.routes)
-        app.router.add_get("/healthz", lambda request: web.Response(text="ok"))
+        app.router.add_get("/healthz", _healthz)
         app.router.add_static("/static", str(resources.files("bot.web") / "static"), append_version=False)
         return app
 
@@ -109,6 +109,7 @@ class WebServer:
         self._runner = web.AppRunner(self.app(), access_log=None, handle_signals=False)
         await self._runner.setup()
         self.bind()
+        assert self._socket is not None  # bind() took the address
         site = web.SockSite(self._runner, self._socket)
         await site.start()
         mode = "local owner, no sign-in" if self.context.local_owner else "sign-in with Discord"
@@ -139,8 +140,7 @@ class WebServer:
             if origin and origin != "null" and origin.rstrip("/") != self._origin(request):
                 raise web.HTTPForbidden(text="Cross-site form refused (CSRF).")
         session = c.sessions.get(request.cookies.get(COOKIE))
-        fresh = session is None
-        if fresh:
+        if session is None:
             session = c.sessions.new()
         request["session"] = session
         if c.local_owner:
@@ -149,12 +149,13 @@ class WebServer:
             request["viewer"] = signed_in(settings, session.user_id, session.name, session.servers,
                                           session.guild_id) if session.user_id else None
         if request["viewer"] is None and not request.path.startswith(OPEN_PATHS):
+            refusal: web.HTTPException
             if request.method in ("GET", "HEAD") and not request.path.endswith("/events"):
-                response = web.HTTPSeeOther("/signin")
+                refusal = web.HTTPSeeOther("/signin")
             else:
-                response = web.HTTPUnauthorized(text="Sign in first.")
-            self._cookie(response, request)
-            raise response
+                refusal = web.HTTPUnauthorized(text="Sign in first.")
+            self._cookie(refusal, request)
+            raise refusal
         try:
             response = await handler(request)
         except web.HTTPException as exc:
@@ -206,6 +207,11 @@ class WebServer:
         body = pages.error_box(message) + '<p><a href="/">Back to the create page</a></p>'
         return web.Response(text=pages.layout("Refused", body, request.get("viewer"), session.csrf if session else "",
                                               None), content_type="text/html", status=status)
+
+
+async def _healthz(request: web.Request) -> web.Response:
+    # A coroutine: aiohttp warns (DeprecationWarning) on a plain function handler and wraps it.
+    return web.Response(text="ok")
 
 
 def attach_web(core, discord_client=None) -> WebServer:

@@ -65,7 +65,7 @@ class Sessions:
         if not value or "." not in value:
             return None
         sid, _, _ = value.partition(".")
-        return sid if hmac.compare_digest(self.sign(sid), value) else None
+        return sid if hmac.compare_digest(self.sign(sid).encode(), value.encode()) else None  # bytes: see csrf_ok
 
     def get(self, cookie: str | None) -> Session | None:
         sid = self.unsign(cookie)
@@ -94,5 +94,8 @@ class Sessions:
         self._sessions.pop(session.sid, None)
 
 
-def csrf_ok(session: Session | None, sent: str | None) -> bool:
-    return session is not None and bool(sent) and hmac.compare_digest(session.csrf, sent)
+def csrf_ok(session: Session | None, sent: object) -> bool:
+    if session is None or not isinstance(sent, str) or not sent:
+        return False
+    # As bytes: compare_digest raises TypeError on a str with non-ASCII characters (a forged token).
+    return hmac.compare_digest(session.csrf.encode(), sent.encode())
