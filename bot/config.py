@@ -119,6 +119,11 @@ class Settings:
     # encoder and must be calibrated with the operator's model (python -m bot semantic-calibrate).
     safety_semantic: bool = False
     safety_semantic_threshold: float = 0.85
+    # --- looplag ---
+    # The event-loop lag monitor (bot/looplag.py): a stall this long is logged with what the loop
+    # was running; a summary line (p50, p99, max) this often, and always at shutdown (0: only then).
+    loop_lag_warn: float = 1.0
+    loop_lag_report: float = 600.0
 
     @property
     def device(self) -> str:
@@ -342,4 +347,7 @@ def load_settings(env: dict | None = None, dotenv: bool = True, require_token: b
         # --- semantic ---
         safety_semantic=_semantic(env, model),
         safety_semantic_threshold=_float(env, "SAFETY_SEMANTIC_THRESHOLD", 0.85, 0.01, 1.0),
+        # --- looplag ---
+        loop_lag_warn=_float(env, "LOOP_LAG_WARN", 1.0, 0.05, 60.0),
+        loop_lag_report=_float(env, "LOOP_LAG_REPORT", 600.0, 0.0, 86400.0),
     )
