@@ -62,7 +62,7 @@ def read_stalls(log: str) -> list[str]:
 
 
 async def measure_loop_lag(model: str, members: int = 30, per_member: int = 5, report_every: float = 5.0,
-                           timeout: float = 900.0, **env) -> LoadResult:
+                           timeout: float = 900.0, keep_log: str | None = None, **env) -> LoadResult:
     # No OpenAPI validation here: it runs in this process, beside the server, and would slow it.
     server = FakeDiscord(spec_path=Path("/nonexistent/openapi.json"))
     await server.start()
@@ -86,18 +86,23 @@ async def measure_loop_lag(model: str, members: int = 30, per_member: int = 5, r
                 for n in range(per_member) for i, user in enumerate(users)))
             await asyncio.gather(*(i.wait_ack(timeout=60) for i in sent))
 
+            def shown(s, i) -> bool:
+                return bool(i.original_message_id) and is_result(s.get_message(i.original_message_id))
+
             def done(s):
-                return sum(1 for i in sent if is_result(s.get_message(i.original_message_id))) == len(sent)
+                return sum(1 for i in sent if shown(s, i)) == len(sent)
 
             with contextlib.suppress(Exception):  # a timeout: report what was delivered
                 await server.wait_for(done, timeout)
             ended = time.time()
-            delivered = sum(1 for i in sent if is_result(server.get_message(i.original_message_id)))
+            delivered = sum(1 for i in sent if shown(server, i))
             await asyncio.sleep(report_every + 0.5)  # the window that holds the end is logged
         finally:
             await bot.stop()
             await server.stop()
         log = log_path.read_text(errors="replace")
+        if keep_log is not None:
+            Path(keep_log).write_text(log)
     acks = sorted(i.ack_latency for i in sent if i.ack_latency is not None)
     p99s, worst = read_windows(log, started, ended)
     return LoadResult(ended - started, delivered, acks[min(len(acks) - 1, int(0.99 * len(acks)))] if acks else 0.0,
@@ -109,6 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--model", help="hub id or folder (default: the tiny random-weight model, built now)")
     parser.add_argument("--members", type=int, default=30)
     parser.add_argument("--per-member", type=int, default=5)
+    parser.add_argument("--keep-log", help="copy the bot's log here")
     args = parser.parse_args(argv)
     with tempfile.TemporaryDirectory() as tmp:
         if args.model:
@@ -117,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
             from bot.renderer.tiny import build_tiny_pipeline
 
             model = str(build_tiny_pipeline(Path(tmp) / "tiny-sd"))
-        r = asyncio.run(measure_loop_lag(model, args.members, args.per_member))
+        r = asyncio.run(measure_loop_lag(model, args.members, args.per_member, keep_log=args.keep_log))
     n = args.members * args.per_member
     p99 = max(r.window_p99s, default=float("nan"))
     median = statistics.median(r.window_p99s) if r.window_p99s else float("nan")
