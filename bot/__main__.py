@@ -114,12 +114,14 @@ def _retry_delays():
 
 async def _watched(settings) -> int:
     """The bot under the event-loop lag monitor (bot/looplag.py) for its whole run."""
+    from bot import offload
     from bot.looplag import LoopLagMonitor
 
     monitor = LoopLagMonitor(warn_after=settings.loop_lag_warn, report_every=settings.loop_lag_report).start()
     try:
         return await _serve(settings)
     finally:
+        offload.shutdown()
         await monitor.stop()
 
 
