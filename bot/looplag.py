@@ -16,6 +16,7 @@ discord.py's gateway heartbeat runs on this loop: a stall of more than the heart
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import math
 import sys
@@ -51,10 +52,13 @@ class LagStats:
     p99: float
     max: float
     stalls: int  # stalls longer than warn_after
+    gc_longest: float = 0.0  # the longest garbage collection on the loop thread
+    gc_full: int = 0  # full (generation 2) collections on the loop thread
 
     def text(self) -> str:
         return (f"p50 {self.p50 * 1000:.1f} ms, p99 {self.p99 * 1000:.1f} ms, max {self.max * 1000:.0f} ms over "
-                f"{self.samples} samples; {self.stalls} stall(s) over the warning limit")
+                f"{self.samples} samples; {self.stalls} stall(s) over the warning limit; garbage collection "
+                f"on the loop: longest {self.gc_longest * 1000:.0f} ms, {self.gc_full} full")
 
 
 @dataclass(frozen=True)
@@ -87,6 +91,11 @@ class LoopLagMonitor:
         self._halt = threading.Event()
         self._loop_thread: int | None = None
         self._window_started = 0.0
+        # The cyclic garbage collector stops the thread that triggered it: on the loop thread a full
+        # collection of a big heap is a stall no stack shows (it lands wherever an allocation was).
+        self._gc_started = 0.0
+        self._gc_longest = 0.0
+        self._gc_full = 0
 
     # ---- lifecycle ----
     def start(self) -> LoopLagMonitor:
@@ -97,11 +106,14 @@ class LoopLagMonitor:
         self._task = loop.create_task(self._tick(), name="loop-lag-monitor")
         self._thread = threading.Thread(target=self._watch, name="loop-lag-watchdog", daemon=True)
         self._thread.start()
+        gc.callbacks.append(self._on_gc)
         return self
 
     async def stop(self, report: bool = True) -> LagStats:
         """Stop watching; logs (if `report`) and returns the figures of the whole run."""
         self._halt.set()
+        if self._on_gc in gc.callbacks:
+            gc.callbacks.remove(self._on_gc)
         if self._task is not None:
             self._task.cancel()
             await asyncio.gather(self._task, return_exceptions=True)
@@ -119,17 +131,18 @@ class LoopLagMonitor:
         """The current report window's figures."""
         samples = self._samples
         return LagStats(len(samples), percentile(samples, 0.5), percentile(samples, 0.99),
-                        max(samples, default=0.0), self._window_stalls)
+                        max(samples, default=0.0), self._window_stalls, self._gc_longest, self._gc_full)
 
     def overall(self) -> LagStats:
         """p50/p99 of the current window (all of the run when no periodic report was made), with the
         run's own maximum and stall count."""
         w = self.window()
-        return LagStats(self.total_samples, w.p50, w.p99, self.max_lag, self.total_stalls)
+        return LagStats(self.total_samples, w.p50, w.p99, self.max_lag, self.total_stalls, w.gc_longest, w.gc_full)
 
     def reset_window(self) -> None:
         self._samples = []
         self._window_stalls = 0
+        self._gc_longest, self._gc_full = 0.0, 0
         self._window_started = self.clock()
 
     def record(self, lag: float) -> None:
@@ -141,6 +154,17 @@ class LoopLagMonitor:
         if lag >= self.warn_after:
             self._window_stalls += 1
             self.total_stalls += 1
+
+    def _on_gc(self, phase: str, info: dict) -> None:
+        if threading.get_ident() != self._loop_thread:
+            return
+        if phase == "start":
+            self._gc_started = time.perf_counter()
+            return
+        took = time.perf_counter() - self._gc_started
+        self._gc_longest = max(self._gc_longest, took)
+        if info.get("generation") == 2:
+            self._gc_full += 1
 
     # ---- the two watchers ----
     async def _tick(self) -> None:

@@ -3,6 +3,7 @@ logged with the stack of the code that blocks, and counted in the figures."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import time
 
@@ -71,3 +72,12 @@ def test_percentile_is_nearest_rank():
     assert percentile(values, 0.99) == 99.0
     assert percentile(values, 0.5) == 50.0
     assert percentile([3.0], 0.99) == 3.0
+
+
+async def test_garbage_collections_on_the_loop_thread_are_timed():
+    monitor = LoopLagMonitor(interval=0.02, warn_after=1.0, report_every=0).start()
+    gc.collect()  # a full collection, on the loop thread
+    await asyncio.sleep(0.05)
+    stats = await monitor.stop(report=False)
+    assert stats.gc_full >= 1 and stats.gc_longest > 0
+    assert "garbage collection on the loop: longest" in stats.text()

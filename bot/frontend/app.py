@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import hashlib
 import json
 import logging
@@ -125,6 +126,9 @@ class PixelBot(commands.Bot):
         await self.jobs.start()
         await self.retention.start()
         self._renderer_started = asyncio.get_running_loop().create_task(self._start_renderer())
+        # Everything imported and built so far lives as long as the bot: out of the collector's full
+        # passes, which otherwise walk it all on the event-loop thread (a 0.41 s stall under load).
+        gc.freeze()
 
     async def _start_renderer(self) -> None:
         """Start every worker at once; each one joins the dispatcher as soon as its model loaded, so
