@@ -113,6 +113,19 @@ def _retry_delays():
         delay *= 2
 
 
+async def _watched(settings) -> int:
+    """The bot under the event-loop lag monitor (bot/looplag.py) for its whole run."""
+    from bot import offload
+    from bot.looplag import LoopLagMonitor
+
+    monitor = LoopLagMonitor(warn_after=settings.loop_lag_warn, report_every=settings.loop_lag_report).start()
+    try:
+        return await _serve(settings)
+    finally:
+        offload.shutdown()
+        await monitor.stop()
+
+
 async def _serve(settings) -> int:
     """Start the bot; retry with growing back-off while Discord cannot be reached; stop on a signal."""
     import discord
@@ -198,7 +211,7 @@ def run_bot() -> int:
 
         _setup_logging(settings.log_level, settings.discord_token)
         apply_endpoints(settings)
-        return asyncio.run(_serve(settings))
+        return asyncio.run(_watched(settings))
     except KeyboardInterrupt:  # a signal before the event loop took over: nothing had started yet
         return 0
 

@@ -137,6 +137,11 @@ class Settings:
     web_oauth_client_secret: str = field(default="", repr=False)
     web_oauth_authorize_url: str = "https://discord.com/oauth2/authorize"
     web_guild_ids: frozenset[int] = frozenset()  # servers signed-in members may use (needed without a token)
+    # --- looplag ---
+    # The event-loop lag monitor (bot/looplag.py): a stall this long is logged with what the loop
+    # was running; a summary line (p50, p99, max) this often, and always at shutdown (0: only then).
+    loop_lag_warn: float = 1.0
+    loop_lag_report: float = 600.0
 
     @property
     def device(self) -> str:
@@ -374,4 +379,7 @@ def load_settings(env: dict | None = None, dotenv: bool = True, require_token: b
         web_oauth_authorize_url=_url(env, "WEB_OAUTH_AUTHORIZE_URL", ("http", "https"))
         or "https://discord.com/oauth2/authorize",
         web_guild_ids=_id_set(env, "WEB_GUILD_IDS"),
+        # --- looplag ---
+        loop_lag_warn=_float(env, "LOOP_LAG_WARN", 1.0, 0.05, 60.0),
+        loop_lag_report=_float(env, "LOOP_LAG_REPORT", 600.0, 0.0, 86400.0),
     )

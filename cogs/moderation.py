@@ -3,7 +3,6 @@ time, whatever the server did to the command's default permission), reply; the w
 bot/services/moderation.py, bot/services/audit.py and bot/services/stats.py."""
 from __future__ import annotations
 
-import asyncio
 import io
 import time
 
@@ -11,7 +10,7 @@ import discord
 from discord import app_commands
 from discord.ext import commands
 
-from bot import charts
+from bot import charts, offload
 from bot.errors import NotAllowed
 from bot.frontend import modtexts
 from bot.frontend.alttext import chart_description
@@ -87,8 +86,8 @@ async def stats(interaction: discord.Interaction,
     numbers = await stats_service.collect(bot.db, interaction.guild_id or 0, days or 7, time.time())
     names = {m.user_id: await _name(interaction, m.user_id) for m in numbers.top}
     title = f"{interaction.guild.name if interaction.guild else 'This server'} · last {len(numbers.days)} day(s)"
-    # matplotlib draws in a worker thread (object API on an Agg canvas): the event loop keeps serving.
-    png = await asyncio.to_thread(charts.stats_png, numbers, names, title)
+    # matplotlib draws in a helper process (bot/offload.py): in a thread it holds the loop's GIL.
+    png = await offload.in_process(charts.stats_png, numbers, names, title)
     alt = chart_description(len(numbers.days), sum(d.jobs for d in numbers.days),
                             sum(d.gpu_seconds for d in numbers.days), sum(d.failures for d in numbers.days),
                             sum(d.blocks for d in numbers.days))

@@ -4,7 +4,8 @@ Prints, all measured now on this machine:
 - end-to-end job time (admission -> queue -> renderer process -> PNG + SQLite -> delivery hook)
   divided by the bare `pipe(...)` call with the same parameters (goal <= 1.05);
   over paired runs, with the ratio's interquartile range;
-- throughput of 8 compatible jobs batched vs one at a time, and on 2 workers vs 1 (`--devices`);
+- the batching gain of 8 compatible jobs, bare pipeline beside the whole stack, with where the
+  stack's time goes and its event-loop lag (bot/bench/batching.py); 2 workers vs 1 (`--devices`);
 - the renderer's idle gap between two batches at 1024² output, encoding before taking the next
   batch (as before) vs beside it (now);
 - the first image after start with a job queued at start, next to a bare model load + one render
@@ -245,9 +246,9 @@ async def _main(args, model: str, gap_model: str, steps: int) -> int:
           f"ratio {e2e['ratio']:.3f}, interquartile range {e2e['ratio_p25']:.3f}-{e2e['ratio_p75']:.3f} "
           f"over {args.runs} paired runs (goal <= 1.05)")
 
-    batched, single = await measure_batching(model, args.device, args.dtype, width, steps, guidance, 8)
-    print(f"8 compatible jobs: batched {batched:.2f} s, one at a time {single:.2f} s -> "
-          f"throughput x{single / batched:.2f} with batching")
+    from bot.bench.batching import measure_and_report
+
+    print("\n".join(await measure_and_report(model, args.device, args.dtype, width, steps, guidance, 8)))
 
     devices = [d.strip() for d in args.devices.split(",") if d.strip()]
     one, many = await measure_workers(model, devices, args.dtype, width, steps, guidance, 8)

@@ -1,6 +1,7 @@
 """The discord.py client: builds the services, starts the renderer, loads the cogs."""
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import logging
@@ -86,6 +87,9 @@ class PixelBot(commands.Bot):
         await self.core.start()
         if self.web is not None:
             await self.web.start()
+        # Everything imported and built so far lives as long as the bot: out of the collector's full
+        # passes, which otherwise walk it all on the event-loop thread (a 0.41 s stall under load).
+        gc.freeze()
 
     # The shared services as the front end reads them (BotContext, bot/frontend/context.py): always
     # the ones self.core holds now.

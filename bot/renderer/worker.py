@@ -41,13 +41,14 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 
 from bot.models import RenderBatch
-from bot.renderer import render
+from bot.renderer import encoding, render
 
 log = logging.getLogger("pixelforge.renderer.worker")
 
 # Two batches may be encoding at once: the caller may send batch n+1 before batch n's encode ended,
 # and n+1 can denoise faster than n encodes (tiny sizes, few steps).
 ENCODE_THREADS = 2
+IMAGE_THREADS = max(2, min(8, os.cpu_count() or 2))
 
 
 class _ParentGone(BaseException):
@@ -67,6 +68,8 @@ class _Session:
         self.encode_inline = encode_inline
         self.send_lock = threading.Lock()
         self.encoder = ThreadPoolExecutor(ENCODE_THREADS, thread_name_prefix="png-encoder")
+        # The images of one batch, side by side (encoding.py); its own pool: an encoder thread waits on it.
+        self.image_encoder = ThreadPoolExecutor(IMAGE_THREADS, thread_name_prefix="png-image")
 
     def send(self, msg) -> None:
         try:
@@ -116,7 +119,8 @@ class _Session:
     def _encode(self, batch: RenderBatch, images, started: float, ended: float, steps_per_second: float) -> tuple:
         """The "done" (or "error") message of a denoised batch."""
         try:
-            encoded = render.encode_batch(batch, images, self.loaded.scheduler_name, self.model)
+            encoded = encoding.encode_side_by_side(batch, images, self.loaded.scheduler_name, self.model,
+                                                   self.image_encoder)
         except Exception as exc:
             log.exception("batch %s: encoding failed", batch.batch_id)
             return ("error", batch.batch_id, "error", render.short_error(exc))
@@ -188,6 +192,7 @@ def worker_main(conn, cancel_value, config: dict) -> None:
     finally:
         # On "stop", batches still encoding finish and send "done" first: their images are not lost.
         session.encoder.shutdown(wait=not parent_gone, cancel_futures=parent_gone)
+        session.image_encoder.shutdown(wait=not parent_gone, cancel_futures=parent_gone)
         with contextlib.suppress(Exception):
             conn.close()
     if config.get("fast_exit", True):

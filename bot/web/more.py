@@ -2,12 +2,11 @@
 and /mod storage), on the web: the same services, limits and texts."""
 from __future__ import annotations
 
-import asyncio
 import time
 
 from aiohttp import web
 
-from bot import charts
+from bot import charts, offload
 from bot.errors import BotError, ValidationError, user_message
 from bot.frontend.historytexts import defaults as defaults_text
 from bot.frontend.modtexts import stats_summary
@@ -115,7 +114,8 @@ async def mod_stats_png(request: web.Request) -> web.Response:
     numbers = await stats_service.collect(c.core.db, viewer.guild_id, days, time.time())
     names = {m.user_id: f"member {m.user_id}" for m in numbers.top}
     # matplotlib draws in a worker thread (object API on an Agg canvas): the event loop keeps serving.
-    png = await asyncio.to_thread(charts.stats_png, numbers, names, f"last {len(numbers.days)} day(s)")
+    # matplotlib draws in a helper process (bot/offload.py): in a thread it holds the loop's GIL.
+    png = await offload.in_process(charts.stats_png, numbers, names, f"last {len(numbers.days)} day(s)")
     return web.Response(body=png, content_type="image/png", headers={"Cache-Control": "private, no-store"})
 
 

@@ -10,7 +10,9 @@ are driven end to end.
 """
 from __future__ import annotations
 
+import asyncio
 import os
+import time
 
 from PIL import Image
 
@@ -40,3 +42,25 @@ class Scripted:
 
     def close(self) -> None:
         pass
+
+
+def _deliberate_stall(seconds: float) -> None:
+    time.sleep(seconds)  # on the bot's event loop: nothing else runs there meanwhile
+
+
+class StallsTheLoop(Scripted):
+    """Scripted, and an image whose prompt holds a word of PIXELFORGE_TEST_STALL_WORDS makes the
+    bot's event loop run `_deliberate_stall(PIXELFORGE_TEST_STALL_SECONDS)`: a blocking call on
+    the loop, for the lag monitor's test. Built on the loop (PixelBot builds its checker there);
+    scores run in the checking thread, which hands the stall to the loop."""
+
+    def __init__(self):
+        self._loop = asyncio.get_running_loop()
+
+    def score(self, path: str) -> float:
+        with Image.open(path) as image:
+            prompt = str(image.info.get("parameters", "")).split("\n", 1)[0].lower()
+        if any(word in prompt for word in _words("PIXELFORGE_TEST_STALL_WORDS")):
+            seconds = float(os.environ.get("PIXELFORGE_TEST_STALL_SECONDS", "1.5"))
+            self._loop.call_soon_threadsafe(_deliberate_stall, seconds)
+        return super().score(path)
