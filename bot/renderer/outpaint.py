@@ -144,7 +144,7 @@ def prepare(spec_image: str, edit: str, width: int, height: int):
 def render_outpaint(loaded, batch: RenderBatch, on_step: Callable[[int, int], None] | None,
                     is_cancelled: Callable[[], bool]) -> list:
     """Every image of the batch on its new canvas, in ONE inpainting call, originals pasted back."""
-    from bot.renderer import render
+    from bot.renderer import pipeline as calls  # the call render.py and upscale.py share
 
     if not batch.edit:
         raise ValueError("inpaint batch without an edit")
@@ -154,11 +154,11 @@ def render_outpaint(loaded, batch: RenderBatch, on_step: Callable[[int, int], No
             raise ValueError("inpaint batch without init_image")
         prepared.append(prepare(spec.init_image, batch.edit, batch.width, batch.height))
     if is_cancelled():
-        raise render.Cancelled()
-    pipe, kwargs = render.build_call_kwargs(loaded, batch, images=[p[0] for p in prepared])
+        raise calls.Cancelled()
+    pipe, kwargs = calls.build_call_kwargs(loaded, batch, images=[p[0] for p in prepared])
     pipe = inpaint_pipeline(loaded)
     kwargs["mask_image"] = [p[1] for p in prepared]
     kwargs["width"], kwargs["height"] = batch.width, batch.height
     kwargs["strength"] = float(batch.strength if batch.strength is not None else OUTPAINT_STRENGTH)
-    out = render.run_pipeline(pipe, kwargs, batch.steps, on_step, is_cancelled)
+    out = calls.run_pipeline(pipe, kwargs, batch.steps, on_step, is_cancelled)
     return [paste_back(image, placed, mask) for image, (_, _, placed, mask) in zip(out, prepared, strict=True)]
