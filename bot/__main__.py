@@ -10,10 +10,10 @@ import asyncio
 import logging
 import os
 import signal
-import socket
 import sys
 
 from bot.errors import ConfigError
+from bot.logsetup import reason, setup_logging
 
 log = logging.getLogger("bot.startup")
 
@@ -26,43 +26,6 @@ _RETRY_BASE_ENV = "PIXELFORGE_RETRY_BASE"
 # How long a stop waits for the bot's own start-up task once close() has run.
 _STOP_GRACE = 30.0
 
-
-def _setup_logging(level: str, discord_token: str) -> None:
-    from bot import logsafety
-
-    logging.basicConfig(level=level, format="%(asctime)s %(levelname)-7s %(name)s: %(message)s")
-    logsafety.register_secret(discord_token)
-    for name in ("HF_TOKEN", "HUGGING_FACE_HUB_TOKEN"):
-        logsafety.register_secret(os.environ.get(name))
-    # Redacts secrets on the root handler; discord.py and aiosqlite stay at INFO (their DEBUG is secrets).
-    logsafety.install(level)
-    for handler in logging.getLogger().handlers:
-        handler.addFilter(_one_line_gateway_retries)
-
-
-def _reason(exc: BaseException) -> str:
-    """A few words for why Discord could not be reached, for a one-line log message."""
-    import aiohttp
-    import discord
-
-    if isinstance(exc, discord.DiscordServerError):
-        return f"server error {exc.status}"
-    if isinstance(exc, aiohttp.ClientConnectorError):
-        cause = exc.os_error
-        if isinstance(cause, socket.gaierror):
-            return f"cannot resolve {exc.host}"
-        if isinstance(cause, ConnectionRefusedError):
-            return "connection refused"
-        if isinstance(exc, aiohttp.ClientSSLError):
-            return f"TLS error: {cause}"
-        return cause.strerror or str(cause) or type(cause).__name__
-    if isinstance(exc, asyncio.TimeoutError):
-        return "timed out"
-    if isinstance(exc, discord.ConnectionClosed):
-        return f"connection closed (code {exc.code})"
-    if isinstance(exc, OSError) and exc.strerror:
-        return exc.strerror
-    return str(exc) or type(exc).__name__
 
 
 def _unreachable(exc: BaseException, bot) -> tuple[str, BaseException] | None:
@@ -86,20 +49,6 @@ def _unreachable(exc: BaseException, bot) -> tuple[str, BaseException] | None:
     if isinstance(exc, OSError) and (not logged_in or where != discord.http.Route.BASE):
         return where, exc
     return None
-
-
-def _one_line_gateway_retries(record: logging.LogRecord) -> bool:
-    """discord.py logs each gateway reconnect with a traceback of aiohttp internals: make it one line."""
-    if record.name == "discord.client" and record.exc_info and str(record.msg).startswith("Attempting a reconnect"):
-        import aiohttp
-        import discord
-
-        exc = record.exc_info[1]
-        if isinstance(exc, (OSError, aiohttp.ClientError, asyncio.TimeoutError, discord.ConnectionClosed)):
-            gateway = discord.gateway.DiscordWebSocket.DEFAULT_GATEWAY
-            record.msg = f"cannot reach the Discord gateway ({gateway}): {_reason(exc)}; {record.msg}"
-            record.exc_info, record.exc_text = None, None
-    return True
 
 
 def _retry_delays():
@@ -169,7 +118,7 @@ async def _serve(settings) -> int:
         where, cause = unreachable
         delay = next(delays)
         what = "Discord" if where == api_base else "the Discord gateway"
-        log.error("cannot reach %s at %s: %s; retrying in %g s", what, where, _reason(cause), delay)
+        log.error("cannot reach %s at %s: %s; retrying in %g s", what, where, reason(cause), delay)
         try:
             await asyncio.wait_for(stop.wait(), delay)
         except asyncio.TimeoutError:
@@ -209,7 +158,7 @@ def run_bot() -> int:
     try:
         from bot.frontend.app import apply_endpoints  # imports discord.py: after the settings check
 
-        _setup_logging(settings.log_level, settings.discord_token)
+        setup_logging(settings.log_level, settings.discord_token)
         apply_endpoints(settings)
         return asyncio.run(_watched(settings))
     except KeyboardInterrupt:  # a signal before the event loop took over: nothing had started yet

@@ -253,8 +253,8 @@ def main(argv: list[str]) -> int:
     """`python -m bot web [--host H] [--port P]`: the services and the web front end, no Discord."""
     import os
 
-    from bot.__main__ import _setup_logging
     from bot.config import load_settings, prepare_data_dir
+    from bot.logsetup import setup_logging
 
     args = list(argv)
     for flag, name in (("--host", "WEB_HOST"), ("--port", "WEB_PORT")):
@@ -279,7 +279,7 @@ def main(argv: list[str]) -> int:
     except ConfigError as exc:
         print(f"configuration error: {exc}", file=sys.stderr)
         return 2
-    _setup_logging(settings.log_level, settings.discord_token)
+    setup_logging(settings.log_level, settings.discord_token)
     try:
         return asyncio.run(_serve(settings))
     except KeyboardInterrupt:
