@@ -92,7 +92,7 @@ class StackResult:
 
 
 async def _drain(stack, jobs: int, batching: bool, request: GenerationRequest, first_user: int) -> StackRun:
-    from bot.bench.run import _wait
+    from bot.bench.stack import wait_delivered as _wait
 
     dispatcher = stack.dispatcher
     worker = stack.pool.workers[0]
@@ -116,7 +116,8 @@ async def _drain(stack, jobs: int, batching: bool, request: GenerationRequest, f
 
 async def measure_stack_gain(model: str, device: str, dtype: str, size: int, steps: int, guidance: float,
                              jobs: int, rounds: int) -> StackResult:
-    from bot.bench.run import _serving_stack, _wait
+    from bot.bench.stack import serving_stack as _serving_stack
+    from bot.bench.stack import wait_delivered as _wait
 
     result = StackResult()
     with tempfile.TemporaryDirectory() as tmp:
