@@ -21,6 +21,7 @@ from bot.config_values import (
     _float,
     _id_set,
     _int,
+    _price_factors,
     _quota_credits,
     _role_credits,
     _semantic,
@@ -119,6 +120,11 @@ class Settings:
     # encoder and must be calibrated with the operator's model (python -m bot semantic-calibrate).
     safety_semantic: bool = False
     safety_semantic_threshold: float = 0.85
+    # --- prices ---
+    # Prices follow seconds measured on this device (bot/prices.py, bot/services/costs.py).
+    price_measure: bool = True  # PRICE_MEASURE: measure when idle; false: the documented defaults
+    price_refresh_hours: float = 168.0  # measured again when older (0: never again)
+    price_factors: tuple[tuple[str, float], ...] = ()  # PRICE_FACTORS=upscale:1.5,...
 
     @property
     def device(self) -> str:
@@ -342,4 +348,8 @@ def load_settings(env: dict | None = None, dotenv: bool = True, require_token: b
         # --- semantic ---
         safety_semantic=_semantic(env, model),
         safety_semantic_threshold=_float(env, "SAFETY_SEMANTIC_THRESHOLD", 0.85, 0.01, 1.0),
+        # --- prices ---
+        price_measure=_bool(env, "PRICE_MEASURE", True),
+        price_refresh_hours=_float(env, "PRICE_REFRESH_HOURS", 168.0, 0.0, 24 * 3650.0),
+        price_factors=_price_factors(env),
     )

@@ -26,6 +26,7 @@ from bot.services.admission import Admission
 from bot.services.audit import AuditLog
 from bot.services.authz import JobAuthorizer
 from bot.services.calibration import BatchingCalibrator, CalibrationStore
+from bot.services.costs import CostCalibrator, start_cost_measurement
 from bot.services.dispatcher import Dispatcher, DispatchSettings
 from bot.services.history import HistoryService
 from bot.services.image_input import ImageInputs
@@ -101,6 +102,7 @@ class PixelBot(commands.Bot):
         self._first_worker = asyncio.Lock()
         self._calibrated = False
         self.calibrator: BatchingCalibrator | None = None
+        self.costs: CostCalibrator | None = None
         self.dispatcher: Dispatcher | None = None
         self.jobs: JobService | None = None
         self.moderation: ModerationService | None = None
@@ -153,6 +155,9 @@ class PixelBot(commands.Bot):
                         self.profile, self.settings.image_model, model_label(self.settings.image_model),
                         self.settings.data_dir / "calibration", self.settings.max_batch_images, self.dispatcher.idle)
                     self.calibrator.begin(worker, info.device, info.dtype)
+                # Prices follow this device's measured costs; measured after batching, when idle.
+                self.costs = start_cost_measurement(self.settings, self.admission, worker, info, self.dispatcher.idle,
+                                                    self.calibrator.task if self.calibrator else None)
         self.dispatcher.add_workers([worker])
         return True
 
@@ -180,6 +185,8 @@ class PixelBot(commands.Bot):
             self._renderer_started.cancel()
         if self.calibrator is not None:
             await self.calibrator.stop()
+        if self.costs is not None:
+            await self.costs.stop()
         await self.retention.stop()
         if self.jobs is not None:
             await self.jobs.stop()  # interrupted renders are requeued before the workers stop
