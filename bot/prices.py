@@ -47,12 +47,14 @@ class TaskCost:
 
 
 # Measured with the tiny random-weight model (bot/renderer/tiny.py, 64x64, CFG) on the 2-core CPU the
-# project is developed on (python -m bot bench, prices section, December 2026). Only their ratios
-# matter: prices divide by the text-to-image cost. The upscale's default is set from the text-to-image
-# one so that the reference upscale costs DEFAULT_UPSCALE_RATIO (see PriceBook._defaults).
+# project is developed on (December 2026): 10, 25 and 40 steps fit a line through zero, the per-image
+# part (text encoding, VAE, PNG) lost in the run-to-run noise, and a step of image to image costs what
+# a step of text to image does. Only ratios matter (prices divide by the text-to-image cost), so
+# these are 1 per megapixel-step. The upscale's default is set from them so that the reference
+# upscale costs DEFAULT_UPSCALE_RATIO default images (see PriceBook._defaults).
 DEFAULT_COSTS: dict[str, TaskCost] = {
-    "txt2img": TaskCost(step=2.2, fixed=6.0),
-    "img2img": TaskCost(step=2.2, fixed=8.0),
+    "txt2img": TaskCost(step=1.0, fixed=0.0),
+    "img2img": TaskCost(step=1.0, fixed=0.0),
 }
 
 

@@ -7,8 +7,8 @@ prices use the documented defaults). It runs after batching's calibration, never
 
 For each measured task it renders the task's reference job (what /quota prices: the default image,
 an image prompt at its default strength, the default image upscaled) at two numbers of denoising
-steps, a quarter and all of the reference's, twice each after a warm-up render at that size, and
-keeps the faster of the two: the slope is the cost per step and the rest the cost per image
+steps, the reference's (at most MAX_STEPS) and a quarter of that, twice each after a warm-up render
+at that size, and keeps the faster of the two: the slope is the cost per step and the rest the cost per image
 (text encoding, VAE, PNG), both per megapixel. Kept per (model, device, dtype, upscaler) in
 DATA_DIR/costs.json and measured again when older than PRICE_REFRESH_HOURS, again only while idle.
 """
@@ -33,6 +33,7 @@ log = logging.getLogger(__name__)
 
 METHOD = 1  # bump when the measurement changes: tables measured another way are not reused
 REPEATS = 2  # renders per point; the faster counts (a busy machine only ever adds time)
+MAX_STEPS = 8  # denoising steps of the longer render: the cost is linear in steps, so more only costs time
 PROMPT = "a lighthouse on a cliff at sunset"
 
 
@@ -51,8 +52,9 @@ def steps_for(denoising: int, strength: float | None) -> int:
 
 
 def points(shape: Shape) -> tuple[int, ...]:
-    """The denoising steps rendered for a reference job: a quarter of them and all of them."""
-    high = shape.denoising
+    """The denoising steps rendered for a reference job: all of them (at most MAX_STEPS) and a
+    quarter of that."""
+    high = min(shape.denoising, MAX_STEPS)
     low = max(1, high // 4)
     return (low, high) if low < high else (high,)
 
