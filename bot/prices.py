@@ -134,6 +134,9 @@ TASKS: list[PricedTask] = [
 ]
 
 
+MENU = ("txt2img", "img2img", "variation", "upscale")  # /quota's order; tasks added later follow
+
+
 def task_of(params: JobParams) -> PricedTask:
     for task in TASKS:
         if task.matches(params):
@@ -217,8 +220,9 @@ class PriceBook:
 
     def menu(self) -> list[PriceLine]:
         """Each task's reference job and its price, for /quota."""
-        return [PriceLine(task, self.price_of(task, task.reference(self.ctx)), self.cost(task)[1])
-                for task in reversed(TASKS)]
+        order = [name for name in MENU if any(t.name == name for t in TASKS)]
+        tasks = sorted(TASKS, key=lambda t: order.index(t.name) if t.name in order else len(order))
+        return [PriceLine(task, self.price_of(task, task.reference(self.ctx)), self.cost(task)[1]) for task in tasks]
 
 
 def reference_params(task: PricedTask, ctx: PriceContext, params: JobParams) -> JobParams:

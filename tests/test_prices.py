@@ -200,8 +200,8 @@ async def test_a_members_job_cancels_the_cost_render_in_flight_and_the_measureme
     busy = {"now": False}
     renderer = CostRenderer(step=0.004)
 
-    async def member_arrives_during_the_third_render():
-        while len(renderer.batches) < 3:
+    async def member_arrives_during_the_fifth_render():  # 3 warm-ups, then text to image's timed ones
+        while len(renderer.batches) < 5:
             await asyncio.sleep(0.001)
         busy["now"] = True
         await asyncio.sleep(0.1)
@@ -210,11 +210,12 @@ async def test_a_members_job_cancels_the_cost_render_in_flight_and_the_measureme
     book = PriceBook(CTX)
     calibrator = _calibrator(tmp_path, book, idle=lambda: not busy["now"])
     calibrator.begin(renderer, "cpu", "float32")
-    await asyncio.gather(member_arrives_during_the_third_render(), asyncio.wait_for(calibrator.task, 30))
+    await asyncio.gather(member_arrives_during_the_fifth_render(), asyncio.wait_for(calibrator.task, 30))
     cancelled = [b for b in renderer.batches if b.batch_id in renderer.cancelled]
     assert len(cancelled) == 1 and book.measured
-    after = renderer.batches[renderer.batches.index(cancelled[0]) + 1]
-    assert after.steps == 1  # a warm-up first, then the cancelled render again
+    at = renderer.batches.index(cancelled[0])
+    warm_up, again = renderer.batches[at + 1:at + 3]
+    assert warm_up.steps == 1 and (again.steps, again.task) == (cancelled[0].steps, cancelled[0].task)
     assert len(renderer.batches) == 1 + 15 + 1  # the plan's 15 renders, the cancelled one and the warm-up
 
 

@@ -216,7 +216,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--runs", type=int, default=15, help="paired end-to-end/bare runs")
     parser.add_argument("--startup-runs", type=int, default=3, help="rounds of the first-image-after-start figure")
     parser.add_argument("--only", choices=("all", "startup", "prices"), default="all", help="run one section only")
-    parser.add_argument("--price-rounds", type=int, default=5, help="rounds of the per-task price figure")
+    parser.add_argument("--price-rounds", type=int, default=3, help="rounds of the per-task price figure")
     args = parser.parse_args(argv)
 
     with tempfile.TemporaryDirectory() as tmp:

@@ -7,10 +7,11 @@ prices use the documented defaults). It runs after batching's calibration, never
 
 For each measured task it renders the task's reference job (what /quota prices: the default image,
 an image prompt at its default strength, the default image upscaled) at two numbers of denoising
-steps, the reference's (at most MAX_STEPS) and a quarter of that, twice each after a warm-up render
-at that size, and keeps the faster of the two: the slope is the cost per step and the rest the cost per image
-(text encoding, VAE, PNG), both per megapixel. Kept per (model, device, dtype, upscaler) in
-DATA_DIR/costs.json and measured again when older than PRICE_REFRESH_HOURS, again only while idle.
+steps, the reference's (at most MAX_STEPS) and a quarter of that, twice each (the tasks interleaved,
+after a warm-up render of each), and keeps the faster of the two: the slope is the cost per step
+and the rest the cost per image (text encoding, VAE, PNG), both per megapixel. Kept per (model,
+device, dtype, upscaler) in DATA_DIR/costs.json and measured again when older than
+PRICE_REFRESH_HOURS, again only while idle.
 """
 from __future__ import annotations
 
@@ -73,26 +74,28 @@ class CostMeasurement:
     source: str | None = None  # the first text-to-image output: img2img and upscales start from it
     plan: list[tuple[PricedTask, int | None]] = field(default_factory=list)  # (task, steps or None: warm-up)
     times: dict[tuple[str, int], list[float]] = field(default_factory=dict)
-    _warm_at: tuple[int, int] | None = None
+    _warmed: set[str] = field(default_factory=set)
+    _cold: bool = False  # a member's job ran since the last render: warm up again first
     _issued: tuple[PricedTask, int | None] | None = None
     _path: str = ""
 
     def __post_init__(self) -> None:
-        # Text to image first: its image is the others' source.
-        for task in sorted(self.tasks, key=lambda t: t.job_task is not JobTask.TXT2IMG):
-            steps = points(task.reference(self.book.ctx))
-            self.plan.append((task, None))
-            self.plan.extend((task, n) for _ in range(REPEATS) for n in steps)
+        # Text to image first (its image is the others' source), a warm-up of each task, then the
+        # timed renders round by round, the tasks interleaved: a change in the machine's load while
+        # it measures hits every task alike instead of one.
+        tasks = sorted(self.tasks, key=lambda t: t.job_task is not JobTask.TXT2IMG)
+        self.plan.extend((task, None) for task in tasks)
+        for _ in range(REPEATS):
+            self.plan.extend((task, n) for task in tasks for n in points(task.reference(self.book.ctx)))
 
     def next_batch(self) -> RenderBatch | None:
         if not self.plan:
             return None
         task, steps = self.plan[0]
-        shape = task.reference(self.book.ctx)
-        if steps is not None and self._warm_at != (shape.width, shape.height):
-            steps = None  # after a member's job: warm up at this size again first
+        if steps is not None and (self._cold or task.name not in self._warmed):
+            steps = None  # after a member's job: warm up again first
         self._issued = (task, steps)
-        return self._batch(task, shape, steps or 1)
+        return self._batch(task, task.reference(self.book.ctx), steps or 1)
 
     def record(self, seconds: float) -> None:
         assert self._issued is not None
@@ -103,11 +106,11 @@ class CostMeasurement:
                 self.times.setdefault((task.name, steps), []).append(seconds)
         if task.job_task is JobTask.TXT2IMG and self.source is None:
             self.source = self._path
-        shape = task.reference(self.book.ctx)
-        self._warm_at = (shape.width, shape.height)
+        self._warmed.add(task.name)
+        self._cold = False
 
     def preempted(self) -> None:
-        self._warm_at = None
+        self._cold = True
 
     def _batch(self, task: PricedTask, shape: Shape, denoising: int) -> RenderBatch:
         batch_id = next(_BATCH_IDS)
