@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 
 from bot import credits
 from bot.models import JobParams, JobTask, denoising_steps
@@ -224,9 +224,3 @@ class PriceBook:
         tasks = sorted(TASKS, key=lambda t: order.index(t.name) if t.name in order else len(order))
         return [PriceLine(task, self.price_of(task, task.reference(self.ctx)), self.cost(task)[1]) for task in tasks]
 
-
-def reference_params(task: PricedTask, ctx: PriceContext, params: JobParams) -> JobParams:
-    """`params` reshaped as the task's reference job (the bench prices what it times)."""
-    shape = task.reference(ctx)
-    return replace(params, width=shape.width, height=shape.height, steps=shape.steps, strength=shape.strength,
-                   count=shape.count, task=task.job_task)
