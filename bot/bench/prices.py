@@ -13,6 +13,7 @@ strength (image to image renders strength x steps).
 from __future__ import annotations
 
 import shutil
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -59,6 +60,7 @@ async def measure_prices(model: str, device: str, dtype: str, rounds: int) -> di
             table = m.result(device)
             admission.prices.update(table)
             measuring = time.perf_counter() - started
+            print(f"prices: measured in {measuring:.0f} s: {table}", file=sys.stderr, flush=True)
 
             async def run(user: int, request) -> tuple[float, int, object]:
                 begun = time.perf_counter()
@@ -69,7 +71,8 @@ async def measure_prices(model: str, device: str, dtype: str, rounds: int) -> di
             _, _, parent = await run(1, GenerationRequest(prompt=PROMPT, seed=1))  # warm-up, and the source
             source = data_dir / "inputs" / "source.png"
             source.parent.mkdir(parents=True, exist_ok=True)
-            shutil.copy(data_dir / "images" / str(parent.id) / "0.png", source)
+            (stored,) = await stack.jobs.store.images(parent.id)
+            shutil.copy(stored.path, source)
             image = ImagePrompt("inputs/source.png", profile.default_size, profile.default_size, "1:1")
             cases = _cases(profile.default_steps)
             ratios: dict[str, list[float]] = {name: [] for name, _, _ in cases[1:]}
@@ -92,6 +95,7 @@ async def measure_prices(model: str, device: str, dtype: str, rounds: int) -> di
                         base_time, base_price = took, cost
                     else:
                         ratios[name].append((cost / base_price) / (took / base_time))
+                print(f"prices: round {round_ + 1} of {rounds}: {ratios}", file=sys.stderr, flush=True)
             return {"table": table, "measuring": measuring, "prices": prices, "ratios": ratios,
                     "tasks": {name: task for name, task, _ in cases}}
         finally:
