@@ -93,6 +93,6 @@ async def test_an_upscale_costs_what_this_device_measured_and_quota_shows_the_pr
     assert row["cost"] == row["charged"] == book.price_of(UPSCALE, Shape(128, 128, 4, 0.3))
     text = await _quota(world, world.alice)
     reference = book.price_of(UPSCALE, UPSCALE.reference(CTX))  # int(25 x 0.3) = 7 steps
-    assert reference > 30 and f"upscale **{reference // 10}.{reference % 10}**" in text
+    assert f"upscale **{reference // 10}.{reference % 10}**" in text
     after = (world.tmp_path / "bot.log").read_text(errors="replace").splitlines()[start:]
     assert not any("cost measurement: render " in line for line in after)
