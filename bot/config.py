@@ -21,6 +21,7 @@ from bot.config_values import (
     _float,
     _id_set,
     _int,
+    _price_factors,
     _quota_credits,
     _render_levers,
     _role_credits,
@@ -142,6 +143,11 @@ class Settings:
     # was running; a summary line (p50, p99, max) this often, and always at shutdown (0: only then).
     loop_lag_warn: float = 1.0
     loop_lag_report: float = 600.0
+    # --- prices ---
+    # Prices follow seconds measured on this device (bot/prices.py, bot/services/costs.py).
+    price_measure: bool = True  # PRICE_MEASURE: measure when idle; false: the documented defaults
+    price_refresh_hours: float = 168.0  # measured again when older (0: never again)
+    price_factors: tuple[tuple[str, float], ...] = ()  # PRICE_FACTORS=upscale:1.5,...
 
     @property
     def device(self) -> str:
@@ -382,4 +388,8 @@ def load_settings(env: dict | None = None, dotenv: bool = True, require_token: b
         # --- looplag ---
         loop_lag_warn=_float(env, "LOOP_LAG_WARN", 1.0, 0.05, 60.0),
         loop_lag_report=_float(env, "LOOP_LAG_REPORT", 600.0, 0.0, 86400.0),
+        # --- prices ---
+        price_measure=_bool(env, "PRICE_MEASURE", True),
+        price_refresh_hours=_float(env, "PRICE_REFRESH_HOURS", 168.0, 0.0, 24 * 3650.0),
+        price_factors=_price_factors(env),
     )

@@ -181,3 +181,23 @@ def _render_levers(env: dict) -> tuple[tuple[str, str], ...]:
     except ValueError as exc:
         raise ConfigError(str(exc)) from None
     return tuple((name, str(env[name]).strip()) for name in _LEVER_SETTINGS if str(env.get(name, "")).strip())
+# --- prices ---
+def _price_factors(env: dict) -> tuple[tuple[str, float], ...]:
+    """PRICE_FACTORS=upscale:1.5,img2img:0.8: the measured price of a task times this."""
+    from bot.prices import TASKS
+
+    names = [task.name for task in TASKS]
+    factors: dict[str, float] = {}
+    for part in env.get("PRICE_FACTORS", "").replace(" ", "").split(","):
+        if not part:
+            continue
+        name, _, raw = part.partition(":")
+        try:
+            value = float(raw)
+        except ValueError:
+            value = float("nan")
+        if name not in names or not (0.1 <= value <= 100):
+            raise ConfigError(f"PRICE_FACTORS must look like upscale:1.5,img2img:0.8 (a task of "
+                              f"{', '.join(names)} and a factor from 0.1 to 100), got {part!r}")
+        factors[name] = value
+    return tuple(factors.items())

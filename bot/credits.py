@@ -1,7 +1,7 @@
 """Credits and quota periods: amounts and calendar arithmetic shared by settings, services and texts.
 
-Amounts are integer tenths of a credit everywhere (SQLite, the ledger, settings): prices are
-rounded up to one decimal, so tenths are exact and sums never drift as floats would. Only the
+Amounts are integer tenths of a credit everywhere (SQLite, the ledger, settings): prices
+(bot/prices.py) are rounded up to one decimal, so tenths are exact and sums never drift as floats would. Only the
 edges (settings, command options, texts) convert.
 
 Periods reset at fixed UTC boundaries: every day, every Monday, or every 1st of the month, at
@@ -44,13 +44,6 @@ def fmt(tenths: int | None) -> str:
     sign = "-" if tenths < 0 else ""
     whole, tenth = divmod(abs(tenths), TENTHS)
     return f"{sign}{whole}.{tenth}"
-
-
-def price(work: float, unit_work: float) -> int:
-    """Tenths of a credit for `work`, where `unit_work` costs exactly 1.0, rounded up to one decimal.
-
-    The round(..., 6) first drops float noise, so a job of exactly the unit costs 1.0, not 1.1."""
-    return max(1, math.ceil(round(work / unit_work * TENTHS, 6)))
 
 
 def partial(charged: int, done: int, total: int) -> int:

@@ -24,6 +24,7 @@ from bot.services.admission import Admission
 from bot.services.audit import AuditLog
 from bot.services.authz import JobAuthorizer
 from bot.services.calibration import BatchingCalibrator, CalibrationStore
+from bot.services.costs import CostCalibrator, start_cost_measurement
 from bot.services.dispatcher import Dispatcher, DispatchSettings, JobEvents
 from bot.services.history import HistoryService
 from bot.services.image_input import ImageInputs
@@ -146,6 +147,7 @@ class Services:
         self._first_worker = asyncio.Lock()
         self._calibrated = False
         self.calibrator: BatchingCalibrator | None = None
+        self.costs: CostCalibrator | None = None
         self.dispatcher: Dispatcher | None = None
         self.jobs: JobService | None = None
         self.moderation: ModerationService | None = None
@@ -199,6 +201,9 @@ class Services:
                         self.profile, self.settings.image_model, model_label(self.settings.image_model),
                         self.settings.data_dir / "calibration", self.settings.max_batch_images, dispatcher.idle)
                     self.calibrator.begin(worker, info.device, info.dtype)
+                # Prices follow this device's measured costs; measured after batching, when idle.
+                self.costs = start_cost_measurement(self.settings, self.admission, worker, info, dispatcher.idle,
+                                                    self.calibrator.task if self.calibrator else None)
         dispatcher.add_workers([worker])
         return True
 
@@ -207,6 +212,8 @@ class Services:
             self._renderer_started.cancel()
         if self.calibrator is not None:
             await self.calibrator.stop()
+        if self.costs is not None:
+            await self.costs.stop()
         await self.retention.stop()
         if self.jobs is not None:
             await self.jobs.stop()  # interrupted renders are requeued before the workers stop

@@ -46,7 +46,7 @@ class Quota(commands.Cog):
             return
         status = await quotas.status(member_of(interaction, target))
         whose = "Your" if target.id == interaction.user.id else f"<@{target.id}>'s"
-        await send_private(interaction, modtexts.quota_status(status, whose))
+        await send_private(interaction, modtexts.quota_status(status, whose, bot_of(interaction).admission.prices))
 
 
 QUOTA = app_commands.Group(name="quota", description="Members' credits")

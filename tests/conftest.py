@@ -59,6 +59,9 @@ class BotProcess:
             "DATA_DIR": str(data_dir),
             "DEVICES": "cpu",
             "BATCHING": "off",
+            # Prices at the documented defaults, so the tests' credit arithmetic holds on any machine;
+            # tests/test_e2e_prices.py measures.
+            "PRICE_MEASURE": "false",
             "PROGRESS_EDIT_INTERVAL": "1.25",  # 4 progress edits + the final one fit Discord's 5 per 5 s
             "PYTHONUNBUFFERED": "1",
             # Image prompts come from the test server's own attachment URLs (plain http on 127.0.0.1):

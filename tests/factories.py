@@ -3,9 +3,11 @@ from __future__ import annotations
 
 import itertools
 import time
+from dataclasses import replace
 
-from bot import credits
-from bot.models import Job, JobKind, JobParams, JobStatus, Priority, Requester, work_units
+from bot.models import Job, JobKind, JobParams, JobStatus, Priority, Requester
+from bot.prices import PriceBook, PriceContext
+from bot.renderer.profiles import profile_for
 
 _ids = itertools.count(1)
 
@@ -17,8 +19,8 @@ def make_params(**overrides) -> JobParams:
     return JobParams(**fields)
 
 
-# The tiny test profile's default image: 64x64, 4 steps, costs 1.0 credit.
-UNIT_WORK = work_units(64, 64, 4, 1)
+# Priced by the product's formula at its defaults, with a 64x64, 4-step default image (1.0 credit).
+PRICES = PriceBook(PriceContext(replace(profile_for("StableDiffusionPipeline", 64), default_steps=4)))
 
 
 def make_job(user_id: int = 1, priority: Priority = Priority.INTERACTIVE, job_id: int | None = None,
@@ -32,5 +34,5 @@ def make_job(user_id: int = 1, priority: Priority = Priority.INTERACTIVE, job_id
         priority=priority,
         status=JobStatus.QUEUED,
         created_at=time.time(),
-        cost=credits.price(params.work, UNIT_WORK),
+        cost=PRICES.price(params),
     )

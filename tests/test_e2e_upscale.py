@@ -6,8 +6,8 @@ import io
 import pytest
 from PIL import Image
 
-from bot import credits
-from bot.models import denoising_steps, work_units
+from bot.prices import DEFAULT_UPSCALE_RATIO, TASKS, PriceBook, PriceContext, Shape
+from bot.renderer.profiles import profile_for
 from tests.e2e_helpers import custom_ids, job_id_of, job_rows, png_parameters, reply_text, wait_result
 
 
@@ -46,9 +46,13 @@ async def test_upscale_doubles_keeps_the_seed_and_its_buttons_work_after_a_resta
                                                                                          base_id, 1)
     assert (row["width"], row["height"], row["seed"], row["strength"], row["upscale_factor"]) == (128, 128, 8, 0.3,
                                                                                                  2.0)
-    # Charged by its work: four times the pixels, int(4 x 0.3) steps (the one cost formula).
-    unit = work_units(64, 64, 25, 1)  # the tiny profile's default image costs 1.0
-    assert row["cost"] == credits.price(work_units(128, 128, denoising_steps(4, 0.3), 1), unit) == row["charged"]
+    # Charged by the one price formula, at the documented defaults here (PRICE_MEASURE=false): the
+    # upscale of a default image costs 2.3 default images; this one re-details int(4 x 0.3) = 1 step
+    # of that upscale's int(25 x 0.3) = 7.
+    book = PriceBook(PriceContext(profile_for("StableDiffusionPipeline", 64), 0.3))
+    (upscale,) = [task for task in TASKS if task.name == "upscale"]
+    assert row["cost"] == book.price_of(upscale, Shape(128, 128, 4, 0.3)) == row["charged"]
+    assert row["cost"] == -(-DEFAULT_UPSCALE_RATIO * 10 // 7)  # 2.3 / 7, rounded up: 0.4
 
     await bot.stop()
     await world.start_bot()

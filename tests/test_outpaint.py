@@ -4,6 +4,7 @@ the inpainting pipeline built from the loaded one (same weights), renders with t
 migration 0011 on a database that already holds jobs."""
 from __future__ import annotations
 
+import dataclasses
 import io
 import shutil
 from pathlib import Path
@@ -12,7 +13,6 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from bot import credits
 from bot.config import load_settings
 from bot.database import Database
 from bot.errors import ValidationError
@@ -28,7 +28,6 @@ from bot.models import (
     RerollRequest,
     UpscaleRequest,
     VariationRequest,
-    work_units,
 )
 from bot.renderer import outpaint, pngmeta, render
 from bot.renderer import outpaint_geometry as geo
@@ -217,8 +216,9 @@ async def test_an_outpaint_is_a_new_job_priced_like_img2img_of_its_output_size_w
         JobKind.OUTPAINT, JobTask.INPAINT, "pan:left", 96, 64, 1, "3:2")
     assert (p.strength, p.steps, p.prompt, p.init_image) == (1.0, 10, "a fox", f"images/{parent.id}/0.png")
     assert (plan.parent_job_id, plan.image_index) == (parent.id, 0)
-    unit = work_units(64, 64, 25, 1)
-    assert plan.cost == admission.price(p) == credits.price(work_units(96, 64, 10, 1), unit)
+    # Priced as an image-to-image job of its output size at strength 1.0 (bot/prices.py, "outpaint").
+    as_img2img = dataclasses.replace(p, task=JobTask.IMG2IMG, edit=None, init_image="inputs/source.png")
+    assert plan.cost == admission.price(p) == admission.price(as_img2img)
     job = await admission.admit(ALICE, plan)
     stored = await admission.store.get(job.id)
     assert (stored.kind, stored.params.edit, stored.parent_job_id) == (JobKind.OUTPAINT, "pan:left", parent.id)

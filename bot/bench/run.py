@@ -10,6 +10,8 @@ Prints, all measured now on this machine:
   batch (as before) vs beside it (now);
 - the first image after start with a job queued at start, next to a bare model load + one render
   (bot/bench/startup.py; `--only startup` runs just that);
+- per task, price ÷ time relative to a default image, after the bot's own cost measurement
+  (bot/bench/prices.py; `--only prices`; goal within ±15%);
 - with 10,000 queued jobs: start-up recovery time and its edits, one /imagine's admission and place
   in line, that admission with quotas (debit and ledger in its transaction) vs without, and the
   time to pick the next job (goal < 1 ms); /history pages and searches at 100,000 jobs; memory.
@@ -139,7 +141,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--steps", type=int, default=None, help="denoising steps (default: 20 tiny, 25 real)")
     parser.add_argument("--runs", type=int, default=15, help="paired end-to-end/bare runs")
     parser.add_argument("--startup-runs", type=int, default=3, help="rounds of the first-image-after-start figure")
-    parser.add_argument("--only", choices=("all", "startup"), default="all", help="run one section only")
+    parser.add_argument("--only", choices=("all", "startup", "prices"), default="all", help="run one section only")
+    parser.add_argument("--price-rounds", type=int, default=3, help="rounds of the per-task price figure")
     from bot.bench import gpu
 
     gpu.add_arguments(parser)
@@ -172,6 +175,14 @@ async def _main(args, model: str, gap_model: str, steps: int) -> int:
     guidance = profile.default_guidance
     print(f"model: {model if args.model else 'tiny random-weight SD (built now)'}; {width}x{height}, "
           f"{steps} steps, CFG {guidance}")
+    if args.only in ("all", "prices"):  # per task: price ÷ measured time (bot/bench/prices.py)
+        from bot.bench.prices import measure_prices
+        from bot.bench.prices import report as price_report
+
+        priced = await measure_prices(model, args.device, args.dtype, max(1, args.price_rounds))
+        print("\n".join(price_report(priced, _spread)))
+        if args.only == "prices":
+            return 0
     if args.only == "startup" or args.startup_runs > 0:
         from bot.bench.startup import measure_first_image, report
 

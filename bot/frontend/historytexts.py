@@ -1,6 +1,7 @@
 """What /history, /show, Info, /settings and /mod storage say. Plain strings, easy to test."""
 from __future__ import annotations
 
+from bot.credits import fmt
 from bot.frontend.texts import _escape, fit
 from bot.models import Job, JobKind, JobTask
 from bot.services.history import HistoryEntry, HistoryPage, JobDetails
@@ -89,6 +90,9 @@ def info(details: JobDetails, image_prompt: str | None = None) -> str:
     lines.append(f"**Model:** {_escape(p.model)}" + (f" · **Sampler:** {p.scheduler}" if p.scheduler else ""))
     if image_prompt:
         lines.append(f"**Image prompt:** {image_prompt}")
+    # The price fixed at submit (bot/prices.py); without quotas nothing was charged.
+    charged = f"{fmt(job.charged)} credits charged" if job.charged else f"{fmt(job.cost)} credits (not charged)"
+    lines.append(f"**Price:** {charged}")
     lines.append(f"**Lineage:** {lineage(details)}")
     when = f"asked <t:{int(job.created_at)}:f>"
     if details.render_seconds is not None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from bot.credits import fmt
 from bot.frontend.texts import escape, fit
+from bot.prices import PriceBook
 from bot.services.audit import AuditPage
 from bot.services.quotas import LedgerEntry, QuotaStatus
 from bot.services.stats import Stats
@@ -17,8 +18,18 @@ def signed(tenths: int) -> str:
     return f"+{fmt(tenths)}" if tenths > 0 else fmt(tenths)
 
 
-def quota_status(status: QuotaStatus, whose: str) -> str:
-    """`whose`: "Your" or "<@id>'s"."""
+def price_list(book: PriceBook) -> str:
+    """What each task costs at the model's defaults, and where the prices come from."""
+    table = book.table
+    source = (f"measured on this device {stamp(table.measured_at)}" if book.measured and table.measured_at
+              else "defaults until measured on this device")
+    items = " · ".join(f"{line.task.label} **{fmt(line.tenths)}**" for line in book.menu())
+    return (f"**Prices** ({source}): {items} credits at the default size and steps; more steps, "
+            "images or pixels cost more, a lower strength less.")
+
+
+def quota_status(status: QuotaStatus, whose: str, prices: PriceBook | None = None) -> str:
+    """`whose`: "Your" or "<@id>'s"; `prices`: the price list, shown after the balance."""
     a = status.account
     lines = [f"**{whose} credits here**"]
     if a.allowance is None:
@@ -33,6 +44,8 @@ def quota_status(status: QuotaStatus, whose: str) -> str:
     elif a.bonus < 0:
         lines.append(f"Taken away by a moderator this {status.period}: {fmt(-a.bonus)}")
     lines.append(f"Resets {stamp(status.resets_at)} ({stamp(status.resets_at, 'f')})")
+    if prices is not None:
+        lines.append(price_list(prices))
     if status.entries:
         lines.append("**Last changes**")
         lines.extend(ledger_line(e) for e in status.entries)

@@ -7,9 +7,9 @@ quotas, debits its price in the same transaction. `JobService.submit` calls them
 with the safety check in between. Anything refused raises a BotError whose message tells the user
 which limit they hit; nothing is queued or charged in that case.
 
-A job's price is its GPU work (`JobParams.work`, the one cost formula) over the work of one image at
-the model's default size and steps, rounded up to a tenth: that image costs 1.0, a 4-image job four
-times as much, a variation what its img2img steps render.
+A job's price comes from bot/prices.py (the one price formula: seconds measured on this device for
+its task, size, steps, count and strength, over those of one default image, which costs 1.0), once,
+here at submit: the job stores it, and refunds give back what was charged.
 """
 from __future__ import annotations
 
@@ -20,7 +20,6 @@ from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from bot import credits
 from bot.config import Settings
 from bot.errors import NotFound, ValidationError
 from bot.models import (
@@ -40,8 +39,8 @@ from bot.models import (
     UpscaleRequest,
     VariationRequest,
     WorkRequest,
-    work_units,
 )
+from bot.prices import PriceBook, PriceContext
 from bot.prompt_params import aspect_ratio
 from bot.renderer.profiles import ASPECTS, DEFAULT_IMAGE_STRENGTH, ModelProfile, sizes_for_ratio, upscale_size
 from bot.services.inline_checks import check_chaos, check_model, check_tile
@@ -74,6 +73,9 @@ class Admission:
         self.store = store
         self.model_label = model_label
         self.scheduler_name = scheduler_name
+        # Its table follows the cost measurement (bot/services/costs.py); defaults until then.
+        self.prices = PriceBook(PriceContext(profile, settings.upscale_strength, settings.max_upscale_pixels),
+                                dict(settings.price_factors))
 
     # ---- validation ----
     def validate(self, request: GenerationRequest) -> JobParams:
@@ -135,15 +137,9 @@ class Admission:
                        model=check_model(request.model, self.model_label, self.settings.image_model),
                        inline=request.inline)
 
-    @property
-    def unit_work(self) -> float:
-        """The work of one image at the model's default size and steps: it costs 1.0 credit."""
-        p = self.profile
-        return work_units(p.default_size, p.default_size, p.default_steps, 1)
-
     def price(self, params: JobParams) -> int:
-        """What a job with these parameters costs, in tenths of a credit."""
-        return credits.price(params.work, self.unit_work)
+        """What a job with these parameters costs now, in tenths of a credit."""
+        return self.prices.price(params)
 
     def priority_for(self, requester: Requester) -> Priority:
         if requester.is_moderator:

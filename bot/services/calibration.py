@@ -92,16 +92,24 @@ class CalibrationStore:
             return {}
         return data if isinstance(data, dict) else {}
 
+    def entry(self, text: str):
+        """The raw value kept under `text` (None if there is none); other measurements (costs.py)
+        keep theirs in their own file through these two."""
+        return self._read().get(text)
+
     def get(self, key: CalibrationKey) -> BatchingResult | None:
-        raw = self._read().get(key.text())
+        raw = self.entry(key.text())
         try:
-            return BatchingResult(float(raw["batched"]), float(raw["single"]), float(raw["measured_at"]))  # type: ignore[index]
+            return BatchingResult(float(raw["batched"]), float(raw["single"]), float(raw["measured_at"]))
         except (TypeError, KeyError, ValueError):
             return None
 
     def put(self, key: CalibrationKey, result: BatchingResult) -> None:
+        self.put_entry(key.text(), asdict(result))
+
+    def put_entry(self, text: str, value) -> None:
         data = self._read()
-        data[key.text()] = asdict(result)
+        data[text] = value
         self.path.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".calibration-", suffix=".tmp")
         try:
@@ -137,6 +145,16 @@ class Measurement:
     batched: float | None = None
     singles: list[float] = field(default_factory=list)
     renders: int = 0  # calibration renders started, for logs and tests
+    name = "batching calibration"  # for logs
+
+    def next_batch(self) -> RenderBatch | None:
+        """The next render; None when the measurement is complete (run_measurement's protocol,
+        which costs.CostMeasurement follows too)."""
+        seeds = self.next_seeds()
+        return None if seeds is None else self.batch(seeds)
+
+    def preempted(self) -> None:
+        self.warm = False  # the member's job may leave the device warm at another size
 
     def batch(self, seeds: list[int]) -> RenderBatch:
         width, height = sizes_for_aspect(self.profile, "1:1")
@@ -177,12 +195,11 @@ async def run_measurement(renderer, m: Measurement, may_render: Callable[[], boo
     """Run the measurement's remaining renders while `may_render()` holds. Raises Preempted as soon as
     it does not (between renders, or by cancelling the render in flight at its next step)."""
     m.out.mkdir(parents=True, exist_ok=True)
-    while (seeds := m.next_seeds()) is not None:
+    while (batch := m.next_batch()) is not None:
         if not may_render():
             raise Preempted
-        batch = m.batch(seeds)
         m.renders += 1
-        log.info("batching calibration: render %d (%d image(s), batch %d)", m.renders, len(seeds), batch.batch_id)
+        log.info("%s: render %d (%d image(s), batch %d)", m.name, m.renders, len(batch.images), batch.batch_id)
         started = time.perf_counter()
         task = asyncio.ensure_future(renderer.render(batch))
         try:
@@ -192,7 +209,7 @@ async def run_measurement(renderer, m: Measurement, may_render: Callable[[], boo
                     renderer.cancel(batch.batch_id)  # stops at its next step; the member's job goes next
                     with contextlib.suppress(RenderError):
                         await task
-                    m.warm = False  # the member's job may leave the device warm at another size
+                    m.preempted()
                     raise Preempted
             task.result()
         finally:
@@ -224,6 +241,32 @@ def _log_result(n: int, result: BatchingResult, stored: bool = False) -> None:
     log.info("batching calibration%s: %d images batched %.2fs vs one by one %.2fs (%.2fx) -> batching %s",
              " (stored)" if stored else "", n, result.batched, result.single, result.gain,
              "on" if result.enabled else "off")
+
+
+async def wait_idle(idle: Callable[[], bool], grace: float, poll: float, wait_poll: float) -> None:
+    """Until the queue has been idle for `grace` seconds."""
+    idle_since: float | None = None
+    while True:
+        if not idle():
+            idle_since = None
+        elif idle_since is None:
+            idle_since = time.monotonic()
+        if idle_since is not None and time.monotonic() - idle_since >= grace:
+            return
+        await asyncio.sleep(poll if idle_since is not None else wait_poll)
+
+
+async def measure_when_idle(renderer, m, idle: Callable[[], bool], grace: float = IDLE_GRACE, poll: float = POLL,
+                            wait_poll: float = 0.25) -> None:
+    """Run measurement `m` to the end, only while the queue is idle, stepping aside for every
+    member's job and resuming where it stopped (the bot's way to measure anything on the renderer)."""
+    while True:
+        await wait_idle(idle, grace, poll, wait_poll)
+        try:
+            await run_measurement(renderer, m, idle, poll)
+            return
+        except Preempted:
+            log.info("%s: stepped aside for a member's job after %d render(s)", m.name, m.renders)
 
 
 class BatchingCalibrator:
@@ -263,13 +306,7 @@ class BatchingCalibrator:
     async def _measure(self, renderer, key: CalibrationKey) -> None:
         m = self.measurement = Measurement(self.profile, self.images, self.out, self.label)
         try:
-            while True:
-                await self._wait_idle()
-                try:
-                    await run_measurement(renderer, m, self.idle, self.poll)
-                    break
-                except Preempted:
-                    log.info("batching calibration: stepped aside for a member's job after %d render(s)", m.renders)
+            await measure_when_idle(renderer, m, self.idle, self.grace, self.poll, self.wait_poll)
         except RenderError as exc:
             if exc.kind != "shutdown":
                 log.warning("batching calibration failed (%s); batching stays off", exc.kind)
@@ -286,18 +323,6 @@ class BatchingCalibrator:
             await asyncio.to_thread(self.store.put, key, result)
         except OSError as exc:
             log.warning("could not keep the batching calibration in %s: %s", self.store.path, exc)
-
-    async def _wait_idle(self) -> None:
-        """Until the queue has been idle for `grace` seconds."""
-        idle_since: float | None = None
-        while True:
-            if not self.idle():
-                idle_since = None
-            elif idle_since is None:
-                idle_since = time.monotonic()
-            if idle_since is not None and time.monotonic() - idle_since >= self.grace:
-                return
-            await asyncio.sleep(self.poll if idle_since is not None else self.wait_poll)
 
     async def stop(self) -> None:
         if self.task is not None and not self.task.done():
