@@ -361,3 +361,15 @@ class StoredImage:
     width: int
     height: int
     pruned_at: float | None = None
+
+
+@dataclass(frozen=True)
+class AdmissionPlan:
+    """A validated request: the job `admit()` would insert."""
+
+    kind: JobKind
+    params: JobParams
+    parent_job_id: int | None = None
+    image_index: int | None = None
+    dedupe_key: str | None = None
+    cost: int = 10  # tenths of a credit (bot/prices.py: fixed at submit)

@@ -42,7 +42,8 @@ def _cases(steps: int) -> list[tuple[str, str, dict]]:
 async def measure_prices(model: str, device: str, dtype: str, rounds: int) -> dict:
     """Runs the bot's cost measurement, then times every case `rounds` times. Returns the table,
     the prices and, per case, the price ÷ time ratios of the rounds."""
-    from bot.bench.run import _serving_stack, _wait
+    from bot.bench.stack import serving_stack as _serving_stack
+    from bot.bench.stack import wait_delivered as _wait
     from bot.prices import measured_tasks
     from bot.renderer.profiles import model_label, resolve_profile
     from bot.services.calibration import measure_when_idle

@@ -16,7 +16,7 @@ from __future__ import annotations
 import math
 import secrets
 import time
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,6 +24,7 @@ from bot.config import Settings
 from bot.errors import NotFound, ValidationError
 from bot.models import (
     MAX_SEED,
+    AdmissionPlan,
     GenerationRequest,
     Job,
     JobKind,
@@ -51,18 +52,6 @@ if TYPE_CHECKING:
 
 MAX_COUNT = 4
 MIN_STRENGTH, MAX_STRENGTH = 0.05, 1.0  # image prompts (the /imagine `strength` option)
-
-
-@dataclass(frozen=True)
-class AdmissionPlan:
-    """A validated request: the job `admit()` would insert."""
-
-    kind: JobKind
-    params: JobParams
-    parent_job_id: int | None = None
-    image_index: int | None = None
-    dedupe_key: str | None = None
-    cost: int = 10  # tenths of a credit (see the module docstring)
 
 
 class Admission:
@@ -190,7 +179,7 @@ class Admission:
         job.balance_left = charge.account.available
         return job
 
-    async def _parent(self, job_id: int) -> Job:
+    async def load_parent(self, job_id: int) -> Job:
         parent = await self.store.get(job_id)
         if parent is None:
             raise NotFound("That image's job no longer exists.")
@@ -200,7 +189,7 @@ class Admission:
         days = self.settings.image_retention_days
         return f"images are kept for {days} day{'s' if days != 1 else ''}" if days else "it is no longer stored"
 
-    async def _stored_image(self, parent: Job, index: int, action: str, done: str) -> StoredImage:
+    async def stored_image(self, parent: Job, index: int, action: str, done: str) -> StoredImage:
         """Image `index` of a finished job, still on disk; NotFound naming why not otherwise."""
         if parent.status not in (JobStatus.DONE, JobStatus.DELIVERED):
             raise NotFound(f"That job has no finished images to {action}.")
@@ -213,12 +202,12 @@ class Admission:
             raise NotFound(f"Image {index + 1} of that job is no longer stored, so it cannot be {done}.")
         return image
 
-    def _relative(self, path: str) -> str:
+    def relative_path(self, path: str) -> str:
         return str(Path(path).resolve().relative_to(self.store.data_dir.resolve()))
 
     async def _reroll(self, requester: Requester, parent_job_id: int) -> AdmissionPlan:
         """Same parameters, new seed; the new job belongs to whoever clicked."""
-        parent = await self._parent(parent_job_id)
+        parent = await self.load_parent(parent_job_id)
         if parent.params.task is JobTask.UPSCALE:
             raise ValidationError("An upscale cannot be re-rolled: re-roll the original, or vary this image.")
         init = parent.params.init_image
@@ -234,12 +223,12 @@ class Admission:
                          strength: float | None = None) -> AdmissionPlan:
         """img2img from the stored image `index` of the parent job, at the clicker's /settings
         strength or else the profile's."""
-        parent = await self._parent(parent_job_id)
-        image = await self._stored_image(parent, index, "vary", "varied")
+        parent = await self.load_parent(parent_job_id)
+        image = await self.stored_image(parent, index, "vary", "varied")
         params = replace(
             parent.params, seed=secrets.randbelow(MAX_SEED + 1), count=parent.params.count,
             strength=self.profile.variation_strength if strength is None else strength,
-            init_image=self._relative(image.path), task=JobTask.IMG2IMG, upscale_factor=None,
+            init_image=self.relative_path(image.path), task=JobTask.IMG2IMG, upscale_factor=None,
             width=image.width, height=image.height,
             edit=None,  # an outpaint's result varies like any image
         )
@@ -250,8 +239,8 @@ class Admission:
     async def _upscale(self, requester: Requester, parent_job_id: int, index: int) -> AdmissionPlan:
         """Image `index` enlarged 2x (Lanczos or UPSCALER_MODEL) and re-detailed by image-to-image at
         UPSCALE_STRENGTH with the same weights and the image's own seed; capped by the profile."""
-        parent = await self._parent(parent_job_id)
-        image = await self._stored_image(parent, index, "upscale", "upscaled")
+        parent = await self.load_parent(parent_job_id)
+        image = await self.stored_image(parent, index, "upscale", "upscaled")
         target = self.upscale_target(image.width, image.height)
         if target is None:
             cap = self.settings.max_upscale_pixels or self.profile.max_upscale_pixels
@@ -260,7 +249,7 @@ class Admission:
         width, height, factor = target
         params = replace(
             parent.params, width=width, height=height, count=1, seed=image.seed,
-            strength=self.settings.upscale_strength, init_image=self._relative(image.path),
+            strength=self.settings.upscale_strength, init_image=self.relative_path(image.path),
             task=JobTask.UPSCALE, upscale_factor=factor, edit=None,
         )
         return AdmissionPlan(JobKind.UPSCALE, params, parent_job_id=parent.id, image_index=index,

@@ -24,8 +24,9 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from bot.errors import RenderError, user_message
-from bot.models import ImageSpec, Job, JobStatus, JobTask, RenderBatch
+from bot.models import Job, JobStatus, RenderBatch
 from bot.scheduler import FairScheduler
+from bot.services.batch_spec import render_batch_for
 from bot.services.dispatch_contracts import DispatchSettings, Endings, JobEvents, Renderer
 from bot.services.eta import RenderRate, eta_at
 from bot.services.jobs import JobStore
@@ -229,27 +230,7 @@ class Dispatcher:
         return True
 
     def _build(self, batch: list[Job]) -> RenderBatch:
-        head = batch[0].params
-        specs = []
-        for job in batch:
-            p = job.params
-            init = str(self.store.data_dir / p.init_image) if p.init_image else None
-            for index in range(p.count):
-                seed = p.image_seed(index)
-                specs.append(ImageSpec(
-                    job_id=job.id, index=index, prompt=p.prompt, negative_prompt=p.negative_prompt,
-                    safety_negative=p.safety_negative, seed=seed, init_image=init, lineage=_source(job),
-                    output_path=str(self.settings.images_dir / str(job.id) / f"{index}-{seed}.png"),
-                    # --chaos shapes text-to-image noise only (an image-to-image job starts from its image)
-                    chaos=p.chaos if p.task is JobTask.TXT2IMG else None, chaos_seed=p.seed,
-                ))
-        return RenderBatch(
-            batch_id=next(self._batch_ids), width=head.width, height=head.height, steps=head.steps,
-            guidance=head.guidance, images=tuple(specs), strength=head.strength, model_label=head.model,
-            task=head.task, upscale_factor=head.upscale_factor, edit=head.edit,
-            upscaler=self.settings.upscaler_model if head.task is JobTask.UPSCALE else None,
-            watermark=self.settings.watermark, tile=head.tile,
-        )
+        return render_batch_for(batch, next(self._batch_ids), self.store.data_dir, self.settings)
 
     async def _render(self, worker: Renderer, batch: list[Job], free: asyncio.Event) -> None:
         """Render one batch on `worker`; `free` is set once the worker may take the next one."""
@@ -394,10 +375,3 @@ class Dispatcher:
 
     def idle(self) -> bool:  # nothing waiting, rendering or being delivered, and no pause (calibration.py)
         return not (self.paused or len(self.scheduler) or self._renders or self._background)
-
-
-def _source(job: Job) -> str:
-    """An edit's source for its PNG ("job 12 image 1"); empty for every other job."""
-    if job.params.edit is None or job.parent_job_id is None:
-        return ""
-    return f"job {job.parent_job_id} image {(job.parent_image_index or 0) + 1}"

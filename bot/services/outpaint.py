@@ -12,15 +12,39 @@ from __future__ import annotations
 
 import secrets
 from dataclasses import replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol
 
 from bot.errors import ValidationError
-from bot.models import MAX_SEED, JobKind, JobTask, OutpaintRequest, RegionRequest, Requester
+from bot.models import (
+    MAX_SEED,
+    AdmissionPlan,
+    Job,
+    JobKind,
+    JobTask,
+    OutpaintRequest,
+    RegionRequest,
+    Requester,
+    StoredImage,
+)
 from bot.renderer import outpaint_geometry as geometry
 from bot.renderer.profiles import ratio_label
 
 if TYPE_CHECKING:
-    from bot.services.admission import Admission, AdmissionPlan
+    from bot.config import Settings
+    from bot.renderer.profiles import ModelProfile
+
+
+class Admission(Protocol):
+    """What an outpaint's plan needs of bot/services/admission.py's Admission (which calls it)."""
+
+    settings: Settings
+    profile: ModelProfile
+
+    async def load_parent(self, job_id: int) -> Job: ...
+
+    async def stored_image(self, parent: Job, index: int, action: str, done: str) -> StoredImage: ...
+
+    def relative_path(self, path: str) -> str: ...
 
 OUTPAINT_STRENGTH = 1.0  # the renderer's (bot/renderer/outpaint.py): the new area starts from noise
 
@@ -42,8 +66,6 @@ async def plan(admission: Admission, requester: Requester,
                request: OutpaintRequest | RegionRequest) -> AdmissionPlan:
     """The job an outpaint (or a Vary Region: the same size, the chosen cells redrawn with the new
     prompt or the parent's, kind 'region') would create, priced."""
-    from bot.services.admission import AdmissionPlan
-
     region = isinstance(request, RegionRequest)
     if region and not request.edit.startswith("region:"):
         raise ValidationError("Choose the part of the image to redraw.")
@@ -53,8 +75,8 @@ async def plan(admission: Admission, requester: Requester,
         geometry.parse(request.edit)
     except geometry.OutpaintRefused as exc:
         raise ValidationError(str(exc)) from None
-    parent = await admission._parent(request.parent_job_id)
-    image = await admission._stored_image(parent, request.index, "extend", "extended")
+    parent = await admission.load_parent(request.parent_job_id)
+    image = await admission.stored_image(parent, request.index, "extend", "extended")
     try:
         width, height = geometry.output_size(request.edit, image.width, image.height, pixel_limit(admission),
                                              admission.profile.size_multiple)
@@ -63,7 +85,7 @@ async def plan(admission: Admission, requester: Requester,
     params = replace(
         parent.params, width=width, height=height, aspect=ratio_label(width, height), count=1,
         seed=secrets.randbelow(MAX_SEED + 1), strength=OUTPAINT_STRENGTH,
-        init_image=admission._relative(image.path), task=JobTask.INPAINT, upscale_factor=None, edit=request.edit,
+        init_image=admission.relative_path(image.path), task=JobTask.INPAINT, upscale_factor=None, edit=request.edit,
     )
     if (isinstance(request, RegionRequest) and request.prompt is not None
             and request.prompt.strip() != parent.params.prompt):

@@ -44,7 +44,7 @@ from bot.services.safety_terms import check_blockable
 
 if TYPE_CHECKING:
     from bot.config import Settings
-    from bot.services.admission import AdmissionPlan
+    from bot.models import AdmissionPlan
 
 log = logging.getLogger(__name__)
 
