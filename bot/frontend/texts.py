@@ -87,24 +87,29 @@ def rendering(job: Job, step: int, total: int, eta: float | None) -> str:
     )
 
 
-def result(job: Job) -> str:
+def details(job: Job) -> str:
+    """The result's second line (Discord and the web front end alike): seed, size, steps, how it was made."""
     p = job.params
-    details = f"seed {p.seed} · {p.width}×{p.height} · {p.steps} steps · CFG {p.guidance:g}"
+    line = f"seed {p.seed} · {p.width}×{p.height} · {p.steps} steps · CFG {p.guidance:g}"
     if p.upscale_factor:
-        details += f" · {p.upscale_factor:g}× upscale"
+        line += f" · {p.upscale_factor:g}× upscale"
     elif p.edit:
         from bot.renderer.outpaint_geometry import describe
 
-        details += f" · {describe(p.edit)} from job #{job.parent_job_id}"
+        line += f" · {describe(p.edit)} from job #{job.parent_job_id}"
     elif p.init_image and p.init_image.startswith("inputs/"):
-        details += " · from an image prompt"
+        line += " · from an image prompt"
     if p.strength is not None:
-        details += f" · strength {p.strength:g}"
+        line += f" · strength {p.strength:g}"
     if p.chaos is not None:
-        details += f" · chaos {p.chaos}"
+        line += f" · chaos {p.chaos}"
     if p.tile:
-        details += " · tiled"
-    return fit(f"{headline(job)}\n{details}")
+        line += " · tiled"
+    return line
+
+
+def result(job: Job) -> str:
+    return fit(f"{headline(job)}\n{details(job)}")
 
 
 def ended(job: Job, message: str) -> str:

@@ -7,6 +7,7 @@ import time
 from html import escape
 
 from bot.credits import fmt
+from bot.frontend import texts
 from bot.frontend.historytexts import lineage
 from bot.frontend.texts import _duration, progress_bar
 from bot.models import Job, JobKind, JobStatus, JobTask, StoredImage
@@ -129,15 +130,7 @@ def headline(job: Job) -> str:
 
 
 def details_line(job: Job) -> str:
-    p = job.params
-    details = f"seed {p.seed} · {p.width}×{p.height} · {p.steps} steps · CFG {p.guidance:g}"
-    if p.upscale_factor:
-        details += f" · {p.upscale_factor:g}× upscale"
-    elif p.init_image and p.init_image.startswith("inputs/"):
-        details += " · from an image prompt"
-    if p.strength is not None:
-        details += f" · strength {p.strength:g}"
-    return details
+    return texts.details(job)  # the same line as under a Discord result
 
 
 def _button(job_id: int, action: str, label: str, csrf: str, title: str = "") -> str:
