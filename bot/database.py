@@ -62,11 +62,10 @@ def discover_migrations(directory: Path | Traversable | None = None) -> list[tup
             raise MigrationError(f"migration file name must look like 0001_name.sql: {path.name}")
         found.append((int(match.group(1)), path))
     versions = [v for v, _ in found]
-    # Unique and ascending. Numbers may skip: parallel branches are given their numbers before
-    # they are merged (0011 may land before 0008). A database that ran past a skipped number never
-    # runs it later (user_version is past it): merge the branches before upgrading a real database.
-    if len(set(versions)) != len(versions) or (versions and versions[0] != 1):
-        raise MigrationError(f"migrations must be numbered from 1, each number once, found {versions}")
+    # 1..N without gaps: a database at version N has run every migration up to N, so a number
+    # added below N later would never run there.
+    if versions != list(range(1, len(versions) + 1)):
+        raise MigrationError(f"migrations must be numbered 1..N without gaps, found {versions}")
     return found
 
 

@@ -18,8 +18,8 @@ class JobKind(str, enum.Enum):
     REROLL = "reroll"
     VARIATION = "variation"
     UPSCALE = "upscale"
-    OUTPAINT = "outpaint"  # Zoom Out, Pan, Make Square (migration 0011)
-    REGION = "region"  # Vary Region: part of the image redrawn (migration 0011)
+    OUTPAINT = "outpaint"  # Zoom Out, Pan, Make Square (migration 0010)
+    REGION = "region"  # Vary Region: part of the image redrawn (migration 0010)
 
 
 class JobTask(str, enum.Enum):

@@ -90,6 +90,20 @@ def test_misnamed_migration_is_refused(tmp_path):
         discover_migrations(mig)
 
 
+def test_a_gap_in_the_migration_numbers_is_refused(tmp_path):
+    # A database at version 3 would never run a 0002 added later: numbers run 1..N.
+    from bot.database import discover_migrations
+
+    mig = tmp_path / "m"
+    mig.mkdir()
+    _write(mig, "0001_a.sql", "SELECT 1;")
+    _write(mig, "0003_c.sql", "SELECT 1;")
+    with pytest.raises(MigrationError, match="without gaps"):
+        discover_migrations(mig)
+    _write(mig, "0002_b.sql", "SELECT 1;")
+    assert [v for v, _ in discover_migrations(mig)] == [1, 2, 3]
+
+
 async def test_cancelling_a_writer_mid_transaction_leaves_the_connection_usable(tmp_path):
     import asyncio
 

@@ -1,7 +1,7 @@
 """Outpainting (Zoom Out, Pan, Make Square): the pure geometry, the feathered mask and the paste-back,
 the inpainting pipeline built from the loaded one (same weights), renders with the tiny model (a
 4-channel UNet: masked image-to-image), the admission side (sizes, limits, price, lineage) and
-migration 0011 on a database that already holds jobs."""
+migration 0010 on a database that already holds jobs."""
 from __future__ import annotations
 
 import dataclasses
@@ -250,9 +250,9 @@ async def test_outpaints_that_cannot_be_made_are_refused_saying_why(admission, t
     assert (wide.params.width, wide.params.height) == (128, 128)  # 216x216 capped at 4x the tiny area
 
 
-# ---- migration 0011 ----
+# ---- migration 0010 ----
 
-async def test_migration_0011_keeps_every_job_its_search_and_its_counters(tmp_path):
+async def test_migration_0010_keeps_every_job_its_search_and_its_counters(tmp_path):
     v7 = tmp_path / "v7"
     v7.mkdir()
     for path in sorted(MIGRATIONS.glob("000*.sql")):

@@ -2,7 +2,7 @@
 
 Admission (the bot's main process) uses `output_size` to validate and price an outpaint before it is
 queued; the renderer uses `placement` on the same numbers to put the original on its new canvas, so
-the two sides never disagree. An edit is stored as one short string (jobs.edit, migration 0011):
+the two sides never disagree. An edit is stored as one short string (jobs.edit, migration 0010):
 
 - "zoom:2", "zoom:1.5": the same output size; the original shrunk by the factor into the centre.
 - "pan:left", "pan:right", "pan:up", "pan:down": the canvas grows by half of the original in that
