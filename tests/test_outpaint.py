@@ -273,7 +273,7 @@ async def test_migration_0010_keeps_every_job_its_search_and_its_counters(tmp_pa
 
     db = await Database(db_path).connect()
     try:
-        assert await db.schema_version() == 11
+        assert await db.schema_version() == 10
         after = [dict(r) for r in await db.fetchall("SELECT * FROM jobs ORDER BY id")]
         assert [{k: v for k, v in r.items() if k != "edit"} for r in after] == before
         assert all(r["edit"] is None for r in after)
