@@ -134,3 +134,12 @@ async def wait_rendering(world, interaction, timeout: float = 60.0):
         msg = s.get_message(interaction.original_message_id)
         return msg if msg is not None and "Rendering" in (msg.content or "") else None
     return await world.server.wait_for(check, timeout)
+
+
+def default_price(work: float, unit_work: float) -> int:
+    """A txt2img/img2img job's price in tenths at the documented default costs (the tests run with
+    PRICE_MEASURE=false, tests/conftest.py): its megapixel-steps over the default image's, rounded
+    up to 0.1 — what bot/prices.py's defaults (1 per megapixel-step, no per-image part) give."""
+    import math
+
+    return max(1, math.ceil(round(work / unit_work * 10, 6)))

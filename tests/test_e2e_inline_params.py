@@ -5,9 +5,8 @@ ephemerally with nothing queued or charged; the prompt filter reads the prompt w
 `--no` through the negative check; /help lists them."""
 from __future__ import annotations
 
-from bot import credits
 from bot.models import work_units
-from tests.e2e_helpers import job_id_of, job_rows, png_parameters, reply_text, wait_result
+from tests.e2e_helpers import default_price, job_id_of, job_rows, png_parameters, reply_text, wait_result
 
 
 async def _refused(world, prompt: str, **options) -> str:
@@ -33,7 +32,7 @@ async def test_imagine_with_inline_parameters_renders_stores_and_shows_them(worl
     assert row["inline_params"] == "--ar 16:9 --no boats, fog --seed 5 --steps 4 --cfg 6 --chaos 30 --tile " \
                                    "--model tiny-sd"
     unit = work_units(64, 64, 25, 1)  # priced like the same options: the tiny profile's image costs 1.0
-    assert row["cost"] == credits.price(work_units(row["width"], row["height"], 4, 2), unit) == row["charged"]
+    assert row["cost"] == default_price(work_units(row["width"], row["height"], 4, 2), unit) == row["charged"]
     assert "chaos 30 · tiled" in message.content and "seed 5" in message.content
     assert "--ar" not in message.content.split("\n")[0]  # the headline shows what is drawn
     for n, attachment in enumerate(message.attachments):

@@ -8,9 +8,17 @@ import io
 
 from PIL import Image
 
-from bot import credits
 from bot.models import work_units
-from tests.e2e_helpers import custom_ids, job_id_of, job_rows, png_parameters, reply_text, wait_result, wait_statuses
+from tests.e2e_helpers import (
+    custom_ids,
+    default_price,
+    job_id_of,
+    job_rows,
+    png_parameters,
+    reply_text,
+    wait_result,
+    wait_statuses,
+)
 
 
 def _size(message) -> tuple[int, int]:
@@ -113,4 +121,4 @@ async def test_zoom_out_pan_and_make_square_each_render_a_new_image_with_its_lin
     unit = work_units(64, 64, 25, 1)  # the tiny profile's default image costs 1.0
     for j in rows:
         assert j["task"] == "inpaint" and j["strength"] == 1.0
-        assert j["cost"] == credits.price(work_units(j["width"], j["height"], 4, 1), unit) == j["charged"]
+        assert j["cost"] == default_price(work_units(j["width"], j["height"], 4, 1), unit) == j["charged"]

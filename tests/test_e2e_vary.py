@@ -5,9 +5,8 @@ clicker's /settings, priced by what it renders, refused by the prompt filter lik
 image carries the prompt as alt text."""
 from __future__ import annotations
 
-from bot import credits
 from bot.models import denoising_steps, work_units
-from tests.e2e_helpers import custom_ids, job_id_of, job_rows, png_parameters, reply_text, wait_result
+from tests.e2e_helpers import custom_ids, default_price, job_id_of, job_rows, png_parameters, reply_text, wait_result
 
 
 def _row(world, job_id: int) -> dict:
@@ -42,7 +41,7 @@ async def test_vary_subtle_and_strong_under_singles_and_upscales_are_priced_vari
         assert (row["kind"], row["task"], row["user_id"], row["parent_job_id"], row["parent_image_index"]) == (
             "variation", "img2img", bob.id, single_id, 0)
         assert row["strength"] == strength and row["init_image"].startswith(f"images/{single_id}/")
-        assert row["cost"] == credits.price(work_units(64, 64, denoising_steps(4, strength), 1), unit)
+        assert row["cost"] == default_price(work_units(64, 64, denoising_steps(4, strength), 1), unit)
         assert row["charged"] == row["cost"] > 0
         assert f"strength {strength:g}" in message.content and "(variation)" in message.content
         assert f"Denoising strength: {strength:g}" in png_parameters(message.attachments[0])
