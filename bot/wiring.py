@@ -142,6 +142,7 @@ class Services:
             progress_interval=settings.progress_interval,
             upscaler_model=settings.upscaler_model,
             watermark=settings.watermark,
+            preview_every=settings.preview_every_steps, preview_taesd=settings.preview_taesd,
         )
         self._renderer_started: asyncio.Future | None = None
         self._first_worker = asyncio.Lock()
