@@ -66,4 +66,6 @@ class PreviewRelay:
             except Exception:
                 log.warning("job %s: the preview safety rule failed; no previews", job.id, exc_info=True)
                 self._allowed[job.id] = False
+            log.info("job %s: live previews %s", job.id, "shown" if self._allowed[job.id] else
+                     "not shown (the result needs the image check here)")
         return self._allowed[job.id]
