@@ -6,6 +6,7 @@ import dataclasses
 import io
 from pathlib import Path
 
+import numpy as np
 import pytest
 import pytest_asyncio
 import torch
@@ -22,7 +23,7 @@ amark = pytest.mark.asyncio(loop_scope="module")
 def test_latent_rgb_has_image_shape_and_byte_range():
     latents = torch.randn(2, 4, 8, 12) * 10  # far outside the usual range: clamped, not wrapped
     rgb = preview.latents_to_rgb(latents, "sdxl")
-    assert rgb.shape == (2, 8, 12, 3) and rgb.dtype == torch.uint8
+    assert rgb.shape == (2, 8, 12, 3) and rgb.dtype == np.uint8
     assert int(rgb.min()) == 0 and int(rgb.max()) == 255
 
 
