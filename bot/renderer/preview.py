@@ -152,3 +152,22 @@ def for_batch(loaded: Any, pipe: Any, batch: Any, send: PreviewCallback | None) 
     if taesd is None and family not in LATENT_RGB_FACTORS:
         return None
     return Previewer(family, every, send, taesd, owners=[spec.job_id for spec in batch.images])
+
+
+def seconds_per_preview(family: str, latent_shape: tuple[int, ...], device: str, reps: int = 20) -> float:
+    """Median seconds of one preview (map + grid + JPEG) of random latents of this shape: the
+    bench's direct measure, steadier than a ratio of two noisy render times."""
+    import statistics
+    import time
+
+    import torch
+
+    latents = torch.randn(*latent_shape, device=device)
+    maker = Previewer(family if family in LATENT_RGB_FACTORS else "sd15", 1, lambda step, images: None)
+    maker.render(latents)  # warm-up
+    times = []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        maker.render(latents)
+        times.append(time.perf_counter() - t0)
+    return statistics.median(times)
