@@ -295,6 +295,8 @@ class RenderBatch:
     edit: str | None = None  # inpaint: the outpaint of every image (JobParams.edit)
     watermark: bool = True  # WATERMARK: embed the invisible watermark (provenance.py); XMP is always written
     tile: bool = False  # --tile: seamless tiling (bot/renderer/tiling.py)
+    preview_every: int = 0  # PREVIEW_EVERY_STEPS: a live preview every N steps (bot/renderer/preview.py); 0: none
+    preview_taesd: str | None = None  # PREVIEW_TAESD: a local AutoencoderTiny folder for sharper previews
 
     @property
     def is_img2img(self) -> bool:

@@ -68,6 +68,12 @@ class EventsRouter:
     async def rendering(self, job: Job, step: int, total: int, eta: float | None) -> None:
         await self._of(job).rendering(job, step, total, eta)
 
+    async def rendering_preview(self, job: Job, step: int, total: int, eta: float | None, preview: bytes) -> None:
+        """A progress edit with a live preview, where the job's front end shows them (the web's does not)."""
+        events = self._of(job)
+        show = getattr(events, "rendering_preview", None)
+        await (show(job, step, total, eta, preview) if show is not None else events.rendering(job, step, total, eta))
+
     async def deliver(self, job: Job, images: list[StoredImage]) -> int | None:
         return await self._of(job).deliver(job, images)
 
@@ -142,6 +148,7 @@ class Services:
             progress_interval=settings.progress_interval,
             upscaler_model=settings.upscaler_model,
             watermark=settings.watermark,
+            preview_every=settings.preview_every_steps, preview_taesd=settings.preview_taesd,
         )
         self._renderer_started: asyncio.Future | None = None
         self._first_worker = asyncio.Lock()

@@ -35,6 +35,7 @@ import tempfile
 import time
 from pathlib import Path
 
+from bot.bench import preview as preview_bench
 from bot.bench.stack import serving_stack as _serving_stack
 from bot.bench.stack import wait_delivered as _wait
 from bot.models import GenerationRequest
@@ -199,6 +200,7 @@ async def _main(args, model: str, gap_model: str, steps: int) -> int:
     print(f"end-to-end job {e2e['served'] * 1000:.1f} ms vs bare pipeline {e2e['bare'] * 1000:.1f} ms (medians): "
           f"ratio {e2e['ratio']:.3f}, interquartile range {e2e['ratio_p25']:.3f}-{e2e['ratio_p75']:.3f} "
           f"over {args.runs} paired runs (goal <= 1.05)")
+    print(await asyncio.to_thread(preview_bench.report, args, model, width, height, steps, guidance))
 
     from bot.bench.batching import measure_and_report
 

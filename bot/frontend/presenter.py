@@ -21,6 +21,7 @@ from bot import logsafety
 from bot.frontend import texts
 from bot.frontend.alttext import image_description
 from bot.frontend.buttons import progress_view
+from bot.frontend.preview_file import preview_file
 from bot.frontend.result_view import result_view
 from bot.models import INTERACTION_TOKEN_LIFETIME, Job, JobStatus, StoredImage
 
@@ -62,9 +63,10 @@ class DiscordPresenter:
         return age < TOKEN_LIFETIME - TOKEN_MARGIN
 
     async def _show(self, job: Job, *, content: str, view: discord.ui.View | None,
-                    images: list[StoredImage] | None = None) -> int:
+                    images: list[StoredImage] | None = None, preview: bytes | None = None) -> int:
         """Edit the job's message (token, then channel), or post a new one if it is gone.
-        `images=None` leaves attachments alone; a list replaces them (an empty list removes them)."""
+        `images=None` leaves attachments alone; a list replaces them (an empty list removes them).
+        `preview`: a live preview JPEG replaces them instead (the result replaces it in turn)."""
 
         def edit() -> dict:
             # Fresh File objects per try: discord.py closes them after each request.
@@ -72,6 +74,8 @@ class DiscordPresenter:
                                       "allowed_mentions": discord.AllowedMentions.none()}
             if images is not None:
                 fields["attachments"] = _files(job, images)
+            elif preview is not None:
+                fields["attachments"] = [preview_file(job, preview)]
             return fields
 
         if self._token_usable(job):
@@ -136,6 +140,11 @@ class DiscordPresenter:
     async def rendering(self, job: Job, step: int, total: int, eta: float | None) -> None:
         await self._show(job, content=self._with_note(job, texts.rendering(job, step, total, eta)),
                          view=progress_view(job))
+
+    async def rendering_preview(self, job: Job, step: int, total: int, eta: float | None, preview: bytes) -> None:
+        """A progress edit with a live preview (bot/services/preview_relay.py decides when)."""
+        await self._show(job, content=self._with_note(job, texts.rendering(job, step, total, eta)),
+                         view=progress_view(job), preview=preview)
 
     async def deliver(self, job: Job, images: list[StoredImage]) -> int | None:
         self._notes.pop(job.id, None)

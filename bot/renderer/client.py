@@ -254,13 +254,16 @@ class RendererClient:
             if not handle.ready.done():
                 handle.ready.set_result(msg)
             return
-        st = self._inflight.get(msg[1]) if kind in ("progress", "denoised", "encoding", "done", "error") else None  # type: ignore[assignment]
+        about_batch = ("progress", "preview", "denoised", "encoding", "done", "error")
+        st = self._inflight.get(msg[1]) if kind in about_batch else None  # type: ignore[assignment]
         if st is None or st.handle is not handle:
             return  # a batch given up on, an old worker's, or "pong"
         st.last_seen = time.monotonic()
         st.changed.set()
         if kind == "progress":
             call_back(st.on_progress, msg[2], msg[3])
+        elif kind == "preview":
+            call_back(st.on_preview, msg[2], msg[3])
         elif kind == "denoised":
             st.denoised, st.denoised_at = True, st.last_seen
             self._release(st)  # the next batch may be sent now
@@ -302,7 +305,8 @@ class RendererClient:
         self._cancel_value.value = int(batch_id)
 
     async def render(self, batch: RenderBatch, on_progress: ProgressCallback | None = None,
-                     on_denoised: DenoisedCallback | None = None) -> RenderResult:
+                     on_denoised: DenoisedCallback | None = None, *,
+                     on_preview: Callable[[int, dict[int, bytes]], None] | None = None) -> RenderResult:
         """Render one batch and store its PNGs. Raises RenderError with kind "cancelled", "oom",
         "error" (worker kept), "crash" (worker died: every batch in flight on it fails; restarted
         before raising), "hang" (no step for step_timeout s, or encoding longer than encode_timeout s;
@@ -314,7 +318,7 @@ class RendererClient:
             self._slot.release()
             raise
         st = InFlight(batch, handle, asyncio.get_running_loop().create_future(), on_progress, on_denoised,
-                       time.monotonic())
+                       time.monotonic(), on_preview=on_preview)
         self._inflight[batch.batch_id] = st  # from here on st owns the slot
         try:
             try:

@@ -44,6 +44,7 @@ class InFlight:
     denoised_at: float = 0.0
     encoding: bool = False  # an encoder thread started on it (the encode clock runs)
     holds_slot: bool = True  # it owns RendererClient._slot until it is denoised or finished
+    on_preview: Callable[[int, dict[int, bytes]], None] | None = None  # (step, JPEG): live previews (preview.py)
 
 
 def call_back(callback: Callable | None, *args) -> None:

@@ -111,8 +111,10 @@ def build_call_kwargs(loaded: LoadedPipelines, batch: RenderBatch, images: list 
 
 
 def run_pipeline(pipe, kwargs: dict, steps: int, on_step: Callable[[int, int], None] | None,
-                 is_cancelled: Callable[[], bool]) -> list:
-    """One pipeline call with per-step progress and cancellation; its PIL images."""
+                 is_cancelled: Callable[[], bool],
+                 on_latents: Callable[[int, int, Any], None] | None = None) -> list:
+    """One pipeline call with per-step progress and cancellation; its PIL images.
+    `on_latents(step, total, latents)`: the live preview's hook (bot/renderer/preview.py)."""
     import torch
 
     interrupted = False
@@ -121,6 +123,8 @@ def run_pipeline(pipe, kwargs: dict, steps: int, on_step: Callable[[int, int], N
         nonlocal interrupted
         if on_step is not None:
             on_step(step_index + 1, int(getattr(p, "num_timesteps", 0) or steps))
+        if on_latents is not None:
+            on_latents(step_index + 1, int(getattr(p, "num_timesteps", 0) or steps), callback_kwargs.get("latents"))
         if is_cancelled():
             # diffusers checks `interrupt` at the top of each step and skips the rest of the loop
             # (the VAE still decodes the partial latents; they are discarded).

@@ -184,10 +184,12 @@ class RayRenderWorker:
             self._actor.cancel.options(concurrency_group="control").remote(batch_id)
 
     async def render(self, batch: RenderBatch, on_progress: Callable[[int, int], None] | None = None,
-                     on_denoised: Callable[[], None] | None = None) -> RenderResult:
+                     on_denoised: Callable[[], None] | None = None, *,
+                     on_preview: Callable[[int, dict[int, bytes]], None] | None = None) -> RenderResult:
         """Raises RenderError: "cancelled", "oom", "error" (worker kept), "crash" (the actor died;
         it is back before this raises), "hang" (watchdog.py: killed, back, raised),
-        "shutdown" (close() was called)."""
+        "shutdown" (close() was called). `on_preview` is never called: the actor sends no live
+        previews (the progress message shows text only)."""
         bid = batch.batch_id
         self._check_open()
         self._in_flight[bid] = "sending"

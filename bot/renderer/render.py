@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.models import EncodedImage, JobTask, ModelInfo, RenderBatch
-from bot.renderer import chaos, pngmeta, profiles, provenance, tiling
+from bot.renderer import chaos, pngmeta, preview, profiles, provenance, tiling
 from bot.renderer.pipeline import (  # noqa: F401  (worker.py and ray_worker.py use them here)
     Cancelled,
     LoadedPipelines,
@@ -273,7 +273,8 @@ def model_info(model: str, loaded: LoadedPipelines) -> ModelInfo:
 # ---------------------------------------------------------------- rendering
 
 def render_batch(loaded: LoadedPipelines, batch: RenderBatch, on_step: Callable[[int, int], None] | None = None,
-                 is_cancelled: Callable[[], bool] = lambda: False) -> list:
+                 is_cancelled: Callable[[], bool] = lambda: False,
+                 on_preview: Callable[[int, dict[int, bytes]], None] | None = None) -> list:
     """Render the whole batch in ONE pipeline call; returns its PIL images in batch order.
 
     `on_step(step, total)` runs after every denoising step; `is_cancelled()` is checked before the
@@ -284,7 +285,7 @@ def render_batch(loaded: LoadedPipelines, batch: RenderBatch, on_step: Callable[
         raise Cancelled()
     if batch.tile:  # --tile: circular padding for this one call, restored after it
         with tiling.seamless(loaded.txt2img):
-            return render_batch(loaded, dataclasses.replace(batch, tile=False), on_step, is_cancelled)
+            return render_batch(loaded, dataclasses.replace(batch, tile=False), on_step, is_cancelled, on_preview)
     if batch.task is JobTask.UPSCALE:
         from bot.renderer import upscale
 
@@ -294,7 +295,9 @@ def render_batch(loaded: LoadedPipelines, batch: RenderBatch, on_step: Callable[
 
         return outpaint.render_outpaint(loaded, batch, on_step, is_cancelled)
     pipe, kwargs = build_call_kwargs(loaded, batch)
-    return run_pipeline(pipe, kwargs, batch.steps, on_step, is_cancelled)
+    previewer = preview.for_batch(loaded, pipe, batch, on_preview)  # None: no live previews
+    return run_pipeline(pipe, kwargs, batch.steps, on_step, is_cancelled,
+                        previewer.on_step if previewer is not None else None)
 
 
 def metadata_extra(batch: RenderBatch) -> dict[str, Any] | None:

@@ -9,6 +9,7 @@ Protocol (tuples over a multiprocessing Connection):
     child -> parent  ("ready", ModelInfo) | ("fatal", message)            once, after loading
     parent -> child  ("render", RenderBatch) | ("stop",)
     child -> parent  ("progress", batch_id, step, total)                 after every denoising step
+                     ("preview", batch_id, step, {job_id: jpeg})  every PREVIEW_EVERY_STEPS steps
                      ("denoised", batch_id)                              the pipeline call ended
                      ("encoding", batch_id)                  an encoder thread started on it
                      ("done", batch_id, EncodedBatch)                    PNG bytes of every image
@@ -90,7 +91,8 @@ class _Session:
         oom_message = None
         started = time.monotonic()
         try:
-            images = render.render_batch(self.loaded, batch, on_step, lambda: self.cancel_value.value == bid)
+            images = render.render_batch(self.loaded, batch, on_step, lambda: self.cancel_value.value == bid,
+                                         lambda step, data: self.send(("preview", bid, step, data)))
         except render.Cancelled:
             self.send(("error", bid, "cancelled", "cancelled"))
             return

@@ -31,6 +31,7 @@ def render_batch_for(batch: list[Job], batch_id: int, data_dir: Path, settings: 
         task=head.task, upscale_factor=head.upscale_factor, edit=head.edit,
         upscaler=settings.upscaler_model if head.task is JobTask.UPSCALE else None,
         watermark=settings.watermark, tile=head.tile,
+        preview_every=settings.preview_every, preview_taesd=settings.preview_taesd,
     )
 
 

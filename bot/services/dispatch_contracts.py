@@ -16,7 +16,8 @@ class Renderer(Protocol):
     """One renderer worker as the dispatcher uses it (bot/renderer/pool.py: RenderWorker)."""
 
     async def render(self, batch: RenderBatch, on_progress: Callable[[int, int], None] | None = None,
-                     on_denoised: Callable[[], None] | None = None) -> RenderResult: ...
+                     on_denoised: Callable[[], None] | None = None, *,
+                     on_preview: Callable[[int, dict[int, bytes]], None] | None = None) -> RenderResult: ...
     def cancel(self, batch_id: int) -> None: ...
 
 
@@ -49,3 +50,5 @@ class DispatchSettings:
     position_updates: int = 25  # only the first N waiting jobs get live position edits
     upscaler_model: str | None = None  # UPSCALER_MODEL, sent with upscale batches
     watermark: bool = True  # WATERMARK, sent with every batch
+    preview_every: int = 0  # PREVIEW_EVERY_STEPS, sent with every batch (bot/services/preview_relay.py)
+    preview_taesd: str | None = None  # PREVIEW_TAESD

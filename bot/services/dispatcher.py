@@ -30,6 +30,7 @@ from bot.services.batch_spec import render_batch_for
 from bot.services.dispatch_contracts import DispatchSettings, Endings, JobEvents, Renderer
 from bot.services.eta import RenderRate, eta_at
 from bot.services.jobs import JobStore
+from bot.services.preview_relay import PreviewRelay
 from bot.services.progress import FirstReplyGate, ProgressNotifier
 
 if TYPE_CHECKING:
@@ -64,6 +65,7 @@ class Dispatcher:
         self.safety: SafetyService | None = None  # set by JobService: the image check before delivery
         self.rate = RenderRate()
         self.notifier = ProgressNotifier(settings.progress_interval)
+        self.previews = PreviewRelay()
         self._wake = asyncio.Event()
         self._loops: list[asyncio.Task] = []
         self._renders: set[asyncio.Task] = set()
@@ -271,15 +273,22 @@ class Dispatcher:
             running.eta_end = time.monotonic() + eta if eta is not None else None
             for job in batch:
                 if job.id not in running.cancelled:
-                    self._post(job, lambda job=job: self.events.rendering(job, step, total, eta))  # type: ignore[misc]
+                    self._post(job, lambda job=job: self.previews.rendering(  # type: ignore[misc]
+                        self.events, self.safety, job, step, total, eta))
+
+        def on_preview(step: int, previews: dict[int, bytes]) -> None:
+            self.previews.keep(previews)  # shown with the next progress edit (preview_relay.py)
+            on_progress(max(step, running.step), running.total or render_batch.steps)
 
         try:
-            result = await worker.render(render_batch, on_progress, free.set)
+            extra = {"on_preview": on_preview} if render_batch.preview_every else {}
+            result = await worker.render(render_batch, on_progress, free.set, **extra)
         except RenderError as exc:
             await self._render_failed(batch, running, exc)
             return
         finally:
             del self._running[running.batch_id]
+            self.previews.drop([job.id for job in batch])
             for job in batch:
                 self._batch_of.pop(job.id, None)
         total_work = sum(j.params.work for j in batch)

@@ -85,10 +85,10 @@ def _patch(module) -> None:
     original_render, original_encode = module.render_batch, module.encode_batch
 
     @functools.wraps(original_render)
-    def render_batch(loaded, batch, on_step=None, is_cancelled=lambda: False):
+    def render_batch(loaded, batch, on_step=None, is_cancelled=lambda: False, on_preview=None):
         fault = _fault_for(batch)
         if fault is None or fault.startswith(("slowencode:", "hangencode")):
-            return original_render(loaded, batch, on_step, is_cancelled)
+            return original_render(loaded, batch, on_step, is_cancelled, on_preview)
 
         def faulty_step(step: int, total: int) -> None:
             if on_step is not None:
@@ -103,7 +103,7 @@ def _patch(module) -> None:
             if fault.startswith("slow:"):
                 time.sleep(_seconds(fault))
 
-        return original_render(loaded, batch, faulty_step, is_cancelled)
+        return original_render(loaded, batch, faulty_step, is_cancelled, on_preview)
 
     @functools.wraps(original_encode)
     def encode_batch(batch, images, sampler, model):
