@@ -148,9 +148,7 @@ class Settings:
     price_measure: bool = True  # PRICE_MEASURE: measure when idle; false: the documented defaults
     price_refresh_hours: float = 168.0  # measured again when older (0: never again)
     price_factors: tuple[tuple[str, float], ...] = ()  # PRICE_FACTORS=upscale:1.5,...
-    # --- preview ---
-    # PREVIEW_EVERY_STEPS: a live preview on the progress message every N steps (0: off); shown no
-    # more often than PROGRESS_EDIT_INTERVAL. PREVIEW_TAESD: a local TAESD folder for sharper ones.
+    # Live previews on the progress message every N steps (0: off), at most every PROGRESS_EDIT_INTERVAL.
     preview_every_steps: int = 5
     preview_taesd: str | None = None
 
@@ -397,7 +395,6 @@ def load_settings(env: dict | None = None, dotenv: bool = True, require_token: b
         price_measure=_bool(env, "PRICE_MEASURE", True),
         price_refresh_hours=_float(env, "PRICE_REFRESH_HOURS", 168.0, 0.0, 24 * 3650.0),
         price_factors=_price_factors(env),
-        # --- preview ---
         preview_every_steps=_int(env, "PREVIEW_EVERY_STEPS", 5, 0, 1000),
         preview_taesd=env.get("PREVIEW_TAESD", "").strip() or None,
     )

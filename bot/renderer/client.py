@@ -295,13 +295,11 @@ class RendererClient:
         st.changed.set()
 
     # ------------------------------------------------------------ rendering
-
     def cancel(self, batch_id: int) -> None:
         """Ask the worker to stop `batch_id` at its next step (also works just before it is sent).
-        A batch already denoised is not cancellable any more: its render completes.
-
-        One slot: it names the batch to stop, so cancelling B forgets an earlier cancel of A.
-        Batches still waiting in the bot's own queue are the caller's to drop."""
+        A batch already denoised is not cancellable any more: its render completes. One slot: it
+        names the batch to stop, so cancelling B forgets an earlier cancel of A. Batches still
+        waiting in the bot's own queue are the caller's to drop."""
         self._cancel_value.value = int(batch_id)
 
     async def render(self, batch: RenderBatch, on_progress: ProgressCallback | None = None,
