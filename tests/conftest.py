@@ -111,6 +111,25 @@ class BotProcess:
         return self.proc.returncode if self.proc else None
 
 
+@pytest.fixture(scope="module")
+def one_torch_thread():
+    """Two cores shared by several test runs: torch's spinning worker threads make a 0.3 s render
+    take 10 s when the cores are oversubscribed; one thread is steady (restored after the module)."""
+    torch = pytest.importorskip("torch")
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+@pytest.fixture(scope="module")
+def loaded(tiny_model, one_torch_thread):
+    """The tiny model's pipelines loaded on the CPU in this process, once per test module."""
+    from bot.renderer import render
+
+    return render.load_pipelines(str(tiny_model), "cpu")
+
+
 @pytest.fixture
 async def discord_server():
     from tests.fakediscord import FakeDiscord

@@ -8,15 +8,7 @@ torch = pytest.importorskip("torch")
 
 from bot.bench import gpu, gpu_models  # noqa: E402
 
-
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Two cores shared by several test runs: torch's spinning worker threads make a 0.3 s render
-    take 10 s when the cores are oversubscribed; one thread is steady."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_flop_count_matches_the_shapes_of_a_conv_and_a_linear_layer():

@@ -11,14 +11,7 @@ from bot.renderer import levers
 torch = pytest.importorskip("torch")
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_torch_thread():
-    """Two cores shared by several test runs: torch's spinning worker threads make a 0.3 s render
-    take 10 s when the cores are oversubscribed; one thread is steady."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
 
 def test_levers_are_off_by_default_and_read_from_the_settings():

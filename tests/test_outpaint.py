@@ -112,14 +112,6 @@ def test_paste_back_gives_the_original_exactly_outside_the_feather_band():
 
 # ---- the renderer, with the tiny model ----
 
-@pytest.fixture(scope="module")
-def loaded(tiny_model):
-    import torch
-
-    torch.set_num_threads(1)
-    return render.load_pipelines(str(tiny_model), "cpu")
-
-
 def _source(tmp_path: Path, loaded, size=(64, 64)) -> Path:
     batch = RenderBatch(1, *size, STEPS, 7.0, (ImageSpec(1, 0, "a red fox", "", 42, ""),), model_label="tiny")
     path = tmp_path / "source.png"

@@ -14,14 +14,6 @@ SIZE = 64
 PROMPT = "a stone wall texture"
 
 
-@pytest.fixture(scope="module")
-def loaded(tiny_model):
-    import torch
-
-    torch.set_num_threads(1)
-    return render.load_pipelines(str(tiny_model), "cpu")
-
-
 def _batch(seeds, *, tile=False, chaos_value=None, job_seed=None, size=SIZE) -> RenderBatch:
     specs = tuple(ImageSpec(1, i, PROMPT, "", seed, "", chaos=chaos_value,
                             chaos_seed=job_seed if job_seed is not None else seeds[0])

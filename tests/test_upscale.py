@@ -36,14 +36,6 @@ STUBS = Path(__file__).resolve().parent / "stubs"
 STEPS = 20
 
 
-@pytest.fixture(scope="module")
-def loaded(tiny_model):
-    import torch
-
-    torch.set_num_threads(1)
-    return render.load_pipelines(str(tiny_model), "cpu")
-
-
 def _base(tmp_path: Path, loaded, seed: int = 42) -> Path:
     batch = RenderBatch(1, 64, 64, STEPS, 7.0, (ImageSpec(1, 0, "a red fox", "", seed, ""),), model_label="tiny")
     path = tmp_path / f"base-{seed}.png"
