@@ -74,7 +74,8 @@ class Requester:
 
 
 def work_units(width: int, height: int, steps: int, images: int) -> float:
-    """The one cost formula: pixels x steps x images, in millions (megapixel-steps)."""
+    """GPU work as ETAs and the fair share count it: pixels x steps x images, in millions
+    (megapixel-steps). Prices come from measured costs instead (bot/prices.py)."""
     return width * height * steps * images / 1e6
 
 
@@ -200,7 +201,7 @@ class JobParams:
 
     @property
     def work(self) -> float:
-        """The job's GPU work (see `work_units`): ETAs, fair share and quota prices all use it."""
+        """The job's GPU work (see `work_units`): ETAs and the fair share use it."""
         return work_units(self.width, self.height, denoising_steps(self.steps, self.strength), self.count)
 
     def image_seed(self, index: int) -> int:
