@@ -11,7 +11,7 @@ from bot.frontend.region_views import chosen_cells, region_options
 from bot.models import ImageSpec, JobKind, JobTask, OutpaintRequest, RegionRequest, RenderBatch
 from bot.renderer import outpaint, render
 from bot.renderer import outpaint_geometry as geo
-from tests.test_outpaint import ALICE, _finished, admission, loaded  # noqa: F401 (fixtures)
+from tests.test_outpaint import ALICE, _finished, admission  # noqa: F401 (fixtures)
 
 
 def test_the_picker_offers_nine_cells_and_shapes_and_their_union_is_one_canonical_mask():
