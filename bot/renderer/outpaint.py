@@ -31,6 +31,7 @@ from typing import Any
 
 from bot.models import RenderBatch
 from bot.renderer import outpaint_geometry as geometry
+from bot.renderer import painted_mask
 
 log = logging.getLogger("pixelforge.renderer.outpaint")
 
@@ -121,6 +122,27 @@ def region_mask(width: int, height: int, cells, feather: int):
     return np.clip(1.0 - distance / (feather + 1), 0.0, 1.0).astype(np.float32)
 
 
+def painted_region_mask(width: int, height: int, edit: str, feather: int):
+    """float32 HxW mask of a painted Vary Region (painted_mask.py): 1 on the painted raster cells,
+    ramping to 0 over `feather` px around them (one 3×3 max filter per pixel of the ramp: the
+    Chebyshev distance, cheap for a thousand cells), 0 on the rest."""
+    import numpy as np
+    from PIL import Image, ImageFilter
+
+    painted = np.zeros((height, width), dtype=np.uint8)
+    for n, bit in enumerate(painted_mask.decode(edit)):
+        if bit:
+            x0, y0, x1, y1 = painted_mask.cell_box(n, width, height)
+            painted[y0:y1, x0:x1] = 255
+    mask = painted.astype(np.float32) / 255
+    grown = Image.fromarray(painted, "L")
+    for step in range(1, feather + 1):
+        grown = grown.filter(ImageFilter.MaxFilter(3))
+        ring = np.asarray(grown, dtype=np.float32) / 255 * (1.0 - step / (feather + 1))
+        mask = np.maximum(mask, ring)
+    return mask.astype(np.float32)
+
+
 def prepare(spec_image: str, edit: str, width: int, height: int):
     """(canvas, pipeline mask, placed original, feather mask) for the stored image at `spec_image`."""
     import numpy as np
@@ -132,7 +154,9 @@ def prepare(spec_image: str, edit: str, width: int, height: int):
         if original.size != (width, height):
             original = original.resize((width, height), Image.Resampling.LANCZOS)
         canvas, placed = original, np.asarray(original, dtype=np.uint8).copy()
-        mask = region_mask(width, height, geometry.region_cells(edit), geometry.region_feather(width, height))
+        feather = geometry.region_feather(width, height)
+        mask = (painted_region_mask(width, height, edit, feather) if edit.startswith(painted_mask.PREFIX)
+                else region_mask(width, height, geometry.region_cells(edit), feather))
     else:
         box = geometry.placement(edit, original.width, original.height, width, height)
         canvas, placed = place(original, width, height, box)

@@ -28,7 +28,7 @@ from aiohttp import web
 
 from bot.errors import BotError, ConfigError, NotAllowed, NotFound, StartRefused, user_message
 from bot.services.review import ReviewService
-from bot.web import create, mod, more, oauth, pages
+from bot.web import create, mod, more, oauth, pages, tools
 from bot.web.context import WEB, WebContext
 from bot.web.events import WebEvents
 from bot.web.identity import WEB_CHANNEL_ID, WEB_SERVER_ID, is_web_job, local_owner, signed_in
@@ -105,6 +105,7 @@ class WebServer:
                               client_max_size=self.core.inputs.max_bytes + 2**20)
         app[WEB] = self.context
         app.add_routes(create.routes)
+        app.add_routes(tools.routes)
         app.add_routes(mod.routes)
         app.add_routes(oauth.routes)
         app.add_routes(more.routes)
