@@ -18,8 +18,8 @@ from bot.frontend.texts import price
 from bot.models import MAX_SEED, Job, JobStatus, RerollRequest, UpscaleRequest, VariationRequest, WorkRequest
 from bot.services import downloads
 from bot.services.authz import JobAction
-from bot.services.quotas import Member
 from bot.services.inline_params import inline_request, limits_for
+from bot.services.quotas import Member
 from bot.services.settings_store import Defaults
 from bot.web import pages, tools
 from bot.web.context import WEB, WebContext
