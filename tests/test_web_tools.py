@@ -32,7 +32,7 @@ def web(tiny_model, tmp_path_factory):
     need_browser()
     tmp = tmp_path_factory.mktemp("webtools")
     process = WebProcess(tiny_model, tmp / "data", tmp / "web.log", MAX_UPSCALE_PIXELS="3000",
-                         PRICE_MEASURE="false").start()
+                         PRICE_MEASURE="false", PREVIEW_EVERY_STEPS="2").start()
     try:
         process.wait_ready()
         yield process
@@ -42,10 +42,10 @@ def web(tiny_model, tmp_path_factory):
     assert not process.tracebacks(), "traceback in the web log:\n" + "\n---\n".join(process.tracebacks())
 
 
-def create(page, base: str, prompt: str, **fields) -> None:
+def create(page, base: str, prompt: str, steps: int = 4, **fields) -> None:
     page.goto(base + "/")
     page.fill("textarea[name=prompt]", prompt)
-    page.fill("input[name=steps]", "4")
+    page.fill("input[name=steps]", str(steps))
     for name, value in fields.items():
         page.fill(f"input[name={name}]", str(value))
     page.click("#create button[type=submit]")
@@ -163,3 +163,17 @@ def test_prompt_parameters_in_the_web_prompt_box_behave_as_in_discord(web, brows
     page.click("#create button[type=submit]")
     assert "--bogus" in page.inner_text(".error")
     assert db_rows(web.data_dir, "SELECT COUNT(*) AS n FROM jobs")[0]["n"] == before
+
+
+def test_the_live_preview_shows_in_the_progress_area_while_rendering(web, browser):
+    page = browser.new_page()
+    create(page, web.base, "a harbour at night", steps=60)
+    job = job_id(page)
+    page.wait_for_function("() => { const i = document.querySelector('#job #preview');"
+                           " return i && i.complete && i.naturalWidth > 0 }", timeout=RESULT_TIMEOUT)
+    src = page.get_attribute("#job #preview", "src")
+    assert src.startswith(f"/jobs/{job}/preview/")
+    assert "🎨 Rendering" in page.inner_text("#status-line")
+    wait_images(page)
+    assert page.locator("#job #preview").count() == 0  # the result replaces it
+    assert page.request.get(web.base + src).status == 404  # and it is gone once the job ended

@@ -202,7 +202,8 @@ async def job_inner(c: WebContext, request: web.Request, job: Job) -> tuple[str,
                      else JobState("waiting", position=position, eta=eta))
         pause = c.core.moderation.paused
         line = pages.status_line(job, state, pause.reason if pause else None, pause is not None)
-        return pages.progress_block(job, line, csrf, False), True
+        shown = c.events.preview(job.id)
+        return pages.progress_block(job, line, csrf, False) + tools.preview_block(job, shown[0] if shown else 0), True
     return pages.progress_block(job, f"❌ {job.error or job.status.value}", csrf, True), False
 
 

@@ -10,7 +10,8 @@ prompt, and submits; the painted layer arrives as a PNG data URL and becomes a p
 (bot/services/region_masks.py), stored with the job like the picker's cells.
 
 Every handler authorizes from stored state first (`authz.job`: the viewer's server, the job's
-owner and place), never from the form."""
+owner and place), never from the form. The job's live preview (preview_block, `preview`) is
+served here too, to those who may see the job."""
 from __future__ import annotations
 
 from aiohttp import web
@@ -156,3 +157,23 @@ async def region_submit(request: web.Request) -> web.Response:
         body = region_page(job, image, request["session"].csrf, prompt or job.params.prompt, cells, user_message(exc))
         return await render(request, f"Vary (Region) #{job.id}", body, status=400)
     raise web.HTTPSeeOther(f"/jobs/{new.id}")
+
+
+# ---- live previews ----
+def preview_block(job: Job, number: int) -> str:
+    """The newest live preview under the progress line (swapped in with it over server-sent events)."""
+    if not number:
+        return ""
+    return (f'<figure class="preview"><img src="/jobs/{job.id}/preview/{number}" alt="live preview" '
+            f'id="preview"><figcaption>live preview</figcaption></figure>')
+
+
+@routes.get("/jobs/{job}/preview/{number:\\d+}")
+async def preview(request: web.Request) -> web.Response:
+    """The job's newest preview, to those who may see the job (authorized as its page is); the
+    number in the URL only makes each new one a new image for the browser."""
+    job = await _authorized(request, JobAction.INFO)
+    shown = _ctx(request).events.preview(job.id)
+    if shown is None:
+        raise NotFound("There is no live preview of that job now.")
+    return web.Response(body=shown[1], content_type="image/jpeg", headers={"Cache-Control": "private, no-store"})
