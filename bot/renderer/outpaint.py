@@ -124,8 +124,10 @@ def region_mask(width: int, height: int, cells, feather: int):
 
 def painted_region_mask(width: int, height: int, edit: str, feather: int):
     """float32 HxW mask of a painted Vary Region (painted_mask.py): 1 on the painted raster cells,
-    ramping to 0 over `feather` px around them (one 3×3 max filter per pixel of the ramp: the
-    Chebyshev distance, cheap for a thousand cells), 0 on the rest."""
+    fading to 0 over `feather` px around them, 0 beyond (kept exactly). The fade is one box blur of
+    radius `feather` (linear along a straight edge: twice the painted share of the box around the
+    pixel), a single pass whatever the number of cells (the cell-by-cell distance of `region_mask`
+    would walk the image once per painted cell, up to a thousand times)."""
     import numpy as np
     from PIL import Image, ImageFilter
 
@@ -134,13 +136,8 @@ def painted_region_mask(width: int, height: int, edit: str, feather: int):
         if bit:
             x0, y0, x1, y1 = painted_mask.cell_box(n, width, height)
             painted[y0:y1, x0:x1] = 255
-    mask = painted.astype(np.float32) / 255
-    grown = Image.fromarray(painted, "L")
-    for step in range(1, feather + 1):
-        grown = grown.filter(ImageFilter.MaxFilter(3))
-        ring = np.asarray(grown, dtype=np.float32) / 255 * (1.0 - step / (feather + 1))
-        mask = np.maximum(mask, ring)
-    return mask.astype(np.float32)
+    share = np.asarray(Image.fromarray(painted, "L").filter(ImageFilter.BoxBlur(feather)), dtype=np.float32) / 255
+    return np.maximum(painted.astype(np.float32) / 255, np.clip(2.0 * share, 0.0, 1.0)).astype(np.float32)
 
 
 def prepare(spec_image: str, edit: str, width: int, height: int):
