@@ -57,6 +57,15 @@ async def test_a_web_job_and_a_discord_job_share_one_queue_and_one_database(worl
             assert "That job belongs to another server or DM, so nothing was done." in await response.text()
         async with http.get(f"{base}/images/{discord_id}/0") as response:
             assert response.status == 403
+        # The single-image tools and the live preview authorize from the job's stored server too.
+        for path in (f"/jobs/{discord_id}/region/0", f"/jobs/{discord_id}/preview/1"):
+            async with http.get(base + path) as response:
+                assert response.status == 403, path
+        for path in (f"/jobs/{discord_id}/outpaint/0/z2", f"/jobs/{discord_id}/vary/0/subtle",
+                     f"/jobs/{discord_id}/region/0"):
+            async with http.post(base + path, data={"csrf": csrf, "mask": ""}, allow_redirects=False) as response:
+                assert response.status == 403, path
+        assert len(job_rows(world.data_dir)) == 2  # nothing was queued
     rows = {r["id"]: r for r in job_rows(world.data_dir)}
     assert rows[web_job]["channel_id"] == 1 and rows[web_job]["guild_id"] == 1
     assert rows[discord_id]["channel_id"] == world.channel.id and rows[discord_id]["message_id"] == message.id
