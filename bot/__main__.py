@@ -12,7 +12,7 @@ import os
 import signal
 import sys
 
-from bot.errors import ConfigError
+from bot.errors import ConfigError, StartRefused
 from bot.logsetup import reason, setup_logging
 
 log = logging.getLogger("bot.startup")
@@ -104,6 +104,9 @@ async def _serve(settings) -> int:
         logged_in = bot.user is not None
         unreachable = _unreachable(exc, bot)
         await bot.close()
+        if isinstance(exc, StartRefused):  # said in one line, as a configuration error is
+            print(f"cannot start: {exc}", file=sys.stderr)
+            return exc.exit_code
         if isinstance(exc, discord.LoginFailure):
             # Never retry a bad token: Discord resets tokens after 1,000 logins a day.
             print("Discord rejected DISCORD_TOKEN: check the token in .env", file=sys.stderr)

@@ -69,3 +69,12 @@ def user_message(exc: BaseException) -> str:
 
 class ContentBlocked(BotError):
     """Content safety refused the request (the message names the category, never the matched word)."""
+
+
+class StartRefused(Exception):
+    """The bot cannot start as configured for a reason found at start (a taken web port): `python -m
+    bot` prints the message as one line, without a traceback, and exits with `exit_code`."""
+
+    def __init__(self, message: str, exit_code: int = 1):
+        super().__init__(message)
+        self.exit_code = exit_code

@@ -69,10 +69,18 @@ class EventsRouter:
         await self._of(job).rendering(job, step, total, eta)
 
     async def rendering_preview(self, job: Job, step: int, total: int, eta: float | None, preview: bytes) -> None:
-        """A progress edit with a live preview, where the job's front end shows them (the web's does not)."""
+        """A progress edit with a live preview, where the job's front end shows them."""
         events = self._of(job)
         show = getattr(events, "rendering_preview", None)
         await (show(job, step, total, eta, preview) if show is not None else events.rendering(job, step, total, eta))
+
+    def checks_previews(self, job: Job) -> bool:
+        """Whether the job's front end shows previews the image checker passed (the web's does)."""
+        try:
+            wants = getattr(self._of(job), "checks_previews", None)
+        except NoFrontEnd:
+            return False
+        return bool(wants is not None and wants(job))
 
     async def deliver(self, job: Job, images: list[StoredImage]) -> int | None:
         return await self._of(job).deliver(job, images)

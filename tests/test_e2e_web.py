@@ -8,6 +8,7 @@ import re
 
 import aiohttp
 
+from tests.conftest import BotProcess
 from tests.e2e_helpers import imagine, job_rows, wait_result
 from tests.web_helpers import free_port
 
@@ -56,7 +57,36 @@ async def test_a_web_job_and_a_discord_job_share_one_queue_and_one_database(worl
             assert "That job belongs to another server or DM, so nothing was done." in await response.text()
         async with http.get(f"{base}/images/{discord_id}/0") as response:
             assert response.status == 403
+        # The single-image tools and the live preview authorize from the job's stored server too.
+        for path in (f"/jobs/{discord_id}/region/0", f"/jobs/{discord_id}/preview/1"):
+            async with http.get(base + path) as response:
+                assert response.status == 403, path
+        for path in (f"/jobs/{discord_id}/outpaint/0/z2", f"/jobs/{discord_id}/vary/0/subtle",
+                     f"/jobs/{discord_id}/region/0"):
+            async with http.post(base + path, data={"csrf": csrf, "mask": ""}, allow_redirects=False) as response:
+                assert response.status == 403, path
+        assert len(job_rows(world.data_dir)) == 2  # nothing was queued
     rows = {r["id"]: r for r in job_rows(world.data_dir)}
     assert rows[web_job]["channel_id"] == 1 and rows[web_job]["guild_id"] == 1
     assert rows[discord_id]["channel_id"] == world.channel.id and rows[discord_id]["message_id"] == message.id
     assert {r["status"] for r in rows.values()} == {"delivered"}
+
+
+async def test_a_taken_web_port_stops_the_bot_with_one_clear_line_before_anything_starts(world):
+    """WEB_ENABLED=true and WEB_PORT already in use: the bot says so and exits != 0, no traceback,
+    no renderer started (the socket is bound in setup_hook before the services start)."""
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        bot = BotProcess(world.server, world.tiny_model, world.data_dir, world.tmp_path / "bot.log",
+                         WEB_ENABLED="true", WEB_PORT=str(port)).start()
+        world.bots.append(bot)
+        code = await asyncio.to_thread(bot.proc.wait, 90)
+    log = bot.log()
+    assert code == 1, log
+    assert f"the web front end cannot listen on 127.0.0.1:{port}" in log, log
+    assert "Traceback" not in log, log
+    assert "renderer cpu#0 ready" not in log and "loading" not in log.lower(), log

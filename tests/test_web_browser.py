@@ -79,7 +79,7 @@ def test_a_newcomers_first_image_arrives_on_the_create_page(owner_web, browser):
     assert page.inner_text("h1.prompt").startswith("a red fox in the snow")
     assert "seed 42 · 64×64 · 4 steps" in page.inner_text("#job")
     buttons = page.locator(".actions button, .actions a").all_inner_texts()
-    for label in ("U1", "V1", "🔄 Re-roll", "ℹ️ Info", "🗑 Delete", "🚩 Report"):
+    for label in ("U1", "🪄 Vary (Subtle)", "🪄 Vary (Strong)", "🔄 Re-roll", "ℹ️ Info", "🗑 Delete", "🚩 Report"):
         assert label in buttons, buttons
     page.screenshot(path=str(SCREENSHOTS / "result.png"), full_page=True)
     rows = db_rows(owner_web.data_dir, "SELECT status, guild_id, channel_id, user_id FROM jobs WHERE id = ?",
@@ -93,7 +93,7 @@ def test_a_variation_of_an_image_is_a_new_job_from_the_same_page(owner_web, brow
     page.wait_for_url("**/jobs/*")
     parent = job_id(page)
     wait_images(page)
-    page.click("form[action$='/vary/0'] button")
+    page.click("form[action$='/vary/0/subtle'] button")  # a single image: Vary (Subtle), as in Discord
     page.wait_for_function(f"() => location.pathname !== '/jobs/{parent}'")
     wait_images(page)
     assert "(variation)" in page.inner_text("h1.prompt")

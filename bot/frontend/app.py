@@ -74,16 +74,17 @@ class PixelBot(commands.Bot):
         self.tree.interaction_check = guard  # type: ignore[method-assign]  # bans: the same check runs before every button (buttons._Guarded)
 
     async def setup_hook(self) -> None:
+        if self.settings.web_enabled:  # the port first: a taken one stops here, before anything starts
+            from bot.web.server import WebServer
+
+            self.web = WebServer(self.core, discord_client=self)  # claims the web's jobs before recovery
+            self.web.bind_or_refuse()
         await self.core.open()
         for extension in EXTENSIONS:
             await self.load_extension(extension)
         if MOD.commands:  # cogs attached their /mod subcommands while loading
             self.tree.add_command(MOD, override=True)
         await self.sync_commands_if_changed()
-        if self.settings.web_enabled:  # claims the web's jobs before the queue is recovered
-            from bot.web.server import WebServer
-
-            self.web = WebServer(self.core, discord_client=self)
         await self.core.start()
         if self.web is not None:
             await self.web.start()

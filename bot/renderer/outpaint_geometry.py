@@ -11,6 +11,8 @@ the two sides never disagree. An edit is stored as one short string (jobs.edit, 
 - "region:c1,c5,…" (Vary Region): the same size; the cells of a 3×3 grid (c1 top left … c9 bottom
   right, row by row) are redrawn, the rest kept. The picker's shapes (top half, border, …) are
   unions of cells (REGION_SHAPES).
+- "region:paint:<code>" (Vary Region with the web's brush): the same size; a painted raster
+  (bot/renderer/painted_mask.py).
 
 Every canvas is capped by the model's pixel limit (its profile's, as for upscales): a larger one is
 scaled down to the limit (the original then shrinks with it), sides rounded down to the model's size
@@ -20,6 +22,8 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+
+from bot.renderer import painted_mask
 
 ZOOM_FACTORS = ("1.5", "2")
 PAN_DIRECTIONS = ("left", "right", "up", "down")
@@ -55,7 +59,13 @@ def parse(edit: str) -> tuple[str, str]:
             op == "square" and not arg):
         return op, arg
     if op == "region":
-        region_cells(edit)
+        if edit.startswith(painted_mask.PREFIX):  # the web's brush (painted_mask.py)
+            try:
+                painted_mask.decode(edit)
+            except painted_mask.MaskRefused as exc:
+                raise OutpaintRefused(str(exc)) from None
+        else:
+            region_cells(edit)
         return op, arg
     raise OutpaintRefused(f"Unknown outpaint {edit!r}.")
 
@@ -94,6 +104,8 @@ def describe(edit: str) -> str:
         return f"zoomed out {arg}×"
     if op == "pan":
         return f"panned {ARROWS[arg]} {arg}"
+    if op == "region" and edit.startswith(painted_mask.PREFIX):
+        return f"region varied (painted, {painted_mask.share(edit):.0%} of the image)"
     if op == "region":
         cells = region_cells(edit)
         shape = next((name for name, shape_cells in REGION_SHAPES.items() if shape_cells == cells), None)
@@ -163,3 +175,10 @@ def feather_width(box: Box) -> int:
     """Pixels of the original, along each open side, that the render may repaint to hide the seam
     (the mask's feathered edge): a sixteenth of the kept edge, 2 to 64 px."""
     return max(2, min(64, min(box.width, box.height) // 16))
+
+
+def record(edit: str) -> str:
+    """What the PNG says of the edit: describe(), and a painted mask's code so it can be read back."""
+    if edit.startswith(painted_mask.PREFIX):
+        return f"{describe(edit)}, mask {painted_mask.GRID}x{painted_mask.GRID} {edit[len(painted_mask.PREFIX):]}"
+    return describe(edit)

@@ -310,9 +310,9 @@ def metadata_extra(batch: RenderBatch) -> dict[str, Any] | None:
         return {"Hires upscale": f"{batch.upscale_factor:g}", "Denoising strength": float(batch.strength or 0),
                 "Hires upscaler": upscaler_label(batch.upscaler)}
     if batch.task is JobTask.INPAINT and batch.edit:
-        from bot.renderer.outpaint_geometry import describe
+        from bot.renderer.outpaint_geometry import record
 
-        return {"Denoising strength": float(batch.strength or 1.0), "Outpaint": describe(batch.edit)}
+        return {"Denoising strength": float(batch.strength or 1.0), "Outpaint": record(batch.edit)}
     if batch.is_img2img and batch.strength is not None:
         return {"Denoising strength": float(batch.strength)}
     return None

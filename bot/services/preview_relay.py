@@ -54,10 +54,25 @@ class PreviewRelay:
         previews (`rendering_preview`; the web's JobEvents has none) and the rule allows it."""
         data = self._latest.pop(job.id, None)
         show = getattr(events, "rendering_preview", None)
-        if data is not None and show is not None and await self._may_show(safety, job):
+        if data is not None and show is not None and (await self._may_show(safety, job)
+                                                      or await self._checked(events, safety, job, data)):
             await show(job, step, total, eta, data)
         else:
             await events.rendering(job, step, total, eta)
+
+    async def _checked(self, events: Any, safety: SafetyService | None, job: Job, data: bytes) -> bool:
+        """Where the rule says no: a front end that asks for checked previews (the web) gets this
+        one if the image checker passes it (bot/services/preview_check.py)."""
+        wants = getattr(events, "checks_previews", None)
+        if wants is None or not wants(job):
+            return False
+        from bot.services.preview_check import preview_passes
+
+        try:
+            return await preview_passes(safety, job, data)
+        except Exception:
+            log.warning("job %s: checking a live preview failed; not shown", job.id, exc_info=True)
+            return False
 
     async def _may_show(self, safety: SafetyService | None, job: Job) -> bool:
         if job.id not in self._allowed:

@@ -18,9 +18,10 @@ from bot.frontend.texts import price
 from bot.models import MAX_SEED, Job, JobStatus, RerollRequest, UpscaleRequest, VariationRequest, WorkRequest
 from bot.services import downloads
 from bot.services.authz import JobAction
+from bot.services.inline_params import inline_request, limits_for
 from bot.services.quotas import Member
-from bot.services.settings_store import Defaults, build_request
-from bot.web import pages
+from bot.services.settings_store import Defaults
+from bot.web import pages, tools
 from bot.web.context import WEB, WebContext
 from bot.web.identity import is_web_job
 
@@ -127,8 +128,10 @@ async def imagine(request: web.Request) -> web.Response:
         strength = _number(values, "strength", float, 0.05, 1.0, "Strength")
         chosen = await c.core.member_settings.resolve(viewer.user_id, values.get("preset") or None)
 
-        def request_for(image=None):
-            return build_request(prompt, given, chosen, seed=seed, image=image, strength=strength)
+        limits = limits_for(c.core.admission.profile)
+
+        def request_for(image=None):  # `--ar 16:9 --seed 5 …` in the prompt, exactly as /imagine reads them
+            return inline_request(prompt, given, chosen, seed=seed, image=image, strength=strength, limits=limits)
 
         if data is None:
             job = await submit(c, viewer, request_for())
@@ -187,7 +190,7 @@ async def job_inner(c: WebContext, request: web.Request, job: Job) -> tuple[str,
         by_index = {i.index: c.core.admission.upscale_target(i.width, i.height) is not None for i in images}
         ups = [by_index.get(n, False) for n in range(job.params.count)]
         withheld = len(await c.core.store.images(job.id)) - len(images)
-        return pages.result_grid(job, images, ups, csrf, withheld), False
+        return pages.result_grid(job, images, ups, csrf, withheld) + tools.single_image_tools(job, csrf), False
     state = c.events.state(job.id)
     if job.status.is_active:
         if state is None or state.kind == "ended":
@@ -199,7 +202,8 @@ async def job_inner(c: WebContext, request: web.Request, job: Job) -> tuple[str,
                      else JobState("waiting", position=position, eta=eta))
         pause = c.core.moderation.paused
         line = pages.status_line(job, state, pause.reason if pause else None, pause is not None)
-        return pages.progress_block(job, line, csrf, False), True
+        shown = c.events.preview(job.id)
+        return pages.progress_block(job, line, csrf, False) + tools.preview_block(job, shown[0] if shown else 0), True
     return pages.progress_block(job, f"❌ {job.error or job.status.value}", csrf, True), False
 
 

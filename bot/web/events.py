@@ -25,6 +25,7 @@ class JobState:
     eta: float | None = None
     status: JobStatus | None = None
     message: str = ""
+    preview: int = 0  # the number of the newest live preview (0: none yet), for the page's image URL
 
 
 class WebEvents:
@@ -32,6 +33,7 @@ class WebEvents:
         self._states: dict[int, JobState] = {}
         self._watchers: dict[int, set[asyncio.Queue]] = {}
         self.first_lines: dict[int, str] = {}  # job id -> its price line, shown once on its page
+        self._previews: dict[int, tuple[int, bytes]] = {}  # job id -> (number, JPEG) while it renders
 
     def state(self, job_id: int) -> JobState | None:
         return self._states.get(job_id)
@@ -66,12 +68,30 @@ class WebEvents:
         self._set(job.id, JobState("waiting", position=position, eta=eta))
 
     async def rendering(self, job: Job, step: int, total: int, eta: float | None) -> None:
-        self._set(job.id, JobState("rendering", step=step, total=total, eta=eta))
+        shown = self._previews.get(job.id, (0, b""))[0]  # the last preview stays up between previews
+        self._set(job.id, JobState("rendering", step=step, total=total, eta=eta, preview=shown))
+
+    def preview(self, job_id: int) -> tuple[int, bytes] | None:
+        return self._previews.get(job_id)
+
+    def checks_previews(self, job: Job) -> bool:
+        """Every web job: its channel is never age-restricted, so each preview is shown only once the
+        image checker passed it (bot/services/preview_check.py)."""
+        return True
+
+    async def rendering_preview(self, job: Job, step: int, total: int, eta: float | None, preview: bytes) -> None:
+        number = self._previews.get(job.id, (0, b""))[0] + 1
+        self._previews[job.id] = (number, preview)
+        while len(self._previews) > MAX_KEPT:
+            del self._previews[next(iter(self._previews))]
+        self._set(job.id, JobState("rendering", step=step, total=total, eta=eta, preview=number))
 
     async def deliver(self, job: Job, images: list[StoredImage]) -> int | None:
+        self._previews.pop(job.id, None)
         self._set(job.id, JobState("done"))
         log.info("job %s: %d image(s) delivered", job.id, len(images))
         return None  # no Discord message: the job's page is its place
 
     async def ended(self, job: Job, status: JobStatus, message: str) -> None:
+        self._previews.pop(job.id, None)
         self._set(job.id, JobState("ended", status=status, message=message))

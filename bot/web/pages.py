@@ -13,6 +13,7 @@ from bot.frontend.texts import _duration, progress_bar
 from bot.models import Job, JobKind, JobStatus, JobTask, StoredImage
 from bot.renderer.profiles import ASPECTS
 from bot.services.history import HistoryPage, JobDetails
+from bot.services.settings_store import VARIATIONS
 from bot.web.events import JobState
 from bot.web.identity import Viewer
 
@@ -125,7 +126,7 @@ def progress_block(job: Job, line: str, csrf: str, done: bool) -> str:
 
 def headline(job: Job) -> str:
     what = {JobKind.IMAGINE: "", JobKind.REROLL: " (re-roll)", JobKind.VARIATION: " (variation)",
-            JobKind.UPSCALE: " (upscale)"}[job.kind]
+            JobKind.UPSCALE: " (upscale)", JobKind.OUTPAINT: " (outpaint)", JobKind.REGION: " (vary region)"}[job.kind]
     return f'<h1 class="prompt">{e(job.params.prompt)}<small>{what} · job #{job.id}</small></h1>'
 
 
@@ -146,7 +147,11 @@ def result_grid(job: Job, images: list[StoredImage], upscalable: list[bool], csr
     note = f'<p class="error">{withheld} image(s) are not shown here.</p>' if withheld else ""
     ups = "".join(_button(job.id, f"upscale/{n}", f"U{n + 1}", csrf, "twice the size")
                   for n in range(job.params.count) if n < len(upscalable) and upscalable[n])
-    vs = "".join(_button(job.id, f"vary/{n}", f"V{n + 1}", csrf, "a variation") for n in range(job.params.count))
+    if job.params.count == 1:  # a single image or an upscale: Vary (Subtle) and Vary (Strong), as in Discord
+        vs = "".join(_button(job.id, f"vary/0/{mode}", f"🪄 Vary ({mode.title()})", csrf, f"a variation at {s:g}")
+                     for mode, s in VARIATIONS.items())
+    else:
+        vs = "".join(_button(job.id, f"vary/{n}", f"V{n + 1}", csrf, "a variation") for n in range(job.params.count))
     rest = "" if job.params.task is JobTask.UPSCALE else _button(job.id, "reroll", "🔄 Re-roll", csrf)
     rest += f'<a class="button" href="/jobs/{job.id}/info">ℹ️ Info</a>'
     rest += _button(job.id, "delete", "🗑 Delete", csrf) + _button(job.id, "report", "🚩 Report", csrf)
@@ -175,12 +180,21 @@ def info_page(details: JobDetails, image_prompt: str | None) -> str:
     rows.append(("Size", f"{p.width}×{p.height} ({p.aspect}) · Images: {p.count} · Steps: {p.steps} · "
                          f"CFG: {p.guidance:g}"))
     task = {JobTask.TXT2IMG: "text to image", JobTask.IMG2IMG: "image to image",
-            JobTask.UPSCALE: "upscale (enlarge, then image to image)"}[p.task]
+            JobTask.UPSCALE: "upscale (enlarge, then image to image)",
+            JobTask.INPAINT: "outpaint (inpainting the new area)"}[p.task]
+    if p.edit and p.edit.startswith("region:"):
+        task = "vary region (inpainting the region)"
     if p.strength is not None:
         task += f" · Strength: {p.strength:g}"
     if p.upscale_factor:
         task += f" · Upscale: {p.upscale_factor:g}×"
+    if p.edit:  # the same words as the Discord Info (bot/frontend/historytexts.py)
+        from bot.renderer.outpaint_geometry import describe
+
+        task += f" · {'Region' if p.edit.startswith('region:') else 'Outpaint'}: {describe(p.edit)}"
     rows.append(("Task", task))
+    if p.inline:  # the parameters written in the prompt (--ar, --chaos, --tile, …), as parsed
+        rows.append(("Prompt parameters", p.inline))
     rows.append(("Model", p.model + (f" · Sampler: {p.scheduler}" if p.scheduler else "")))
     if image_prompt:
         rows.append(("Image prompt", image_prompt))

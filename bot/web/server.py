@@ -26,9 +26,9 @@ from importlib import resources
 
 from aiohttp import web
 
-from bot.errors import BotError, ConfigError, NotAllowed, NotFound, user_message
+from bot.errors import BotError, ConfigError, NotAllowed, NotFound, StartRefused, user_message
 from bot.services.review import ReviewService
-from bot.web import create, mod, more, oauth, pages
+from bot.web import create, mod, more, oauth, pages, tools
 from bot.web.context import WEB, WebContext
 from bot.web.events import WebEvents
 from bot.web.identity import WEB_CHANNEL_ID, WEB_SERVER_ID, is_web_job, local_owner, signed_in
@@ -85,6 +85,14 @@ class WebServer:
         self._runner: web.AppRunner | None = None
         self._socket: socket.socket | None = None
 
+    def bind_or_refuse(self) -> None:
+        """bind(), a taken address told in one line (StartRefused): `python -m bot` calls it before
+        the services start."""
+        try:
+            self.bind()
+        except OSError as exc:
+            raise StartRefused(cannot_listen(self.core.settings, exc)) from None
+
     def bind(self) -> None:
         """Take the address now (OSError if it is taken), before anything else starts."""
         settings = self.core.settings
@@ -97,6 +105,7 @@ class WebServer:
                               client_max_size=self.core.inputs.max_bytes + 2**20)
         app[WEB] = self.context
         app.add_routes(create.routes)
+        app.add_routes(tools.routes)
         app.add_routes(mod.routes)
         app.add_routes(oauth.routes)
         app.add_routes(more.routes)
@@ -214,6 +223,10 @@ async def _healthz(request: web.Request) -> web.Response:
     return web.Response(text="ok")
 
 
+def cannot_listen(settings, exc: OSError) -> str:
+    return f"the web front end cannot listen on {settings.web_host}:{settings.web_port}: {exc.strerror or exc}"
+
+
 def attach_web(core, discord_client=None) -> WebServer:
     return WebServer(core, discord_client)
 
@@ -232,8 +245,7 @@ async def _serve(settings) -> int:
     try:
         server.bind()  # a taken port stops here, before any renderer starts
     except OSError as exc:
-        log.critical("the web front end cannot listen on %s:%s: %s", settings.web_host, settings.web_port,
-                     exc.strerror or exc)
+        log.critical("%s", cannot_listen(settings, exc))
         await core.pool.close()
         return 1
     for signum in (signal.SIGINT, signal.SIGTERM):
