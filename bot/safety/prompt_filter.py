@@ -20,7 +20,7 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from bot.safety import rules, rules_paraphrase, senses
+from bot.safety import rules, rules_paraphrase, rules_round3, senses
 from bot.safety.classifier import classifier_input
 from bot.safety.normalize import Reading, Token, TypoIndex, normalize, squeeze
 from bot.safety.policy import ChannelKind, refused_category
@@ -39,6 +39,7 @@ from bot.safety.terms import (
     Category,
 )
 from bot.safety.terms_i18n import PREFIXES_I18N, native_terms
+from bot.safety.terms_i18n3 import PREFIXES3, native_terms3
 from bot.safety.typo_guard import GUARD
 from bot.safety.typo_guard_i18n import GUARD_I18N
 
@@ -186,7 +187,7 @@ def _compiled(server: ServerTerms) -> _Terms:
     and a changed list is a new ServerTerms)."""
     words = {word: category for category, group in WORDS.items() for word in group}
     phrases = {phrase: category for category, group in PHRASES.items() for phrase in group}
-    for category, group in native_terms().items():
+    for category, group in [*native_terms().items(), *native_terms3().items()]:
         for text in group:
             key = phrase_key(text)
             if len(key) == 1:
@@ -198,7 +199,7 @@ def _compiled(server: ServerTerms) -> _Terms:
             words.setdefault(key[0], Category.CUSTOM)
         else:
             phrases.setdefault(key, Category.CUSTOM)
-    return _Terms(words, phrases, {**PREFIXES_I18N, **PREFIXES})
+    return _Terms(words, phrases, {**PREFIXES3, **PREFIXES_I18N, **PREFIXES})
 
 
 @functools.lru_cache(maxsize=256)
@@ -298,10 +299,11 @@ class PromptFilter:
             words = _rule_words(reading, terms, fuzzy, blank)
             all_words.extend(words)
             text = " ".join(words)
-            for rule_hit in [*rules.match_rules(text), *rules_paraphrase.match_more(text)]:
+            for rule_hit in [*rules.match_rules(text), *rules_paraphrase.match_more(text),
+                             *rules_round3.match_round3(text)]:
                 hits.setdefault(Hit(rule_hit.category, rule_hit.rule))
                 layer = layer or "rules"
-        for rule_hit in [*rules.match_cjk(prompt), *rules_paraphrase.match_raw(prompt)]:
+        for rule_hit in [*rules.match_cjk(prompt), *rules_paraphrase.match_raw(prompt), *rules_round3.match_raw3(prompt)]:
             hits.setdefault(Hit(rule_hit.category, rule_hit.rule))
         if any(age < ADULT_AGE for age in normalized.ages):
             hits.setdefault(Hit(Category.MINORS, "age under 18"))
