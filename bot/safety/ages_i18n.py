@@ -23,7 +23,8 @@ _ORDINAL = r"(?:\d{1,2})\s*(?:\.|a|o|e|eme|ieme|th|st|nd|rd|-?ste|-?de|-?ego|-?e
 _GRADE = re.compile(
     rf"\b{_ORDINAL}\s+(?:klasse|klasa|klasy|klassa|klasse|klasses|sinif|sinifa|serie|ano|classe|groep)\b"
     r"|\b(?:klasse|klasa|klassa|classe|groep|grade|sinif)\s+\d{1,2}\b"
-    r"|\b(?:prima|seconda|terza|1a|2a|3a) media\b|\bscuola (?:media|elementare|primaria)\b|\b(?:delle|alle) elementari\b"
+    r"|\b(?:prima|seconda|terza|1a|2a|3a) media\b|\bscuola (?:media|elementare|primaria)\b"
+    r"|\b(?:delle|alle) elementari\b"
     r"|\b(?:eleve|eleves|lycee|lyceenne|college|collegienne) (?:de |en )?(?:sixieme|cinquieme|quatrieme|"
     r"troisieme|seconde|6e|5e|4e|3e|cm1|cm2|ce1|ce2)\b|\b(?:en|de) (?:sixieme|cinquieme|quatrieme|cm1|cm2)\b"
     r"|\bgimnazj\w*|\bpodstawowk\w*|\bszkoly podstawowej\b|\bbrugklas\w*|\bbasisschool\w*"
