@@ -131,6 +131,9 @@ _RULES3: tuple[tuple[Category, str, str | None], ...] = (
     (N, r"\b(?:{UNDRESS3}|ausziehen|undressing|stripping) (?:\w+ ){0,6}(?:crying|weeping|scared|terrified|afraid|"
         r"asustada|llorando|pleure|en larmes|piange|piangendo|placze|placzac|aglayan|aglarken|weinend|weint|"
         r"huilend|huilt|chorando|plachet)\b", r"\b{FORCED3}|kidnapper|porywacz\w*|captor\b"),
+    # a refusal ignored, written with the apostrophe ("didn't stop" reads "didn t stop")
+    (N, r"\b{SAIDNO} (?:no|stop)\b (?:\w+ ){0,4}(?:didn t|did not|doesn t|does not|wouldn t|won t|don t|never) "
+        r"(?:stop|stopped|listen|listened|care|cared)\b", r"\b{BEDCUE}\b"),
     # up-skirt, down-blouse, and a body zoomed on without her knowing
     (N, r"\b(?:up|under|underneath|beneath) (?:her|a woman s|the girl s|women s|girls) (?:skirt|dress|skirts)\b"
         r"|\b(?:por debajo de|debajo de|bajo) (?:la|su) falda\b|\bsous (?:la|sa) jupe\b|\bunter (?:den|ihren) rock\b"
