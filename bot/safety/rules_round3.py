@@ -109,7 +109,8 @@ _RULES3: tuple[tuple[Category, str, str | None], ...] = (
     (S, r"\b(?:gown|dress|clothes|clothing|outfit|robe|nightgown|shirt) (?:\w+ ){0,2}(?:melts|melting|fades|fading|"
         r"dissolves|dissolving|vanishes|vanishing|disappears|disappearing) (?:away|off)?\b",
         r"\b(?:skin|naked|nude|bare body|bare skin|nothing left|nothing remains)\b"),
-    (S, r"\b(?:(?:no|without (?:a|her|any)) (?:top|shirt|bra) on|with no (?:top|bra))\b",
+    (S, r"\b(?:(?:no|without (?:a|her|any)) (?:top|shirt|bra) on|(?:with no|without (?:a|her|any)) (?:top|bra))\b"
+        r"(?! (?:hat|hats|of|floor|shelf|layer|coat|part|half|speed|score|spot|tier|priority))",
         r"\b(?:she|her|woman|girl|lady|gf|girlfriend)\b"),
     (S, r"\b(?:delete|remove|erase|take off|get rid of|edit out|cut out) (?:the |her |his |their |all )?(?:\w+ ){0,1}"
         r"(?:bikini|clothes|clothing|dress|top|shirt|bra|underwear|swimsuit|outfit|panties|lingerie) (?:\w+ ){0,4}"
