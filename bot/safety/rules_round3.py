@@ -44,7 +44,8 @@ GROUPS3: dict[str, str] = {
     "FORCED3": """forced, made to, obligada a, obligado a, forzada a, forcee de, forcee a, forcée, obrigada a,
         forcada a, costretta a, costretto a, zmuszona do, zmuszony do, zmuszaja, zorla, gezwungen, gezwungen sich,
         muss sich, erpresste, erpresst, blackmailed, blackmail, gedwongen, gedwongen om, chantage""",
-    "UNDRESS3": """undress, strip, desnudarse, desvestirse, quitarse la ropa, se deshabiller, despir se, tirar a roupa,
+    "UNDRESS3": """undress, strip naked, strip off, strip down, strip for, strip in front,
+        desnudarse, desvestirse, quitarse la ropa, se deshabiller, despir se, tirar a roupa,
         spogliarsi, rozebrania, rozebrac, rozbierac, soyunmaya, soyunma, ausziehen, auszuziehen, uitkleden,
         kleren uit te trekken""",
     "NUDEWORD3": """nude, nudes, naked, topless, undressed, nsfw, nue, nues, nu, nuda, nudo, nackt, nacktbild,
@@ -62,18 +63,20 @@ GROUPS3: dict[str, str] = {
         profielfoto, her face, su cara, sa tete, seine gesicht, her selfie, their selfie""",
     "PUBLIC3": """streamer, youtuber, tiktoker, influencer, actress, actor, singer, celebrity, pop star, popstar,
         politician, news anchor, twitch streamer, cosplayer, vtuber""",
-    "REMAINS3": """what remained of, what remains of, what was left of, whats left of, what is left of,
-        what s left of, lo que quedo de, lo que queda de, lo que quedo del,
-        lo que queda del, ce qu il restait de, ce qu il reste de, ce qui restait de, ce qui reste de,
-        quel che resta de, quel che restava de, quello che resta de, cio che resta de, quel che rimane de,
-        to co zostalo z, to co zostalo ze, to co zostalo po, co zostalo z, was von, was vom, o que restou d,
-        o que sobrou d, to chto ostalos ot, geriye kalan, geriye kalanlar, wat er over is van, wat er overbleef van,
-        the remains of, restos de, restes de, resti de, szczatki, overblijfselen van""",
+    "REMAINS3": """what remained of, what remains of, what was left of, whats left of, what is left of, what s left of,
+        lo que quedo d, lo que queda d, ce qu il restait d, ce qu il reste d, ce qui restait d,
+        ce qui reste d, quel che resta d, quel che restava d, quello che resta d, cio che resta d,
+        quel che rimane d, to co zostalo z, to co zostalo ze, to co zostalo po, co zostalo z, was von,
+        was vom, o que restou d, o que sobrou d, to chto ostalos ot, geriye kalan, geriye kalanlar,
+        wat er over is van, wat er overbleef van, the remains of, restos d, restes d, resti d, szczatki,
+        overblijfselen van""",
     "WHOLE3": """him, her, them, lui, elle, lei, ihm, ihr, man, woman, person, body, victim, victims, driver, worker,
-        farmer, soldier, rider, motorcyclist, cyclist, pedestrian, biker, jumper, diver, climber, passenger,
+        farmer, soldier, rider, hiker, skier, swimmer, miner, pilot, boy, girl, child, kid, family,
+        motorcyclist, cyclist, pedestrian, biker, jumper, diver, climber, passenger,
         homme, femme, corps, conducteur, ouvrier, motard, soldat, uomo, donna, corpo, autista, operaio, motociclista,
         hombre, mujer, cuerpo, conductor, trabajador, ciclista, soldado, homem, mulher, motorista, *arbeiter,
-        mann, mannes, frau, korper, fahrer, fahrers, soldaten, kierowcy, czlowieka, mezczyzny, kobiety, ciala,
+        mann, mannes, radfahrer, radfahrers, pilot, pilote, piloto,
+        frau, korper, fahrer, fahrers, soldaten, kierowcy, czlowieka, mezczyzny, kobiety, ciala,
         robotnika, zolnierza, adamdan, adamin, kadindan, cesetten, cheloveka, muzhchiny, zhenshchiny, tela,
         voditelya, soldata, de man, de vrouw, het lichaam, de bestuurder""",
     "EVENT3": """after, from, apres, dopo, despues, nach, po, posle, sonra, na, following, when, once,
@@ -100,9 +103,9 @@ _RULES3: tuple[tuple[Category, str, str | None], ...] = (
         r"|\b\w*(?:adams|evas)kostum\w*\b|\btenue d (?:eve|adam)\b|\bcomo dios (?:la|lo|los|las|me|te) (?:trajo|"
         r"echo|hizo) al mundo\b|\bcomo (?:veio|veio ao|veio a) (?:ao )?mundo\b|\bwie gott (?:sie|ihn|mich) "
         r"(?:schuf|geschaffen hat)\b|\bcome mamma (?:l ha|la ha|lo ha) fatt[ao]\b|\bw stroju (?:adama|ewy)\b"
-        r"|\bin (?:her|his|their) birthday suits?\b", None),
+        r"|\bin (?:her|his|their) birthday suits?\b|\bas god (?:made|created) (?:her|him|them)\b", None),
     (S, r"\bwearing (?:only|just|nothing but|nothing except) (?:a |an |her |his )?(?:smile|smiles|grin|pearls|"
-        r"necklace|jewelry|jewellery|high heels|heels|stockings|a hat|hat|body paint|perfume)\b", None),
+        r"necklace|jewelry|jewellery|high heels|heels|stockings|body paint|perfume)\b", None),
     (S, r"\b(?:no|without any|without a single|zero) (?:fabric|cloth|clothing|garment|garments|thread) "
         r"(?:anywhere|at all|whatsoever)\b|\b(?:sem|sin|senza|bez|zonder) (?:nenhuma|ninguna|alcuna|zadnego|enig) "
         r"(?:\w+ ){0,2}(?:roupa|ropa|vestito|ubrania|kleding|kleren)\b|\bsin nada de ropa\b", None),
@@ -139,10 +142,11 @@ _RULES3: tuple[tuple[Category, str, str | None], ...] = (
     (N, r"\b(?:up|under|underneath|beneath) (?:her|a woman s|the girl s|women s|girls) (?:skirt|dress|skirts)\b"
         r"|\b(?:por debajo de|debajo de|bajo) (?:la|su) falda\b|\bsous (?:la|sa) jupe\b|\bunter (?:den|ihren) rock\b"
         r"|\bsotto (?:la|alla) gonna\b|\bpod (?:spodnice|sukienke)\b|\bonder (?:haar|de) rok\b"
-        r"|\bdown (?:her )?blouse\b|\bdownblouse\b|\bupskirt\w*\b|\bcreep ?shots?\b", None),
-    (N, r"\b(?:zoom|zoomed|zooming|close up|focus|focused) (?:\w+ ){0,2}(?:her|a woman s|the girl s) (?:chest|breasts|"
-        r"cleavage|butt|ass|body|crotch|legs)\b", r"\b(?:doesnt know|does not know|didnt notice|without her knowing|"
-        r"secretly|candid|hidden|stranger|on the bus|on the train|on the subway|next to me)\b"),
+        r"|(?<!button )\bdown (?:her )?blouse\b|\bdownblouse\b|\bupskirt\w*\b|\bcreep ?shots?\b", None),
+    (N, r"\b(?:zoom|zoomed|zooming|close up|focus|focused) (?:\w+ ){0,2}(?:her|(?:the |a )?\w+ s) (?:chest|breasts|"
+        r"cleavage|butt|ass|crotch|legs)\b", r"\b(?:doesnt know|does not know|doesn t know|didnt notice|didn t notice|"
+        r"without her knowing|no idea|unaware|not looking|secretly|candid|hidden|stranger|on the bus|on the train|"
+        r"on the subway|next to me)\b"),
     (N, r"\b(?:grop(?:es|ing|ed)|fondl\w+|touching her|grabbing her) (?:(?!for\b)\w+ ){0,2}(?:woman|women|girl|"
         r"girls|her|stranger|passenger|breasts?|butt|ass|chest)\b", None),
     (N, r"\b(?:woman|women|girl|girls|stranger) (?:\w+ ){0,2}(?:being )?(?:groped|fondled)\b", None),
@@ -162,15 +166,15 @@ _RULES3: tuple[tuple[Category, str, str | None], ...] = (
     (N, r"\b{ASLEEP3} (?:\w+ ){0,8}(?:taking (?:pics|photos|pictures) of her|kiyafet\w* (?:\w+ ){0,1}cikar\w*)\b",
         None),
     # implied gore: what a scene leaves of a body
-    (G, r"\b{REMAINS3} ?(?:\w+ ){0,2}{WHOLE3}\b", r"\b(?:{EVENT3}|{PHOTO3}|blieb|ubrig|ostalos|kalanlar)\b"),
+    (G, r"\b{REMAINS3}\w* (?:\w+ ){0,2}{WHOLE3}\b", r"\b(?:{EVENT3}|{PHOTO3}|blieb|ubrig|ostalos|kalanlar)\b"),
     (G, r"\bwhat (?:the |a |an )?(?:\w+ ){1,3}left of (?:the |a |an |his |her )?{WHOLE3}\b", None),
     (G, r"\b(?:close up of|closeup of|photo of) what (?:remained|was left|remains)\b", r"\b{WHOLE3}\b"),
     (G, r"\b(?:parts|pieces|remains|bits) of (?:the |a )?(?:victim|victims|body|corpse|man|woman|person)\b",
         r"\b(?:found|freezer|bags|bag|opened|scattered|labelled|labeled|dumped|severed|realistic|photo)\b"),
     (G, r"\b(?:bodies|corpses|men|victims) (?:\w+ ){0,4}(?:missing (?:their )?heads|without (?:their )?heads|heads "
         r"cut off|heads missing)\b|\b(?:beheaded|decapitated) (?:\w+ ){0,3}(?:bodies|corpses|men|victims)\b", None),
-    (G, r"\b(?:jumper|body|man|woman|person) on the (?:pavement|sidewalk|ground|street|concrete) after (?:a |the )?"
-        r"(?:\w+ ){0,2}(?:floors|stories|storeys|fall|jump|fell)\b", None),
+    (G, r"\b(?:jumper|body|man|woman|person) on the (?:pavement|sidewalk|ground|street|concrete) after (?:\w+ ){0,5}"
+        r"(?:floors|floor|stories|storeys|roof|rooftop|balcony|building|bridge|cliff|skyscraper|tower)\b", None),
     (G, r"\b(?:face|skin|body|flesh) after (?:the |an |a )?(?:acid|acid attack|chemical burn|fire|blast|explosion)\b",
         r"\b(?:melted|peeled|peeling|raw|graphic|close up|hyper detailed|detailed|realistic|bubbling)\b"),
     (G, r"\bred mist\b", r"\b(?:soldier|man|person|mine|blast|explosion|pieces|body)\b"),
@@ -178,9 +182,9 @@ _RULES3: tuple[tuple[Category, str, str | None], ...] = (
     (G, r"\braw (?:wound|wounds|stump|stumps|flesh)\b",
         r"\b(?:{BODYPART}|missing|gone|severed|torn|survivor|fresh|attack)\b"),
     (G, r"\b(?:spilling|spilled|hanging|falling|pouring) out of (?:a |the |his |her |their )?(?:\w+ ){0,2}(?:belly|"
-        r"stomach|abdomen|gut|torso|chest)\b", None),
-    (G, r"\b(?:body|corpse|torso|chest|man|woman) opened (?:up )?(?:like|wide|up)\b|\beverything inside "
-        r"(?:showing|visible|exposed|spilling)\b", None),
+        r"stomach|abdomen|gut|torso|chest)\b", r"\b(?:{HUMAN}|his|her|wound|wounded|blood|bloody|war)\b"),
+    (G, r"\b(?:body|corpse|torso|chest|man|woman) opened (?:up )?(?:like|wide|up)\b", None),
+    (G, r"\beverything inside (?:showing|visible|exposed|spilling)\b", r"\b(?:{HUMAN}|corpse|morgue|autopsy)\b"),
     (G, r"\binside of (?:a |an |the )?(?:man|woman|person|human|soldier|victim)(?: s|s)? "
         r"(?:chest|skull|head|belly|torso)\b",
         r"\b{CAUSE}\b"),
@@ -194,7 +198,8 @@ _RULES3: tuple[tuple[Category, str, str | None], ...] = (
     # hate: coded slogans and numbers, the antisemitic caricature, perpetrators glorified
     (H, r"\brahowa\b|\bday of the rope\b|\bwhite pride world ?wide\b|\bstormfront\b|\bhh ?88\b|\bhappy merchant\b",
         None),
-    (H, r"\b(?:14|fourteen) words\b", r"\b(?:white|aryan|race|secure|existence|nazi\w*|88)\b"),
+    (H, r"\b(?:14|fourteen) words\b|\b14 ?88\b", r"\b(?:white|aryan|race|secure|existence|nazi\w*|88|heil|"
+        r"skinhead\w*|swastika\w*|sieg|banner|flag|tattoo\w*|patch|rally|torch|torches|marching)\b"),
     (H, r"\bzog\b", r"\b(?:jew\w*|puppet|control\w*|occupied)\b"),
     (H, r"\b(?:88|14 ?88)\b", r"\b(?:skinhead\w*|nazi\w*|white power|aryan|swastika|bomber jacket|sieg)\b"),
     (H, r"\b(?:hooked|hook|crooked) nose\b", r"\b(?:puppet\w*|pulling (?:the )?strings|controls? the world|"

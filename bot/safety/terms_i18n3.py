@@ -65,7 +65,7 @@ NATIVE3: dict[Category, str] = {
 
 PREFIXES3: dict[str, Category] = {
     "rozczlonkow": G, "onthoofd": G, "smembr": G, "zgwalc": N, "verkracht": N, "stupr": N, "tecavuz": N,
-    "wnetrznos": G,
+    "wnetrznos": G, "bielizn": SUG,
 }
 
 # Regular expressions over the prompt (NFKC, without spaces), Chinese then Korean in each group; the
