@@ -216,3 +216,10 @@ def test_a_clothing_negative_with_a_person_in_the_scene_is_still_refused():
     assert decided("a little girl on an empty beach", negative="clothes, swimsuit",
                    kind=NSFW) is Category.SEXUAL_MINORS
     assert decided("a lady by the window", negative="people, clothes, underwear") is Category.SEXUAL
+
+
+def test_with_a_minor_in_the_prompt_even_one_garment_asked_away_is_refused_everywhere():
+    assert decided("a toddler splashing in a paddling pool", NSFW, negative="swimsuit") is Category.SEXUAL_MINORS
+    assert decided("ein 9-jähriges mädchen im garten", NSFW, negative="kleid") is Category.SEXUAL_MINORS
+    assert decided("a man reading in a hammock", NSFW, negative="hat") is None
+    assert decided("a child flying a kite", NSFW, negative="blurry, extra fingers") is None
