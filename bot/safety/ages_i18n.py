@@ -32,7 +32,9 @@ _GRADE = re.compile(
     r"|\b(?:grundschul|hauptschul|realschul|mittelschul)\w*\b"
     r"|\b(?:hs|high school|highschool) (?:freshman|sophomore|junior|senior|freshmen|sophomores)\b"
     r"|\b(?:freshman|sophomore) (?:cheerleader|girl|boy|student)s?\b(?!.*\b(?:college|university|uni)\b)"
-    r"|\b(?:ortaokul|ilkokul|lise) ogrencisi\b")
+    r"|\b(?:ortaokul|ilkokul|lise) ogrencisi\b"
+    r"|\b[1-6]\s*(?:o|a|er|ero)?\s+(?:de )?(?:eso|primaria)\b"
+    r"|\b(?:alumna|alumno|nina|nino) de (?:la )?(?:eso|primaria)\b")
 # On the prompt as written (NFKC).
 _CJK_AGE = re.compile(r"(\d{1,2})\s*(?:岁|살|세)")
 _CJK_GRADE = re.compile(r"(?:初[一二三]|高[一二三]|小学[一二三四五六]年级)(?:女生|男生|学生|学妹|少女|的)"

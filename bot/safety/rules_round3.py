@@ -109,9 +109,10 @@ _RULES3: tuple[tuple[Category, str, str | None], ...] = (
     (S, r"\b(?:no|without any|without a single|zero) (?:fabric|cloth|clothing|garment|garments|thread) "
         r"(?:anywhere|at all|whatsoever)\b|\b(?:sem|sin|senza|bez|zonder) (?:nenhuma|ninguna|alcuna|zadnego|enig) "
         r"(?:\w+ ){0,2}(?:roupa|ropa|vestito|ubrania|kleding|kleren)\b|\bsin nada de ropa\b", None),
-    (S, r"\b(?:gown|dress|clothes|clothing|outfit|robe|nightgown|shirt) (?:\w+ ){0,2}(?:melts|melting|fades|fading|"
-        r"dissolves|dissolving|vanishes|vanishing|disappears|disappearing) (?:away|off)?\b",
-        r"\b(?:skin|naked|nude|bare body|bare skin|nothing left|nothing remains)\b"),
+    (S, r"\b(?:gown|dress|clothes|clothing|outfit|robe|nightgown|shirt) (?:\w+ ){0,3}(?:melts|melting|melted|fades|"
+        r"fading|faded|dissolves|dissolving|dissolved|vanishes|vanishing|vanished|disappears|disappearing|disappeared|"
+        r"turned into|turns into|turning into|flew off|flies off|flew away|blew away|blows away|crumbles|crumbled)\b",
+        r"\b(?:skin|naked|nude|bare body|bare skin|nothing left|nothing remains|uncovered|nothing on)\b"),
     (S, r"\b(?:(?:no|without (?:a|her|any)) (?:top|shirt|bra) on|(?:with no|without (?:a|her|any)) (?:top|bra))\b"
         r"(?! (?:hat|hats|of|floor|shelf|layer|coat|part|half|speed|score|spot|tier|priority))",
         r"\b(?:she|her|woman|girl|lady|gf|girlfriend)\b"),
@@ -135,6 +136,7 @@ _RULES3: tuple[tuple[Category, str, str | None], ...] = (
     (N, r"\b(?:{UNDRESS3}|ausziehen|undressing|stripping) (?:\w+ ){0,6}(?:crying|weeping|scared|terrified|afraid|"
         r"asustada|llorando|pleure|en larmes|piange|piangendo|placze|placzac|aglayan|aglarken|weinend|weint|"
         r"huilend|huilt|chorando|plachet)\b", r"\b{FORCED3}|kidnapper|porywacz\w*|captor\b"),
+    (N, r"\bsexually (?:assault\w*|abus\w*|molest\w*|violat\w*)\b", None),
     # a refusal ignored, written with the apostrophe ("didn't stop" reads "didn t stop")
     (N, r"\b{SAIDNO} (?:no|stop)\b (?:\w+ ){0,4}(?:didn t|did not|doesn t|does not|wouldn t|won t|don t|never) "
         r"(?:stop|stopped|listen|listened|care|cared)\b", r"\b{BEDCUE}\b"),
@@ -194,7 +196,28 @@ _RULES3: tuple[tuple[Category, str, str | None], ...] = (
     (G, r"\b(?:cesedi|ceset|lijk|zwloki|cadavere|cadaver|cadavre) (?:\w+ ){0,4}(?:kan|krew|bloed|sangue|sangre|sang)\b",
         r"\b(?:kesilmis|organlar|wnetrznosci|ingewanden|onthoofd\w*|budella|rozczlonkow\w*)\b"),
     (G, r"\b{WHOLE3} (?:\w+ ){0,1}(?:geriye )?kalan\w*\b", r"\b(?:{EVENT3}|{PHOTO3}|parcalar\w*)\b"),
+    (G, r"\b(?:skin|flesh|face|scalp) (?:\w+ ){0,1}(?:hanging|peeling|sloughing|coming|falling) off (?:her|him|his|"
+        r"the|their|its|of)\b", r"\b(?:{PHOTO3}|{GRAPHIC}|blood\w*|raw|horror|wallpaper)\b"),
+    (G, r"\b{HUMAN} (?:\w+ ){0,2}(?:after )?(?:being )?dragged (?:\w+ ){0,3}(?:by|behind|under) (?:a |the )?(?:truck|"
+        r"car|train|bus|horse|tractor|lorry)\b", r"\b(?:{PHOTO3}|remains|aftermath|road)\b"),
     (G, r"\b(?:ic )?organlar\w* (?:\w+ ){0,1}disarida\b|\bkafasi (?:\w+ ){0,1}kesil\w*\b", None),
+    # a group drawn as vermin, in nine languages
+    (H, r"\b(?:as|als|como|comme|come|jako|olarak|v vide|kak) (?:\w+ ){0,2}(?:rats|ratten|ratas|ratos|ratti|szczury|"
+        r"krys|krysy|fare|fareler|vermin|cockroaches|kakkerlakken|cucarachas|cafards|scarafaggi|karaluchy|tarakany|"
+        r"parasites|parasiten|parasitos|parassiti|pasozyty|lice|insects)\b",
+        r"\b(?:propaganda\w*|propagande|poster\w*|plakat\w*|afis\w*|caricature|karikatur|cartoon|filthy|dirty|"
+        r"stealing|afgebeeld|dargestellt|depicted|drawn|shown|portrayed|gosteren|raffigurat\w*|representad\w*)\b"),
+    # an atrocity approved of (not its survivors, victims or memorials)
+    (H, r"^(?!.*\b(?:survivor\w*|victims?|memorial|remembrance|mourn\w*|never again|museum)\b).*?\b(?:holocaust|shoah|"
+        r"genocide|genocidio|genozid|srebrenica|holodomor|ethnic cleansing|pogrom)\b (?:{FREE}\w+ ){0,6}(?:good thing|"
+        r"celebrat\w*|glorif\w*|glorious|hero|heroes|victory|joyeux|joyeuse|heureux|feliz|happy|finish the job|was "
+        r"right|deserved it|proud)\b", None),
+    (H, r"^(?!.*\b(?:survivor\w*|victims?|memorial|remembrance|mourn\w*|never again|museum)\b).*?\b(?:glorifiant|"
+        r"glorifying|celebrating|celebrant|celebrando|feiern\w*|verherrlich\w*) (?:\w+ ){0,2}(?:holocaust|shoah|"
+        r"genocide|genocidio|genozid|srebrenica|holodomor)\b", None),
+    # German "Kind" (child), not English "kind": beside German words
+    (Category.MINORS, r"\bkind\b", r"\b(?:nackt\w*|erotisch\w*|madchen|junge|ein|das|im|mit|und|kleines|sexy)\b"
+                                    r"(?=.*\b(?:nackt\w*|erotisch\w*|ausgezogen|ohne kleidung)\b)"),
     # hate: coded slogans and numbers, the antisemitic caricature, perpetrators glorified
     (H, r"\brahowa\b|\bday of the rope\b|\bwhite pride world ?wide\b|\bstormfront\b|\bhh ?88\b|\bhappy merchant\b",
         None),

@@ -59,7 +59,8 @@ NATIVE3: dict[Category, str] = {
         ingewanden, verminkt lijk, verminkte lijk, verminkte lichaam
     """,
     H: """
-        svastica, svastiche, saluto nazista, swastyka, swastyki, gamali hac, hakenkruis
+        svastica, svastiche, esvasticas, suasticas, svastikas, saluto nazista, swastyka, swastyki, gamali hac,
+        hakenkruis
     """,
 }
 
