@@ -71,7 +71,8 @@ GROUPS3: dict[str, str] = {
         wat er over is van, wat er overbleef van, the remains of, restos d, restes d, resti d, szczatki,
         overblijfselen van""",
     "WHOLE3": """him, her, them, lui, elle, lei, ihm, ihr, man, woman, person, body, victim, victims, driver, worker,
-        farmer, soldier, rider, hiker, skier, swimmer, miner, pilot, boy, girl, child, kid, family,
+        farmer, gardener, mechanic, fisherman, sailor, boxer, runner, surfer, tourist, hunter, guy, bro, baby,
+        soldier, rider, hiker, skier, swimmer, miner, pilot, boy, girl, child, kid, family,
         motorcyclist, cyclist, pedestrian, biker, jumper, diver, climber, passenger,
         homme, femme, corps, conducteur, ouvrier, motard, soldat, uomo, donna, corpo, autista, operaio, motociclista,
         hombre, mujer, cuerpo, conductor, trabajador, ciclista, soldado, homem, mulher, motorista, *arbeiter,
@@ -106,6 +107,10 @@ _RULES3: tuple[tuple[Category, str, str | None], ...] = (
         r"|\bin (?:her|his|their) birthday suits?\b|\bas god (?:made|created) (?:her|him|them)\b", None),
     (S, r"\bwearing (?:only|just|nothing but|nothing except) (?:a |an |her |his )?(?:smile|smiles|grin|pearls|"
         r"necklace|jewelry|jewellery|high heels|heels|stockings|body paint|perfume)\b", None),
+    (S, r"\b(?:clad|dressed|wearing|draped|garbed|attired) (?:\w+ ){0,1}in nothing (?:but|except|save|other than)\b"
+        r"|\b(?:senza|con) niente addosso\b|\bsin nada (?:encima|puesto)\b|\bsans rien sur (?:le dos|elle|lui|soi)\b"
+        r"|\bsem nada no corpo\b|\b(?:hat|tragt|trug) nichts an\b|\bnic na sobie\b|\bheeft niets aan\b"
+        r"|\b(?:devetue|devetu|devetues|desvestida|desvestido|svestita|svestito|entkleidete)\b", None),
     (S, r"\b(?:no|without any|without a single|zero) (?:fabric|cloth|clothing|garment|garments|thread) "
         r"(?:anywhere|at all|whatsoever)\b|\b(?:sem|sin|senza|bez|zonder) (?:nenhuma|ninguna|alcuna|zadnego|enig) "
         r"(?:\w+ ){0,2}(?:roupa|ropa|vestito|ubrania|kleding|kleren)\b|\bsin nada de ropa\b", None),
@@ -137,6 +142,18 @@ _RULES3: tuple[tuple[Category, str, str | None], ...] = (
         r"asustada|llorando|pleure|en larmes|piange|piangendo|placze|placzac|aglayan|aglarken|weinend|weint|"
         r"huilend|huilt|chorando|plachet)\b", r"\b{FORCED3}|kidnapper|porywacz\w*|captor\b"),
     (N, r"\bsexually (?:assault\w*|abus\w*|molest\w*|violat\w*)\b", None),
+    # drink spiked, or someone out cold, then undressed or touched
+    (N, r"\b(?:(?:slip|slips|slipped|slipping|spike|spikes|spiked|spiking|drug|drugs|drugged|drugging|"
+        r"roofie\w*|dose|dosed)|(?:pill|pills|powder|sedative|sedatives|tranquil\w*|ghb|rohypnol|sleeping pill|"
+        r"something) (?:\w+ ){0,2}(?:in|into)) (?:\w+ ){0,6}(?:drink|wine|beer|glass|coffee|cocktail|soda|juice|"
+        r"tea)\b (?:\w+ ){0,10}(?:undress\w*|strip\w*|"
+        r"take her clothes|takes her clothes|touch\w*|grop\w*|have sex|naked|nude|clothes off|undo her)\b", None),
+    (N, r"\b(?:once|after|when|until|while) (?:she|he|they) (?:s |is |are |has |have )?(?:passes|passed|pass|blacks|"
+        r"blacked|black|is|s)? ?(?:out|unconscious|asleep)\b", r"\b(?:undress\w*|strip\w*|naked|nude|grop\w*|"
+        r"touch\w*|clothes off|take her clothes|sex|sexual)\b"),
+    (N, r"\b(?:secretly|heimlich|en secreto|a escondidas|en cachette|en secret|di nascosto|potajemnie|gizlice|stiekem|"
+        r"tayno|escondido) (?:\w+ ){0,8}(?:{NUDEWORD3}|undress\w*|showering|shower|dusche\w*|douche|ducha|doccia|"
+        r"prysznic\w*|dus\w*|changing room|kleedkamer|umkleide)\b", None),
     # a refusal ignored, written with the apostrophe ("didn't stop" reads "didn t stop")
     (N, r"\b{SAIDNO} (?:no|stop)\b (?:\w+ ){0,4}(?:didn t|did not|doesn t|does not|wouldn t|won t|don t|never) "
         r"(?:stop|stopped|listen|listened|care|cared)\b", r"\b{BEDCUE}\b"),
@@ -200,6 +217,25 @@ _RULES3: tuple[tuple[Category, str, str | None], ...] = (
         r"the|their|its|of)\b", r"\b(?:{PHOTO3}|{GRAPHIC}|blood\w*|raw|horror|wallpaper)\b"),
     (G, r"\b{HUMAN} (?:\w+ ){0,2}(?:after )?(?:being )?dragged (?:\w+ ){0,3}(?:by|behind|under) (?:a |the )?(?:truck|"
         r"car|train|bus|horse|tractor|lorry)\b", r"\b(?:{PHOTO3}|remains|aftermath|road)\b"),
+    (G, r"\b(?:jaw|arm|leg|hand|finger|fingers|head|ear|foot|eye|eyeball|nose|lip|limb) (?:\w+ ){0,1}(?:hanging|"
+        r"dangling) (?:by|from|off) (?:a |the )?(?:thread|strip|threads|flap|skin|tendons?|sinew|nerve)\b", None),
+    (G, r"\b(?:body|corpse|torso|cuerpo|cadaver|corps|cadavre|corpo|cadavere|korper|leiche|cialo|zwloki|trup|telo|"
+        r"lichaam|lijk|ceset|corpo) (?:\w+ ){0,1}(?:without (?:a |its |his |her )?head|sin cabeza|sans tete|"
+        r"senza testa|ohne kopf|bez glowy|bez golovy|sem cabeca|zonder hoofd|kafasiz)\b|\b(?:basi|kafasi) kopmus\b"
+        r"|\bheadless (?:body|bodies|corpse|corpses|torso|victim)\b", None),
+    (G, r"\b(?:body|man|woman|cuerpo|hombre|corps|homme|corpo|uomo|korper|mann|cialo|telo|lichaam|adam|motorista|"
+        r"motociclista|motorrijder|ciclista) (?:\w+ ){0,4}(?:partido en dos|cortado en dos|coupe en deux|"
+        r"tagliato in due|in zwei teile|in zwei halften|przeciety na pol|razrezan\w* popolam|"
+        r"in tweeen|ikiye bolunmus)\b", None),
+    (G, r"\bwhat (?:a|an|the) (?:\w+ ){1,2}(?:does|did|can do|would do|do|had done) to (?:a |an |the |his |her )?"
+        r"{WHOLE3}\b", r"\b(?:aftermath|remains|realistic|photoreal\w*|close up|graphic|gore|gory|bloody|everything "
+        r"visible|hyper detailed|detailed)\b"),
+    # an attack glorified without naming its perpetrator
+    (H, r"\b(?:hero|heroes|saint|legend|martyr|king|champion|icon) (?:who|that) (?:\w+ ){0,1}(?:shot up|bombed|"
+        r"attacked|massacred|killed|gunned down|murdered|stabbed) (?:\w+ ){0,2}(?:mosque|synagogue|"
+        r"church|school|temple|crowd|"
+        r"concert|jews|muslims|worshippers|immigrants|refugees|people)\b|\b(?:thanking|praising|honou?ring|"
+        r"celebrating|saluting) (?:the |a )?(?:shooter|gunman|bomber|attacker|killer)\b", None),
     (G, r"\b(?:ic )?organlar\w* (?:\w+ ){0,1}disarida\b|\bkafasi (?:\w+ ){0,1}kesil\w*\b", None),
     # a group drawn as vermin, in nine languages
     (H, r"\b(?:as|als|como|comme|come|jako|olarak|v vide|kak) (?:\w+ ){0,2}(?:rats|ratten|ratas|ratos|ratti|szczury|"
