@@ -35,12 +35,16 @@ GROUPS3: dict[str, str] = {
         kleren kleding jurk rok beha bh ondergoed
         sosten brasier sujetador blusa camiseta falda ropa bragas bikini top shirt bra dress skirt nightie
         nightgown nuisette robe chemise jupe soutien camison""",
+    "STRIPPED3": """undressed stripped despida despido desnudada desnudado ausgezogen rozebrana uitgekleed spogliata
+        deshabillee razdeta razdeli zdejmuja zdejmuje zdejmujac retirent retire enleve enlevent soyulan soyuluyor
+        uitkleden spogliano desnudan despem despindo""",
     "LIFT3": """lifts lifting lifted lift pulls up pulling up pulled up raises raising raised alza alzando
         solleva sollevando souleve soulevant releve levanta levantando hebt hochgezogen podnosi podciaga
         kaldir* pushes up pushed up""",
     "ASLEEP3": """asleep sleeping blacked out passed out unconscious drugged drunk endormie endormi dormida
         dormido addormentata addormentato svenuta spiaca nieprzytomna uyuyan baygin sarhos slapende
-        bewusteloos schlafende schlafend bewusstlos inconsciente desmayada""",
+        bewusteloos schlafende schlafend bewusstlos inconsciente desmayada desmaiada desmaiado pijana pijany
+        ubriaca ubriaco betrunken betrunkene borracha ivre bebada dronken sarhos""",
     "FORCED3": """forced, made to, obligada a, obligado a, forzada a, forcee de, forcee a, forcée, obrigada a,
         forcada a, costretta a, costretto a, zmuszona do, zmuszony do, zmuszaja, zorla, gezwungen, gezwungen sich,
         muss sich, erpresste, erpresst, blackmailed, blackmail, gedwongen, gedwongen om, chantage""",
@@ -104,6 +108,7 @@ _RULES3: tuple[tuple[Category, str, str | None], ...] = (
         r"|\b\w*(?:adams|evas)kostum\w*\b|\btenue d (?:eve|adam)\b|\bcomo dios (?:la|lo|los|las|me|te) (?:trajo|"
         r"echo|hizo) al mundo\b|\bcomo (?:veio|veio ao|veio a) (?:ao )?mundo\b|\bwie gott (?:sie|ihn|mich) "
         r"(?:schuf|geschaffen hat)\b|\bcome mamma (?:l ha|la ha|lo ha) fatt[ao]\b|\bw stroju (?:adama|ewy)\b"
+        r"|\b(?:bare|naked|nude) as the day (?:she|he|they|you) (?:was|were) born\b|\ben cueros\b"
         r"|\bin (?:her|his|their) birthday suits?\b|\bas god (?:made|created) (?:her|him|them)\b", None),
     (S, r"\bwearing (?:only|just|nothing but|nothing except) (?:a |an |her |his )?(?:smile|smiles|grin|pearls|"
         r"necklace|jewelry|jewellery|high heels|heels|stockings|body paint|perfume)\b", None),
@@ -182,6 +187,17 @@ _RULES3: tuple[tuple[Category, str, str | None], ...] = (
     # asleep or passed out, then clothing lifted or pictures taken
     (N, r"\b{ASLEEP3} (?:\w+ ){0,8}(?:{LIFT3}) (?:\w+ ){0,2}{GARMENT3}\b|\b{ASLEEP3} (?:\w+ ){0,8}{GARMENT3} "
         r"(?:\w+ ){0,1}(?:pulled up|lifted|pushed up|off|removed)\b", None),
+    (N, r"\b{ASLEEP3} (?:\w+ ){0,8}{STRIPPED3}\b|\b{STRIPPED3} (?:\w+ ){0,4}{ASLEEP3}\b", None),
+    (N, r"\b(?:peephole|keyhole|spy hole|spyhole|peep hole|glory hole|through the crack|through a crack) (?:\w+ ){0,4}"
+        r"(?:{PRIVATE18}|{UNDRESSED})\b", None),
+    (N, r"\bdeep ?fakes? (?:\w+ ){0,5}(?:without (?:her|his|their|any) clothes|with no clothes|"
+        r"undressed|stripped)\b", None),
+    (H, r"\b(?:tribute|glorif\w*|hero|saint|honou?r\w*|celebrat\w*|praise\w*) (?:to |of |for )?the (?:\w+ ){1,3}"
+        r"(?:bomber|shooter|gunman)\b", r"^(?!.*\b(?:jacket|plane|aircraft|pilots?|basketball|game|b ?52|squadron)\b)"),
+    (H, r"\blynch\w*\b", r"\b(?:{APPROVAL}|picnic|postcard|souvenir|crowd posing|posing)\b"),
+    (Category.SUGGESTIVE, r"\b(?:no|without a|without her|without his) towel\b|\btowel (?:drops|dropped|falls|fell|"
+        r"slips|slipped)\b|\b(?:dress|skirt|nightgown|shirt) (?:\w+ ){0,1}(?:pulled up|lifted|"
+        r"hiked up|riding up)\b", None),
     (N, r"\b{ASLEEP3} (?:\w+ ){0,8}(?:taking (?:pics|photos|pictures) of her|kiyafet\w* (?:\w+ ){0,1}cikar\w*)\b",
         None),
     # implied gore: what a scene leaves of a body
@@ -236,6 +252,12 @@ _RULES3: tuple[tuple[Category, str, str | None], ...] = (
         r"church|school|temple|crowd|"
         r"concert|jews|muslims|worshippers|immigrants|refugees|people)\b|\b(?:thanking|praising|honou?ring|"
         r"celebrating|saluting) (?:the |a )?(?:shooter|gunman|bomber|attacker|killer)\b", None),
+    (G, r"\b(?:holding|clutching|carrying|cradling) (?:his|her|their) (?:own )?(?:intestines|guts|entrails|organs|"
+        r"brain|brains|bowels)\b", None),
+    (G, r"\b(?:zerquetscht\w*|zermalmt\w*|aplastad\w*|ecrase\w*|schiacciat\w*|zmiazdzon\w*|ezilmis|verpletterd\w*|"
+        r"crushed|squashed|smashed)\b", r"\b(?:blut|sangre|sang|sangue|krew|kan|bloed|blood|bloody|gore|gory)\b"
+        r"(?=.*\b(?:{WHOLE3}|arbeiter|trabajador|ouvrier|operaio|robotnik|isci|arbeider|corpse|head|skull)\b)"),
+    (G, r"\bbagirsak\w* (?:\w+ ){0,1}disari\w*\b", None),
     (G, r"\b(?:ic )?organlar\w* (?:\w+ ){0,1}disarida\b|\bkafasi (?:\w+ ){0,1}kesil\w*\b", None),
     # a group drawn as vermin, in nine languages
     (H, r"\b(?:as|als|como|comme|come|jako|olarak|v vide|kak) (?:\w+ ){0,2}(?:rats|ratten|ratas|ratos|ratti|szczury|"

@@ -7,6 +7,7 @@ Each is a class of use, not a labelled set's phrase, and none applies when the p
   nude-colour trench coat"; Japanese ヌードカラー, ヌードベージュ, Korean 누드톤 is in terms_i18n3);
 - plants: "semen" (Latin: seed) next to a word of seeds and herbs ("semen contra seeds", the
   apothecary's "semen cassiae");
+- art: a nude statue or painting in a museum ("a marble nude in the Uffizi");
 - machines at work: the gore rule's "meat grinder" or "wood chipper" in a prompt about food or
   gardening, with no body word;
 - archaeology: a rune that hate groups took over ("othala rune", "wolfsangel", "sig rune") with two
@@ -42,6 +43,14 @@ BODY_FIELD = _words("""body bodies corpse corpses human humans person arm arms l
     head heads blood bloody gore gory victim victims flesh limb limbs""")
 RUNE_FIELD = _words("""viking vikings runestone runestones futhark norse archaeology archaeological museum
     medieval carved inscription inscriptions scandinavian iron age excavation artifact artefact""")
+# An artwork shown in a museum: a nude statue or painting there is art history (never with a person
+# word in the prompt, see benign_hits3: "a nude woman posing in a museum" is not about the artwork).
+ART_NUDE = _words("nude nudes naked desnuda desnudo nue nu nackt nackte nackter nuda nudi naakt naakte nua nu")
+ART_OBJECT = _words("""statue statues sculpture sculptures marble bronze painting paintings fresco frescoes canvas
+    estatua escultura cuadro pintura statua scultura dipinto affresco skulptur gemalde statuette tableau
+    peinture posag obraz rzezba heykel tablo beeld schilderij""")
+MUSEUM = _words("""museum museums museo musee louvre prado uffizi gallery galleries galleria galerie muzeum muze
+    rijksmuseum hermitage ermitazh orsay vatican""")
 HATE_RUNES = re.compile(r"\b(?:othala|odal|wolfsangel|sig runes?|sowilo|tyr rune|algiz)\b")
 MACHINES = re.compile(r"\b(?:meat grinder|wood chipper)\b")
 _JA_NUDE_COLOUR = re.compile(r"ヌード(?:カラー|ベージュ|ピンク|系|トーン|ネイル|リップ|ヒール|色)")
@@ -67,6 +76,8 @@ def benign_hits3(hits: Iterable, words: list[str], prompt: str) -> list:
         (h.term == "stripper" and _near(words, "stripper", TOOL_FIELD))
         or (h.term == "nude" and _near(words, "nude", COLOUR_FIELD))
         or (h.term == "semen" and _near(words, "semen", PLANT_FIELD)))]
+    if not present.isdisjoint(ART_OBJECT) and not present.isdisjoint(MUSEUM):
+        lifted += [h for h in hits if h.category is Category.SEXUAL and h.term in ART_NUDE]
     if _JA_NUDE_COLOUR.search(prompt) and "ヌード" not in _JA_NUDE_COLOUR.sub("", prompt):
         lifted += [h for h in hits if h.term == "ヌード"]
     if present.isdisjoint(BODY_FIELD) and not (present.isdisjoint(FOOD_FIELD) and present.isdisjoint(GARDEN_FIELD)):

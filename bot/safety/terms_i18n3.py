@@ -24,13 +24,14 @@ NATIVE3: dict[Category, str] = {
         seni nudi, tette, sesso, scopare, scopata, pompino, pornografico, erotico, erotica, spogliata, spogliato,
         si spoglia, spogliarsi, spogliandosi, in topless,
         nago, nagie, nagich, nagiej, bez ubrania, bez ubran, rozebrana, rozebrany, rozbiera sie, rozbierajaca,
-        cycki, seks, ruchanie, erotyczne, erotyczny, pornografia,
+        goła kobieta, goła dziewczyna, golutka, cycki, seks, ruchanie, erotyczne, erotyczny, pornografia,
         ciplak, cirilciplak, mustehcen, seks, sevisme, gogusleri acik, soyunan, soyunmus, soyunuyor,
         naakt, naakte, poedelnaakt, neuken, tieten, uitkleden, kleedt zich uit, ontkleed, ontklede,
         zonder kleren, zonder kleding, erotisch, erotische
     """,
     SUG: """
-        reggiseno, mutandine, intimo, biancheria intima, bielizna, stanik, majtki, ic camasiri, sutyen,
+        provocante, provocanti, seducente, seducenti, zmyslowa, prowokacyjna, prowokacyjnie, kiskirtici, uitdagend,
+        verleidelijk, reggiseno, mutandine, intimo, biancheria intima, bielizna, stanik, majtki, ic camasiri, sutyen,
         ondergoed, lingerie, beha
     """,
     MI: """
@@ -66,23 +67,26 @@ NATIVE3: dict[Category, str] = {
 
 PREFIXES3: dict[str, Category] = {
     "rozczlonkow": G, "onthoofd": G, "smembr": G, "zgwalc": N, "verkracht": N, "stupr": N, "tecavuz": N,
-    "wnetrznos": G, "bielizn": SUG,
+    "wnetrznos": G, "bielizn": SUG, "spappolat": G, "rozszarp": G,
 }
 
 # Regular expressions over the prompt (NFKC, without spaces), Chinese then Korean in each group; the
 # look-aheads keep the everyday senses (成人 words aside): 断头台 a guillotine, 누드톤 a nude colour,
 # 성기사 a paladin.
 CJK3: dict[Category, tuple[str, ...]] = {
+    SUG: ("内衣", "性感", "속옷", "섹시"),
     S: ("色情", "做爱", "性交", "脱光", "一丝不挂", "全裸",
         "알몸", "나체", "누드(?!톤|컬러|베이지|메이크업|립|색)", "야한", "섹스", "포르노", "성기(?!사)", "젖꼭지",
         "벗은몸", "가슴노출", "옷을벗"),
-    MI: ("初中生", "小学生", "中学生", "女童", "男童", "幼女", "萝莉", "未成年", "儿童", "小女孩", "小男孩", "高中生",
+    MI: ("初中", "小学",
+         "初中生", "小学生", "中学生", "女童", "男童", "幼女", "萝莉", "未成年", "儿童", "小女孩", "小男孩", "高中生",
          "女初中", "女高中",
          "소녀", "소년", "어린이", "초등학생", "중학생", "여중생", "여고생", "고등학생", "미성년", "아동", "여아",
          "초딩", "중딩", "고딩"),
     SM: ("儿童色情", "幼女色情", "아동포르노", "아동음란"),
     N: ("强奸", "迷奸", "轮奸", "偷拍", "性侵", "강간", "성폭행", "몰래카메라", "몰카", "도촬", "성추행"),
-    G: ("断头(?!台)", "斩首", "肢解", "碎尸", "鲜血喷溅", "血肉模糊", "피범벅", "참수", "토막살인", "토막난",
+    G: ("(?:腕|脚|足|首|頭)が?(?:千切れ|ちぎれ|もげ)", "머리가잘린", "목이잘린",
+        "断头(?!台)", "斩首", "肢解", "碎尸", "鲜血喷溅", "血肉模糊", "피범벅", "참수", "토막살인", "토막난",
         "절단된시체", "내장이"),
 }
 CJK3_PATTERNS: tuple[tuple[Category, re.Pattern], ...] = tuple(
