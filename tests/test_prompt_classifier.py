@@ -16,7 +16,7 @@ from bot.services.safety import SafetyService
 from tests.test_safety_service import GUILD, SafetyHarness
 
 # Said without a single listed word or rule pattern: only the learned layer can refuse it.
-PARAPHRASE = "a girl with no top on"
+PARAPHRASE = "lady with her chest out, no shirt"  # ("a girl with no top on" is a rule now)
 
 
 def test_the_setting_defaults_to_the_builtin_weights_and_accepts_none_and_a_path():

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 from bot.safety.negative import Steering, negative_refusal, negative_refusal_text, steering
 from bot.safety.policy import ALWAYS_REFUSED, ChannelKind, refusal
 from bot.safety.prompt_filter import FilterResult, PromptFilter, ServerTerms, screen_text
+from bot.safety.scene import no_one_shown
 from bot.safety.scores import is_probability
 from bot.safety.terms import Category
 
@@ -51,6 +52,9 @@ def check_text(prompt_filter: PromptFilter, prompt: str, negative: str, server: 
     again before posting a finished job, which changes the member's wording only)."""
     category, result = screen_text(prompt_filter, prompt, negative, server, kind)
     steer = steering(negative)
+    if (steer.clothing and Category.MINORS not in result.categories
+            and no_one_shown(prompt, prompt_filter.words(prompt), prompt_filter.words(negative))):
+        steer = replace(steer, clothing=())  # no one to undress: an empty wardrobe, a tidy room
     if result.score is not None and not is_probability(result.score):  # None: no learned layer ran
         # A learned layer that answered NaN (or nothing usable) proves nothing: refuse.
         unusable = replace(result, score=None, layer="classifier-error")

@@ -24,7 +24,7 @@ comma-separated lists, and "old" means something else in "old photo").
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from bot.safety.normalize import Token, normalize
 from bot.safety.policy import ChannelKind
@@ -100,6 +100,9 @@ class Steering:
 
     clothing: tuple[str, ...] = ()
     adulthood: tuple[str, ...] = ()
+    # Items naming clothing that fell short of `clothing` (one garment: "shirt"); with a minor in the
+    # prompt even one garment asked away is the trick.
+    garments: tuple[str, ...] = field(default=(), compare=False)
 
     def __bool__(self) -> bool:
         return bool(self.clothing or self.adulthood)
@@ -158,14 +161,17 @@ def steering(negative: str) -> Steering:
             if _adulthood(words, canonical):
                 adulthood.append(item.strip())
                 break
+    garments = () if nudity else tuple(clothing)
     if nudity or not (strong or len(clothing) >= GARMENTS_NEEDED):
         clothing = []
-    return Steering(tuple(clothing), tuple(adulthood))
+    return Steering(tuple(clothing), tuple(adulthood), garments)
 
 
 def negative_refusal(steer: Steering, prompt_categories: frozenset[Category], kind: ChannelKind) -> Category | None:
     """The category that refuses a negative prompt that steers as `steer` says, with a prompt of
     `prompt_categories` in a channel of `kind`; None: it may be rendered."""
+    if Category.MINORS in prompt_categories and steer.garments:
+        return Category.SEXUAL_MINORS  # a child with even one garment asked away
     if not steer:
         return None
     if Category.MINORS in prompt_categories or steer.adulthood:

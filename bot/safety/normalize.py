@@ -31,6 +31,7 @@ from typing import NamedTuple
 
 from anyascii import anyascii
 
+from bot.safety.ages_i18n import more_ages
 from bot.safety.terms import ADULT_AGE, NUMBER_WORDS
 
 # Cyrillic and Greek letters that look like Latin ones (by shape, not sound).
@@ -239,6 +240,7 @@ def _ages(text: str, raw: str = "") -> tuple[int, ...]:
     # "15" alone is not an age; a unit of "let"/"ans"/"sui" needs the number right before it (above).
     if _GRADE.search(text):
         ages.append(ADULT_AGE - 1)  # a school grade: a minor
+    ages += more_ages(text, raw)  # Italian, Polish, Turkish, Dutch, Chinese, Korean...
     return tuple(ages)
 
 

@@ -20,10 +20,11 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
-from bot.safety import rules, rules_paraphrase, senses
+from bot.safety import rules, rules_paraphrase, rules_round3, senses, senses3
 from bot.safety.classifier import classifier_input
 from bot.safety.normalize import Reading, Token, TypoIndex, normalize, squeeze
 from bot.safety.policy import ChannelKind, refused_category
+from bot.safety.scene import no_one_shown
 from bot.safety.scores import is_probability
 from bot.safety.terms import (
     ADULT_AGE,
@@ -39,6 +40,7 @@ from bot.safety.terms import (
     Category,
 )
 from bot.safety.terms_i18n import PREFIXES_I18N, native_terms
+from bot.safety.terms_i18n3 import PREFIXES3, native_terms3
 from bot.safety.typo_guard import GUARD
 from bot.safety.typo_guard_i18n import GUARD_I18N
 
@@ -186,7 +188,7 @@ def _compiled(server: ServerTerms) -> _Terms:
     and a changed list is a new ServerTerms)."""
     words = {word: category for category, group in WORDS.items() for word in group}
     phrases = {phrase: category for category, group in PHRASES.items() for phrase in group}
-    for category, group in native_terms().items():
+    for category, group in [*native_terms().items(), *native_terms3().items()]:
         for text in group:
             key = phrase_key(text)
             if len(key) == 1:
@@ -198,7 +200,7 @@ def _compiled(server: ServerTerms) -> _Terms:
             words.setdefault(key[0], Category.CUSTOM)
         else:
             phrases.setdefault(key, Category.CUSTOM)
-    return _Terms(words, phrases, {**PREFIXES_I18N, **PREFIXES})
+    return _Terms(words, phrases, {**PREFIXES3, **PREFIXES_I18N, **PREFIXES})
 
 
 @functools.lru_cache(maxsize=256)
@@ -253,6 +255,8 @@ class PromptFilter:
         layer = result.layer or ("rules" if hits else None)
         score = None
         if self.classifier is not None:
+            if negative_words and no_one_shown(prompt, words, negative_words):
+                negative_words = []  # what an empty scene's negative keeps out undresses no one
             score, category = self.classifier.predict(classifier_input(words, negative_words))
             if not is_probability(score):
                 # No usable answer (None, NaN, a string...): kept as NaN, which check_text refuses (fail
@@ -298,10 +302,12 @@ class PromptFilter:
             words = _rule_words(reading, terms, fuzzy, blank)
             all_words.extend(words)
             text = " ".join(words)
-            for rule_hit in [*rules.match_rules(text), *rules_paraphrase.match_more(text)]:
+            for rule_hit in [*rules.match_rules(text), *rules_paraphrase.match_more(text),
+                             *rules_round3.match_round3(text)]:
                 hits.setdefault(Hit(rule_hit.category, rule_hit.rule))
                 layer = layer or "rules"
-        for rule_hit in [*rules.match_cjk(prompt), *rules_paraphrase.match_raw(prompt)]:
+        raw_hits = [*rules.match_cjk(prompt), *rules_paraphrase.match_raw(prompt), *rules_round3.match_raw3(prompt)]
+        for rule_hit in raw_hits:
             hits.setdefault(Hit(rule_hit.category, rule_hit.rule))
         if any(age < ADULT_AGE for age in normalized.ages):
             hits.setdefault(Hit(Category.MINORS, "age under 18"))
@@ -314,7 +320,8 @@ class PromptFilter:
                 exempted.setdefault(hit)
                 # In its benign sense the word is a blank for the learned layer too.
                 all_words = ["_" if word == hit.term else word for word in all_words]
-        for hit in senses.benign_hits(hits, all_words, prompt):
+        for hit in dict.fromkeys([*senses.benign_hits(hits, all_words, prompt),
+                                  *senses3.benign_hits3(hits, all_words, prompt)]):
             del hits[hit]
             exempted.setdefault(hit)
             all_words = ["_" if word in hit.term.split() or word.startswith(hit.term) else word for word in all_words]

@@ -180,7 +180,10 @@ _RULES: tuple[tuple[Category, str], ...] = (
                              r"(?:sleeping|unconscious|drunk|drugged|passed out)\b"),
     (Category.NONCONSENSUAL, r"\b(?:forced|forcing|forces|made|making|makes|blackmailed|coerced|"
                              r"pressured) (?:her |him |them |his "
-                             r"\w+ |a \w+ )?(?:to |into )?(?:undress|strip|take off|remove her|get naked|have sex|sex|"
+                             r"\w+ |a \w+ )?(?:to |into )?(?:undress|take off|remove her|get naked|have sex|sex|"
+                             # strip, not a coating off a thing ("made to strip the wallpaper")
+                             r"strip(?! (?:the |a |an |its |off the |off )?(?:paint|wallpaper|bark|wires?|varnish|"
+                             r"beds?|sheets|floors?|engine|car|cables?|insulation|old)\b)|"
                              r"perform|pose naked|posing naked|posing nude|pose nude|posing)\b"),
     (Category.NONCONSENSUAL, r"\b(?:stripped|undressed|naked|nude) and (?:chained|tied|bound|restrained|gagged)\b"),
     (Category.NONCONSENSUAL, r"\b(?:pinned|held|forced|shoved|thrown) (?:down |to the (?:floor|bed|ground|"
@@ -258,8 +261,8 @@ _RULES: tuple[tuple[Category, str], ...] = (
     (Category.GORE, r"\b(?:cannibal|cannibals|cannibalism) (?:\w+ ){0,2}(?:eating|devouring|feasting)\b"),
     # hate symbols and glorification
     (Category.HATE, r"\b(?:swastikas?|svastika|esvastica|hakenkreuz|croix gammee|suastica|sonnenrad|black sun emblem|"
-                    r"black sun symbol|sig runes?|ss runes?|ss bolts|totenkopf|wolfsangel|othala rune|fourteen words|"
-                    r"14 words|1488|14 88|88 heil|blood and soil|burning cross|cross burning|klansm[ae]n|ku klux|"
+                    r"black sun symbol|sig runes?|ss runes?|ss bolts|totenkopf|wolfsangel|othala rune|"
+                    r"88 heil|blood and soil|burning cross|cross burning|klansm[ae]n|ku klux|"
                     r"klux klan|klan robes?|klan hood|kkk|aryan nation|aryan brotherhood|aryan warrior|master race|"
                     r"happy merchant|white genocide|great replacement|race war|isis flag|jihadi flag|"
                     r"nazi salute|sieg heil|heil hitler|hitler salute|roman salute|neo nazi|antisemitic|"

@@ -8,7 +8,8 @@ Reproducible: a fixed seed, and only data in this repository:
 - bot/safety/training/round2.txt: a second round written for it (ordinary women and mothers, one-word
   and very short prompts, people dressing, and paraphrases of unsafe prompts in six languages);
   every bot/safety/training/*.txt is read;
-- prompts composed from the slot lists below (TEMPLATES), a few thousand, drawn with the seed.
+- prompts composed from the slot lists below (TEMPLATES), a few thousand, drawn with the seed;
+- prompts composed in twelve languages from bot/safety/train_slots3.py (third round), with the seed.
 Each prompt is read as the filter reads it (PromptFilter.words: normalized, leet folded, typos
 corrected), with its negative prompt appended after a marker word, so the classifier sees what the
 rules see. Softmax regression over hashed features (bot/safety/classifier.py), L2-regularized,
@@ -33,6 +34,7 @@ from pathlib import Path
 import numpy as np
 
 from bot.safety.classifier import CLASSES, PromptClassifier, classifier_input, features, save
+from bot.safety.train_slots3 import composed_i18n
 
 SEED = 20261204
 DIM = 1 << 15
@@ -130,6 +132,7 @@ def composed(rng: random.Random) -> list[tuple[str, str, str]]:
 def training_rows(rng: random.Random) -> list[tuple[str, str, str]]:
     training = HERE / "training"
     rows = [row for path in sorted(training.glob("*.txt")) for row in _read(path)] + composed(rng)
+    rows += composed_i18n(rng)
     return list(dict.fromkeys(rows))
 
 

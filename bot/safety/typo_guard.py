@@ -3,156 +3,157 @@ flagged term or a rule word, never read as a misspelling of it."""
 _WORDS = """
     aal aams abbies abbot abby abduced abrused absed abued abuse abusee abuseed abut adducted
     admiing aers aes africanas agains aground agys aide albused allie aluring amiring amting ana
-    anima animables animas ankeed ankees ankle ankleds anklets anna annal apar ape apse ara aras arb
-    arba arbas arbs area areolars areolate areole ares arising arolla arollas arosed arouse arras
-    arrising arrosed arteria arts arya ascians aslope assauted assied astians aswing atroused
-    aureola aureolas auroused aused awa baaed baaing baar baared baaring baars baas bab babbie
-    babbies babby babes babieds babines babis babites baboo baboos bac backs backslide bade bae baed
-    bagring baiing bain baing bains bais baker bank banket banner banns bans bar baraing barbing
-    bard barde barding barging bariing barking barless barling barming barning barred barring bars
-    barsing barting baruing barying bas base bass bassie bast basts bauring bay bearing beas beat
-    beath beats beeheaded beeheading beest beests beging begs bell bely beng benny berains best
-    bests bharatas bharing biled billed bing bis bise bit bitt bitts blaring blees bless blots
-    blouseds blow boaring bobbies bobos bobs bod bodes bodices bodieds bodiers boers boes boiied
-    boilied boled bolled bollied bolls bolt boluses bon bond bonne bonnes bons boob booboos bood
-    boodie boodies boody booled boolied bools boon boone boones boons boos boose boosy boothing
-    boots bos bossy bothiing bothing bots botts boud boun bourned bourning bouse bouses bowel bowess
-    bowless bowls bowtels boxer boxes boyd brae braed bragless braing bramins bran brans brass brast
-    brasts bred bree breed brest brests brian brians brief bries briing brin bring brins brodies
-    broiled brun bruned bruning brunt brustle brute bun bund buned buning bunn bunned bunning bunt
-    bur buraned buraning bured buriing burined buring burining burnied burniing burnted burnting
-    burnying burr burred burring bursating bursing burt burting bust bustee busting busy but
-    butcheried buttock butty byss caams caas cacked cained cal caled calfling caliing caling callaed
-    callaing calle callied calliing calloed calloing cals camber cambers camerals caner canner cap
-    caphtor caphtors caracked caroon carred carton carying cass cave celebranted celebranting
-    cerciing cest chaied chainsed chancer chaned changaing chaning chapined chared charered charre
-    charried cheek chees cheet cheets chekes ches chess chet chets chi chian chianed chid chids
-    chields chil childes chill chills chils chimp chimpanzee chined chineed chiniks chinned chins
-    chips chooped chooping choped choping choppied choppying christian christianas christinas cit
-    cleaning clitorias clitorics clootiing clooting cloots clotes cloth clothe clotheds clothies
-    clothoing clothos clothying cloting clots coaming coerce coing coit coix collegial collegials
-    com comaing combing come commiing content controling coo cooered cooering cooing cook cooks
-    coolthing coolths coom cooming copped copping coppses copse copses corming corps corpuses corse
-    corses corslet corying coset coss cosset cossnent costumers cotch cothes cothing coths coto
-    crackied crackled craked craying cree crepe criminal croming cros croying crus crused csa cun
-    curry cush cushed cut cutiing cuting cuttling cuttying cuvy dace dae daemons daggling dane
-    danging danglin danliing dat dawn dealths dearths decapitate dede dee deeprooted demon demos
-    denies deportee deporteed depoted dernier derniers desmons despair desported dess desses dido
-    didos diing dilo dilos ding dink dinks diping disfigure disorbed disorbing disrobe dog don doney
-    dong donn dooing doon doop doops doos dop dops dorp dorps dos doss dow draw drees dresseds
-    dressers dressies drinn drinns dripping droop drooped drooping droops droped droping droppied
-    droppying dross druged druggied druggying druging dug dunk duresses easting eathing eatsing
-    ebbing eels eened eers eery eeting effet elating elle elles ells els enating engorge engross
-    enslave entails entrail eposed eposes eposing eradiate eras ergotic errs ers ese estrangers
-    etaing etch ethenic ethic ettaing ettarring ettas ever eviscerate exection exposeds exposers fac
-    facs fae faes fag fagot fagots failling fallying fash fashed fashes fashing fastiing fasting
-    fayed faying feastering feating feature featureds feding fee feedying feel festing fet fete
-    fetis fette fettering feueding fiend filed filet filing fille filled filling filmied filmying
-    fineer fineering fineers fineished finer finering finers finfished fingerling fingerying finised
-    finner finnering finners finnished flakying flamying flarying flashers flashets flashied
-    flashies flashying flawying flaxying fleayed fleaying flees flinger flingering flingers flirt
-    flirtling flirtying fliting flitting flitty flook flyed flying fociing fonde fonded fonding
-    fondlied fondlying fontal foo fool force forceds forceps forcers forched forches forching fored
-    fores foring form forzando fot foundling freeding fried fro froom fuciing ful gadder gadders
-    gaged gageed gaggled galping gamping ganggang gapaing gapoing gapying gas gased gasping gassied
-    gassy gat gatt gauping gaussed gay geat geeting genial genials george geting gil gill giller
-    girr gitano glassed glore glutted goa god goen goer goged golee golly golo gon gonne gons goo
-    goon goons gooped gooping goos goot goped goping gor gorry got gotta gouge goutted goy goyle
-    grade grades graping grassed grat gre gree greed greet gret greta gril grill grilly grin grinner
-    gristly grond groop grooped grooping grouped grouping grushing gry gur gurr gus gushying gusing
-    guss gussiing gussing gust gut guted gutt guttaed gutte guttied guttled gutts gypses gypsines
-    gypsites haaf haaked haaking hackee hackeed hackeing hackied hackiing hackin hackled hackling
-    hackying had hads haf haff haged hagged hagiing haging haiking haked haking hal hall halving han
-    haned hange hangee hangeed hangeing hangied hangiing hangled hangling haning hans hap haps
-    harving heaving heed heeds heel heelless heep heeps heer hei heii helen heles hell hellen hells
-    hep heps her heren heres heroess heros heroses herr hicking hies hiing hike hill hiller hillers
-    hinds hindu hinking hitless hitter hitters hoa hoarses hod homage honoraing honoreing honoursing
-    hoo hoodoo hooed hookied hoose hooses hore hores horn horsers horsies hory hose hoses hostagers
-    hourses hox huaving huma huming hummiing humming humphing humpying huping hypnotismed
-    hypnotisted hypnotize ilke immigrant immigrates impalaed impale impalled impalmed imparled
-    inconscient infantas infantes innested innyards ino insect insectas insets inspects inst
-    inteinded intoxicanted intoxicate invader invades irps ist ited ito janns jans jean jees jennas
-    jess jewely jewfish jiffs jihad joe joes jude judes judos jut juts kan kanae keenness kees
-    kickers kidde kiddes kiddiers kidnaped kidnapeed kie kies kil kiled kiling killied killying kink
-    kiss kissied klanism klans knee knicker laas labba labellaing lad laosing las lass lat lats
-    laugheing laughying lay led leed leef lees leese leet les lesbian lesbias lese less lessee let
-    lett lew lib libs licing lie lif lifed lifing lifs lig liin liing liking lim lims lin linn lip
-    lis lisp liss lit lited liting lits llew locust locustas loess lois loising lokiing loking loll
-    lolls looing looker lool lools loos loose looses loosing loot loots lorsing los loshing loss
-    losses lossing losting lot lots lotsing lousing lovee lowdered lowdering lowders loweried
-    lowerying lut luts lyched lycheed lyching maad maaed maaing maas maat maating macaco macaos
-    macaucos maccos macking mad mae maed maes maggled magot magots maing mainors maister maisters
-    make makiing makoing makuing malting mangaled manged mangeled mangle manking manting marion
-    marking marting mas maser masers masking masser massers masting mastress mat mater maters
-    mathing matiing matin matsing matt matte matters mattiing matting matying maucacos mawking
-    meaking meating meet meeting meling melling mem met meta meting metting mettling mexica mexicas
-    miff migrant mil mill mino minos mising missaing missying misusing moating mocker mockling
-    modest modestly mokiing moking molestied monasters money moneys monkery monkess mono mons
-    monster monsteras monting mooleted moons moos mouning mountiing mountying mouting mst mudder
-    mudders munting murdress mus musci muss mussulman mussulmans mutilate mutillaed mutt mutts naaed
-    naas nacker nacket nackets naed nael naether nais nake nas naught naughtly nave naziism nazim
-    nazims ned nee neeger neer nees neither nero neros ness neter netter neve nias nice nices
-    niggler nigglers nin nins nito nned nnes nod nods noir noosed nooting noris nors northing
-    notching noting notting nouthing nowthing nthing nudd nudds oblige obys odding oding ogre oiied
-    oled ollied onsed ony oollied oolly oonsed oozying ope oraches orangutan organ organos orgeis
-    orgiasm origans orraches ory owre paars paased pain painties paise paising pallus pans pant
-    pantie pantiles pantries parasite pargasites parisiiing parising parrs parry pars part pased
-    passe passeed passoed pate patee path paties pats patte pattee patties patty paty ped peds pee
-    peece peeces peed peeds peeing peele peeles peens peepying peerling pees peins peises peithos
-    pele peled peles peling pell pelled pelling pells penetranting penni pennies pennis pens penses
-    pensies peping pereled pereling pernises perron perrons personas petos pettos phoo phoos phosing
-    phot photographee photographeed photographeing photographied photographying photons phots pice
-    pices pictureds picturers picturies pie piecens piecers pierces pies pig pigg piggs pik piks
-    pill pills pined pinened pinnaed pinnied pinoned pint piss plage plassed plat platt pluckied
-    poaking pobsing pocking poe poes poiing poing poising pokying pol polking poll polls polo polos
-    pols pon ponsing poo pooing pooking poon poor pooring poos popple poring porking porr porring
-    poshing poss posse possing posting posying potoo potoos potto pottos poudring pouriing
-    pourtrayed prase prasing prats pratts praxising preadolescent preassured preform pressure prise
-    prising prissing prod prodd proking pron propagand prosing provocant psiing pucked puggree pul
-    puled puliing puling pullied pulliing puls pup pure puree puriing puring purre purree purring
-    puss pusses putid putried raches raiding raiping raisin ramping rams rap raphing rappe rapped
-    rappee rappeed rappees rappes rapping rappist rappists raps rapsing rapting ras rasing rasping
-    rassing rat rata ratteen rayan rea reaping recoded recoding reenge refugee refuges regins region
-    reiding removeds removers resitting restained restrainted retared retrad retrads retrained
-    reveal reveled reveling revels rich ridding ridging rier rig riing rinding rip riped riping
-    rippled rippling ripuped ripuping ris rising risp riss rissing rive roam roan rob robs roches
-    roe roes rogans roiding rond roofed rooting rotating roting rottaing rottling roud roun rue ruen
-    ruens rues rum run runs saaed saaing saan sacared sacred saft saiing sake sakes salaam salam
-    saliced salicing salmi saloop salp saltee salue salva salvages salve san sared sareed sashed
-    sate saute savage savagess save savery savor savour saw sawning sawting scall scam scap scarced
-    scard scarded scare scarfed scaried scarned scarped scarred scarted scarved scaured scavages
-    scawing schwarz scraed scraming screamying screed screet seated seater seawing secre sedate
-    seducee seducees seduceing seducers seducive seducting see seed seeding seeds seeging seek
-    seeking seeks seelies seeling seeming seen seening seep seeping seeps seer seered seering sees
-    seet seeting seg seing selflies selies sellie sellies seme sensal seps sept servered sess
-    seteing seting setting severe severied sexies sexing sextoing sey shadow shah shat shawing she
-    sheding shee sheed shees shelfies sher sherds shes shet shete shirr shirrs sho shoa shoat shoed
-    shoer shoering shoers shoing shoo shooed shooiing shooing shool shooler shoolers shoon shoors
-    shoot shooteing shoother shoots shootying shoreds shors short shoting shots shott shotter
-    shotting shotts shove show showerying showning showying shred shredding shreed shrees shrends
-    shrewds shroved shrowing shticking shucking sic siced sicing sicking sics sid side sides sidiing
-    siding sie sievered sig signees sike siked sikes sil sile siling sill silled silling sills silt
-    similing simling sin sines singe singeds singers singeys singles sings sinless siol sip sips
-    sirt sirts siser sit sitch sitter skawing skees ski skimp skined skinnied skippy skirr skirrs
-    skit skits slae slatter slattered slav slaver slavey slawing sleep sleepying slees sleet
-    sleiding slep sleping sleps slice sliched sliching slicked slicking slideds sliders slids
-    slinges sliped sliping slippied slippying slope sluiced sluicing smilting smily smilying snawing
-    snobbing snoot snot snucking sobbying sobing sock socs soevered soks sol solder soli soliding
-    son sooks sool soon soot sooter sooting sorts sot soved sower sowering sowers sowing sown
-    spaiked sparry sparrying spary sparying spatter spawing spay spaying spicked spied spikeds
-    spikers spikied spikies spiled spiling spillied spillying spinked spiss spit spliced splicing
-    splurting sprad spradding sprading sprattered spreadying spreed spry sprying spuring spurtling
-    sputing ssued stakers stawing steep steeped steeping steeps stees step steped steping steppe
-    stepuped stepuping stich stickling sticksing stickying stiking stinges stirp stirps stith stoach
-    stocking stoke stoking stookiing stooking storking strakes streen strew stricking striped
-    striper stripers stripes striping strippler stripplers stripts strokying strook strooking
-    stucking stum stums stupp stupps succiing suckling sued suff sui suking sulides sull sulls sump
-    sumps suued swaed swaing swan swatter swing swinges syliding taaing taar taaring taars tacking
-    tae taen taes taiing taing takin takting takuing takying talking tanking tans tap tar tariing
-    taring tarns tarr tarriing tarring tarrs tars tasking tasse tattoo tea teache teaering teaing
-    teaking tearting tearying teas teats ted tee teed teem teenages teer teering teers tees teets
+    angie ango anima animables animas ankeed ankees ankle ankleds anklets anna annal apar ape apse
+    ara aras arb arba arbas arbs area areolars areolate areole ares arising arolla arollas arosed
+    arouse arras arrising arrosed arteria arts arya ascians aslope assauted assied astians aswing
+    atroused aureola aureolas auroused aused awa baaed baaing baar baared baaring baars baas bab
+    babbie babbies babby babes babieds babine babines babis babites baboo baboos bac backs backslide
+    bade bae baed bagring baiing bain baing bains bais baker bank banket banner banns bans bar
+    baraing barbing bard barde barding barging bariing barking barless barling barming barning
+    barred barring bars barsing barting baruing barying bas base bass bassie bast basts bauring bay
+    bea bearing beas beat beath beats beeheaded beeheading bees beest beests beging begs bell bely
+    beng benny berains bes bess best bests bharatas bharing biled billed bing bis bise bit bitt
+    bitts blaring blees bless blots blouseds blow boaring bobbies bobos bobs bod bodes bodices
+    bodieds bodiers boers boes boiied boilied boled bolled bollied bolls bolt boluses bon bond bonne
+    bonnes bons boob booboos bood boodie boodies boody booled boolied bools boon boone boones boons
+    boos boose boosy boothing boots bos bossy bothiing bothing bots botts boud boun bourned bourning
+    bouse bouses bowel bowess bowless bowls bowtels boxer boxes boyd brae braed bragless braing
+    bramins bran brans brass brast brasts bred bree breed brest brests brian brians brief bries
+    briing brin bring brins brodies broiled brun bruned bruning brunt brustle brute bun bund buned
+    buning bunn bunned bunning bunt bur buraned buraning bured buriing burined buring burining
+    burnied burniing burnted burnting burnying burr burred burring bursating bursing burt burting
+    bust bustee busting busy but butcheried buttock butty byss caams caas cabble cabbles cableds
+    cablers cablets cacked cained cal caled calfling caliing caling callaed callaing calle calles
+    callied calliing calloed calloing cals camber cambers camerals caner canner cap caphtor caphtors
+    caracked caroon carred carton carying cass cave celebranted celebranting cerciing cest chaied
+    chainsed chancer chaned changaing chaning chapined chared charered charre charried cheek chees
+    cheet cheets chekes ches chess chet chets chi chian chianed chid chids chields chil childes
+    chill chills chils chimp chimpanzee chined chineed chiniks chinned chins chips chooped chooping
+    choped choping choppied choppying christian christianas christinas cit cleaning clitorias
+    clitorics clootiing clooting cloots clotes cloth clothe clotheds clothies clothoing clothos
+    clothying cloting clots coaming coerce coing coit coix collegial collegials com comaing combing
+    come commiing content controling coo cooered cooering cooing cook cooks coolthing coolths coom
+    cooming copped copping coppses copse copses corming corps corpuses corse corses corslet corying
+    coset coss cosset cossnent costumers cotch cothes cothing coths coto crackied crackled craked
+    craying cree crepe criminal croming cros croying crus crused csa cun curry cush cushed cut
+    cutiing cuting cuttling cuttying cuvy dace dae daemons daggling dane danging danglin danliing
+    dat dawn dealths dearths decapitate dede dee deeprooted demon demos denies deportee deporteed
+    depoted dernier derniers desmons despair desported dess desses dido didos diing dilo dilos ding
+    dink dinks diping disfigure disorbed disorbing disrobe dog don doney dong donn dooing doon doop
+    doops doos dop dops dorp dorps dos doss dow draw drees dresseds dressers dressies drinn drinns
+    dripping droop drooped drooping droops droped droping droppied droppying dross druged druggied
+    druggying druging dug dunk duresses easting eathing eatsing ebbing eels eened eers eery eeting
+    effet elating elle elles ells els enating engorge engross enslave entails entrail eposed eposes
+    eposing eradiate eras ergotic errs ers ese estrangers etaing etch ethenic ethic ettaing
+    ettarring ettas ever eviscerate exection exposeds exposers fac facs fae faes fag fagot fagots
+    failling fallying fash fashed fashes fashing fastiing fasting fayed faying feastering feating
+    feature featureds feding fee feedying feel festing fet fete fetis fette fettering feueding fiend
+    filed filet filing fille filled filling filmied filmying fineer fineering fineers fineished
+    finer finering finers finfished fingerling fingerying finised finner finnering finners finnished
+    flakying flamying flarying flashers flashets flashied flashies flashying flawying flaxying
+    fleayed fleaying flees flinger flingering flingers flirt flirtling flirtying fliting flitting
+    flitty flook flyed flying fociing fonde fonded fonding fondlied fondlying fontal foo fool force
+    forceds forceps forcers forched forches forching fored fores foring form forzando fot foundling
+    freeding fried fro froom fuciing ful gadder gadders gaged gageed gaggled galping galt gamping
+    ganggang gapaing gapoing gapying gas gased gasping gassied gassy gat gatt gauping gaussed gay
+    geat geeting genial genials george geting gil gill giller girr gitano glassed glore glutted goa
+    god goen goer goged golee golly golo gon gonne gons goo goon goons gooped gooping goos goot
+    goped goping gor gorry got gotta gouge goutted goy goyle grade grades graping grassed grat gre
+    gree greed greet gret greta gril grill grilly grin grinner gristly grond groop grooped grooping
+    grouped grouping grushing gry gur gurr gus gushying gusing guss gussiing gussing gust gut guted
+    gutt guttaed gutte guttied guttled gutts gypses gypsines gypsites haaf haaked haaking hackee
+    hackeed hackeing hackied hackiing hackin hackled hackling hackying had hads haf haff haged
+    hagged hagiing haging haiking haked haking hal hall halving han haned hange hangee hangeed
+    hangeing hangied hangiing hangled hangling haning hans hap haps harving heaving heed heeds heel
+    heelless heep heeps heer hei heii helen heles hell hellen hells hep heps her heren heres heroess
+    heros heroses herr hicking hies hiing hike hill hiller hillers hinds hindu hinking hitless
+    hitter hitters hoa hoarses hod homage honoraing honoreing honoursing hoo hoodoo hooed hookied
+    hoose hooses hore hores horn horsers horsies hory hose hoses hostagers hourses hox huaving huma
+    huming hummiing humming humphing humpying huping hypnotismed hypnotisted hypnotize ilke
+    immigrant immigrates impalaed impale impalled impalmed imparled inconscient infantas infantes
+    innested innyards ino insect insectas insets inspects inst insultation inteinded intoxicanted
+    intoxicate invader invades irps ist ited ito janns jans jean jees jennas jess jewely jewfish
+    jiffs jihad joe joes jude judes judos jut juts kan kanae keenness kees kickers kidde kiddes
+    kiddiers kidnaped kidnapeed kie kies kil kiled kiling killied killying kink kiss kissied klanism
+    klans knee knicker laas labba labellaing lad laosing las lass lat lats laugheing laughying lay
+    led leed leef lees leese leet les lesbian lesbias lese less lessee let lett lew lib libs licing
+    lie lif lifed lifing lifs lig liin liing liking lim lims lin linn lip lis lisp liss lit lited
+    liting lits llew locust locustas loess lois loising lokiing loking loll lolls looing looker lool
+    lools loos loose looses loosing loot loots lorsing los loshing loss losses lossing losting lot
+    lots lotsing lousing lovee lowdered lowdering lowders loweried lowerying lut luts lyched lycheed
+    lyching maad maaed maaing maas maat maating macaco macaos macaucos maccos macking mad mae maed
+    maes maggled magot magots maing mainors maister maisters make makiing makoing makuing malting
+    mangaled manged mangeled mangle manking manting marion marking marting mas maser masers masking
+    masser massers masting mastress mat mater maters mathing matiing matin matsing matt matte
+    matters mattiing matting matying maucacos mawking meaking meating meet meeting meling melling
+    mem met meta meting metting mettling mexica mexicas miff migrant mil mill mino minos mising
+    missaing missying misusing moating mocker mockling modest modestly mokiing moking molestied
+    monasters money moneys monkery monkess mono mons monster monsteras monting mooleted moons moos
+    mouning mountiing mountying mouting mst mudder mudders munting murdress mus musci muss mussulman
+    mussulmans mutilate mutillaed mutt mutts naaed naas nacker nacket nackets naed nael naether nag
+    nais nake nas naught naughtly nave naziism nazim nazims ned nee neeger neer nees negro neither
+    neros ness neter netter neve nias nice nices niggler nigglers nin nins nito nned nnes nod nods
+    noir noosed nooting noris nors northing notching noting notting nouthing nowthing nthing nudd
+    nudds oblige obys odding oding ogre oiied oled ollied onsed ony oollied oolly oonsed oozying ope
+    oraches orangutan organ organos orgeis orgiasm origans orraches ory owre paars paased pain
+    painties paise paising pallus pans pant pantie pantiles pantries parasite pargasites parisiiing
+    parising parrs parry pars part pased passe passeed passoed pate patee path paties pats patte
+    pattee patties patty paty ped peds pee peece peeces peed peeds peeing peele peeles peens
+    peepying peerling pees peins peises peithos pele peled peles peling pell pelled pelling pells
+    penetranting penni pennies pennis pens penses pensies peping pereled pereling pernises perron
+    perrons personas petos pettos phoo phoos phosing phot photographee photographeed photographeing
+    photographied photographying photons phots pice pices pictureds picturers picturies pie piecens
+    piecers pierces pies pig pigg piggs pik piks pill pills pined pinened pinnaed pinnied pinoned
+    pint piss plage plassed plat platt pluckied poaking pobsing pocking poe poes poiing poing
+    poising pokying pol polking poll polls polo polos pols pompion pon ponsing poo pooing pooking
+    poon poor pooring poos popple poring porking porr porring poshing poss posse possing posting
+    posying potoo potoos potto pottos poudring pouriing pourtrayed prase prasing prats pratts
+    praxising preadolescent preassured preform pressure prise prising prissing prod prodd proking
+    pron propagand prosing provocant psiing pucked puggree pul puled puliing puling pullied pulliing
+    puls pup pure puree puriing puring purre purree purring puss pusses putid putried raches raiding
+    raiping raisin ramping rams rap raphing rappe rapped rappee rappeed rappees rappes rapping
+    rappist rappists raps rapsing rapting ras rasing rasping rassing rat rata ratteen rayan rea
+    reaping recoded recoding reenge refugee refuges regins region reiding removeds removers
+    resitting restained restrainted retared retrad retrads retrained reveal reveled reveling revels
+    rich ridding ridging rier rig riing rinding rip riped riping rippled rippling ripuped ripuping
+    ris rising risp riss rissing rive roam roan rob robs roches roe roes rogans roiding rond roofed
+    rooting rotating roting rottaing rottling roud roun rue ruen ruens rues rum run runs saaed
+    saaing saan sacared sacred saft saiing sake sakes salaam salam saliced salicing salmi saloop
+    salp saltee salue salva salvages salve san sared sareed sashed sate saute savage savagess save
+    savery savor savour saw sawning sawting scall scam scap scarced scard scarded scare scarfed
+    scaried scarned scarped scarred scarted scarved scaured scavages scawing schwarz scraed scraming
+    screamying screed screet seated seater seawing secre sedate seducee seducees seduceing seducers
+    seducive seducting see seed seeding seeds seeging seek seeking seeks seelies seeling seeming
+    seen seening seep seeping seeps seer seered seering sees seet seeting seets seg seing selflies
+    selies sellie sellies seme sensal seps sept servered sess seteing seting setting severe severied
+    sexies sexing sextoing sey shadow shah shat shawing she sheding shee sheed shees shelfies sher
+    sherds shes shet shete shetes shets shirr shirrs sho shoa shoat shoed shoer shoering shoers
+    shoing shoo shooed shooiing shooing shool shooler shoolers shoon shoors shoot shooteing shoother
+    shoots shootying shoreds shors short shoting shots shott shotter shotting shotts shove show
+    showerying showning showying shred shredding shreed shrees shrends shrewds shroved shrowing
+    shticking shucking sic siced sicing sicking sics sid side sides sidiing siding sie sievered sig
+    signees sike siked sikes sil sile siling sill silled silling sills silt similing simling sin
+    sines singe singeds singers singeys singles sings sinless siol sip sips sirt sirts siser sit
+    sitch sitter skawing skees ski skimp skined skinnied skippy skirr skirrs skit skits slae slatter
+    slattered slav slaver slavey slawing sleep sleepying slees sleet sleiding slep sleping sleps
+    slice sliched sliching slicked slicking slideds sliders slids slinges sliped sliping slippied
+    slippying slope sluiced sluicing smilting smily smilying snawing snobbing snoot snot snucking
+    sobbying sobing sock socs soevered soks sol solder soli soliding son sooks sool soon soot sooter
+    sooting sorts sot soved sower sowering sowers sowing sown spaiked sparry sparrying spary
+    sparying spatter spawing spay spaying spicked spied spikeds spikers spikied spikies spiled
+    spiling spillied spillying spinked spiss spit spliced splicing splurting sprad spradding
+    sprading sprattered spreadying spreed spry sprying spuring spurtling sputing ssued stakers stank
+    stawing steep steeped steeping steeps stees step steped steping steppe stepuped stepuping stich
+    stickling sticksing stickying stiking stinges stirp stirps stith stoach stocking stoke stoking
+    stookiing stooking storking strakes streen strew stricking striped striper stripers stripes
+    striping strippler stripplers stripts strokying strook strooking stucking stum stums stupor
+    stupp stupps succiing suckling sued suff sui suking sulides sull sulls sump sumps sutten suued
+    swaed swaing swan swatter swing swinges syliding taaing taar taaring taars tacking tae taen taes
+    taiing taing takin takting takuing takying talking tanking tans tap tar tariing taring tarns
+    tarr tarriing tarring tarrs tars tasking tasse tattoo tea teache teaering teaing teaking
+    tearting tearying teas teats ted tee teed teem teenages teer teering teers tees teetee teets
     telaring ten tene tenes tenne tennes tens ter tera teraing teras teriing tering terra terraing
-    terras terrificed terriing ters testicle thaking the thee theer thieve thievers thig thigh
+    terras terrificed terriing ters testicle tete thaking the thee theer thieve thievers thig thigh
     thights thigs thin thir thirt thon thongas thons thorough though thowels threed throngs throw
     thy tid tidde tide tie tier tighs tight tiing ting tire tis tit tities tittie toa toag todder
     todders toddle toddles toe tog togue toilless toko ton tong tonge tongs too toon toop toops
@@ -162,12 +163,12 @@ _WORDS = """
     tweel tweels twees twights twitten twitties tyrannies tyranny udo udoing unas unciform unciforms
     unclassed unclothe unclotted unde underwage undes unding undoging undon undoning undosing
     undoting undresseds unfatten unfattened unfattening unform unforms unoding unshook unshooked
-    unshooking unshooks untill use usee useed vaginals veery verine vermian vile villar villated
-    ville vinolence viol viola violaed violate viscerals visile voile volar vole vulvals vulvars
-    waar waaring waars waer waering waers war waring warriing warring wars wea weaing wearying weas
-    wee wer weriing wering werre werring wers whee wheer wher whill whit wiggles wiggling wile wit
-    wite woan wod wods woe wold wong woo woods wooer woold word workship wormship worshiping wriggle
-    wrigglers wrigglies wrigglying yak yaked yaking yan yaned yaning yankee yankeed yankeing yankied
-    yankying yees zoonist zoonists
+    unshooking unshooks untill use usee useed vaginals vanish veery verine vermian vile villar
+    villated ville vinolence viol viola violaed violate viscerals visile voile volar vole vulvals
+    vulvars waar waaring waars waer waering waers war waring warriing warring wars wea weaing
+    wearying weas wee wer weriing wering werre werring wers whee wheer wher whill whit wier wiers
+    wiggles wiggling wile wir wirr wirrs wirs wit wite woan wod woe wold wong woo wooer woold word
+    workship wormship worshiping wrie wries wriggle wrigglers wrigglies wrigglying yak yaked yaking
+    yan yaned yaning yankee yankeed yankeing yankied yankying yees zoonist zoonists
 """
 GUARD: frozenset[str] = frozenset(_WORDS.split())

@@ -38,5 +38,12 @@ _WORDS = """
     siniy zelenyy chernyy belyy staryy novyy bolshoy malenkiy krasivyy gorod derevnya les reka gora
     ozero tsvetok derevo solntse noch den vecher utro ulitsa mal chik
     zhanshi lol lmao omg kawaii chibi neko inu sakura hana yama kawa umi sora tsuki hoshi mori machi kuruma
+    eroico eroica eroe eroi folla nudi seno sesso casa con per una uno della delle nella sulla questo
+    ragazza ragazzo donna uomo bella bello notte giorno mare spiaggia citta strada festa foto ritratto
+    collegue profil banner cadavre forcee jewellery
+    dziewczyna dziewczyny kobieta kobiety chlopak mezczyzna rozebrania rozebrac naga nago jest sie
+    nie tak pod nad przy miasto morze plaza dom kot pies zdjecie portret
+    ve bir icin ile kiz kadin erkek ev deniz sehir gece gun resim
+    een het met voor niet naar van meisjes vrouw man huis zee strand stad nacht dag foto
 """
 GUARD_I18N: frozenset[str] = frozenset(_WORDS.split())
