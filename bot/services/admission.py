@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.config import Settings
 from bot.errors import NotFound, ValidationError
+from bot.i18n import N_
 from bot.models import (
     MAX_SEED,
     AdmissionPlan,
@@ -71,36 +72,41 @@ class Admission:
         s, p = self.settings, self.profile
         prompt = (request.prompt or "").strip()
         if not prompt:
-            raise ValidationError("The prompt is empty: describe the image you want.")
+            raise ValidationError(N_("The prompt is empty: describe the image you want."))
         if len(prompt) > s.max_prompt_length:
             raise ValidationError(
-                f"Your prompt is {len(prompt)} characters; the limit is {s.max_prompt_length}."
+                N_("Your prompt is {length} characters; the limit is {limit}.", length=len(prompt),
+                   limit=s.max_prompt_length)
             )
         negative = (request.negative_prompt or "").strip()
         if len(negative) > s.max_prompt_length:
             raise ValidationError(
-                f"Your negative prompt is {len(negative)} characters; the limit is {s.max_prompt_length}."
+                N_("Your negative prompt is {length} characters; the limit is {limit}.", length=len(negative),
+                   limit=s.max_prompt_length)
             )
         ratio = aspect_ratio(request.aspect) if request.aspect in ASPECTS or request.inline else None
         if request.image is None and ratio is None:  # any W:H within 1:4..4:1 from --ar, the five otherwise
-            raise ValidationError(f"Aspect must be one of {', '.join(ASPECTS)}"
-                                  + (" or a ratio W:H between 1:4 and 4:1." if request.inline else "."))
+            raise ValidationError(N_("Aspect must be one of {aspects} or a ratio W:H between 1:4 and 4:1.",
+                                     aspects=", ".join(ASPECTS)) if request.inline
+                                  else N_("Aspect must be one of {aspects}.", aspects=", ".join(ASPECTS)))
         if not 1 <= request.count <= MAX_COUNT:
-            raise ValidationError(f"Count must be between 1 and {MAX_COUNT}.")
+            raise ValidationError(N_("Count must be between 1 and {max}.", max=MAX_COUNT))
         steps = p.default_steps if request.steps is None else request.steps
         if not p.min_steps <= steps <= p.max_steps:
-            raise ValidationError(f"Steps must be between {p.min_steps} and {p.max_steps} for this model.")
+            raise ValidationError(N_("Steps must be between {min} and {max} for this model.", min=p.min_steps,
+                                     max=p.max_steps))
         guidance = p.default_guidance if request.guidance is None else float(request.guidance)
         if not (math.isfinite(guidance) and p.min_guidance <= guidance <= p.max_guidance):
             raise ValidationError(
-                f"Guidance must be between {p.min_guidance:g} and {p.max_guidance:g} for this model."
+                N_("Guidance must be between {min:g} and {max:g} for this model.", min=p.min_guidance,
+                   max=p.max_guidance)
             )
         seed = secrets.randbelow(MAX_SEED + 1) if request.seed is None else request.seed
         if not 0 <= seed <= MAX_SEED:
-            raise ValidationError(f"Seed must be between 0 and {MAX_SEED}.")
+            raise ValidationError(N_("Seed must be between 0 and {max}.", max=MAX_SEED))
         if request.image is None:
             if request.strength is not None:
-                raise ValidationError("Strength only applies to an image prompt: attach an image too.")
+                raise ValidationError(N_("Strength only applies to an image prompt: attach an image too."))
             assert ratio is not None  # refused above when there is no image and no ratio
             width, height = sizes_for_ratio(p, ratio)
             return self._inline(request, JobParams(
@@ -111,7 +117,8 @@ class Admission:
         # An image prompt: its stored size was already fitted to this model for its own aspect.
         strength = DEFAULT_IMAGE_STRENGTH if request.strength is None else float(request.strength)
         if not (math.isfinite(strength) and MIN_STRENGTH <= strength <= MAX_STRENGTH):
-            raise ValidationError(f"Strength must be between {MIN_STRENGTH:g} and {MAX_STRENGTH:g}.")
+            raise ValidationError(N_("Strength must be between {min:g} and {max:g}.", min=MIN_STRENGTH,
+                                     max=MAX_STRENGTH))
         image = request.image
         return self._inline(request, JobParams(
             prompt=prompt, negative_prompt=negative, aspect=image.aspect, width=image.width,
