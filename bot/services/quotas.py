@@ -21,8 +21,8 @@ from bot import credits
 from bot.config import Settings
 from bot.credits import fmt
 from bot.database import Database
-from bot.i18n import N_
 from bot.errors import QuotaExceeded
+from bot.i18n import N_
 from bot.models import JobStatus, Requester
 from bot.services.audit import AuditLog
 
