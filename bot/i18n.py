@@ -41,6 +41,9 @@ class Msg(str):
         self.params = params
         return self
 
+    def __reduce__(self):  # pickles (an error crossing to or from a renderer process) keep the template
+        return (Msg, (self.msgid, self.params))
+
 
 def N_(msgid: str, **params: Any) -> Msg:
     """Mark a message for translation later (English now)."""

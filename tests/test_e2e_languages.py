@@ -39,8 +39,9 @@ async def test_a_french_member_gets_french_refusals_and_buttons_and_an_unknown_l
     assert refused.ephemeral and text.startswith("Les étapes doivent être entre 1 et "), text
     assert text.endswith(" pour ce modèle.")
     inline = await server.invoke_slash(alice, world.channel, "imagine", {"prompt": "a boat --chaos 400"}, locale="de")
-    assert await reply_text(server, inline) == ("`--chaos 400` ist ungültig: --chaos erwartet eine ganze Zahl von 0 bis "
-                                                "100: wie verschieden die Bilder eines Rasters sind.")  # both parts
+    assert await reply_text(server, inline) == (  # the refusal and its nested reason, both in German
+        "`--chaos 400` ist ungültig: --chaos erwartet eine ganze Zahl von 0 bis 100: wie verschieden die Bilder "
+        "eines Rasters sind.")
     for locale in ("ja", "en-GB", "pt-BR"):
         other = await server.invoke_slash(alice, world.channel, "imagine", {"prompt": "a lighthouse", "steps": 150},
                                           locale=locale)

@@ -164,6 +164,15 @@ def test_a_message_is_said_in_the_shipped_language_and_english_otherwise():
     assert i18n._("Re-roll") == "Re-roll"
 
 
+def test_a_domain_error_keeps_its_message_through_a_pickle():
+    import pickle
+
+    from bot.errors import ValidationError, user_message
+
+    error = pickle.loads(pickle.dumps(ValidationError(i18n.N_("Count must be between 1 and {max}.", max=4))))
+    assert user_message(error, "de") == "Die Anzahl muss zwischen 1 und 4 liegen."
+
+
 def test_values_that_are_messages_are_said_too():
     why = i18n.N_("one model name (no spaces)")
     refusal = i18n.N_("`--{name} {value}` is not valid: --{name} takes {why}.", name="model", value="a b", why=why)
