@@ -78,11 +78,16 @@ async def test_a_german_server_gets_german_progress_results_and_buttons(world):
     server, alice = world.server, world.alice
     guild = server.add_guild("Pixel DE", locale="de")
     channel = server.add_channel(guild.id, name="kunst")
-    await world.start_bot()
+    await world.start_bot(QUOTA_CREDITS="100")
 
-    # alice's client is in English: her own replies stay English, the public job message is German.
-    job = await server.invoke_slash(alice, channel, "imagine", {"prompt": "ein Leuchtturm", "steps": 2, "count": 2})
+    # alice's client is in French: her own replies are French, the public job message is German,
+    # its price line too.
+    job = await server.invoke_slash(alice, channel, "imagine", {"prompt": "ein Leuchtturm", "steps": 2, "count": 2},
+                                    locale="fr")
     await job.wait_ack(5)
+    first = await server.wait_for(lambda s: s.get_message(job.original_message_id) if job.original_message_id
+                                  else None, 10)
+    assert "💳 kostet " in first.content and " Credits · " in first.content and " übrig" in first.content
     result = await wait_result(server, job)
     assert result.content.startswith("**ein Leuchtturm** — <@"), result.content
     assert " · 2 Schritte · CFG " in result.content and result.content.split("\n")[1].startswith("Seed ")
@@ -93,6 +98,10 @@ async def test_a_german_server_gets_german_progress_results_and_buttons(world):
     reroll = await server.click_button(alice, result.id, f"img:reroll:v1:{job_id}", locale="fr")
     rerolled = await wait_result(server, reroll)
     assert "(neu gewürfelt)" in rerolled.content.split("\n")[0]
-    # Her own Info stays in her locale (English here).
-    info = await server.click_button(alice, result.id, f"img:info:v1:{job_id}")
+    # Her own Info and /quota are in her locale.
+    info = await server.click_button(alice, result.id, f"img:info:v1:{job_id}", locale="fr")
+    assert (await reply_text(server, info)).startswith(f"ℹ️ **Tâche n°{job_id}**")
+    quota = await reply_text(server, await server.invoke_slash(alice, channel, "quota", locale="fr"))
+    assert quota.startswith("**Vos crédits ici**\nUtilisés : **"), quota
+    info = await server.click_button(alice, result.id, f"img:info:v1:{job_id}", locale="en-US")
     assert (await reply_text(server, info)).startswith(f"ℹ️ **Job #{job_id}**")

@@ -13,7 +13,7 @@ from discord import app_commands
 from bot.errors import Banned, BotError, NotAllowed, user_message
 from bot.frontend import texts
 from bot.frontend.context import bot_of
-from bot.i18n import N_, say, set_language
+from bot.i18n import N_, say, set_language, speaking
 from bot.models import Job, Requester, WorkRequest
 from bot.services.authz import DMS_OFF, Actor, JobAction
 
@@ -183,7 +183,9 @@ async def start_job(interaction: discord.Interaction, request: WorkRequest) -> J
             bot.presenter.add_note(job.id, N_("⚠️ I am missing {names} in this channel: if this job waits "
                                               "longer than 15 minutes I cannot deliver it. Ask an admin to grant "
                                               "them.", names=names))
-        return await bot.presenter.first_reply(interaction, job, position, eta, extra=texts.price(job))
+        with speaking(interaction.guild_locale if interaction.guild_id else None):  # the price rides on a public reply
+            price = texts.price(job)
+        return await bot.presenter.first_reply(interaction, job, position, eta, extra=price)
 
     try:
         job = await bot.jobs.submit(requester_from(interaction), request, acknowledge)
