@@ -189,24 +189,28 @@ class Admission:
     async def load_parent(self, job_id: int) -> Job:
         parent = await self.store.get(job_id)
         if parent is None:
-            raise NotFound("That image's job no longer exists.")
+            raise NotFound(N_("That image's job no longer exists."))
         return parent
 
     def _kept_for(self) -> str:
         days = self.settings.image_retention_days
-        return f"images are kept for {days} day{'s' if days != 1 else ''}" if days else "it is no longer stored"
+        if not days:
+            return N_("it is no longer stored")
+        return N_("images are kept for {days} day", days=days) if days == 1 else N_("images are kept for {days} days",
+                                                                                     days=days)
 
     async def stored_image(self, parent: Job, index: int, action: str, done: str) -> StoredImage:
         """Image `index` of a finished job, still on disk; NotFound naming why not otherwise."""
         if parent.status not in (JobStatus.DONE, JobStatus.DELIVERED):
-            raise NotFound(f"That job has no finished images to {action}.")
+            raise NotFound(N_("That job has no finished images to {action}.", action=action))
         images = {image.index: image for image in await self.store.images(parent.id)}
         image = images.get(index)
         if image is not None and image.pruned_at is not None:
-            raise NotFound(f"Image {index + 1} of job #{parent.id} was removed by the retention policy "
-                           f"({self._kept_for()}), so it cannot be {done}.")
+            raise NotFound(N_("Image {n} of job #{job} was removed by the retention policy ({kept}), so it cannot "
+                              "be {done}.", n=index + 1, job=parent.id, kept=self._kept_for(), done=done))
         if image is None or not Path(image.path).is_file():
-            raise NotFound(f"Image {index + 1} of that job is no longer stored, so it cannot be {done}.")
+            raise NotFound(N_("Image {n} of that job is no longer stored, so it cannot be {done}.", n=index + 1,
+                              done=done))
         return image
 
     def relative_path(self, path: str) -> str:
@@ -216,12 +220,12 @@ class Admission:
         """Same parameters, new seed; the new job belongs to whoever clicked."""
         parent = await self.load_parent(parent_job_id)
         if parent.params.task is JobTask.UPSCALE:
-            raise ValidationError("An upscale cannot be re-rolled: re-roll the original, or vary this image.")
+            raise ValidationError(N_("An upscale cannot be re-rolled: re-roll the original, or vary this image."))
         init = parent.params.init_image
         if init is not None and not (self.store.data_dir / init).is_file():
             # The image prompt (or the image a variation started from) went with the retention policy.
-            raise NotFound(f"The image job #{parent.id} started from was removed ({self._kept_for()}), "
-                           "so it cannot be re-rolled.")
+            raise NotFound(N_("The image job #{job} started from was removed ({kept}), so it cannot be re-rolled.",
+                              job=parent.id, kept=self._kept_for()))
         params = replace(parent.params, seed=secrets.randbelow(MAX_SEED + 1))
         return AdmissionPlan(JobKind.REROLL, params, parent_job_id=parent.id,
                              dedupe_key=f"reroll:{parent.id}:{requester.user_id}")
@@ -231,7 +235,7 @@ class Admission:
         """img2img from the stored image `index` of the parent job, at the clicker's /settings
         strength or else the profile's."""
         parent = await self.load_parent(parent_job_id)
-        image = await self.stored_image(parent, index, "vary", "varied")
+        image = await self.stored_image(parent, index, N_("vary"), N_("varied"))
         params = replace(
             parent.params, seed=secrets.randbelow(MAX_SEED + 1), count=parent.params.count,
             strength=self.profile.variation_strength if strength is None else strength,
@@ -247,12 +251,13 @@ class Admission:
         """Image `index` enlarged 2x (Lanczos or UPSCALER_MODEL) and re-detailed by image-to-image at
         UPSCALE_STRENGTH with the same weights and the image's own seed; capped by the profile."""
         parent = await self.load_parent(parent_job_id)
-        image = await self.stored_image(parent, index, "upscale", "upscaled")
+        image = await self.stored_image(parent, index, N_("upscale"), N_("upscaled"))
         target = self.upscale_target(image.width, image.height)
         if target is None:
             cap = self.settings.max_upscale_pixels or self.profile.max_upscale_pixels
-            raise ValidationError(f"Image {index + 1} is already {image.width}×{image.height}: upscales stop at "
-                                  f"{cap / 1e6:.2g} megapixels for this model.")
+            raise ValidationError(N_("Image {n} is already {width}×{height}: upscales stop at {megapixels:.2g} "
+                                     "megapixels for this model.", n=index + 1, width=image.width,
+                                     height=image.height, megapixels=cap / 1e6))
         width, height, factor = target
         params = replace(
             parent.params, width=width, height=height, count=1, seed=image.seed,
