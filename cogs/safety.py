@@ -14,6 +14,7 @@ from bot.frontend.flows import bot_of, reply_error
 from bot.frontend.moderation import attach, audit_view, require_moderator
 from bot.frontend.safety import describe_block
 from bot.frontend.texts import escape, fit
+from bot.i18n import _
 from bot.services.safety import LOG_PAGE
 
 safety = app_commands.Group(name="safety", description="Content safety: blocks, terms and channel policy")
@@ -77,8 +78,9 @@ async def log_command(interaction: discord.Interaction, member: discord.User | N
 @app_commands.describe(channel="Blocks and reports are posted here (flagged images only if it is age-restricted)")
 async def logchannel_command(interaction: discord.Interaction, channel: discord.TextChannel) -> None:
     await bot_of(interaction).safety.set_log_channel(_guild_id(interaction), channel.id, interaction.user.id)
-    images = "with the flagged images" if channel.is_nsfw() else "as text only (it is not age-restricted)"
-    await _say(interaction, f"New blocks and reports will be announced in {channel.mention}, {images}.")
+    images = _("with the flagged images") if channel.is_nsfw() else _("as text only (it is not age-restricted)")
+    await _say(interaction, _("New blocks and reports will be announced in {channel}, {images}.",
+                              channel=channel.mention, images=images))
 
 
 @safety.command(name="block", description="Refuse prompts with this word or phrase, everywhere in this server")
@@ -100,12 +102,12 @@ async def terms_command(interaction: discord.Interaction) -> None:
     entries = await bot_of(interaction).safety.terms(_guild_id(interaction))
     await audit_view(interaction, "view safety terms")
     if not entries:
-        return await _say(interaction, "This server has no terms of its own: only the built-in lists apply.")
+        return await _say(interaction, _("This server has no terms of its own: only the built-in lists apply."))
     lines = []
-    for kind, title in (("block", "Blocked"), ("allow", "Allowed")):
+    for kind, title in (("block", _("Blocked")), ("allow", _("Allowed"))):
         listed = [f"“{escape(e.display)}” (<@{e.added_by}>)" for e in entries if e.kind == kind]
         if listed:
-            lines.append(f"**{title}:** " + ", ".join(listed))
+            lines.append(_("**{title}:** {terms}", title=title, terms=", ".join(listed)))
     await _say(interaction, fit("\n".join(lines)))
 
 
@@ -113,7 +115,7 @@ async def terms_command(interaction: discord.Interaction) -> None:
 @app_commands.describe(value="0.01-1.0; lower withholds more (default 0.5)")
 async def threshold_command(interaction: discord.Interaction, value: app_commands.Range[float, 0.01, 1.0]) -> None:
     await bot_of(interaction).safety.set_threshold(_guild_id(interaction), value, interaction.user.id)
-    await _say(interaction, f"Images scoring {value:g} or more are now withheld outside NSFW channels.")
+    await _say(interaction, _("Images scoring {value:g} or more are now withheld outside NSFW channels.", value=value))
 
 
 @safety.command(name="nsfw", description="Allow sexual content and gore in age-restricted channels")
@@ -121,9 +123,9 @@ async def threshold_command(interaction: discord.Interaction, value: app_command
                                "involving minors, hate or abuse)")
 async def nsfw_command(interaction: discord.Interaction, enabled: bool) -> None:
     await bot_of(interaction).safety.set_nsfw(_guild_id(interaction), enabled, interaction.user.id)
-    text = ("NSFW results are now allowed in age-restricted channels (sexual content involving minors, hate and "
-            "abuse stay refused everywhere)." if enabled else
-            "NSFW results are now refused everywhere in this server, age-restricted channels included.")
+    text = (_("NSFW results are now allowed in age-restricted channels (sexual content involving minors, hate and "
+              "abuse stay refused everywhere).") if enabled else
+            _("NSFW results are now refused everywhere in this server, age-restricted channels included."))
     await _say(interaction, text)
 
 

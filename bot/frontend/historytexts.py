@@ -110,10 +110,12 @@ def info(details: JobDetails, image_prompt: str | None = None) -> str:
 
 def shown(job: Job, viewer_id: int, total: int, kept: int) -> str:
     p = job.params
-    missing = f" · {total - kept} of {total} images not shown" if kept < total else ""
-    who = "" if job.user_id == viewer_id else f" (shown by <@{viewer_id}>)"
-    return fit(f"**{_escape(short(p.prompt, 1500))}** — job #{job.id} by <@{job.user_id}>{who}\n"
-               f"seed {p.seed} · {p.width}×{p.height} · {p.steps} steps · CFG {p.guidance:g}{missing}")
+    missing = _(" · {hidden} of {total} images not shown", hidden=total - kept, total=total) if kept < total else ""
+    who = "" if job.user_id == viewer_id else _(" (shown by <@{viewer}>)", viewer=viewer_id)
+    return fit(f"**{_escape(short(p.prompt, 1500))}** — "
+               + _("job #{job} by <@{user}>{who}", job=job.id, user=job.user_id, who=who) + "\n"
+               + _("seed {seed} · {width}×{height} · {steps} steps · CFG {guidance:g}", seed=p.seed, width=p.width,
+                   height=p.height, steps=p.steps, guidance=p.guidance) + missing)
 
 
 def defaults(values: Defaults, title: str | None = None) -> str:
