@@ -126,4 +126,5 @@ def catalogue(lang: str) -> dict[tuple[str, str], str]:
     with po_path(lang).open("rb") as handle:
         po = read_po(handle, locale=lang, domain=DOMAIN)
     return {(message.context or "", message.id): message.string for message in po
-            if message.id and isinstance(message.id, str) and message.string and not message.fuzzy}
+            if isinstance(message.id, str) and message.id and isinstance(message.string, str) and message.string
+            and not message.fuzzy}

@@ -48,7 +48,8 @@ class DiscordPresenter:
     def _with_note(self, job: Job, text: str, *, waiting: bool = False, extra: str | None = None) -> str:
         """The job's text with its notes: a warning kept while it waits, a line for this one reply
         (the price), and, while a moderator holds the queue, why a waiting job does not start."""
-        lines = [text, say(self._notes.get(job.id)), extra]
+        note = self._notes.get(job.id)
+        lines = [text, say(note) if note else None, extra]
         pause = getattr(getattr(self.bot, "moderation", None), "paused", None)
         if waiting and pause is not None:
             lines.append(texts.paused(pause.reason))
