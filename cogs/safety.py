@@ -28,10 +28,11 @@ def _guild_id(interaction: discord.Interaction) -> int:
 async def _log_page(interaction: discord.Interaction, member_id: int | None, before_id: int | None):
     records = await bot_of(interaction).safety.blocks(_guild_id(interaction), member_id, before_id, LOG_PAGE + 1)
     more, records = len(records) > LOG_PAGE, records[:LOG_PAGE]
-    who = f" for <@{member_id}>" if member_id else ""
+    who = _(" for <@{member}>", member=member_id) if member_id else ""
     if not records:
-        return (f"No content-safety blocks{who}{' before these' if before_id else ''}.", None)
-    lines = [f"**Recent content-safety blocks{who}** (newest first)"]
+        return (_("No content-safety blocks{who}{before}.", who=who, before=_(" before these") if before_id else ""),
+                None)
+    lines = [_("**Recent content-safety blocks{who}** (newest first)", who=who)]
     lines += [f"`#{r.id}` {describe_block(r)}" for r in records]
     view = None
     if more:
@@ -43,7 +44,7 @@ async def _log_page(interaction: discord.Interaction, member_id: int | None, bef
 class OlderBlocksButton(discord.ui.DynamicItem[discord.ui.Button],
                         template=r"safety:log:v1:(?P<member>\d+):(?P<before>\d+)"):
     def __init__(self, member_id: int, before_id: int):
-        super().__init__(discord.ui.Button(label="Older", emoji="◀", style=discord.ButtonStyle.secondary,
+        super().__init__(discord.ui.Button(label=_("Older"), emoji="◀", style=discord.ButtonStyle.secondary,
                                            custom_id=f"safety:log:v1:{member_id}:{before_id}"))
         self.member_id, self.before_id = member_id, before_id
 

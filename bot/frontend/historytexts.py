@@ -146,15 +146,17 @@ def _size(n: int) -> str:
 
 
 def _files(n: int) -> str:
-    return f"{n} file{'' if n == 1 else 's'}"
+    return _("{n} file", n=n) if n == 1 else _("{n} files", n=n)
 
 
 def storage(use: StorageUse) -> str:
-    keep = f"{use.retention_days} days" if use.retention_days else "forever (IMAGE_RETENTION_DAYS=0)"
+    keep = (_("{days} days", days=use.retention_days) if use.retention_days
+            else _("forever (IMAGE_RETENTION_DAYS=0)"))
     return "\n".join([
-        "**Storage**",
-        f"Images: {_size(use.image_bytes)} in {_files(use.image_files)} · {use.pruned_images} removed by retention",
-        f"Image prompts: {_size(use.input_bytes)} in {_files(use.input_files)}",
-        f"Database: {_size(use.database_bytes)}",
-        f"Free on that disk: {_size(use.free_bytes)} · images are kept {keep}",
+        _("**Storage**"),
+        _("Images: {size} in {files} · {pruned} removed by retention", size=_size(use.image_bytes),
+          files=_files(use.image_files), pruned=use.pruned_images),
+        _("Image prompts: {size} in {files}", size=_size(use.input_bytes), files=_files(use.input_files)),
+        _("Database: {size}", size=_size(use.database_bytes)),
+        _("Free on that disk: {size} · images are kept {keep}", size=_size(use.free_bytes), keep=keep),
     ])

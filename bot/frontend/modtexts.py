@@ -73,10 +73,10 @@ def ledger_line(entry: LedgerEntry) -> str:
 
 
 def audit_page(page: AuditPage, member_id: int | None) -> str:
-    about = f" for <@{member_id}>" if member_id else ""
-    lines = [f"**Moderator log{about}** · page {page.page + 1}, newest first"]
+    about = _(" for <@{member}>", member=member_id) if member_id else ""
+    lines = [_("**Moderator log{about}** · page {page}, newest first", about=about, page=page.page + 1)]
     if not page.entries:
-        lines.append("Nothing recorded yet." if page.page == 0 else "No older entries.")
+        lines.append(_("Nothing recorded yet.") if page.page == 0 else _("No older entries."))
     for e in page.entries:
         whom = f" <@{e.target_id}>" if e.target_id else ""
         change = f": {escape(e.before or '')} → {escape(e.after or '')}" if e.before or e.after else ""
@@ -90,8 +90,9 @@ def stats_summary(stats: Stats) -> str:
     seconds = sum(d.gpu_seconds for d in stats.days)
     failures = sum(d.failures for d in stats.days)
     blocks = sum(d.blocks for d in stats.days)
-    text = (f"📊 Last {len(stats.days)} day(s), UTC: {jobs} jobs, {seconds:.1f} GPU-seconds, "
-            f"{failures} failed, {blocks} blocked.")
+    text = _("📊 Last {days} day(s), UTC: {jobs} jobs, {seconds:.1f} GPU-seconds, {failures} failed, {blocks} blocked.",
+             days=len(stats.days), jobs=jobs, seconds=seconds, failures=failures, blocks=blocks)
     if stats.top:
-        text += "\nMost credits used: " + ", ".join(f"<@{m.user_id}> {fmt(m.credits)}" for m in stats.top)
+        text += "\n" + _("Most credits used: {members}",
+                         members=", ".join(f"<@{m.user_id}> {fmt(m.credits)}" for m in stats.top))
     return text
