@@ -13,6 +13,8 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta, timezone
 
+from bot.i18n import N_
+
 TENTHS = 10
 PERIODS = ("day", "week", "month")
 UNLIMITED = "unlimited"
@@ -104,6 +106,10 @@ def until(when: float, now: float) -> str:
         span = f"{left // 3600} h {left % 3600 // 60} min"
     else:
         days, hours = left // 86400, left % 86400 // 3600
-        span = f"{days} day{'s' if days != 1 else ''}" + (f" {hours} h" if hours else "")
+        if hours:
+            span = N_("{n} day {hours} h", n=days, hours=hours) if days == 1 else N_("{n} days {hours} h", n=days,
+                                                                                       hours=hours)
+        else:
+            span = N_("{n} day", n=days) if days == 1 else N_("{n} days", n=days)
     stamp = moment.strftime("%H:%M UTC") if left < 86400 else f"{moment:%a} {moment.day} {moment:%b %H:%M} UTC"
-    return f"in {span} ({stamp})"
+    return N_("in {span} ({stamp})", span=span, stamp=stamp)

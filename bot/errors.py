@@ -2,6 +2,8 @@
 (`user_message`), so no service ever formats Discord text."""
 from __future__ import annotations
 
+from bot.i18n import N_, say
+
 
 class BotError(Exception):
     """Base for errors whose message is safe and useful to show the user."""
@@ -52,19 +54,20 @@ class RenderError(Exception):
         self.message = message
 
 
-def user_message(exc: BaseException) -> str:
-    """The one place a failure becomes words for a Discord user."""
+def user_message(exc: BaseException, locale: object = ...) -> str:
+    """The one place a failure becomes words for a Discord user, in `locale`'s language (default: the
+    reply being written, bot/i18n.py; English keeps the message translatable for a later reply)."""
     if isinstance(exc, BotError):
-        return exc.user_message
+        return say(exc.user_message, locale)
     if isinstance(exc, RenderError):
-        return {
-            "oom": "The GPU ran out of memory on this job. Try a smaller size or fewer images.",
-            "crash": "The renderer crashed on this job and was restarted.",
-            "hang": "The renderer stopped making progress on this job and was restarted.",
-            "cancelled": "Cancelled.",
-            "shutdown": "The bot restarted while rendering this job; it will resume.",
-        }.get(exc.kind, f"Rendering failed: {exc.message}")
-    return "Something went wrong on our side; nothing was charged. Please try again."
+        return say({
+            "oom": N_("The GPU ran out of memory on this job. Try a smaller size or fewer images."),
+            "crash": N_("The renderer crashed on this job and was restarted."),
+            "hang": N_("The renderer stopped making progress on this job and was restarted."),
+            "cancelled": N_("Cancelled."),
+            "shutdown": N_("The bot restarted while rendering this job; it will resume."),
+        }.get(exc.kind, N_("Rendering failed: {message}", message=exc.message)), locale)
+    return say(N_("Something went wrong on our side; nothing was charged. Please try again."), locale)
 
 
 class ContentBlocked(BotError):

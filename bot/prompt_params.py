@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from bot.errors import ValidationError
+from bot.i18n import N_
 from bot.models import MAX_SEED
 
 MIN_RATIO, MAX_RATIO = 0.25, 4.0  # 1:4 to 4:1, what the size rule renders (profiles.sizes_for_ratio)
@@ -26,14 +27,15 @@ MIN_CHAOS, MAX_CHAOS = 0, 100
 
 # name -> what it takes, for errors and /help
 PARAMETERS = {
-    "ar": "a ratio W:H between 1:4 and 4:1, e.g. 16:9",
-    "no": "words to keep out of the image, e.g. trees, cars",
-    "seed": f"a whole number from 0 to {MAX_SEED}",
-    "steps": "a whole number of denoising steps",
-    "cfg": "a number: how closely to follow the prompt",
-    "chaos": f"a whole number from {MIN_CHAOS} to {MAX_CHAOS}: how different the images of one grid are",
-    "tile": "no value: a seamless, tileable image",
-    "model": "a model's name",
+    "ar": N_("a ratio W:H between 1:4 and 4:1, e.g. 16:9"),
+    "no": N_("words to keep out of the image, e.g. trees, cars"),
+    "seed": N_("a whole number from 0 to {max}", max=MAX_SEED),
+    "steps": N_("a whole number of denoising steps"),
+    "cfg": N_("a number: how closely to follow the prompt"),
+    "chaos": N_("a whole number from {min} to {max}: how different the images of one grid are", min=MIN_CHAOS,
+                max=MAX_CHAOS),
+    "tile": N_("no value: a seamless, tileable image"),
+    "model": N_("a model's name"),
 }
 ALIASES = {"aspect": "ar", "c": "chaos"}
 _FLAGS = {"tile"}
@@ -100,7 +102,8 @@ def quoted(value: str, limit: int = 40) -> str:
 
 
 def _bad(name: str, value: str, why: str | None = None) -> ValidationError:
-    return ValidationError(f"`--{name} {quoted(value)}` is not valid: --{name} takes {why or PARAMETERS[name]}.")
+    return ValidationError(N_("`--{name} {value}` is not valid: --{name} takes {why}.", name=name, value=quoted(value),
+                              why=why or PARAMETERS[name]))
 
 
 def aspect_ratio(text: str) -> float | None:
@@ -140,7 +143,7 @@ def _number(name: str, value: str, low: float, high: float) -> float:
     except ValueError:
         number = math.nan
     if not (math.isfinite(number) and low <= number <= high) or not re.fullmatch(r"[+-]?(\d+\.?\d*|\.\d+)", value):
-        raise _bad(name, value, f"a number from {low:g} to {high:g} for this model")
+        raise _bad(name, value, N_("a number from {min:g} to {max:g} for this model", min=low, max=high))
     return number
 
 
@@ -165,37 +168,39 @@ def parse(prompt: str, limits: Limits = OPTION_LIMITS) -> ParsedPrompt:
         name = ALIASES.get(raw_name.lower(), raw_name.lower())
         if name not in PARAMETERS:
             known = ", ".join(f"--{p}" for p in PARAMETERS)
-            raise ValidationError(f"Unknown parameter `--{quoted(raw_name)}`. The parameters are {known}.")
+            raise ValidationError(N_("Unknown parameter `--{name}`. The parameters are {known}.",
+                                     name=quoted(raw_name), known=known))
         if name in values:
-            raise ValidationError(f"--{name} is given twice in the prompt: give it once.")
+            raise ValidationError(N_("--{name} is given twice in the prompt: give it once.", name=name))
         if name in _FLAGS:
             if value:
-                raise _bad(name, value, "no value (it is on when written)")
+                raise _bad(name, value, N_("no value (it is on when written)"))
             values[name] = True
         elif not value:
-            raise ValidationError(f"--{name} needs a value: {PARAMETERS[name]}.")
+            raise ValidationError(N_("--{name} needs a value: {what}.", name=name, what=PARAMETERS[name]))
         elif name == "ar":
             values[name] = _aspect(value)
         elif name == "seed":
             values[name] = _whole(name, value, 0, MAX_SEED)
         elif name == "steps":
             values[name] = _whole(name, value, limits.min_steps, limits.max_steps,
-                                  f"a whole number from {limits.min_steps} to {limits.max_steps} for this model")
+                                  N_("a whole number from {min} to {max} for this model", min=limits.min_steps,
+                                     max=limits.max_steps))
         elif name == "cfg":
             values[name] = _number(name, value, limits.min_guidance, limits.max_guidance)
         elif name == "chaos":
             values[name] = _whole(name, value, MIN_CHAOS, MAX_CHAOS)
         elif name == "model":
             if len(value.split()) != 1:
-                raise _bad(name, value, "one model name (no spaces)")
+                raise _bad(name, value, N_("one model name (no spaces)"))
             values[name] = value
         else:  # no
             values[name] = value
         order.append(name)
     drawn = text[:starts[0]].strip()
     if not drawn:
-        raise ValidationError("The prompt has parameters but nothing to draw: describe the image first, "
-                              "then add the parameters (e.g. `a lighthouse --ar 16:9`).")
+        raise ValidationError(N_("The prompt has parameters but nothing to draw: describe the image first, "
+                                 "then add the parameters (e.g. `a lighthouse --ar 16:9`)."))
     return ParsedPrompt(drawn, InlineParams(
         aspect=values.get("ar"), no=values.get("no"), seed=values.get("seed"), steps=values.get("steps"),
         guidance=values.get("cfg"), chaos=values.get("chaos"), tile=bool(values.get("tile", False)),

@@ -18,6 +18,7 @@ from bot.frontend.flows import bot_of, member_is_moderator, send_private
 from bot.frontend.moderation import attach, audit_view, require_moderator, require_whole_bot_rights
 from bot.frontend.modviews import LogPageButton, log_page
 from bot.frontend.texts import escape
+from bot.i18n import N_, _
 from bot.services import stats as stats_service
 from bot.services.moderation import MAX_BAN_HOURS
 
@@ -30,13 +31,15 @@ async def ban(interaction: discord.Interaction, member: discord.User,
     require_moderator(interaction)
     bot = bot_of(interaction)
     if member.bot or member_is_moderator(member, bot.settings):
-        raise NotAllowed("Moderators and bots cannot be banned from the bot.")
+        raise NotAllowed(N_("Moderators and bots cannot be banned from the bot."))
     result = await bot.moderation.ban(interaction.user.id, interaction.guild_id, member.id, reason, hours)  # type: ignore[arg-type]
     jobs = len(result.cancelled_jobs)
-    until = "until unbanned" if result.ban.until is None else f"until {modtexts.stamp(result.ban.until, 'f')}"
+    until = (_("until unbanned") if result.ban.until is None
+             else _("until {when}", when=modtexts.stamp(result.ban.until, 'f')))
     why = f" ({escape(reason)})" if reason else ""
-    cancelled = f" Cancelled and refunded {jobs} queued job(s)." if jobs else ""
-    await send_private(interaction, f"🚫 Banned <@{member.id}> {until}{why}.{cancelled}")
+    cancelled = _(" Cancelled and refunded {jobs} queued job(s).", jobs=jobs) if jobs else ""
+    await send_private(interaction, _("🚫 Banned <@{member}> {until}{why}.{cancelled}", member=member.id, until=until,
+                                      why=why, cancelled=cancelled))
 
 
 @app_commands.command(name="unban", description="Let a banned member use the bot again")
@@ -44,7 +47,8 @@ async def ban(interaction: discord.Interaction, member: discord.User,
 async def unban(interaction: discord.Interaction, member: discord.User) -> None:
     require_moderator(interaction)
     lifted = await bot_of(interaction).moderation.unban(interaction.user.id, interaction.guild_id, member.id)  # type: ignore[arg-type]
-    text = f"Lifted <@{member.id}>'s ban." if lifted else f"<@{member.id}> was not banned."
+    text = (_("Lifted <@{member}>'s ban.", member=member.id) if lifted
+            else _("<@{member}> was not banned.", member=member.id))
     await send_private(interaction, text)
 
 
@@ -53,16 +57,16 @@ async def unban(interaction: discord.Interaction, member: discord.User) -> None:
 async def pause(interaction: discord.Interaction, reason: app_commands.Range[str, 1, 200] | None = None) -> None:
     require_whole_bot_rights(interaction)
     await bot_of(interaction).moderation.pause(interaction.user.id, interaction.guild_id, reason)  # type: ignore[arg-type]
-    await send_private(interaction, "⏸ Queue paused. Running renders finish; new requests are admitted and wait "
-                                    "until you /mod resume.")
+    await send_private(interaction, _("⏸ Queue paused. Running renders finish; new requests are admitted and wait "
+                                      "until you /mod resume."))
 
 
 @app_commands.command(name="resume", description="Release the queue after /mod pause")
 async def resume(interaction: discord.Interaction) -> None:
     require_whole_bot_rights(interaction)
     ended = await bot_of(interaction).moderation.resume(interaction.user.id, interaction.guild_id)  # type: ignore[arg-type]
-    text = (f"▶ Queue resumed (paused since {modtexts.stamp(ended.since)})." if ended
-            else "The queue was not paused.")
+    text = (_("▶ Queue resumed (paused since {since}).", since=modtexts.stamp(ended.since)) if ended
+            else _("The queue was not paused."))
     await send_private(interaction, text)
 
 

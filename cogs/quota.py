@@ -11,6 +11,7 @@ from bot.errors import NotAllowed, ValidationError
 from bot.frontend import modtexts
 from bot.frontend.flows import bot_of, is_moderator, role_ids_of, send_private
 from bot.frontend.moderation import attach, require_moderator
+from bot.i18n import N_, _
 from bot.services.quotas import Member, QuotaService
 
 MAX_CREDITS = 1_000_000
@@ -26,7 +27,7 @@ def member_of(interaction: discord.Interaction, user: discord.abc.User) -> Membe
 def quotas_of(interaction: discord.Interaction) -> QuotaService:
     quotas = bot_of(interaction).quotas
     if not quotas.enabled:
-        raise NotAllowed("Quotas are off on this bot (QUOTA_CREDITS=unlimited): there are no credits to change.")
+        raise NotAllowed(N_("Quotas are off on this bot (QUOTA_CREDITS=unlimited): there are no credits to change."))
     return quotas
 
 
@@ -39,13 +40,13 @@ class Quota(commands.Cog):
     async def quota(self, interaction: discord.Interaction, member: discord.User | None = None) -> None:
         target = member or interaction.user
         if target.id != interaction.user.id and not is_moderator(interaction):
-            raise NotAllowed("Only moderators can look at other members' credits.")
+            raise NotAllowed(N_("Only moderators can look at other members' credits."))
         quotas = bot_of(interaction).quotas
         if not quotas.policy.enabled_for(interaction.guild_id or 0):
-            await send_private(interaction, "Quotas are off on this bot: images cost no credits.")
+            await send_private(interaction, _("Quotas are off on this bot: images cost no credits."))
             return
         status = await quotas.status(member_of(interaction, target))
-        whose = "Your" if target.id == interaction.user.id else f"<@{target.id}>'s"
+        whose = None if target.id == interaction.user.id else target.id
         await send_private(interaction, modtexts.quota_status(status, whose, bot_of(interaction).admission.prices))
 
 
@@ -58,15 +59,16 @@ async def quota_set(interaction: discord.Interaction, member: discord.User,
                     credits: app_commands.Range[float, -1, MAX_CREDITS]) -> None:
     require_moderator(interaction)
     if credits < 0 and credits != -1:
-        raise ValidationError("Credits must be 0 or more, or -1 to go back to the default.")
+        raise ValidationError(N_("Credits must be 0 or more, or -1 to go back to the default."))
     quotas = quotas_of(interaction)
     change = await quotas.set_allowance(interaction.user.id, member_of(interaction, member),
                                         None if credits == -1 else to_tenths(credits))
     per = quotas.policy.period
-    default = " (the default)" if change.after.override is None else ""
-    await send_private(interaction, f"<@{member.id}>'s allowance is now **{fmt(change.after.allowance)}** credits "
-                                    f"per {per}{default}, was {fmt(change.before.allowance)}. "
-                                    f"They have {fmt(change.after.available)} left.")
+    default = _(" (the default)") if change.after.override is None else ""
+    await send_private(interaction, _("<@{member}>'s allowance is now **{allowance}** credits per {per}{default}, "
+                                      "was {before}. They have {left} left.", member=member.id,
+                                      allowance=fmt(change.after.allowance), per=per, default=default,
+                                      before=fmt(change.before.allowance), left=fmt(change.after.available)))
 
 
 @QUOTA.command(name="grant", description="Give a member one-off credits (negative takes credits away)")
@@ -78,16 +80,16 @@ async def quota_grant(interaction: discord.Interaction, member: discord.User,
     require_moderator(interaction)
     amount = to_tenths(credits)
     if amount == 0:
-        raise ValidationError("Grant at least 0.1 credits (or take at least 0.1 away).")
+        raise ValidationError(N_("Grant at least 0.1 credits (or take at least 0.1 away)."))
     change = await quotas_of(interaction).grant(interaction.user.id, member_of(interaction, member), amount, reason)
     applied = change.after.bonus - change.before.bonus
     if applied >= 0:
-        what = f"Gave <@{member.id}> **{fmt(applied)}** credits"
+        what = _("Gave <@{member}> **{credits}** credits", member=member.id, credits=fmt(applied))
     else:
-        what = f"Took **{fmt(-applied)}** credits from <@{member.id}>"
+        what = _("Took **{credits}** credits from <@{member}>", credits=fmt(-applied), member=member.id)
         if applied != amount:
-            what += f" (all they had left, of {fmt(-amount)} asked)"
-    await send_private(interaction, f"{what}. They have {fmt(change.after.available)} left.")
+            what += _(" (all they had left, of {asked} asked)", asked=fmt(-amount))
+    await send_private(interaction, _("{what}. They have {left} left.", what=what, left=fmt(change.after.available)))
 
 
 @QUOTA.command(name="reset", description="Set a member's usage this period back to zero")
@@ -96,8 +98,9 @@ async def quota_reset(interaction: discord.Interaction, member: discord.User) ->
     require_moderator(interaction)
     quotas = quotas_of(interaction)
     change = await quotas.reset(interaction.user.id, member_of(interaction, member))
-    await send_private(interaction, f"Reset <@{member.id}>'s usage this {quotas.policy.period} "
-                                    f"(was {fmt(change.before.used)}). They have {fmt(change.after.available)} left.")
+    await send_private(interaction, _("Reset <@{member}>'s usage this {period} (was {used}). They have {left} left.",
+                                      member=member.id, period=quotas.policy.period, used=fmt(change.before.used),
+                                      left=fmt(change.after.available)))
 
 
 async def setup(bot: commands.Bot) -> None:

@@ -14,6 +14,7 @@ from bot.frontend.flows import bot_of, reply_error
 from bot.frontend.moderation import attach, audit_view, require_moderator
 from bot.frontend.safety import describe_block
 from bot.frontend.texts import escape, fit
+from bot.i18n import _
 from bot.services.safety import LOG_PAGE
 
 safety = app_commands.Group(name="safety", description="Content safety: blocks, terms and channel policy")
@@ -27,10 +28,11 @@ def _guild_id(interaction: discord.Interaction) -> int:
 async def _log_page(interaction: discord.Interaction, member_id: int | None, before_id: int | None):
     records = await bot_of(interaction).safety.blocks(_guild_id(interaction), member_id, before_id, LOG_PAGE + 1)
     more, records = len(records) > LOG_PAGE, records[:LOG_PAGE]
-    who = f" for <@{member_id}>" if member_id else ""
+    who = _(" for <@{member}>", member=member_id) if member_id else ""
     if not records:
-        return (f"No content-safety blocks{who}{' before these' if before_id else ''}.", None)
-    lines = [f"**Recent content-safety blocks{who}** (newest first)"]
+        return (_("No content-safety blocks{who}{before}.", who=who, before=_(" before these") if before_id else ""),
+                None)
+    lines = [_("**Recent content-safety blocks{who}** (newest first)", who=who)]
     lines += [f"`#{r.id}` {describe_block(r)}" for r in records]
     view = None
     if more:
@@ -42,7 +44,7 @@ async def _log_page(interaction: discord.Interaction, member_id: int | None, bef
 class OlderBlocksButton(discord.ui.DynamicItem[discord.ui.Button],
                         template=r"safety:log:v1:(?P<member>\d+):(?P<before>\d+)"):
     def __init__(self, member_id: int, before_id: int):
-        super().__init__(discord.ui.Button(label="Older", emoji="◀", style=discord.ButtonStyle.secondary,
+        super().__init__(discord.ui.Button(label=_("Older"), emoji="◀", style=discord.ButtonStyle.secondary,
                                            custom_id=f"safety:log:v1:{member_id}:{before_id}"))
         self.member_id, self.before_id = member_id, before_id
 
@@ -77,8 +79,9 @@ async def log_command(interaction: discord.Interaction, member: discord.User | N
 @app_commands.describe(channel="Blocks and reports are posted here (flagged images only if it is age-restricted)")
 async def logchannel_command(interaction: discord.Interaction, channel: discord.TextChannel) -> None:
     await bot_of(interaction).safety.set_log_channel(_guild_id(interaction), channel.id, interaction.user.id)
-    images = "with the flagged images" if channel.is_nsfw() else "as text only (it is not age-restricted)"
-    await _say(interaction, f"New blocks and reports will be announced in {channel.mention}, {images}.")
+    images = _("with the flagged images") if channel.is_nsfw() else _("as text only (it is not age-restricted)")
+    await _say(interaction, _("New blocks and reports will be announced in {channel}, {images}.",
+                              channel=channel.mention, images=images))
 
 
 @safety.command(name="block", description="Refuse prompts with this word or phrase, everywhere in this server")
@@ -100,12 +103,12 @@ async def terms_command(interaction: discord.Interaction) -> None:
     entries = await bot_of(interaction).safety.terms(_guild_id(interaction))
     await audit_view(interaction, "view safety terms")
     if not entries:
-        return await _say(interaction, "This server has no terms of its own: only the built-in lists apply.")
+        return await _say(interaction, _("This server has no terms of its own: only the built-in lists apply."))
     lines = []
-    for kind, title in (("block", "Blocked"), ("allow", "Allowed")):
+    for kind, title in (("block", _("Blocked")), ("allow", _("Allowed"))):
         listed = [f"“{escape(e.display)}” (<@{e.added_by}>)" for e in entries if e.kind == kind]
         if listed:
-            lines.append(f"**{title}:** " + ", ".join(listed))
+            lines.append(_("**{title}:** {terms}", title=title, terms=", ".join(listed)))
     await _say(interaction, fit("\n".join(lines)))
 
 
@@ -113,7 +116,7 @@ async def terms_command(interaction: discord.Interaction) -> None:
 @app_commands.describe(value="0.01-1.0; lower withholds more (default 0.5)")
 async def threshold_command(interaction: discord.Interaction, value: app_commands.Range[float, 0.01, 1.0]) -> None:
     await bot_of(interaction).safety.set_threshold(_guild_id(interaction), value, interaction.user.id)
-    await _say(interaction, f"Images scoring {value:g} or more are now withheld outside NSFW channels.")
+    await _say(interaction, _("Images scoring {value:g} or more are now withheld outside NSFW channels.", value=value))
 
 
 @safety.command(name="nsfw", description="Allow sexual content and gore in age-restricted channels")
@@ -121,9 +124,9 @@ async def threshold_command(interaction: discord.Interaction, value: app_command
                                "involving minors, hate or abuse)")
 async def nsfw_command(interaction: discord.Interaction, enabled: bool) -> None:
     await bot_of(interaction).safety.set_nsfw(_guild_id(interaction), enabled, interaction.user.id)
-    text = ("NSFW results are now allowed in age-restricted channels (sexual content involving minors, hate and "
-            "abuse stay refused everywhere)." if enabled else
-            "NSFW results are now refused everywhere in this server, age-restricted channels included.")
+    text = (_("NSFW results are now allowed in age-restricted channels (sexual content involving minors, hate and "
+              "abuse stay refused everywhere).") if enabled else
+            _("NSFW results are now refused everywhere in this server, age-restricted channels included."))
     await _say(interaction, text)
 
 

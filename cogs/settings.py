@@ -9,6 +9,7 @@ from bot.errors import ValidationError
 from bot.frontend import historytexts
 from bot.frontend.flows import bot_of
 from bot.frontend.texts import escape
+from bot.i18n import N_, _
 from bot.models import GenerationRequest
 from bot.services.settings_store import MAX_PRESET_NAME, VARIATIONS, Defaults
 from cogs.imagine import ASPECT_CHOICES
@@ -30,9 +31,9 @@ class Settings(commands.Cog):
     async def show(self, interaction: discord.Interaction) -> None:
         store = bot_of(interaction).member_settings
         presets = await store.preset_names(interaction.user.id)
-        names = ", ".join(f"“{escape(historytexts.short(n, 50))}”" for n in presets) or "none"
+        names = ", ".join(f"“{escape(historytexts.short(n, 50))}”" for n in presets) or _("none")
         await _reply(interaction, f"{historytexts.defaults(await store.defaults(interaction.user.id))}\n"
-                                  f"**Presets:** {names}")
+                                  + _("**Presets:** {names}", names=names))
 
     @settings.command(name="set", description="Defaults for the /imagine options you leave empty")
     @app_commands.describe(aspect="Image shape", steps="Denoising steps", guidance="CFG scale",
@@ -50,25 +51,25 @@ class Settings(commands.Cog):
                            negative=negative, count=count,
                            variation=VARIATIONS[variation.value] if variation else None)
         if changes.empty:
-            raise ValidationError("Choose at least one option to set (or /settings reset).")
+            raise ValidationError(N_("Choose at least one option to set (or /settings reset)."))
         # The same limits and words as /imagine (the model's step and guidance ranges, prompt length).
         bot.admission.validate(GenerationRequest(
             prompt="-", negative_prompt=changes.negative or "", aspect=changes.aspect or "1:1",
             count=changes.count or 1, steps=changes.steps, guidance=changes.guidance, seed=0))
         values = await bot.member_settings.update(interaction.user.id, changes)
-        await _reply(interaction, f"Saved. {historytexts.defaults(values)}")
+        await _reply(interaction, _("Saved. {defaults}", defaults=historytexts.defaults(values)))
 
     @settings.command(name="save", description="Store your current defaults as a named preset")
     @app_commands.describe(name="The preset's name (for /imagine preset:)")
     async def save(self, interaction: discord.Interaction, name: app_commands.Range[str, 1, MAX_PRESET_NAME]) -> None:
         values = await bot_of(interaction).member_settings.save_preset(interaction.user.id, name)
-        title = f"Preset “{escape(historytexts.short(' '.join(name.split()), 50))}”"
-        await _reply(interaction, f"{historytexts.defaults(values, title)}\nUse it with `/imagine preset:`.")
+        title = _("Preset “{name}”", name=escape(historytexts.short(' '.join(name.split()), 50)))
+        await _reply(interaction, f"{historytexts.defaults(values, title)}\n" + _("Use it with `/imagine preset:`."))
 
     @settings.command(name="reset", description="Forget your defaults (presets stay)")
     async def reset(self, interaction: discord.Interaction) -> None:
         await bot_of(interaction).member_settings.reset(interaction.user.id)
-        await _reply(interaction, "Your defaults are reset: every option uses the model's default again.")
+        await _reply(interaction, _("Your defaults are reset: every option uses the model's default again."))
 
 
 async def setup(bot: commands.Bot) -> None:

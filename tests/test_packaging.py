@@ -46,12 +46,15 @@ def test_the_wheel_holds_every_module_and_migration_and_no_tests(tmp_path):
 
     expected = {name for name in files if name.startswith(tuple(f"{p}/" for p in PRODUCT))
                 and (name.endswith((".py", ".sql", ".npz")) or name.startswith(("bot/safety/training/",
-                                                                                 "bot/web/static/")))}
+                                                                                 "bot/web/static/",
+                                                                                 "bot/locale/")))}
     assert {name for name in expected if name.startswith("migrations/") and name.endswith(".sql")}
     # SAFETY_PROMPT_CLASSIFIER=builtin loads these weights from the installed package.
     assert "bot/safety/prompt_classifier.npz" in names
     # The web front end's vendored scripts and stylesheet are served from the installed package.
     assert {"bot/web/static/htmx-2.0.8.min.js", "bot/web/static/style.css"} <= names
+    # The message catalogues are read from the installed package (bot/i18n.py).
+    assert {"bot/locale/fr/LC_MESSAGES/pixelforge.po", "bot/locale/de/LC_MESSAGES/pixelforge.po"} <= names
     assert sorted(expected - names) == [], "source files missing from the wheel"
     assert sorted(names - expected) == [], "files in the wheel that the source tree does not have"
 

@@ -17,6 +17,7 @@ from bot.frontend.flows import guard, reply_error
 from bot.frontend.moderation import MOD
 from bot.frontend.presenter import DiscordPresenter
 from bot.frontend.safety import DiscordSafetyFront
+from bot.frontend.translator import CatalogueTranslator
 from bot.models import INTERACTION_TOKEN_LIFETIME
 from bot.wiring import Services
 
@@ -84,6 +85,7 @@ class PixelBot(commands.Bot):
             await self.load_extension(extension)
         if MOD.commands:  # cogs attached their /mod subcommands while loading
             self.tree.add_command(MOD, override=True)
+        await self.tree.set_translator(CatalogueTranslator())  # names and descriptions in fr, de (bot/locale)
         await self.sync_commands_if_changed()
         await self.core.start()
         if self.web is not None:
@@ -179,7 +181,10 @@ class PixelBot(commands.Bot):
         guild = discord.Object(self.settings.discord_guild_id) if self.settings.discord_guild_id else None
         if guild is not None:
             self.tree.copy_global_to(guild=guild)
-        payload = [command.to_dict(self.tree) for command in self.tree.get_commands(guild=guild)]
+        # With the translations: a changed catalogue syncs again.
+        translator = self.tree.translator
+        payload = [await command.get_translated_payload(self.tree, translator) if translator
+                   else command.to_dict(self.tree) for command in self.tree.get_commands(guild=guild)]
         digest = hashlib.sha256(json.dumps(payload, sort_keys=True).encode()).hexdigest()
         key = f"commands:{self.application_id}:{guild.id if guild else 'global'}"
         if await self.store.get_state(key) == digest:

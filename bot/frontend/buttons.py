@@ -9,6 +9,7 @@ import re
 import discord
 
 from bot.frontend.flows import authorized_job, bot_of, guard, reply_error, start_job, with_notices
+from bot.i18n import _
 from bot.models import Job, RerollRequest, UpscaleRequest, VariationRequest
 from bot.services.authz import JobAction
 from bot.services.settings_store import VARIATIONS
@@ -68,7 +69,8 @@ class VaryButton(_Guarded, discord.ui.DynamicItem[discord.ui.Button],
 
     def __init__(self, job_id: int, index: int, mode: str):
         super().__init__(discord.ui.Button(
-            label=f"Vary ({mode.title()})", emoji="🪄", style=discord.ButtonStyle.secondary, row=1,
+            label={"subtle": _("Vary (Subtle)"), "strong": _("Vary (Strong)")}.get(mode, f"Vary ({mode.title()})"),
+            emoji="🪄", style=discord.ButtonStyle.secondary, row=1,
             custom_id=f"img:vary:v1:{job_id}:{index}:{mode}",
         ))
         self.job_id, self.index, self.mode = job_id, index, mode
@@ -106,7 +108,7 @@ class RerollButton(_Guarded, _ByJobId, discord.ui.DynamicItem[discord.ui.Button]
                    template=r"img:reroll:v1:(?P<job>\d+)"):
     def __init__(self, job_id: int):
         super().__init__(discord.ui.Button(
-            label="Re-roll", emoji="🔄", style=discord.ButtonStyle.primary, row=2,
+            label=_("Re-roll"), emoji="🔄", style=discord.ButtonStyle.primary, row=2,
             custom_id=f"img:reroll:v1:{job_id}",
         ))
         self.job_id = job_id
@@ -120,7 +122,7 @@ class DeleteButton(_Guarded, _ByJobId, discord.ui.DynamicItem[discord.ui.Button]
                    template=r"img:delete:v1:(?P<job>\d+)"):
     def __init__(self, job_id: int):
         super().__init__(discord.ui.Button(
-            label="Delete", emoji="🗑", style=discord.ButtonStyle.danger, row=2,
+            label=_("Delete"), emoji="🗑", style=discord.ButtonStyle.danger, row=2,
             custom_id=f"img:delete:v1:{job_id}",
         ))
         self.job_id = job_id
@@ -137,9 +139,9 @@ class DeleteButton(_Guarded, _ByJobId, discord.ui.DynamicItem[discord.ui.Button]
 
 class CancelButton(_Guarded, _ByJobId, discord.ui.DynamicItem[discord.ui.Button],
                    template=r"job:cancel:v1:(?P<job>\d+)"):
-    def __init__(self, job_id: int, label: str = "Cancel"):
+    def __init__(self, job_id: int, label: str | None = None):
         super().__init__(discord.ui.Button(
-            label=label[:80], emoji="✖", style=discord.ButtonStyle.secondary,
+            label=(label or _("Cancel"))[:80], emoji="✖", style=discord.ButtonStyle.secondary,
             custom_id=f"job:cancel:v1:{job_id}",
         ))
         self.job_id = job_id
@@ -150,7 +152,8 @@ class CancelButton(_Guarded, _ByJobId, discord.ui.DynamicItem[discord.ui.Button]
         cancelled = await bot_of(interaction).jobs.cancel(job)
         if cancelled:
             await bot_of(interaction).moderation.job_cancelled(job, interaction.user.id)  # audited if a moderator's
-        text = f"Cancelled job #{job.id}." if cancelled else f"Job #{job.id} had already finished."
+        text = (_("Cancelled job #{job}.", job=job.id) if cancelled
+                else _("Job #{job} had already finished.", job=job.id))
         await interaction.followup.send(await with_notices(interaction, text), ephemeral=True)
 
 
@@ -160,7 +163,7 @@ class InfoButton(_Guarded, _ByJobId, discord.ui.DynamicItem[discord.ui.Button],
 
     def __init__(self, job_id: int):
         super().__init__(discord.ui.Button(
-            label="Info", emoji="ℹ️", style=discord.ButtonStyle.secondary, row=2,
+            label=_("Info"), emoji="ℹ️", style=discord.ButtonStyle.secondary, row=2,
             custom_id=f"img:info:v1:{job_id}",
         ))
         self.job_id = job_id
@@ -184,7 +187,7 @@ class ReportButton(_Guarded, _ByJobId, discord.ui.DynamicItem[discord.ui.Button]
 
     def __init__(self, job_id: int):
         super().__init__(discord.ui.Button(
-            label="Report", emoji="🚩", style=discord.ButtonStyle.secondary, row=2,
+            label=_("Report"), emoji="🚩", style=discord.ButtonStyle.secondary, row=2,
             custom_id=f"img:report:v1:{job_id}",
         ))
         self.job_id = job_id
@@ -192,8 +195,8 @@ class ReportButton(_Guarded, _ByJobId, discord.ui.DynamicItem[discord.ui.Button]
     async def clicked(self, interaction: discord.Interaction) -> None:
         job = await authorized_job(interaction, self.job_id, JobAction.REPORT)
         new = await bot_of(interaction).safety.report(job, interaction.user.id)
-        text = ("🚩 Thanks: the moderators were told about this image." if new
-                else "You already reported this image; the moderators have it.")
+        text = (_("🚩 Thanks: the moderators were told about this image.") if new
+                else _("You already reported this image; the moderators have it."))
         await interaction.response.send_message(text, ephemeral=True)
 
 

@@ -13,6 +13,7 @@ from discord import app_commands
 from bot.errors import Banned, BotError, NotAllowed, user_message
 from bot.frontend import texts
 from bot.frontend.context import bot_of
+from bot.i18n import N_, say, set_language, speaking
 from bot.models import Job, Requester, WorkRequest
 from bot.services.authz import DMS_OFF, Actor, JobAction
 
@@ -92,6 +93,7 @@ async def guard(interaction: discord.Interaction) -> bool:
     every button): DMs are refused unless ALLOW_DMS is on; a banned member is refused with the
     reason and when the ban ends, and nothing else happens. Moderators pass, so a ban can always be lifted."""
     bot = bot_of(interaction)
+    set_language(interaction.locale)  # this interaction's replies, ephemeral: the member's language
     if interaction.guild_id is None and not bot.settings.allow_dms:
         if interaction.type is not discord.InteractionType.autocomplete:
             await reply_error(interaction, NotAllowed(DMS_OFF))
@@ -104,7 +106,8 @@ async def guard(interaction: discord.Interaction) -> bool:
         return False  # an autocomplete can only answer choices: the command itself says why
     why = f": {ban.reason}" if ban.reason else ""
     await reply_error(interaction, Banned(
-        f"A moderator banned you from the image bot here{why}. The ban {ban.describe(time.time())}."))
+        N_("A moderator banned you from the image bot here{why}. The ban {ends}.", why=why,
+           ends=ban.describe(time.time()))))
     return False
 
 
@@ -144,11 +147,12 @@ async def reply_error(interaction: discord.Interaction, exc: BaseException) -> N
     if isinstance(exc, app_commands.CommandInvokeError):
         exc = exc.original
     if isinstance(exc, BotError):
-        text = await with_notices(interaction, user_message(exc))
+        text = await with_notices(interaction, user_message(exc, interaction.locale))
     else:
         reference = secrets.token_hex(3)
         log.error("interaction %s failed [ref %s]", interaction.id, reference, exc_info=exc)
-        text = f"{user_message(exc)} (reference `{reference}`)"
+        text = say(N_("{message} (reference `{reference}`)", message=user_message(exc), reference=reference),
+                   interaction.locale)
     try:
         if interaction.response.is_done():
             await interaction.followup.send(text, ephemeral=True)
@@ -176,9 +180,12 @@ async def start_job(interaction: discord.Interaction, request: WorkRequest) -> J
         missing = missing_delivery_permissions(interaction)
         if missing:
             names = ", ".join(name.replace("_", " ").title() for name in missing)
-            bot.presenter.add_note(job.id, f"⚠️ I am missing {names} in this channel: if this job waits "
-                                           "longer than 15 minutes I cannot deliver it. Ask an admin to grant them.")
-        return await bot.presenter.first_reply(interaction, job, position, eta, extra=texts.price(job))
+            bot.presenter.add_note(job.id, N_("⚠️ I am missing {names} in this channel: if this job waits "
+                                              "longer than 15 minutes I cannot deliver it. Ask an admin to grant "
+                                              "them.", names=names))
+        with speaking(interaction.guild_locale if interaction.guild_id else None):  # the price rides on a public reply
+            price = texts.price(job)
+        return await bot.presenter.first_reply(interaction, job, position, eta, extra=price)
 
     try:
         job = await bot.jobs.submit(requester_from(interaction), request, acknowledge)

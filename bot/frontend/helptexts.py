@@ -4,6 +4,7 @@ drift from what is accepted."""
 from __future__ import annotations
 
 from bot.frontend.texts import fit
+from bot.i18n import _
 from bot.models import MAX_SEED
 from bot.prompt_params import MAX_CHAOS, MIN_CHAOS, Limits
 
@@ -12,40 +13,41 @@ TOPICS = {"commands": "Commands and buttons", "parameters": "Parameters inside t
 
 def commands() -> str:
     return fit("\n".join([
-        "**Pixelforge** — images from a text prompt, rendered on this community's own GPU.",
-        "`/imagine prompt` — queue a render (options: negative, aspect, count 1–4, seed, steps, guidance, "
-        "image, strength, preset). Parameters may follow the prompt: see `/help topic:parameters`.",
-        "`/queue` · `/history` · `/show job:` · `/settings` · `/quota` — your jobs, past images, defaults "
-        "and credits. Moderators: `/mod …`.",
+        _("**Pixelforge** — images from a text prompt, rendered on this community's own GPU."),
+        _("`/imagine prompt` — queue a render (options: negative, aspect, count 1–4, seed, steps, guidance, "
+          "image, strength, preset). Parameters may follow the prompt: see `/help topic:parameters`."),
+        _("`/queue` · `/history` · `/show job:` · `/settings` · `/quota` — your jobs, past images, defaults "
+          "and credits. Moderators: `/mod …`."),
         "",
-        "**Buttons under a result**",
-        "**U1…U4** — that image at twice the size. **V1…V4** (on a grid) — a variation at your "
-        "`/settings variation` strength.",
-        "**🪄 Vary (Subtle)** / **🪄 Vary (Strong)** (under a single image or an upscale) — a variation at "
-        "0.35 or 0.75, whatever your settings say.",
-        "**🔄 Re-roll** — the same parameters, a new seed. **ℹ️ Info** — every parameter, the lineage. "
-        "**🗑 Delete** — yours (or a moderator's). **🚩 Report** — tell the moderators.",
-        "Every image carries alt text for screen readers: “AI-generated image: <prompt>”.",
+        _("**Buttons under a result**"),
+        _("**U1…U4** — that image at twice the size. **V1…V4** (on a grid) — a variation at your "
+          "`/settings variation` strength."),
+        _("**🪄 Vary (Subtle)** / **🪄 Vary (Strong)** (under a single image or an upscale) — a variation at "
+          "0.35 or 0.75, whatever your settings say."),
+        _("**🔄 Re-roll** — the same parameters, a new seed. **ℹ️ Info** — every parameter, the lineage. "
+          "**🗑 Delete** — yours (or a moderator's). **🚩 Report** — tell the moderators."),
+        _("Every image carries alt text for screen readers: “AI-generated image: <prompt>”."),
     ]))
 
 
 def parameters(limits: Limits, model: str) -> str:
     """The parameter table with the loaded model's limits."""
     rows = [
-        ("--ar W:H", "aspect ratio, 1:4 to 4:1 (e.g. 16:9, 4:3, 21:9); not with an image prompt"),
-        ("--no words", "kept out of the image: added to the negative prompt (e.g. `--no trees, cars`)"),
-        ("--seed N", f"0 to {MAX_SEED}; image n of a grid uses seed + n"),
-        ("--steps N", f"{limits.min_steps} to {limits.max_steps} on this model"),
-        ("--cfg N", f"guidance, {limits.min_guidance:g} to {limits.max_guidance:g} on this model"),
-        ("--chaos N", f"{MIN_CHAOS} to {MAX_CHAOS}: how different a grid's images are. Without it (= 100) "
-                      "each image has its own seed; 0 makes close takes on one composition (text prompts only)"),
-        ("--tile", "a seamless image that tiles side by side and top to bottom"),
-        ("--model NAME", f"the model to use: `{model}` (the only one here)"),
+        ("--ar W:H", _("aspect ratio, 1:4 to 4:1 (e.g. 16:9, 4:3, 21:9); not with an image prompt")),
+        ("--no words", _("kept out of the image: added to the negative prompt (e.g. `--no trees, cars`)")),
+        ("--seed N", _("0 to {max}; image n of a grid uses seed + n", max=MAX_SEED)),
+        ("--steps N", _("{min} to {max} on this model", min=limits.min_steps, max=limits.max_steps)),
+        ("--cfg N", _("guidance, {min:g} to {max:g} on this model", min=limits.min_guidance, max=limits.max_guidance)),
+        ("--chaos N", _("{min} to {max}: how different a grid's images are. Without it (= 100) "
+                        "each image has its own seed; 0 makes close takes on one composition (text prompts only)",
+                        min=MIN_CHAOS, max=MAX_CHAOS)),
+        ("--tile", _("a seamless image that tiles side by side and top to bottom")),
+        ("--model NAME", _("the model to use: `{model}` (the only one here)", model=model)),
     ]
-    lines = ["**Parameters inside the prompt** — at the end, Midjourney style: "
-             "`a lighthouse at dusk --ar 16:9 --no boats --chaos 40`", ""]
+    lines = [_("**Parameters inside the prompt** — at the end, Midjourney style: "
+               "`a lighthouse at dusk --ar 16:9 --no boats --chaos 40`"), ""]
     lines += [f"`{name}` — {what}" for name, what in rows]
-    lines += ["", "`--aspect` is `--ar`, `--c` is `--chaos`; `—` (a long dash) works like `--`. A parameter "
-              "counts like the option of the same meaning: one given both ways must agree, and an unknown "
-              "or out-of-range one is refused, naming it and its limit. Nothing is charged for a refusal."]
+    lines += ["", _("`--aspect` is `--ar`, `--c` is `--chaos`; `—` (a long dash) works like `--`. A parameter "
+                    "counts like the option of the same meaning: one given both ways must agree, and an unknown "
+                    "or out-of-range one is refused, naming it and its limit. Nothing is charged for a refusal.")]
     return fit("\n".join(lines))

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from bot.credits import fmt
 from bot.frontend.texts import _escape, fit
+from bot.i18n import _
 from bot.models import Job, JobKind, JobTask
 from bot.services.history import HistoryEntry, HistoryPage, JobDetails
 from bot.services.retention import StorageUse
@@ -27,11 +28,12 @@ def history_line(entry: HistoryEntry) -> str:
 
 
 def history_page(page: HistoryPage, own: bool) -> str:
-    whose = "Your jobs" if own else f"Jobs of <@{page.view.member_id}>"  # a mention never pings here
-    search = f" matching “{_escape(page.view.search)}”" if page.view.search else ""
+    whose = _("Your jobs") if own else _("Jobs of <@{member}>", member=page.view.member_id)  # never pings
+    search = _(" matching “{search}”", search=_escape(page.view.search)) if page.view.search else ""
     if not page.entries:
-        return f"{whose}{search}: none here." if not search else f"No jobs{search}."
-    head = f"**{whose}{search}** (newest first)"
+        return (_("{whose}{search}: none here.", whose=whose, search=search) if not search
+                else _("No jobs{search}.", search=search))
+    head = _("**{whose}{search}** (newest first)", whose=whose, search=search)
     return fit("\n".join([head, *(history_line(e) for e in page.entries)]))
 
 
@@ -62,69 +64,77 @@ def lineage(details: JobDetails) -> str:
 
 def info(details: JobDetails, image_prompt: str | None = None) -> str:
     job, p = details.job, details.job.params
-    lines = [f"ℹ️ **Job #{job.id}** · {job.kind.value} · {job.status.value} · by <@{job.user_id}>",
-             f"**Prompt:** {_escape(p.prompt)}"]
+    lines = [_("ℹ️ **Job #{job}** · {kind} · {status} · by <@{user}>", job=job.id, kind=job.kind.value,
+               status=job.status.value, user=job.user_id),
+             _("**Prompt:** {prompt}", prompt=_escape(p.prompt))]
     if p.negative_prompt:
-        lines.append(f"**Negative:** {_escape(p.negative_prompt)}")
+        lines.append(_("**Negative:** {negative}", negative=_escape(p.negative_prompt)))
     if p.safety_negative:  # what content safety added for the channel, apart from the member's words
-        lines.append(f"**Safety negative (added by the bot):** {_escape(p.safety_negative)}")
+        lines.append(_("**Safety negative (added by the bot):** {negative}", negative=_escape(p.safety_negative)))
     seeds = ", ".join(str(p.image_seed(i)) for i in range(p.count))
-    lines.append(f"**Seed:** {p.seed}" + (f" (images: {seeds})" if p.count > 1 else ""))
-    lines.append(f"**Size:** {p.width}×{p.height} ({p.aspect}) · **Images:** {p.count} · **Steps:** {p.steps} · "
-                 f"**CFG:** {p.guidance:g}")
-    task = {JobTask.TXT2IMG: "text to image", JobTask.IMG2IMG: "image to image",
-            JobTask.UPSCALE: "upscale (enlarge, then image to image)",
-            JobTask.INPAINT: "outpaint (inpainting the new area)"}[p.task]
-    extra = f" · **Strength:** {p.strength:g}" if p.strength is not None else ""
+    lines.append(_("**Seed:** {seed}", seed=p.seed) + (_(" (images: {seeds})", seeds=seeds) if p.count > 1 else ""))
+    lines.append(_("**Size:** {width}×{height} ({aspect}) · **Images:** {count} · **Steps:** {steps} · "
+                   "**CFG:** {guidance:g}", width=p.width, height=p.height, aspect=p.aspect, count=p.count,
+                   steps=p.steps, guidance=p.guidance))
+    task = {JobTask.TXT2IMG: _("text to image"), JobTask.IMG2IMG: _("image to image"),
+            JobTask.UPSCALE: _("upscale (enlarge, then image to image)"),
+            JobTask.INPAINT: _("outpaint (inpainting the new area)")}[p.task]
+    extra = _(" · **Strength:** {strength:g}", strength=p.strength) if p.strength is not None else ""
     if p.upscale_factor:
-        extra += f" · **Upscale:** {p.upscale_factor:g}×"
+        extra += _(" · **Upscale:** {factor:g}×", factor=p.upscale_factor)
     if p.edit:
         from bot.renderer.outpaint_geometry import describe
 
         region = p.edit.startswith("region:")
-        task = "vary region (inpainting the region)" if region else task
-        extra += f" · **{'Region' if region else 'Outpaint'}:** {describe(p.edit)}"
-    lines.append(f"**Task:** {task}{extra}")
+        task = _("vary region (inpainting the region)") if region else task
+        extra += (_(" · **Region:** {edit}", edit=describe(p.edit)) if region
+                  else _(" · **Outpaint:** {edit}", edit=describe(p.edit)))
+    lines.append(_("**Task:** {task}{extra}", task=task, extra=extra))
     if p.inline:  # the parameters written in the prompt (--ar, --chaos, --tile, …), as parsed
-        lines.append(f"**Prompt parameters:** {_escape(p.inline)}")
-    lines.append(f"**Model:** {_escape(p.model)}" + (f" · **Sampler:** {p.scheduler}" if p.scheduler else ""))
+        lines.append(_("**Prompt parameters:** {inline}", inline=_escape(p.inline)))
+    lines.append(_("**Model:** {model}", model=_escape(p.model))
+                 + (_(" · **Sampler:** {sampler}", sampler=p.scheduler) if p.scheduler else ""))
     if image_prompt:
-        lines.append(f"**Image prompt:** {image_prompt}")
+        lines.append(_("**Image prompt:** {source}", source=image_prompt))
     # The price fixed at submit (bot/prices.py); without quotas nothing was charged.
-    charged = f"{fmt(job.charged)} credits charged" if job.charged else f"{fmt(job.cost)} credits (not charged)"
-    lines.append(f"**Price:** {charged}")
-    lines.append(f"**Lineage:** {lineage(details)}")
-    when = f"asked <t:{int(job.created_at)}:f>"
+    charged = (_("{credits} credits charged", credits=fmt(job.charged)) if job.charged
+               else _("{credits} credits (not charged)", credits=fmt(job.cost)))
+    lines.append(_("**Price:** {charged}", charged=charged))
+    lines.append(_("**Lineage:** {lineage}", lineage=lineage(details)))
+    when = _("asked <t:{at}:f>", at=int(job.created_at))
     if details.render_seconds is not None:
-        when += f" · rendered in {details.render_seconds:.1f} s"
-    lines.append(f"**Time:** {when}")
+        when += _(" · rendered in {seconds:.1f} s", seconds=details.render_seconds)
+    lines.append(_("**Time:** {when}", when=when))
     return fit("\n".join(lines))
 
 
 def shown(job: Job, viewer_id: int, total: int, kept: int) -> str:
     p = job.params
-    missing = f" · {total - kept} of {total} images not shown" if kept < total else ""
-    who = "" if job.user_id == viewer_id else f" (shown by <@{viewer_id}>)"
-    return fit(f"**{_escape(short(p.prompt, 1500))}** — job #{job.id} by <@{job.user_id}>{who}\n"
-               f"seed {p.seed} · {p.width}×{p.height} · {p.steps} steps · CFG {p.guidance:g}{missing}")
+    missing = _(" · {hidden} of {total} images not shown", hidden=total - kept, total=total) if kept < total else ""
+    who = "" if job.user_id == viewer_id else _(" (shown by <@{viewer}>)", viewer=viewer_id)
+    return fit(f"**{_escape(short(p.prompt, 1500))}** — "
+               + _("job #{job} by <@{user}>{who}", job=job.id, user=job.user_id, who=who) + "\n"
+               + _("seed {seed} · {width}×{height} · {steps} steps · CFG {guidance:g}", seed=p.seed, width=p.width,
+                   height=p.height, steps=p.steps, guidance=p.guidance) + missing)
 
 
-def defaults(values: Defaults, title: str = "Your /imagine defaults") -> str:
+def defaults(values: Defaults, title: str | None = None) -> str:
+    title = title or _("Your /imagine defaults")
     if values.empty:
-        return f"**{title}:** none — every option uses the model's default."
+        return _("**{title}:** none — every option uses the model's default.", title=title)
     rows = []
     if values.aspect:
-        rows.append(f"aspect {values.aspect}")
+        rows.append(_("aspect {aspect}", aspect=values.aspect))
     if values.steps is not None:
-        rows.append(f"steps {values.steps}")
+        rows.append(_("steps {steps}", steps=values.steps))
     if values.guidance is not None:
-        rows.append(f"guidance {values.guidance:g}")
+        rows.append(_("guidance {guidance:g}", guidance=values.guidance))
     if values.count is not None:
-        rows.append(f"count {values.count}")
+        rows.append(_("count {count}", count=values.count))
     if values.variation is not None:
-        rows.append(f"variation {variation_name(values.variation)} ({values.variation:g})")
+        rows.append(_("variation {name} ({value:g})", name=variation_name(values.variation), value=values.variation))
     if values.negative:
-        rows.append(f"negative “{_escape(short(values.negative, 200))}”")
+        rows.append(_("negative “{negative}”", negative=_escape(short(values.negative, 200))))
     return fit(f"**{title}:** " + " · ".join(rows))
 
 
@@ -136,15 +146,17 @@ def _size(n: int) -> str:
 
 
 def _files(n: int) -> str:
-    return f"{n} file{'' if n == 1 else 's'}"
+    return _("{n} file", n=n) if n == 1 else _("{n} files", n=n)
 
 
 def storage(use: StorageUse) -> str:
-    keep = f"{use.retention_days} days" if use.retention_days else "forever (IMAGE_RETENTION_DAYS=0)"
+    keep = (_("{days} days", days=use.retention_days) if use.retention_days
+            else _("forever (IMAGE_RETENTION_DAYS=0)"))
     return "\n".join([
-        "**Storage**",
-        f"Images: {_size(use.image_bytes)} in {_files(use.image_files)} · {use.pruned_images} removed by retention",
-        f"Image prompts: {_size(use.input_bytes)} in {_files(use.input_files)}",
-        f"Database: {_size(use.database_bytes)}",
-        f"Free on that disk: {_size(use.free_bytes)} · images are kept {keep}",
+        _("**Storage**"),
+        _("Images: {size} in {files} · {pruned} removed by retention", size=_size(use.image_bytes),
+          files=_files(use.image_files), pruned=use.pruned_images),
+        _("Image prompts: {size} in {files}", size=_size(use.input_bytes), files=_files(use.input_files)),
+        _("Database: {size}", size=_size(use.database_bytes)),
+        _("Free on that disk: {size} · images are kept {keep}", size=_size(use.free_bytes), keep=keep),
     ])

@@ -16,6 +16,7 @@ from bot.frontend.buttons import _Guarded
 from bot.frontend.flows import actor_from, bot_of, channel_is_nsfw, is_moderator
 from bot.frontend.presenter import attachments
 from bot.frontend.result_view import result_view
+from bot.i18n import N_, _, speaking
 from bot.services.authz import JobAction
 from bot.services.history import HistoryPage
 
@@ -25,7 +26,7 @@ class HistoryPageButton(_Guarded, discord.ui.DynamicItem[discord.ui.Button],
     """◀ Newer / Older ▶: the page after (`n`) or before (`o`) the job id `cursor`."""
 
     def __init__(self, view_id: int, way: str, cursor: int, disabled: bool = False):
-        label, emoji = ("Newer", "◀") if way == "n" else ("Older", "▶")
+        label, emoji = (_("Newer"), "◀") if way == "n" else (_("Older"), "▶")
         super().__init__(discord.ui.Button(
             label=label, emoji=emoji, style=discord.ButtonStyle.secondary, row=1, disabled=disabled,
             custom_id=f"hist:page:v1:{view_id}:{way}:{cursor}",
@@ -55,7 +56,7 @@ class HistoryOpen(_Guarded, discord.ui.DynamicItem[discord.ui.Select], template=
 
     def __init__(self, view_id: int, options: list[discord.SelectOption] | None = None):
         super().__init__(discord.ui.Select(
-            custom_id=f"hist:open:v1:{view_id}", placeholder="Show a job here…", row=0,
+            custom_id=f"hist:open:v1:{view_id}", placeholder=_("Show a job here…"), row=0,
             options=options or [discord.SelectOption(label="-", value="0")],
         ))
         self.view_id = view_id
@@ -103,14 +104,15 @@ async def show_job(interaction: discord.Interaction, job_id: int) -> None:
     # The channel's safety policy, as at delivery: an image that would be withheld here is not shown.
     images = await bot.safety.showable(job, images, interaction.guild_id, channel_is_nsfw(interaction.channel))
     if not images:
-        raise ContentBlocked(f"🚫 The image check flagged the images of job #{job.id}, which this channel does "
-                             "not allow, so they are not shown here.")
+        raise ContentBlocked(N_("🚫 The image check flagged the images of job #{job}, which this channel does "
+                                "not allow, so they are not shown here.", job=job.id))
     # Public, and deferred: uploading up to four PNGs can take longer than Discord's 3 seconds.
     await interaction.response.defer(thinking=True)
+    with speaking(interaction.guild_locale if interaction.guild_id else None):  # public: the server's language
+        text, view = historytexts.shown(job, interaction.user.id, total, len(images)), result_view(
+            job, bot.presenter.upscalable(images))
     message = await interaction.followup.send(
-        historytexts.shown(job, interaction.user.id, total, len(images)), files=attachments(job, images),
-        view=result_view(job, bot.presenter.upscalable(images)), allowed_mentions=discord.AllowedMentions.none(),
-        wait=True,
+        text, files=attachments(job, images), view=view, allowed_mentions=discord.AllowedMentions.none(), wait=True,
     )
     # The repost's buttons act on the job: it is one of the job's messages from now on.
     await bot.authz.record([job.id], message.id, interaction.channel_id)

@@ -16,6 +16,7 @@ from discord import app_commands
 
 from bot.errors import NotAllowed
 from bot.frontend.flows import is_moderator
+from bot.i18n import N_
 
 MOD = app_commands.Group(
     name="mod",
@@ -44,9 +45,9 @@ def require_moderator(interaction: discord.Interaction) -> None:
     Messages or a MODERATOR_ROLE_IDS role in the server asked in, whatever the server did to the
     command's default. Every /mod tool then reads and changes that server's records alone."""
     if interaction.guild_id is None:  # /mod is guild_only; a forged button can still come from a DM
-        raise NotAllowed("The moderator tools work in a server, for that server.")
+        raise NotAllowed(N_("The moderator tools work in a server, for that server."))
     if not is_moderator(interaction):
-        raise NotAllowed("Only moderators (Manage Messages, or a moderator role) can use this.")
+        raise NotAllowed(N_("Only moderators (Manage Messages, or a moderator role) can use this."))
 
 
 def require_whole_bot_rights(interaction: discord.Interaction) -> None:
@@ -57,5 +58,5 @@ def require_whole_bot_rights(interaction: discord.Interaction) -> None:
     require_moderator(interaction)
     client = interaction.client
     if len(client.guilds) > 1 and interaction.user.id not in client.settings.owner_user_ids:  # type: ignore[attr-defined]
-        raise NotAllowed("This acts on every server this bot is in (one shared queue and disk): only the bot's "
-                         "operators (OWNER_USER_IDS) can use it.")
+        raise NotAllowed(N_("This acts on every server this bot is in (one shared queue and disk): only the bot's "
+                            "operators (OWNER_USER_IDS) can use it."))

@@ -12,6 +12,7 @@ from bot.frontend import modtexts
 from bot.frontend.buttons import _Guarded
 from bot.frontend.flows import bot_of
 from bot.frontend.moderation import require_moderator
+from bot.i18n import _
 
 PER_PAGE = 10
 
@@ -23,8 +24,8 @@ async def log_page(interaction: discord.Interaction, member_id: int | None, page
 
 def log_view(member_id: int | None, page: int, has_older: bool) -> discord.ui.View:
     view = discord.ui.View(timeout=None)
-    view.add_item(LogPageButton(member_id or 0, max(0, page - 1), "◀ Newer", disabled=page == 0))
-    view.add_item(LogPageButton(member_id or 0, page + 1, "Older ▶", disabled=not has_older))
+    view.add_item(LogPageButton(member_id or 0, max(0, page - 1), _("◀ Newer"), disabled=page == 0))
+    view.add_item(LogPageButton(member_id or 0, page + 1, _("Older ▶"), disabled=not has_older))
     return view
 
 

@@ -14,6 +14,7 @@ import discord
 
 from bot.frontend.buttons import _Guarded
 from bot.frontend.flows import authorized_job, start_job
+from bot.i18n import N_, say
 from bot.models import Job, OutpaintRequest
 from bot.renderer.outpaint_geometry import ARROWS
 from bot.services.authz import JobAction
@@ -22,9 +23,9 @@ from bot.services.authz import JobAction
 ZOOM_ROW, PAN_ROW = 3, 4
 # custom_id code -> (edit, label); codes keep the id short and stable (versioned by v1).
 EDITS: dict[str, tuple[str, str]] = {
-    "z2": ("zoom:2", "Zoom Out 2×"),
-    "z15": ("zoom:1.5", "Zoom Out 1.5×"),
-    "sq": ("square", "Make Square"),
+    "z2": ("zoom:2", N_("Zoom Out 2×")),
+    "z15": ("zoom:1.5", N_("Zoom Out 1.5×")),
+    "sq": ("square", N_("Make Square")),
     "l": ("pan:left", ARROWS["left"]),
     "r": ("pan:right", ARROWS["right"]),
     "u": ("pan:up", ARROWS["up"]),
@@ -39,7 +40,7 @@ class OutpaintButton(_Guarded, discord.ui.DynamicItem[discord.ui.Button],
     def __init__(self, job_id: int, index: int, code: str):
         edit, label = EDITS[code]
         super().__init__(discord.ui.Button(
-            label=label, style=discord.ButtonStyle.secondary, row=PAN_ROW if edit.startswith("pan") else ZOOM_ROW,
+            label=say(label), style=discord.ButtonStyle.secondary, row=PAN_ROW if edit.startswith("pan") else ZOOM_ROW,
             custom_id=f"img:out:v1:{job_id}:{index}:{code}",
         ))
         self.job_id, self.index, self.edit = job_id, index, edit

@@ -23,6 +23,7 @@ from bot.frontend.alttext import image_description
 from bot.frontend.buttons import progress_view
 from bot.frontend.preview_file import preview_file
 from bot.frontend.result_view import result_view
+from bot.i18n import N_, say, speaking
 from bot.models import INTERACTION_TOKEN_LIFETIME, Job, JobStatus, StoredImage
 
 if TYPE_CHECKING:
@@ -47,11 +48,18 @@ class DiscordPresenter:
     def _with_note(self, job: Job, text: str, *, waiting: bool = False, extra: str | None = None) -> str:
         """The job's text with its notes: a warning kept while it waits, a line for this one reply
         (the price), and, while a moderator holds the queue, why a waiting job does not start."""
-        lines = [text, self._notes.get(job.id), extra]
+        note = self._notes.get(job.id)
+        lines = [text, say(note) if note else None, extra]
         pause = getattr(getattr(self.bot, "moderation", None), "paused", None)
         if waiting and pause is not None:
             lines.append(texts.paused(pause.reason))
         return texts.fit("\n".join(line for line in lines if line))
+
+    def _public(self, job: Job):
+        """Speak the server's language (its Community locale, from the gateway's guild cache) while
+        writing a job's public message; English in a DM or a server the cache does not know."""
+        guild = self.bot.get_guild(job.requester.guild_id) if job.requester.guild_id else None
+        return speaking(guild.preferred_locale if guild is not None else None)
 
     def _token_usable(self, job: Job) -> bool:
         r = job.requester
@@ -112,12 +120,17 @@ class DiscordPresenter:
         """Acknowledge the interaction with the job's message (its place in line, or that it is
         starting when a free renderer took it at once), with `extra` (the price) on this reply
         only; returns the message id."""
+        with speaking(interaction.guild_locale if interaction.guild_id else None):  # a public message
+            return await self._first_reply(interaction, job, position, eta, extra)
+
+    async def _first_reply(self, interaction: discord.Interaction, job: Job, position: int | None,
+                           eta: float | None, extra: str | None) -> int:
         starting = position is None
         text = texts.rendering(job, 0, job.params.steps, eta) if starting else texts.waiting(job, position, eta)  # type: ignore[arg-type]
         if interaction.response.is_done():
             # Deferred (ephemerally) while an image prompt downloaded: that "thinking" message is the
             # member's alone, so it only says so, and the job's own message follows in public.
-            await interaction.followup.send("📥 Got your image.", ephemeral=True)
+            await interaction.followup.send(say(N_("📥 Got your image."), interaction.locale), ephemeral=True)
             message = await interaction.followup.send(
                 self._with_note(job, text, waiting=not starting, extra=extra), view=progress_view(job), wait=True,
                 allowed_mentions=discord.AllowedMentions.none(),
@@ -134,22 +147,26 @@ class DiscordPresenter:
 
     # ---- JobEvents ----
     async def waiting(self, job: Job, position: int, eta: float | None) -> None:
-        await self._show(job, content=self._with_note(job, texts.waiting(job, position, eta), waiting=True),
-                         view=progress_view(job))
+        with self._public(job):
+            await self._show(job, content=self._with_note(job, texts.waiting(job, position, eta), waiting=True),
+                             view=progress_view(job))
 
     async def rendering(self, job: Job, step: int, total: int, eta: float | None) -> None:
-        await self._show(job, content=self._with_note(job, texts.rendering(job, step, total, eta)),
-                         view=progress_view(job))
+        with self._public(job):
+            await self._show(job, content=self._with_note(job, texts.rendering(job, step, total, eta)),
+                             view=progress_view(job))
 
     async def rendering_preview(self, job: Job, step: int, total: int, eta: float | None, preview: bytes) -> None:
         """A progress edit with a live preview (bot/services/preview_relay.py decides when)."""
-        await self._show(job, content=self._with_note(job, texts.rendering(job, step, total, eta)),
-                         view=progress_view(job), preview=preview)
+        with self._public(job):
+            await self._show(job, content=self._with_note(job, texts.rendering(job, step, total, eta)),
+                             view=progress_view(job), preview=preview)
 
     async def deliver(self, job: Job, images: list[StoredImage]) -> int | None:
         self._notes.pop(job.id, None)
-        message_id = await self._show(job, content=texts.result(job), view=result_view(job, self.upscalable(images)),
-                                      images=images)
+        with self._public(job):
+            message_id = await self._show(job, content=texts.result(job),
+                                          view=result_view(job, self.upscalable(images)), images=images)
         log.info("job %s: %d image(s) delivered", job.id, len(images))
         return message_id
 
@@ -163,7 +180,8 @@ class DiscordPresenter:
 
     async def ended(self, job: Job, status: JobStatus, message: str) -> None:
         self._notes.pop(job.id, None)
-        await self._show(job, content=texts.ended(job, message), view=None, images=[])
+        with self._public(job):
+            await self._show(job, content=texts.ended(job, message), view=None, images=[])
 
 
 def _files(job: Job, images: list[StoredImage]) -> list[discord.File]:

@@ -8,6 +8,7 @@ import re
 import discord
 
 from bot.credits import fmt
+from bot.i18n import _, say
 from bot.models import Job, JobKind
 
 CONTENT_LIMIT = 2000
@@ -56,16 +57,16 @@ def headline(job: Job, limit: int = 1500) -> str:
     prompt = _escape(job.params.prompt)
     if len(prompt) > limit:
         prompt = clip(prompt, limit)
-    what = {JobKind.IMAGINE: "", JobKind.REROLL: " (re-roll)", JobKind.VARIATION: " (variation)",
-            JobKind.UPSCALE: " (upscale)"}.get(job.kind, f" ({job.kind.value})")
+    what = {JobKind.IMAGINE: "", JobKind.REROLL: _(" (re-roll)"), JobKind.VARIATION: _(" (variation)"),
+            JobKind.UPSCALE: _(" (upscale)")}.get(job.kind, f" ({job.kind.value})")
     return f"**{prompt}**{what} — <@{job.user_id}>"
 
 
 def _duration(seconds: float) -> str:
     seconds = max(1, int(round(seconds)))
     if seconds < 90:
-        return f"{seconds} s"
-    return f"{seconds // 60} min {seconds % 60:02d} s"
+        return _("{seconds} s", seconds=seconds)
+    return _("{minutes} min {seconds:02d} s", minutes=seconds // 60, seconds=seconds % 60)
 
 
 def progress_bar(fraction: float) -> str:
@@ -74,37 +75,40 @@ def progress_bar(fraction: float) -> str:
 
 
 def waiting(job: Job, position: int, eta: float | None) -> str:
-    when = f" · ready in about {_duration(eta)}" if eta is not None else ""
-    return fit(f"{headline(job)}\n⏳ Waiting in queue — position {position}{when}")
+    when = _(" · ready in about {duration}", duration=_duration(eta)) if eta is not None else ""
+    return fit(f"{headline(job)}\n"
+               + _("⏳ Waiting in queue — position {position}{when}", position=position, when=when))
 
 
 def rendering(job: Job, step: int, total: int, eta: float | None) -> str:
     fraction = step / total if total else 0.0
-    left = f" · about {_duration(eta)} left" if eta is not None and step else ""
+    left = _(" · about {duration} left", duration=_duration(eta)) if eta is not None and step else ""
     return fit(
-        f"{headline(job)}\n🎨 Rendering `{progress_bar(fraction)}` {int(fraction * 100)}% "
-        f"(step {step}/{total}){left}"
+        f"{headline(job)}\n" + _("🎨 Rendering `{bar}` {percent}% (step {step}/{total}){left}",
+                                 bar=progress_bar(fraction), percent=int(fraction * 100), step=step, total=total,
+                                 left=left)
     )
 
 
 def details(job: Job) -> str:
     """The result's second line (Discord and the web front end alike): seed, size, steps, how it was made."""
     p = job.params
-    line = f"seed {p.seed} · {p.width}×{p.height} · {p.steps} steps · CFG {p.guidance:g}"
+    line = _("seed {seed} · {width}×{height} · {steps} steps · CFG {guidance:g}", seed=p.seed, width=p.width,
+             height=p.height, steps=p.steps, guidance=p.guidance)
     if p.upscale_factor:
-        line += f" · {p.upscale_factor:g}× upscale"
+        line += _(" · {factor:g}× upscale", factor=p.upscale_factor)
     elif p.edit:
         from bot.renderer.outpaint_geometry import describe
 
-        line += f" · {describe(p.edit)} from job #{job.parent_job_id}"
+        line += _(" · {edit} from job #{job}", edit=describe(p.edit), job=job.parent_job_id)
     elif p.init_image and p.init_image.startswith("inputs/"):
-        line += " · from an image prompt"
+        line += _(" · from an image prompt")
     if p.strength is not None:
-        line += f" · strength {p.strength:g}"
+        line += _(" · strength {strength:g}", strength=p.strength)
     if p.chaos is not None:
-        line += f" · chaos {p.chaos}"
+        line += _(" · chaos {chaos}", chaos=p.chaos)
     if p.tile:
-        line += " · tiled"
+        line += _(" · tiled")
     return line
 
 
@@ -113,20 +117,20 @@ def result(job: Job) -> str:
 
 
 def ended(job: Job, message: str) -> str:
-    return fit(f"{headline(job)}\n❌ {message}")
+    return fit(f"{headline(job)}\n❌ {say(message)}")
 
 
 def price(job: Job) -> str | None:
     """The first reply's price line; None without quotas (nothing was charged)."""
     if not job.charged:
         return None
-    left = "no limit" if job.balance_left is None else f"{fmt(job.balance_left)} left"
-    return f"💳 costs {fmt(job.charged)} credits · {left}"
+    left = _("no limit") if job.balance_left is None else _("{credits} left", credits=fmt(job.balance_left))
+    return _("💳 costs {credits} credits · {left}", credits=fmt(job.charged), left=left)
 
 
 def paused(reason: str | None) -> str:
     why = f": {_escape(reason)}" if reason else ""
-    return f"⏸ A moderator paused the queue{why}. Your job keeps its place and starts when they resume it."
+    return _("⏸ A moderator paused the queue{why}. Your job keeps its place and starts when they resume it.", why=why)
 
 
 def with_notices(notices: list[str], text: str) -> str:

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 
 from bot.config import Settings
 from bot.errors import NotFound, ValidationError
+from bot.i18n import N_
 from bot.models import (
     MAX_SEED,
     AdmissionPlan,
@@ -71,36 +72,41 @@ class Admission:
         s, p = self.settings, self.profile
         prompt = (request.prompt or "").strip()
         if not prompt:
-            raise ValidationError("The prompt is empty: describe the image you want.")
+            raise ValidationError(N_("The prompt is empty: describe the image you want."))
         if len(prompt) > s.max_prompt_length:
             raise ValidationError(
-                f"Your prompt is {len(prompt)} characters; the limit is {s.max_prompt_length}."
+                N_("Your prompt is {length} characters; the limit is {limit}.", length=len(prompt),
+                   limit=s.max_prompt_length)
             )
         negative = (request.negative_prompt or "").strip()
         if len(negative) > s.max_prompt_length:
             raise ValidationError(
-                f"Your negative prompt is {len(negative)} characters; the limit is {s.max_prompt_length}."
+                N_("Your negative prompt is {length} characters; the limit is {limit}.", length=len(negative),
+                   limit=s.max_prompt_length)
             )
         ratio = aspect_ratio(request.aspect) if request.aspect in ASPECTS or request.inline else None
         if request.image is None and ratio is None:  # any W:H within 1:4..4:1 from --ar, the five otherwise
-            raise ValidationError(f"Aspect must be one of {', '.join(ASPECTS)}"
-                                  + (" or a ratio W:H between 1:4 and 4:1." if request.inline else "."))
+            raise ValidationError(N_("Aspect must be one of {aspects} or a ratio W:H between 1:4 and 4:1.",
+                                     aspects=", ".join(ASPECTS)) if request.inline
+                                  else N_("Aspect must be one of {aspects}.", aspects=", ".join(ASPECTS)))
         if not 1 <= request.count <= MAX_COUNT:
-            raise ValidationError(f"Count must be between 1 and {MAX_COUNT}.")
+            raise ValidationError(N_("Count must be between 1 and {max}.", max=MAX_COUNT))
         steps = p.default_steps if request.steps is None else request.steps
         if not p.min_steps <= steps <= p.max_steps:
-            raise ValidationError(f"Steps must be between {p.min_steps} and {p.max_steps} for this model.")
+            raise ValidationError(N_("Steps must be between {min} and {max} for this model.", min=p.min_steps,
+                                     max=p.max_steps))
         guidance = p.default_guidance if request.guidance is None else float(request.guidance)
         if not (math.isfinite(guidance) and p.min_guidance <= guidance <= p.max_guidance):
             raise ValidationError(
-                f"Guidance must be between {p.min_guidance:g} and {p.max_guidance:g} for this model."
+                N_("Guidance must be between {min:g} and {max:g} for this model.", min=p.min_guidance,
+                   max=p.max_guidance)
             )
         seed = secrets.randbelow(MAX_SEED + 1) if request.seed is None else request.seed
         if not 0 <= seed <= MAX_SEED:
-            raise ValidationError(f"Seed must be between 0 and {MAX_SEED}.")
+            raise ValidationError(N_("Seed must be between 0 and {max}.", max=MAX_SEED))
         if request.image is None:
             if request.strength is not None:
-                raise ValidationError("Strength only applies to an image prompt: attach an image too.")
+                raise ValidationError(N_("Strength only applies to an image prompt: attach an image too."))
             assert ratio is not None  # refused above when there is no image and no ratio
             width, height = sizes_for_ratio(p, ratio)
             return self._inline(request, JobParams(
@@ -111,7 +117,8 @@ class Admission:
         # An image prompt: its stored size was already fitted to this model for its own aspect.
         strength = DEFAULT_IMAGE_STRENGTH if request.strength is None else float(request.strength)
         if not (math.isfinite(strength) and MIN_STRENGTH <= strength <= MAX_STRENGTH):
-            raise ValidationError(f"Strength must be between {MIN_STRENGTH:g} and {MAX_STRENGTH:g}.")
+            raise ValidationError(N_("Strength must be between {min:g} and {max:g}.", min=MIN_STRENGTH,
+                                     max=MAX_STRENGTH))
         image = request.image
         return self._inline(request, JobParams(
             prompt=prompt, negative_prompt=negative, aspect=image.aspect, width=image.width,
@@ -182,24 +189,28 @@ class Admission:
     async def load_parent(self, job_id: int) -> Job:
         parent = await self.store.get(job_id)
         if parent is None:
-            raise NotFound("That image's job no longer exists.")
+            raise NotFound(N_("That image's job no longer exists."))
         return parent
 
     def _kept_for(self) -> str:
         days = self.settings.image_retention_days
-        return f"images are kept for {days} day{'s' if days != 1 else ''}" if days else "it is no longer stored"
+        if not days:
+            return N_("it is no longer stored")
+        return N_("images are kept for {days} day", days=days) if days == 1 else N_("images are kept for {days} days",
+                                                                                     days=days)
 
     async def stored_image(self, parent: Job, index: int, action: str, done: str) -> StoredImage:
         """Image `index` of a finished job, still on disk; NotFound naming why not otherwise."""
         if parent.status not in (JobStatus.DONE, JobStatus.DELIVERED):
-            raise NotFound(f"That job has no finished images to {action}.")
+            raise NotFound(N_("That job has no finished images to {action}.", action=action))
         images = {image.index: image for image in await self.store.images(parent.id)}
         image = images.get(index)
         if image is not None and image.pruned_at is not None:
-            raise NotFound(f"Image {index + 1} of job #{parent.id} was removed by the retention policy "
-                           f"({self._kept_for()}), so it cannot be {done}.")
+            raise NotFound(N_("Image {n} of job #{job} was removed by the retention policy ({kept}), so it cannot "
+                              "be {done}.", n=index + 1, job=parent.id, kept=self._kept_for(), done=done))
         if image is None or not Path(image.path).is_file():
-            raise NotFound(f"Image {index + 1} of that job is no longer stored, so it cannot be {done}.")
+            raise NotFound(N_("Image {n} of that job is no longer stored, so it cannot be {done}.", n=index + 1,
+                              done=done))
         return image
 
     def relative_path(self, path: str) -> str:
@@ -209,12 +220,12 @@ class Admission:
         """Same parameters, new seed; the new job belongs to whoever clicked."""
         parent = await self.load_parent(parent_job_id)
         if parent.params.task is JobTask.UPSCALE:
-            raise ValidationError("An upscale cannot be re-rolled: re-roll the original, or vary this image.")
+            raise ValidationError(N_("An upscale cannot be re-rolled: re-roll the original, or vary this image."))
         init = parent.params.init_image
         if init is not None and not (self.store.data_dir / init).is_file():
             # The image prompt (or the image a variation started from) went with the retention policy.
-            raise NotFound(f"The image job #{parent.id} started from was removed ({self._kept_for()}), "
-                           "so it cannot be re-rolled.")
+            raise NotFound(N_("The image job #{job} started from was removed ({kept}), so it cannot be re-rolled.",
+                              job=parent.id, kept=self._kept_for()))
         params = replace(parent.params, seed=secrets.randbelow(MAX_SEED + 1))
         return AdmissionPlan(JobKind.REROLL, params, parent_job_id=parent.id,
                              dedupe_key=f"reroll:{parent.id}:{requester.user_id}")
@@ -224,7 +235,7 @@ class Admission:
         """img2img from the stored image `index` of the parent job, at the clicker's /settings
         strength or else the profile's."""
         parent = await self.load_parent(parent_job_id)
-        image = await self.stored_image(parent, index, "vary", "varied")
+        image = await self.stored_image(parent, index, N_("vary"), N_("varied"))
         params = replace(
             parent.params, seed=secrets.randbelow(MAX_SEED + 1), count=parent.params.count,
             strength=self.profile.variation_strength if strength is None else strength,
@@ -240,12 +251,13 @@ class Admission:
         """Image `index` enlarged 2x (Lanczos or UPSCALER_MODEL) and re-detailed by image-to-image at
         UPSCALE_STRENGTH with the same weights and the image's own seed; capped by the profile."""
         parent = await self.load_parent(parent_job_id)
-        image = await self.stored_image(parent, index, "upscale", "upscaled")
+        image = await self.stored_image(parent, index, N_("upscale"), N_("upscaled"))
         target = self.upscale_target(image.width, image.height)
         if target is None:
             cap = self.settings.max_upscale_pixels or self.profile.max_upscale_pixels
-            raise ValidationError(f"Image {index + 1} is already {image.width}×{image.height}: upscales stop at "
-                                  f"{cap / 1e6:.2g} megapixels for this model.")
+            raise ValidationError(N_("Image {n} is already {width}×{height}: upscales stop at {megapixels:.2g} "
+                                     "megapixels for this model.", n=index + 1, width=image.width,
+                                     height=image.height, megapixels=cap / 1e6))
         width, height, factor = target
         params = replace(
             parent.params, width=width, height=height, count=1, seed=image.seed,

@@ -26,13 +26,14 @@ from dataclasses import dataclass
 
 from bot.database import Database
 from bot.errors import NotAllowed, NotFound
+from bot.i18n import N_
 from bot.models import Job
 from bot.services.jobs import JobStore
 
-DMS_OFF = "This bot does not work in direct messages: use it in a server."
-WRONG_PLACE = "That job belongs to another server or DM, so nothing was done."
-WRONG_DM = "That job is not one of yours, so nothing was done."
-WRONG_MESSAGE = "This button does not belong to the message it was clicked on, so nothing was done."
+DMS_OFF = N_("This bot does not work in direct messages: use it in a server.")
+WRONG_PLACE = N_("That job belongs to another server or DM, so nothing was done.")
+WRONG_DM = N_("That job is not one of yours, so nothing was done.")
+WRONG_MESSAGE = N_("This button does not belong to the message it was clicked on, so nothing was done.")
 
 
 class JobAction(str, enum.Enum):
@@ -90,17 +91,18 @@ class JobAuthorizer:
         self.check_dms(actor)
         job = await self.store.get(job_id)
         if job is None:
-            raise NotFound(f"There is no job #{job_id}." if action is JobAction.SHOW else "That job no longer exists.")
+            raise NotFound(N_("There is no job #{job}.", job=job_id) if action is JobAction.SHOW
+                           else N_("That job no longer exists."))
         self._check_place(actor, job)
         if actor.message_id is not None and not await self.is_job_message(job.id, actor.message_id,
                                                                           actor.channel_id):
             raise NotAllowed(WRONG_MESSAGE)
         if action in _OWNER_OR_MODERATOR and job.user_id != actor.user_id and not self.moderates(actor):
             if action is JobAction.SHOW:
-                raise NotAllowed(f"Job #{job.id} is not yours: you can show your own jobs (moderators: any job of "
-                                 "this server).")
-            raise NotAllowed(f"Only the person who asked for this job or a moderator of this server can "
-                             f"{action.value} it.")
+                raise NotAllowed(N_("Job #{job} is not yours: you can show your own jobs (moderators: any job of "
+                                    "this server).", job=job.id))
+            raise NotAllowed(N_("Only the person who asked for this job or a moderator of this server can "
+                                "{action} it.", action=action.value))
         return job
 
     def _check_place(self, actor: Actor, job: Job) -> None:

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
 
 from bot.errors import RenderError, user_message
+from bot.i18n import N_
 from bot.models import Job, JobStatus, RenderBatch
 from bot.scheduler import FairScheduler
 from bot.services.batch_spec import render_batch_for
@@ -246,7 +247,7 @@ class Dispatcher:
         except Exception:  # never let one batch stop the queue
             log.exception("dispatching batch %s failed", [j.id for j in batch])
             for job in batch:
-                await self._end(job, JobStatus.FAILED, user_message(Exception()))
+                await self._end(job, JobStatus.FAILED, user_message(Exception(), None))
         finally:
             free.set()
 
@@ -319,9 +320,9 @@ class Dispatcher:
                 job.status = JobStatus.QUEUED
                 self.enqueue(job, retry=True)
                 continue
-            message = user_message(exc)
+            message = user_message(exc, None)  # English, still translatable: the job's public message says it
             if exc.kind in ("crash", "hang"):
-                message += f" It failed {job.attempts} times, so it was dropped."
+                message = N_("{message} It failed {n} times, so it was dropped.", message=message, n=job.attempts)
             await self._end(job, JobStatus.FAILED, message)
 
     # ---- telling the user ----

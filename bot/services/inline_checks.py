@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import PurePath
 
 from bot.errors import ValidationError
+from bot.i18n import N_
 from bot.models import GenerationRequest
 from bot.prompt_params import MAX_CHAOS, MIN_CHAOS, quoted
 from bot.renderer.profiles import ModelProfile
@@ -19,7 +20,7 @@ TILE_FAMILIES = ("sd15", "sd2", "sdxl")
 
 def check_tile(request: GenerationRequest, profile: ModelProfile) -> bool:
     if request.tile and profile.family not in TILE_FAMILIES:
-        raise ValidationError("--tile is not available for this model.")
+        raise ValidationError(N_("--tile is not available for this model."))
     return request.tile
 
 
@@ -28,12 +29,12 @@ def check_chaos(request: GenerationRequest, profile: ModelProfile) -> int | None
     if chaos is None:
         return None
     if not MIN_CHAOS <= chaos <= MAX_CHAOS:
-        raise ValidationError(f"--chaos must be a whole number from {MIN_CHAOS} to {MAX_CHAOS}.")
+        raise ValidationError(N_("--chaos must be a whole number from {min} to {max}.", min=MIN_CHAOS, max=MAX_CHAOS))
     if request.image is not None:
-        raise ValidationError("--chaos applies to text prompts only: an image prompt starts from its image, "
-                              "not from noise.")
+        raise ValidationError(N_("--chaos applies to text prompts only: an image prompt starts from its image, "
+                                 "not from noise."))
     if profile.family not in CHAOS_FAMILIES:
-        raise ValidationError("--chaos is not available for this model.")
+        raise ValidationError(N_("--chaos is not available for this model."))
     return chaos
 
 
@@ -51,4 +52,5 @@ def check_model(name: str | None, label: str, image_model: str) -> str:
         return label
     if name.lower() in {n.lower() for n in model_names(label, image_model)}:
         return label
-    raise ValidationError(f"There is no model named `{quoted(name)}`. Available: `{quoted(label, 100)}`.")
+    raise ValidationError(N_("There is no model named `{name}`. Available: `{available}`.", name=quoted(name),
+                             available=quoted(label, 100)))

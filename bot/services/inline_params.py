@@ -14,6 +14,7 @@ from dataclasses import replace
 from typing import Any
 
 from bot.errors import ValidationError
+from bot.i18n import N_
 from bot.models import GenerationRequest, ImagePrompt
 from bot.prompt_params import OPTION_LIMITS, InlineParams, Limits, parse
 from bot.services.settings_store import Defaults, build_request
@@ -26,8 +27,9 @@ def _agree(option: str, given: Any, parameter: str, inline: Any) -> None:
     if not same:
         shown = f"{inline:g}" if isinstance(inline, float) else inline
         given_shown = f"{given:g}" if isinstance(given, float) else given  # numbers, or an aspect choice
-        raise ValidationError(f"The `{option}` option says {given_shown} but the prompt says --{parameter} {shown}: "
-                              "give one of them (or the same value in both).")
+        raise ValidationError(N_("The `{option}` option says {given} but the prompt says --{parameter} {inline}: "
+                                 "give one of them (or the same value in both).", option=option, given=given_shown,
+                                 parameter=parameter, inline=shown))
 
 
 def _negative(base: str | None, no: str | None) -> str | None:
@@ -54,10 +56,10 @@ def inline_request(prompt: str, given: Defaults, chosen: Defaults, *, seed: int 
     _agree("steps", given.steps, "steps", p.steps)
     _agree("guidance", given.guidance, "cfg", p.guidance)
     if image is not None and p.aspect is not None:
-        raise ValidationError("--ar does not apply to an image prompt: it keeps its own aspect.")
+        raise ValidationError(N_("--ar does not apply to an image prompt: it keeps its own aspect."))
     if image is not None and p.chaos is not None:
-        raise ValidationError("--chaos applies to text prompts only: an image prompt starts from its image, "
-                              "not from noise.")
+        raise ValidationError(N_("--chaos applies to text prompts only: an image prompt starts from its image, "
+                                 "not from noise."))
     negative = _negative(given.negative if given.negative is not None else chosen.negative, p.no)
     merged = replace(given, aspect=given.aspect or p.aspect, steps=given.steps or p.steps,
                      guidance=given.guidance if given.guidance is not None else p.guidance, negative=negative)

@@ -7,6 +7,7 @@ from pathlib import Path
 
 from bot.database import Database
 from bot.errors import AdmissionRefused
+from bot.i18n import N_
 from bot.models import (
     Job,
     JobKind,
@@ -134,7 +135,7 @@ class JobStore:
                 cursor = await conn.execute(sql, values)
                 job_id = cursor.lastrowid if cursor.rowcount > 0 else None
         except sqlite3.IntegrityError:
-            raise AdmissionRefused("That is already queued: one click makes one job.") from None
+            raise AdmissionRefused(N_("That is already queued: one click makes one job.")) from None
         if job_id is None:
             raise await self._refusal(requester.user_id, max_per_user, max_total, conn)
         return Job(
@@ -153,14 +154,15 @@ class JobStore:
         total, mine = row[0], row[1]  # type: ignore[index]
         if mine >= max_per_user:
             return AdmissionRefused(
-                f"You already have {mine} job(s) waiting (limit {max_per_user}). "
-                "Wait for one to finish or cancel one with /queue."
+                N_("You already have {mine} job(s) waiting (limit {limit}). "
+                   "Wait for one to finish or cancel one with /queue.", mine=mine, limit=max_per_user)
             )
         if total >= max_total:
             return AdmissionRefused(
-                f"The queue is full ({total} jobs, limit {max_total}). Please try again in a few minutes."
+                N_("The queue is full ({total} jobs, limit {limit}). Please try again in a few minutes.", total=total,
+                   limit=max_total)
             )
-        return AdmissionRefused("The queue was full a moment ago. Please try again.")
+        return AdmissionRefused(N_("The queue was full a moment ago. Please try again."))
 
     async def get(self, job_id: int) -> Job | None:
         row = await self.db.fetchone("SELECT * FROM jobs WHERE id = ?", (job_id,))

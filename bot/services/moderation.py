@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from bot import credits
 from bot.database import Database
 from bot.errors import NotAllowed
+from bot.i18n import N_
 from bot.models import Job
 from bot.services.audit import AuditLog
 from bot.services.lifecycle import JobService
@@ -37,7 +38,8 @@ class Ban:
 
     def describe(self, now: float) -> str:
         """How long it lasts, in words: "ends in 3 h 0 min (14:00 UTC)"."""
-        return "lasts until a moderator lifts it" if self.until is None else f"ends {credits.until(self.until, now)}"
+        return (N_("lasts until a moderator lifts it") if self.until is None
+                else N_("ends {when}", when=credits.until(self.until, now)))
 
 
 @dataclass(frozen=True)
@@ -82,9 +84,10 @@ class ModerationService:
     async def ban(self, moderator_id: int, guild_id: int, user_id: int, reason: str | None,
                   hours: int | None) -> BanResult:
         if user_id == moderator_id:
-            raise NotAllowed("You cannot ban yourself.")
+            raise NotAllowed(N_("You cannot ban yourself."))
         if hours is not None and not 1 <= hours <= MAX_BAN_HOURS:
-            raise NotAllowed(f"A ban lasts between 1 and {MAX_BAN_HOURS} hours, or leave hours out for no end.")
+            raise NotAllowed(N_("A ban lasts between 1 and {max} hours, or leave hours out for no end.",
+                                max=MAX_BAN_HOURS))
         now = self.clock()
         ban = Ban(guild_id, user_id, moderator_id, reason, None if hours is None else now + hours * 3600)
         before = self.ban_of(guild_id, user_id)

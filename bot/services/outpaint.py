@@ -15,6 +15,7 @@ from dataclasses import replace
 from typing import TYPE_CHECKING, Protocol
 
 from bot.errors import ValidationError
+from bot.i18n import N_
 from bot.models import (
     MAX_SEED,
     AdmissionPlan,
@@ -68,7 +69,7 @@ async def plan(admission: Admission, requester: Requester,
     prompt or the parent's, kind 'region') would create, priced."""
     region = isinstance(request, RegionRequest)
     if region and not request.edit.startswith("region:"):
-        raise ValidationError("Choose the part of the image to redraw.")
+        raise ValidationError(N_("Choose the part of the image to redraw."))
     if not region and request.edit.startswith("region:"):
         raise ValidationError(f"Unknown outpaint {request.edit!r}.")
     try:
@@ -76,7 +77,7 @@ async def plan(admission: Admission, requester: Requester,
     except geometry.OutpaintRefused as exc:
         raise ValidationError(str(exc)) from None
     parent = await admission.load_parent(request.parent_job_id)
-    image = await admission.stored_image(parent, request.index, "extend", "extended")
+    image = await admission.stored_image(parent, request.index, N_("extend"), N_("extended"))
     try:
         width, height = geometry.output_size(request.edit, image.width, image.height, pixel_limit(admission),
                                              admission.profile.size_multiple)
@@ -92,10 +93,10 @@ async def plan(admission: Admission, requester: Requester,
         # A new prompt for the region: checked as /imagine checks one (the safety check follows).
         prompt = request.prompt.strip()
         if not prompt:
-            raise ValidationError("The prompt is empty: describe what the region should show.")
+            raise ValidationError(N_("The prompt is empty: describe what the region should show."))
         if len(prompt) > admission.settings.max_prompt_length:
-            raise ValidationError(f"Your prompt is {len(prompt)} characters; the limit is "
-                                  f"{admission.settings.max_prompt_length}.")
+            raise ValidationError(N_("Your prompt is {length} characters; the limit is {limit}.", length=len(prompt),
+                                     limit=admission.settings.max_prompt_length))
         params = replace(params, prompt=prompt)
     kind = JobKind.REGION if region else JobKind.OUTPAINT
     return AdmissionPlan(kind, params, parent_job_id=parent.id, image_index=request.index,

@@ -22,6 +22,7 @@ from bot.config import Settings
 from bot.credits import fmt
 from bot.database import Database
 from bot.errors import QuotaExceeded
+from bot.i18n import N_
 from bot.models import JobStatus, Requester
 from bot.services.audit import AuditLog
 
@@ -237,11 +238,11 @@ class QuotaService:
         left = max(0, account.available or 0)
         when = credits.until(self.resets_at(now, account.guild_id), now)
         if account.allowance == 0 and account.bonus <= 0:
-            return f"You have no credits for images here. Your credits reset {when}; a moderator can grant some."
-        return (f"This costs {fmt(amount)} credits and you have {fmt(left)} left "
-                f"(used {fmt(account.used)} of {fmt(account.allowance)} this "
-                f"{self.policy.period_of(account.guild_id)}). "
-                f"Your credits reset {when}.")
+            return N_("You have no credits for images here. Your credits reset {when}; a moderator can grant some.",
+                      when=when)
+        return N_("This costs {cost} credits and you have {left} left (used {used} of {allowance} this {period}). "
+                  "Your credits reset {when}.", cost=fmt(amount), left=fmt(left), used=fmt(account.used),
+                  allowance=fmt(account.allowance), period=self.policy.period_of(account.guild_id), when=when)
 
     async def refund(self, conn, job_id: int, status: JobStatus, progress: tuple[int, int] | None,
                      now: float) -> int:

@@ -30,6 +30,7 @@ from typing import TYPE_CHECKING
 
 from bot.database import Database
 from bot.errors import AdmissionRefused, ContentBlocked
+from bot.i18n import N_
 from bot.models import Job, JobKind, JobParams, JobStatus, Requester, StoredImage
 from bot.safety.classifier import load_classifier
 from bot.safety.decision import TextCheck, check_text
@@ -137,8 +138,8 @@ class SafetyService(SafetyRecords):
         self.refusals.check(requester.guild_id, requester.user_id, requester.is_moderator)
         kind, guild = await self._kind(requester.guild_id, requester.channel_nsfw)
         if self.checker is None and not kind.allows_nsfw:
-            raise AdmissionRefused("This bot runs without an image checker, so it only renders in age-restricted "
-                                   "channels of servers that enabled NSFW.")
+            raise AdmissionRefused(N_("This bot runs without an image checker, so it only renders in age-restricted "
+                                      "channels of servers that enabled NSFW."))
         params, prompt = plan.params, plan.params.prompt
         text = await self._read_text(params, requester.guild_id, kind)
 
@@ -166,19 +167,19 @@ class SafetyService(SafetyRecords):
             score = await self._score(str(self.settings.data_dir / params.init_image))  # type: ignore[operator]
             if score is None:
                 await block("image", Category.UNCHECKED, None)
-                raise ContentBlocked("🚫 The image check could not check your image, so it was refused. Nothing "
-                                     "was queued or charged; please try again.")
+                raise ContentBlocked(N_("🚫 The image check could not check your image, so it was refused. Nothing "
+                                        "was queued or charged; please try again."))
             if score >= guild.threshold:
                 if not kind.allows_nsfw:
                     await block("image", Category.SEXUAL, score)
-                    raise ContentBlocked("🚫 The image check flagged your image, which this channel does not "
-                                         "allow. Nothing was queued or charged.")
+                    raise ContentBlocked(N_("🚫 The image check flagged your image, which this channel does not "
+                                            "allow. Nothing was queued or charged."))
                 if text.suggests_minor:
                     await block("image", Category.SEXUAL_MINORS, score, shown=text.recorded(params, always=True))
-                    raise ContentBlocked("🚫 The image check flagged your image as sexual, and your prompt or "
-                                         "negative prompt suggests a minor: sexual content involving minors is "
-                                         "never allowed, age-restricted channels included. Nothing was queued or "
-                                         "charged.")
+                    raise ContentBlocked(N_("🚫 The image check flagged your image as sexual, and your prompt or "
+                                            "negative prompt suggests a minor: sexual content involving minors is "
+                                            "never allowed, age-restricted channels included. Nothing was queued or "
+                                            "charged."))
         # Where NSFW may be rendered the minors negative prompt goes in instead of the SFW one.
         negative = (self.settings.safety_minors_negative_prompt if kind.allows_nsfw
                     else self.settings.safety_negative_prompt)
@@ -308,7 +309,7 @@ class SafetyService(SafetyRecords):
         if self.checker is None:
             if kind.allows_nsfw:
                 return list(images)
-            raise ContentBlocked("🚫 This bot has no image checker, so it cannot post images in this channel.")
+            raise ContentBlocked(N_("🚫 This bot has no image checker, so it cannot post images in this channel."))
         if kind.allows_nsfw and not text.suggests_minor:
             if not _is_upload(job.params.init_image):
                 return list(images)

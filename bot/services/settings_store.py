@@ -12,6 +12,7 @@ from dataclasses import dataclass, fields
 
 from bot.database import Database
 from bot.errors import NotFound, ValidationError
+from bot.i18n import N_
 from bot.models import GenerationRequest, ImagePrompt
 
 VARIATIONS = {"subtle": 0.35, "strong": 0.75}
@@ -70,7 +71,7 @@ def _row(row) -> Defaults:
 def preset_name(name: str) -> str:
     clean = " ".join((name or "").split())
     if not 1 <= len(clean) <= MAX_PRESET_NAME:
-        raise ValidationError(f"A preset name has 1 to {MAX_PRESET_NAME} characters.")
+        raise ValidationError(N_("A preset name has 1 to {max} characters.", max=MAX_PRESET_NAME))
     return clean
 
 
@@ -102,13 +103,14 @@ class SettingsStore:
         name = preset_name(name)
         current = await self.defaults(user_id)
         if current.empty:
-            raise ValidationError("You have no defaults to save yet: choose some with /settings set first.")
+            raise ValidationError(N_("You have no defaults to save yet: choose some with /settings set first."))
         async with self.db.transaction() as conn:
             rows = await conn.execute_fetchall(
                 "SELECT COUNT(*), COALESCE(SUM(name = ?), 0) FROM member_presets WHERE user_id = ?", (name, user_id))
             count, same = rows[0][0], rows[0][1]  # type: ignore[index]
             if not same and count >= MAX_PRESETS:
-                raise ValidationError(f"You already have {MAX_PRESETS} presets; save over one of them instead.")
+                raise ValidationError(N_("You already have {max} presets; save over one of them instead.",
+                                         max=MAX_PRESETS))
             await conn.execute(
                 f"INSERT OR REPLACE INTO member_presets (user_id, name, {', '.join(_COLUMNS)}, created_at) "
                 "VALUES (?,?,?,?,?,?,?,?,?)", (user_id, name, *current.values(), self.clock()))
@@ -118,7 +120,7 @@ class SettingsStore:
         row = await self.db.fetchone("SELECT * FROM member_presets WHERE user_id = ? AND name = ?",
                                      (user_id, " ".join(name.split())))
         if row is None:
-            raise NotFound(f"You have no preset named “{name}”: save one with /settings save.")
+            raise NotFound(N_("You have no preset named “{name}”: save one with /settings save.", name=name))
         return _row(row)
 
     async def preset_names(self, user_id: int, typed: str = "", limit: int = MAX_PRESETS) -> list[str]:

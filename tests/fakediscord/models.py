@@ -116,6 +116,7 @@ class Guild:
     name: str
     owner_id: int
     created: float = field(default_factory=time.time)
+    locale: str = "en-US"  # the server's preferred locale (Community servers choose it)
 
 
 @dataclass

@@ -234,6 +234,13 @@ def mentioned_user_ids(content: str, allowed: dict[str, Any] | None) -> list[int
 # --- application commands ---------------------------------------------------------------------
 
 NAME_RE = re.compile(r"^[-_'\w\u0900-\u097F\u0E00-\u0E7F]{1,32}$")
+# The locales Discord accepts as keys of name_localizations / description_localizations
+# (discord-api-spec's AvailableLocalesEnum); any other key is a 50035.
+LOCALES = frozenset({
+    "ar", "bg", "cs", "da", "de", "el", "en-GB", "en-US", "es-419", "es-ES", "fi", "fr", "he", "hi", "hr", "hu",
+    "id", "it", "ja", "ko", "lt", "nl", "no", "pl", "pt-BR", "ro", "ru", "sv-SE", "th", "tr", "uk", "vi", "zh-CN",
+    "zh-TW",
+})
 CHOICE_TYPES = {3, 4, 10}
 
 
@@ -276,6 +283,28 @@ def _check_named(errs: FormErrors, path: list[Any], item: dict[str, Any], chat_i
         desc = item.get("description")
         if not isinstance(desc, str) or not (1 <= len(desc) <= 100):
             errs.add(path + ["description"], "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
+    _check_localizations(errs, path, item, chat_input)
+
+
+def _check_localizations(errs: FormErrors, path: list[Any], item: dict[str, Any], chat_input: bool) -> None:
+    """name_localizations follow the name's rules (a chat command's: lowercase, the regex, 1-32),
+    description_localizations the description's (1-100); keys are Discord locales."""
+    for field, limit in (("name_localizations", 32), ("description_localizations", 100)):
+        values = item.get(field)
+        if values is None:
+            continue
+        if not isinstance(values, dict):
+            errs.add(path + [field], "DICT_TYPE_CONVERT", "Only dictionaries may be used in a DictType")
+            continue
+        for locale, text in values.items():
+            where = path + [field, locale]
+            if locale not in LOCALES:
+                errs.add(where, "LOCALE_INVALID", f"Invalid locale {locale!r}")
+            elif not isinstance(text, str) or not (1 <= len(text) <= limit):
+                errs.add(where, "BASE_TYPE_BAD_LENGTH", f"Must be between 1 and {limit} in length.")
+            elif field == "name_localizations" and chat_input and (text != text.lower() or not NAME_RE.match(text)):
+                errs.add(where, "APPLICATION_COMMAND_INVALID_NAME",
+                         f"Command name is invalid ({text!r}): lowercase, no spaces")
 
 
 def _check_options(errs: FormErrors, path: list[Any], options: list[dict[str, Any]], parent: str) -> None:
@@ -290,6 +319,11 @@ def _check_options(errs: FormErrors, path: list[Any], options: list[dict[str, An
         if opt.get("name") in names:
             errs.add(p + ["name"], "APPLICATION_COMMAND_OPTIONS_NAME_ALREADY_EXISTS", "Option names must be unique")
         names.add(opt.get("name"))
+        for locale, text in (opt.get("name_localizations") or {}).items():
+            if (locale, text) in names:
+                errs.add(p + ["name_localizations", locale], "APPLICATION_COMMANDS_DUPLICATE_NAME",
+                         f"Localized option names must be unique ({text!r} in {locale})")
+            names.add((locale, text))
         otype = opt.get("type")
         if otype in (1, 2):
             allowed = parent == "command" or (otype == 1 and parent == "group")
@@ -320,6 +354,12 @@ def _check_options(errs: FormErrors, path: list[Any], options: list[dict[str, An
                 cname = choice.get("name")
                 if not isinstance(cname, str) or not (1 <= len(cname) <= 100):
                     errs.add(p + ["choices", k, "name"], "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
+                for locale, text in (choice.get("name_localizations") or {}).items():
+                    where = p + ["choices", k, "name_localizations", locale]
+                    if locale not in LOCALES:
+                        errs.add(where, "LOCALE_INVALID", f"Invalid locale {locale!r}")
+                    elif not isinstance(text, str) or not (1 <= len(text) <= 100):
+                        errs.add(where, "BASE_TYPE_BAD_LENGTH", "Must be between 1 and 100 in length.")
                 max_length(errs, p + ["choices", k, "value"], choice.get("value"), 100)
         lo, hi = opt.get("min_value"), opt.get("max_value")
         if lo is not None and hi is not None and lo > hi:

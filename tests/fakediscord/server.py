@@ -161,8 +161,8 @@ class FakeDiscord:
 
     # --- world setup ----------------------------------------------------------------------------
 
-    def add_guild(self, name: str = "Test") -> Guild:
-        guild = Guild(self.ids.next(), name, self.owner.id)
+    def add_guild(self, name: str = "Test", *, locale: str = "en-US") -> Guild:
+        guild = Guild(self.ids.next(), name, self.owner.id, locale=locale)
         self.guilds[guild.id] = guild
         self.gateway.dispatch_soon("GUILD_CREATE", self.guild_create_json(guild, self._intents()))
         return guild
@@ -452,9 +452,9 @@ class FakeDiscord:
             channel_data = channel_json(channel)
             channel_data["permissions"] = str(perms)
             payload.update({
-                "guild_id": str(guild.id), "guild": {"id": str(guild.id), "locale": "en-US", "features": []},
+                "guild_id": str(guild.id), "guild": {"id": str(guild.id), "locale": guild.locale, "features": []},
                 "channel": channel_data, "member": self.member_json(user, guild, permissions=perms),
-                "guild_locale": "en-US", "authorizing_integration_owners": {"0": str(guild.id)}, "context": 0,
+                "guild_locale": guild.locale, "authorizing_integration_owners": {"0": str(guild.id)}, "context": 0,
             })
         if message is not None:
             payload["message"] = M.message_json(self, message)
@@ -497,7 +497,8 @@ class FakeDiscord:
             "banner": None, "description": None, "owner_id": str(guild.owner_id), "afk_channel_id": None,
             "afk_timeout": 300, "verification_level": 0, "default_message_notifications": 1,
             "explicit_content_filter": 0, "mfa_level": 0, "nsfw_level": 0, "premium_tier": 0,
-            "premium_subscription_count": 0, "preferred_locale": "en-US", "features": [], "system_channel_id": None,
+            "premium_subscription_count": 0, "preferred_locale": guild.locale, "features": [],
+            "system_channel_id": None,
             "system_channel_flags": 0, "rules_channel_id": None, "public_updates_channel_id": None,
             "safety_alerts_channel_id": None, "vanity_url_code": None, "max_members": 500000,
             "premium_progress_bar_enabled": False, "application_id": None,

@@ -1,0 +1,130 @@
+"""Languages: one gettext catalogue per language (bot/locale/<lang>/LC_MESSAGES/pixelforge.po, read
+with Babel), English (the msgids themselves) as the fallback.
+
+Two markers, both found by the extractor (Babel's, keywords `_` and `N_`; tests/test_i18n_catalogue.py):
+- `N_("At most {limit} images.", limit=4)` is lazy: a `Msg`, an ordinary English `str` that also
+  remembers its template and values. Services raise their domain errors with it and never
+  translate; the front end says it in the member's language in one place (`bot.errors.user_message`).
+- `_("...")` translates at once into the language of the reply being written (`speaking`): the
+  front end's texts (bot/frontend/*texts.py, button labels).
+No Discord import here: services use `N_`.
+"""
+from __future__ import annotations
+
+import string
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from functools import cache
+from importlib import resources
+from typing import Any
+
+DOMAIN = "pixelforge"
+# Shipped complete (the catalogue test requires every message in each); Discord's locale codes.
+LANGUAGES = ("fr", "de")
+# Command and option names live apart from sentences: the same English word ("image") can be a
+# name (lowercase, no spaces, <= 32 characters) and a sentence's word.
+NAME_CONTEXT = "command name"
+
+_speaking: ContextVar[str | None] = ContextVar("pixelforge_language", default=None)
+
+
+class Msg(str):
+    """English text that can still be said in another language: `msgid` with `params`."""
+
+    msgid: str
+    params: dict[str, Any]
+
+    def __new__(cls, msgid: str, params: dict[str, Any]) -> Msg:
+        self = super().__new__(cls, msgid.format(**params) if params else msgid)
+        self.msgid = msgid
+        self.params = params
+        return self
+
+    def __reduce__(self):  # pickles (an error crossing to or from a renderer process) keep the template
+        return (Msg, (self.msgid, self.params))
+
+
+def N_(msgid: str, **params: Any) -> Msg:
+    """Mark a message for translation later (English now)."""
+    return Msg(msgid, params)
+
+
+def _(msgid: str, **params: Any) -> str:
+    """Translate a message now, into the language of the reply being written."""
+    return say(Msg(msgid, params))
+
+
+def language(locale: object) -> str | None:
+    """The shipped language for a Discord locale ("fr", "de", "de-AT" -> "de"); None: English."""
+    if locale is None:
+        return None
+    code = str(getattr(locale, "value", locale))
+    if code in LANGUAGES:
+        return code
+    base = code.split("-")[0]
+    return base if base in LANGUAGES else None
+
+
+@contextmanager
+def speaking(locale: object) -> Iterator[None]:
+    """Write the replies inside in `locale`'s language (English when it is not shipped)."""
+    token = _speaking.set(language(locale))
+    try:
+        yield
+    finally:
+        _speaking.reset(token)
+
+
+def set_language(locale: object) -> None:
+    """Speak `locale` for the rest of this task (one interaction's task: the command tree and each
+    view run every interaction in a task of its own)."""
+    _speaking.set(language(locale))
+
+
+def current() -> str | None:
+    return _speaking.get()
+
+
+def say(text: str, locale: object = ...) -> str:
+    """`text` in `locale`'s language (default: the reply being written). A `Msg` is looked up in the
+    catalogue, its values said too; any other text (member text, a value) is returned unchanged.
+    In English a `Msg` is returned as it is, so it can still be said in another language later."""
+    lang = current() if locale is ... else language(locale)
+    if lang is None or not isinstance(text, Msg):
+        return text
+    template = catalogue(lang).get(("", text.msgid))
+    params = {key: say(value, lang) if isinstance(value, Msg) else value for key, value in text.params.items()}
+    if not template:
+        return text.msgid.format(**params) if params else str(text)
+    try:
+        return template.format(**params) if params else template
+    except (KeyError, IndexError, ValueError):  # a broken translation never breaks a reply
+        return str(text)
+
+
+def name(english: str, lang: str) -> str | None:
+    """A command or option name in `lang`, None when the catalogue has none."""
+    return catalogue(lang).get((NAME_CONTEXT, english)) or None
+
+
+def placeholders(template: str) -> set[tuple[str, str]]:
+    """The `{name:spec}` fields of a template (what a translation must keep)."""
+    return {(field, spec or "") for _text, field, spec, _conv in string.Formatter().parse(template)
+            if field is not None}
+
+
+def po_path(lang: str):
+    return resources.files("bot").joinpath("locale", lang, "LC_MESSAGES", f"{DOMAIN}.po")
+
+
+@cache
+def catalogue(lang: str) -> dict[tuple[str, str], str]:
+    """{(context, msgid): translation}: entries that are translated and not fuzzy."""
+    from babel.messages.pofile import read_po
+
+    with po_path(lang).open("rb") as handle:
+        po = read_po(handle, locale=lang, domain=DOMAIN)
+    return {(message.context or "", message.id): message.string for message in po
+            if isinstance(message.id, str) and message.id and isinstance(message.string, str) and message.string
+            and not message.fuzzy}
