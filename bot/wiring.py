@@ -16,6 +16,7 @@ from typing import Any
 from bot.config import Settings
 from bot.database import Database
 from bot.models import Job, JobStatus, StoredImage
+from bot.models_catalog import ModelCatalog
 from bot.renderer.pool import build_pool
 from bot.renderer.profiles import model_label, resolve_profile
 from bot.safety.image_checker import build_checker
@@ -127,7 +128,8 @@ class Services:
                                                                      settings.safety_checker_model))
         self.safety.front = self.safety_front
         self.profile = resolve_profile(settings.image_model)
-        self.admission = Admission(settings, self.profile, self.store, model_label(settings.image_model))
+        self.admission = Admission(settings, self.profile, self.store, model_label(settings.image_model),
+                                   catalog=ModelCatalog.from_settings(settings, self.profile))
         self.history = HistoryService(self.db, self.store)
         self.member_settings = SettingsStore(self.db)
         self.inputs = ImageInputs(self.db, settings.data_dir, self.profile,

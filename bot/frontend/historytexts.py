@@ -113,6 +113,8 @@ def defaults(values: Defaults, title: str = "Your /imagine defaults") -> str:
     if values.empty:
         return f"**{title}:** none — every option uses the model's default."
     rows = []
+    if values.model:
+        rows.append(f"model {_escape(short(values.model, 64))}")
     if values.aspect:
         rows.append(f"aspect {values.aspect}")
     if values.steps is not None:
