@@ -122,7 +122,7 @@ class Services:
         self.pool = build_pool(
             settings.image_model, list(settings.devices), settings.dtype, settings.step_timeout,
             renderer=settings.renderer, ray_address=settings.ray_address, encode_timeout=settings.encode_timeout,
-            env=dict(settings.render_levers) or None,
+            env={**dict(settings.render_levers), "MODEL_CACHE_SIZE": str(settings.model_cache_size)},
         )
         self.safety = SafetyService(self.db, settings, build_checker(settings.safety_image_checker,
                                                                      settings.safety_checker_model))
@@ -151,6 +151,7 @@ class Services:
             upscaler_model=settings.upscaler_model,
             watermark=settings.watermark,
             preview_every=settings.preview_every_steps, preview_taesd=settings.preview_taesd,
+            models=tuple((e.name, e.source) for e in self.admission.catalog.entries), lora_dir=settings.lora_dir,
         )
         self._renderer_started: asyncio.Future | None = None
         self._first_worker = asyncio.Lock()
