@@ -88,6 +88,8 @@ def info(details: JobDetails, image_prompt: str | None = None) -> str:
     if p.inline:  # the parameters written in the prompt (--ar, --chaos, --tile, …), as parsed
         lines.append(f"**Prompt parameters:** {_escape(p.inline)}")
     lines.append(f"**Model:** {_escape(p.model)}" + (f" · **Sampler:** {p.scheduler}" if p.scheduler else ""))
+    if p.loras:  # "name:0.8,other:0.5" (bot/models_catalog.py)
+        lines.append(f"**LoRAs:** {_escape(p.loras.replace(',', ', '))}")
     if image_prompt:
         lines.append(f"**Image prompt:** {image_prompt}")
     # The price fixed at submit (bot/prices.py); without quotas nothing was charged.
