@@ -31,6 +31,7 @@ from bot.services.history import HistoryService
 from bot.services.image_input import ImageInputs
 from bot.services.jobs import JobStore
 from bot.services.lifecycle import JobService
+from bot.services.model_affinity import WorkerModels
 from bot.services.moderation import ModerationService
 from bot.services.quotas import QuotaPolicy, QuotaService
 from bot.services.retention import RetentionService
@@ -169,6 +170,8 @@ class Services:
         # No workers yet: the queue is recovered and accepts jobs at once, and each worker joins
         # once the model has loaded on it (a worker that failed to load never takes a job).
         self.dispatcher = Dispatcher(self.store, FairScheduler(), [], self.events, self.dispatch_settings)
+        if len(self.admission.catalog.entries) > 1:  # prefer a worker that holds the job's model
+            self.dispatcher.affinity = WorkerModels(self.admission.catalog.default, self.settings.model_cache_size)
         self.jobs = JobService(self.admission, self.store, self.dispatcher, quotas=self.quotas, safety=self.safety)
         self.moderation = ModerationService(self.db, self.audit, self.jobs)
         await self.audit.load()

@@ -164,3 +164,33 @@ def admission_factory(tmp_path):
                          catalog=catalog)
 
     return build
+
+
+async def test_migration_0011_keeps_every_job_and_setting_with_no_loras_and_no_model(tmp_path):
+    import shutil
+
+    from bot.database import Database
+
+    migrations = Path(__file__).resolve().parent.parent / "migrations"
+    v10 = tmp_path / "v10"
+    v10.mkdir()
+    for path in sorted(migrations.glob("00*.sql")):
+        if int(path.name[:4]) <= 10:
+            shutil.copy(path, v10)
+    db_path = tmp_path / "db.sqlite3"
+    db = await Database(db_path, migrations_dir=v10).connect()
+    await db.execute("INSERT INTO jobs (id, kind, task, user_id, guild_id, channel_id, prompt, aspect, width, height, "
+                     "steps, guidance, count, seed, model, priority, status, created_at, cost) VALUES "
+                     "(1, 'imagine', 'txt2img', 1, 5, 10, 'a fox', '1:1', 64, 64, 4, 7.0, 1, 1, 'tiny', 1, 'queued', "
+                     "1.0, 10)")
+    await db.execute("INSERT INTO member_settings (user_id, steps, updated_at) VALUES (7, 5, 1.0)")
+    before = [dict(r) for r in await db.fetchall("SELECT * FROM jobs")]
+    await db.close()
+    db = await Database(db_path).connect()
+    try:
+        after = [dict(r) for r in await db.fetchall("SELECT * FROM jobs")]
+        assert [{k: r[k] for k in before[0]} for r in after] == before and after[0]["loras"] == ""
+        row = await db.fetchone("SELECT steps, model FROM member_settings WHERE user_id = 7")
+        assert (row["steps"], row["model"]) == (5, None)
+    finally:
+        await db.close()
