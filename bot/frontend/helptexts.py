@@ -29,8 +29,8 @@ def commands() -> str:
     ]))
 
 
-def parameters(limits: Limits, model: str) -> str:
-    """The parameter table with the loaded model's limits."""
+def parameters(limits: Limits, model: str, models: list[str] | None = None) -> str:
+    """The parameter table with the loaded model's limits (`models`: IMAGE_MODELS' names)."""
     rows = [
         ("--ar W:H", "aspect ratio, 1:4 to 4:1 (e.g. 16:9, 4:3, 21:9); not with an image prompt"),
         ("--no words", "kept out of the image: added to the negative prompt (e.g. `--no trees, cars`)"),
@@ -41,7 +41,12 @@ def parameters(limits: Limits, model: str) -> str:
                       "each image has its own seed; 0 makes close takes on one composition (text prompts only)"),
         ("--tile", "a seamless image that tiles side by side and top to bottom"),
         ("--model NAME", f"the model to use: `{model}` (the only one here)"),
+        ("<lora:name:0.8>", "a LoRA style from the server's list at a weight (default 0.8, -2 to 2); "
+                            "the `lora:` option takes `name` or `name:0.8`"),
     ]
+    if models and len(models) > 1:
+        rows[-2] = ("--model NAME", "the model to use: " + ", ".join(f"`{m}`" for m in models)
+                    + f" (default `{model}`; the `model:` option and /settings set model: too)")
     lines = ["**Parameters inside the prompt** — at the end, Midjourney style: "
              "`a lighthouse at dusk --ar 16:9 --no boats --chaos 40`", ""]
     lines += [f"`{name}` — {what}" for name, what in rows]
