@@ -105,7 +105,7 @@ def report(args, model: str, width: int, height: int, steps: int, guidance: floa
     evict, e_lo, e_hi = _spread(m["evict"])  # type: ignore[arg-type]
     cached, c_lo, c_hi = _spread(m["cached"])  # type: ignore[arg-type]
     lines = [
-        f"model switch ({len(m['evict'])} alternating jobs each, medians, IQR): same model {same * 1000:.0f} ms "
+        f"model switch ({2 * runs} alternating jobs each, medians, IQR): same model {same * 1000:.0f} ms "
         f"({s_lo * 1000:.0f}-{s_hi * 1000:.0f}); switch with MODEL_CACHE_SIZE=1 (unload + load) "
         f"{evict * 1000:.0f} ms ({e_lo * 1000:.0f}-{e_hi * 1000:.0f}) = x{evict / same:.2f}; "
         f"switch to a cached model (MODEL_CACHE_SIZE=2) {cached * 1000:.0f} ms ({c_lo * 1000:.0f}-{c_hi * 1000:.0f}) "

@@ -93,6 +93,7 @@ class ModelCache:
         self.entries: OrderedDict[str, _Entry] = OrderedDict()
         self.loads = 0
         self.evictions = 0
+        self.device = "cpu"  # the device of the last model added (for freeing memory after an OOM)
         self._hasher = ThreadPoolExecutor(1, thread_name_prefix="model-hash")
 
     @classmethod
@@ -102,6 +103,7 @@ class ModelCache:
 
     def add(self, source: str, loaded: LoadedPipelines) -> None:
         """A model loaded outside the cache (the worker's first, loaded at start)."""
+        self.device = loaded.device
         self.entries[source] = _Entry(loaded, self._hasher.submit(model_hash, source, loaded.variant),
                                       loaded.load_seconds)
         self.entries.move_to_end(source)

@@ -108,9 +108,10 @@ class _Session:
         if oom_message is not None:
             # Freed here, OUTSIDE the except block: inside it the traceback keeps the failed call's
             # frames (activations, latents) alive, so empty_cache could not return that memory.
-            render.free_memory(loaded.device if loaded is not None else "cpu")
+            render.free_memory(loaded.device if loaded is not None else self.models.device)
             self.send(("error", bid, "oom", oom_message))
             return
+        assert loaded is not None  # render_batch returned: prepare() gave it
         ended = time.monotonic()
         steps_per_second = (steps or batch.steps) / (ended - started) if ended > started else 0.0
         if self.encode_inline:
@@ -120,8 +121,8 @@ class _Session:
             self.send(reply)
             return
         self.send(("denoised", bid))
-        self.encoder.submit(self._encode_and_send, batch, images, started, ended, steps_per_second,  # type: ignore[possibly-undefined]
-                            loaded.scheduler_name)
+        self.encoder.submit(self._encode_and_send, batch, images, started, ended,  # type: ignore[possibly-undefined]
+                            steps_per_second, loaded.scheduler_name)
 
     def _encode(self, batch: RenderBatch, images, started: float, ended: float, steps_per_second: float,
                 sampler: str) -> tuple:
