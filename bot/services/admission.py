@@ -254,9 +254,9 @@ class Admission:
         UPSCALE_STRENGTH with the same weights and the image's own seed; capped by the profile."""
         parent = await self.load_parent(parent_job_id)
         image = await self.stored_image(parent, index, "upscale", "upscaled")
-        target = self.upscale_target(image.width, image.height)
+        target = self.upscale_target(image.width, image.height, parent.params.model)
         if target is None:
-            cap = self.settings.max_upscale_pixels or self.profile.max_upscale_pixels
+            cap = self.settings.max_upscale_pixels or self.profile_of(parent.params.model).max_upscale_pixels
             raise ValidationError(f"Image {index + 1} is already {image.width}×{image.height}: upscales stop at "
                                   f"{cap / 1e6:.2g} megapixels for this model.")
         width, height, factor = target
@@ -268,6 +268,8 @@ class Admission:
         return AdmissionPlan(JobKind.UPSCALE, params, parent_job_id=parent.id, image_index=index,
                              dedupe_key=f"upscale:{parent.id}:{index}:{requester.user_id}")
 
-    def upscale_target(self, width: int, height: int) -> tuple[int, int, float] | None:
-        """(width, height, factor) an upscale of a width x height image gets; None: it cannot grow."""
-        return upscale_size(self.profile, width, height, self.settings.max_upscale_pixels)  # the default's
+    def upscale_target(self, width: int, height: int, model: str | None = None) -> tuple[int, int, float] | None:
+        """(width, height, factor) an upscale of a width x height image gets on `model` (None: the
+        default's profile); None: it cannot grow."""
+        profile = self.profile if model is None else self.profile_of(model)
+        return upscale_size(profile, width, height, self.settings.max_upscale_pixels)
