@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from bot.models import Priority
 from bot.scheduler import FairScheduler
 from tests.factories import make_job
+from tests.test_scheduler import assert_bounded_overtaking
 
 users = st.integers(min_value=1, max_value=6)
 models = st.sampled_from(["a", "b", "c"])
@@ -52,14 +53,7 @@ def test_with_affinity_a_users_jobs_keep_their_order_and_all_run(ops):
 def test_with_affinity_later_jobs_overtake_a_job_only_by_bounded_fair_share(ops):
     """The fair-share bound of test_scheduler.py, with a preference at every pop: a job with k of
     its owner's jobs ahead is overtaken by at most k+1 later jobs of each other user."""
-    pushed, popped, facts = _run(ops)
-    pos = {job.id: i for i, job in enumerate(popped)}
-    for job in pushed:
-        overtakers: dict[int, int] = {}
-        for other in pushed[facts[job.id]["order"] + 1:]:
-            if other.priority == job.priority and other.user_id != job.user_id and pos[other.id] < pos[job.id]:
-                overtakers[other.user_id] = overtakers.get(other.user_id, 0) + 1
-        assert all(n <= facts[job.id]["ahead_mine"] + 1 for n in overtakers.values()), (job, overtakers)
+    assert_bounded_overtaking(*_run(ops))
 
 
 @settings(max_examples=200, deadline=None)
