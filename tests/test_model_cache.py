@@ -122,3 +122,38 @@ def test_a_lora_file_removed_since_admission_fails_the_batch_naming_it(tiny_mode
 
 def test_adapter_names_hold_no_dots():
     assert "." not in lora.adapter_name("my.style-v1")
+
+
+def test_while_a_batchs_model_loads_the_worker_tells_the_bot_it_is_alive(monkeypatch):
+    import threading
+    import time
+
+    from bot.renderer import worker
+
+    class Conn:
+        def __init__(self):
+            self.sent, self.lock = [], threading.Lock()
+
+        def send(self, msg):
+            with self.lock:
+                self.sent.append(msg)
+
+    monkeypatch.setattr(worker, "LOADING_EVERY", 0.02)
+    from types import SimpleNamespace
+
+    def slow_load(source: str):
+        time.sleep(0.3)
+        return SimpleNamespace(device="cpu", variant=None, load_seconds=0.3)
+
+    cache = ModelCache(slow_load, size=1)  # type: ignore[arg-type]
+    conn = Conn()
+    session = worker._Session(conn, None, cache, "first", encode_inline=False)
+    with session._loading(7, "other"):
+        cache.get("other")
+    beats = len(conn.sent)
+    assert beats >= 3 and set(conn.sent) == {("loading", 7)}
+    with session._loading(8, "other"):  # held now: no load, no message
+        time.sleep(0.1)
+    assert len(conn.sent) == beats
+    session.encoder.shutdown()
+    session.image_encoder.shutdown()

@@ -10,6 +10,7 @@ Protocol (tuples over a multiprocessing Connection):
     parent -> child  ("render", RenderBatch) | ("stop",)
     child -> parent  ("progress", batch_id, step, total)                 after every denoising step
                      ("preview", batch_id, step, {job_id: jpeg})  every PREVIEW_EVERY_STEPS steps
+                     ("loading", batch_id)       every few seconds while the batch's model loads
                      ("denoised", batch_id)                              the pipeline call ended
                      ("encoding", batch_id)                  an encoder thread started on it
                      ("done", batch_id, EncodedBatch)                    PNG bytes of every image
@@ -51,6 +52,7 @@ log = logging.getLogger("pixelforge.renderer.worker")
 # and n+1 can denoise faster than n encodes (tiny sizes, few steps).
 ENCODE_THREADS = 2
 IMAGE_THREADS = max(2, min(8, os.cpu_count() or 2))
+LOADING_EVERY = 5.0  # seconds between "loading" messages while a batch's model loads
 
 
 class _ParentGone(BaseException):
@@ -93,7 +95,8 @@ class _Session:
         started = time.monotonic()
         loaded = None
         try:
-            loaded, batch = self.models.prepare(batch, self.model)  # may switch models (a load)
+            with self._loading(bid, batch.model_source or self.model):  # may switch models (a load)
+                loaded, batch = self.models.prepare(batch, self.model)
             images = render.render_batch(loaded, batch, on_step, lambda: self.cancel_value.value == bid,
                                          lambda step, data: self.send(("preview", bid, step, data)))
         except render.Cancelled:
@@ -123,6 +126,28 @@ class _Session:
         self.send(("denoised", bid))
         self.encoder.submit(self._encode_and_send, batch, images, started, ended,  # type: ignore[possibly-undefined]
                             steps_per_second, loaded.scheduler_name)
+
+    @contextlib.contextmanager
+    def _loading(self, bid: int, source: str):
+        """While a model not held loads (a download can take minutes), a ("loading", bid) every
+        LOADING_EVERY s: the bot's step watchdog sees the worker is alive."""
+        if self.models.holds(source):
+            yield
+            return
+        done = threading.Event()
+
+        def beat() -> None:
+            while not done.wait(LOADING_EVERY):
+                with contextlib.suppress(_ParentGone):
+                    self.send(("loading", bid))
+
+        thread = threading.Thread(target=beat, name="model-loading", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            thread.join()
 
     def _encode(self, batch: RenderBatch, images, started: float, ended: float, steps_per_second: float,
                 sampler: str) -> tuple:
