@@ -20,7 +20,9 @@ from bot.config_values import (
     _dm_quota_credits,
     _float,
     _id_set,
+    _image_models,
     _int,
+    _lora_dir,
     _price_factors,
     _quota_credits,
     _render_levers,
@@ -151,6 +153,13 @@ class Settings:
     # Live previews on the progress message every N steps (0: off), at most every PROGRESS_EDIT_INTERVAL.
     preview_every_steps: int = 5
     preview_taesd: str | None = None
+    # --- models ---
+    # IMAGE_MODELS=name=source,...: the models members choose from (image_model is the default's
+    # source); LORA_DIR's *.safetensors; models kept loaded per worker (least recently used goes).
+    image_models: tuple[tuple[str, str], ...] = ()
+    lora_dir: Path | None = None
+    model_cache_size: int = 1
+    max_loras: int = 4
 
     @property
     def device(self) -> str:
@@ -310,7 +319,7 @@ def load_settings(env: dict | None = None, dotenv: bool = True, require_token: b
         raise ConfigError("DISCORD_TOKEN is missing: put your bot token in .env (see .env.example)")
     guild_raw = env.get("DISCORD_GUILD_ID", "").strip()
     guild_id = _int(env, "DISCORD_GUILD_ID", 0, 1, 2**63 - 1) if guild_raw else None
-    model = env.get("IMAGE_MODEL", "").strip() or DEFAULT_MODEL
+    image_models, model = _image_models(env, DEFAULT_MODEL)
     if model.startswith((".", "/", "~")) and not Path(model).expanduser().is_dir():
         raise ConfigError(f"IMAGE_MODEL points to a folder that does not exist: {model}")
     level = env.get("LOG_LEVEL", "").strip().upper() or "INFO"
@@ -397,4 +406,9 @@ def load_settings(env: dict | None = None, dotenv: bool = True, require_token: b
         price_factors=_price_factors(env),
         preview_every_steps=_int(env, "PREVIEW_EVERY_STEPS", 5, 0, 1000),
         preview_taesd=env.get("PREVIEW_TAESD", "").strip() or None,
+        # --- models ---
+        image_models=image_models,
+        lora_dir=_lora_dir(env),
+        model_cache_size=_int(env, "MODEL_CACHE_SIZE", 1 if _devices(env) != ("cpu",) else 2, 1, 16),
+        max_loras=_int(env, "MAX_LORAS", 4, 1, 8),
     )

@@ -201,3 +201,40 @@ def _price_factors(env: dict) -> tuple[tuple[str, float], ...]:
                               f"{', '.join(names)} and a factor from 0.1 to 100), got {part!r}")
         factors[name] = value
     return tuple(factors.items())
+
+
+# --- models ---
+def _image_models(env: dict, fallback: str) -> tuple[tuple[tuple[str, str], ...], str]:
+    """(IMAGE_MODELS as (name, source) pairs, the default model's source). With IMAGE_MODELS empty:
+    ((), IMAGE_MODEL or `fallback`), exactly the one-model set-up of before."""
+    from pathlib import Path
+
+    from bot.models_catalog import parse_models
+
+    model = env.get("IMAGE_MODEL", "").strip()
+    many = env.get("IMAGE_MODELS", "").strip()
+    if not many:
+        return (), model or fallback
+    try:
+        entries, default = parse_models(many, model)
+    except ValueError as exc:
+        raise ConfigError(str(exc)) from None
+    if model and default == entries[0][1] and model.lower() not in (entries[0][0].lower(), entries[0][1].lower()):
+        raise ConfigError(f"IMAGE_MODEL={model!r} is not one of IMAGE_MODELS ({', '.join(n for n, _ in entries)}): "
+                          "name the default by its name or source")
+    for name, source in entries:
+        if source.startswith((".", "/", "~")) and not Path(source).expanduser().is_dir():
+            raise ConfigError(f"IMAGE_MODELS: the folder of {name} does not exist: {source}")
+    return entries, default
+
+
+def _lora_dir(env: dict):
+    from pathlib import Path
+
+    raw = env.get("LORA_DIR", "").strip()
+    if not raw:
+        return None
+    folder = Path(raw).expanduser()
+    if not folder.is_dir():
+        raise ConfigError(f"LORA_DIR points to a folder that does not exist: {raw}")
+    return folder

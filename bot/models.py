@@ -116,6 +116,7 @@ class GenerationRequest:
     tile: bool = False  # --tile: seamless tiling
     model: str | None = None  # --model: must name the loaded model
     inline: str = ""  # the parameters as written back canonically ("--ar 16:9 --tile"), for Info
+    loras: tuple = ()  # LoraChoice (bot/models_catalog.py): the `lora:` option and the prompt's <lora:...>
 
 
 @dataclass(frozen=True)
@@ -198,6 +199,7 @@ class JobParams:
     # inpaint only: what was done to the parent image ("zoom:2", "pan:left", "square"); with the
     # job's parent it is the lineage Info and the PNG show.
     edit: str | None = None
+    loras: str = ""  # "name:0.8,other:0.5" (bot/models_catalog.py format_loras): LORA_DIR files
 
     @property
     def work(self) -> float:
@@ -247,6 +249,7 @@ class Job:
             p.upscale_factor,  # written into each PNG's metadata: one value per batch
             p.tile,  # changes the model's convolutions for the whole call
             p.edit,  # one mask geometry per batch
+            p.loras,  # adapters are set for the whole call
         )
 
 
@@ -277,6 +280,16 @@ class ImageSpec:
 
 
 @dataclass(frozen=True)
+class LoraSpec:
+    """A LoRA file for one render call; `hash` is filled in by the renderer (A1111's short hash)."""
+
+    name: str
+    path: str
+    weight: float
+    hash: str = ""
+
+
+@dataclass(frozen=True)
 class RenderBatch:
     """Compatible images rendered in one pipeline call."""
 
@@ -298,6 +311,9 @@ class RenderBatch:
     tile: bool = False  # --tile: seamless tiling (bot/renderer/tiling.py)
     preview_every: int = 0  # PREVIEW_EVERY_STEPS: a live preview every N steps (bot/renderer/preview.py); 0: none
     preview_taesd: str | None = None  # PREVIEW_TAESD: a local AutoencoderTiny folder for sharper previews
+    model_source: str = ""  # hub id or folder of the batch's model ("": the worker's first model)
+    loras: tuple[LoraSpec, ...] = ()  # adapters active for this call
+    model_hash: str = ""  # filled in by the renderer (bot/renderer/model_cache.py): PNG "Model hash"
 
     @property
     def is_img2img(self) -> bool:

@@ -13,6 +13,13 @@ Policy (also in README):
    job started, so a newcomer joins the current round instead of jumping ahead of everyone who
    waited, and no job starves.
 3. Batching may pull a compatible job forward, but only from the next `window` jobs in fair order.
+4. Model affinity (IMAGE_MODELS): a worker that frees up may take, instead of the head, a job that
+   its loaded models can render without a switch (`prefer`), but only one with the head's class
+   AND the head's start tag: a job of the same round, never one a smaller start tag waits behind.
+   Start tags of started jobs still never decrease within a class, each user's jobs keep their
+   order (a user has at most one job per start tag), and the round is the one that was due; only
+   the order of the members' turns inside one round changes. With one model every job is
+   preferred and the head runs, exactly as without the rule.
 
 The queue is in memory; SQLite is the source of truth and the queue is rebuilt from it at start.
 
@@ -107,12 +114,14 @@ class FairScheduler:
         max_images: int,
         key: Callable[[Job], Hashable] = Job.batch_key,
         can_batch: Callable[[Job], bool] = lambda job: True,
+        prefer: Callable[[Job], bool] | None = None,
     ) -> list[Job]:
-        """The next job, plus compatible jobs from the next `batch_window` in fair order,
-        up to `max_images` images in all. Jobs left behind keep their place."""
+        """The next job (rule 4: `prefer` may pick another of the head's round), plus compatible
+        jobs from the next `batch_window` in fair order, up to `max_images` images in all. Jobs
+        left behind keep their place."""
         if not self._order:
             return []
-        head_key = self._order.pop(0)
+        head_key = self._order.pop(self._preferred(prefer))
         head = self._started(head_key)
         batch = [head]
         images = head.params.count
@@ -137,6 +146,19 @@ class FairScheduler:
             self._order.remove(candidate)
             self._started(candidate, advance_clock=False)
         return batch
+
+    def _preferred(self, prefer: Callable[[Job], bool] | None) -> int:
+        """Index in `_order` of the job to start: the head, or the first job of the head's round
+        (same class and start tag, within the batch window) that `prefer` accepts."""
+        if prefer is None or prefer(self._entries[self._order[0][3]][1]):
+            return 0
+        cls, tag = self._order[0][0], self._order[0][1]
+        for index, candidate in enumerate(self._order.islice(1, self.batch_window), start=1):
+            if (candidate[0], candidate[1]) != (cls, tag):
+                break
+            if prefer(self._entries[candidate[3]][1]):
+                return index
+        return 0
 
     def ordered(self, limit: int | None = None) -> list[Job]:
         """Queued jobs in the order they would run (the first `limit`: O(limit + log n))."""

@@ -16,6 +16,7 @@ from typing import Any
 from bot.config import Settings
 from bot.database import Database
 from bot.models import Job, JobStatus, StoredImage
+from bot.models_catalog import ModelCatalog
 from bot.renderer.pool import build_pool
 from bot.renderer.profiles import model_label, resolve_profile
 from bot.safety.image_checker import build_checker
@@ -30,6 +31,7 @@ from bot.services.history import HistoryService
 from bot.services.image_input import ImageInputs
 from bot.services.jobs import JobStore
 from bot.services.lifecycle import JobService
+from bot.services.model_affinity import WorkerModels
 from bot.services.moderation import ModerationService
 from bot.services.quotas import QuotaPolicy, QuotaService
 from bot.services.retention import RetentionService
@@ -129,13 +131,14 @@ class Services:
         self.pool = build_pool(
             settings.image_model, list(settings.devices), settings.dtype, settings.step_timeout,
             renderer=settings.renderer, ray_address=settings.ray_address, encode_timeout=settings.encode_timeout,
-            env=dict(settings.render_levers) or None,
+            env={**dict(settings.render_levers), "MODEL_CACHE_SIZE": str(settings.model_cache_size)},
         )
         self.safety = SafetyService(self.db, settings, build_checker(settings.safety_image_checker,
                                                                      settings.safety_checker_model))
         self.safety.front = self.safety_front
         self.profile = resolve_profile(settings.image_model)
-        self.admission = Admission(settings, self.profile, self.store, model_label(settings.image_model))
+        self.admission = Admission(settings, self.profile, self.store, model_label(settings.image_model),
+                                   catalog=ModelCatalog.from_settings(settings, self.profile))
         self.history = HistoryService(self.db, self.store)
         self.member_settings = SettingsStore(self.db)
         self.inputs = ImageInputs(self.db, settings.data_dir, self.profile,
@@ -157,6 +160,7 @@ class Services:
             upscaler_model=settings.upscaler_model,
             watermark=settings.watermark,
             preview_every=settings.preview_every_steps, preview_taesd=settings.preview_taesd,
+            models=tuple((e.name, e.source) for e in self.admission.catalog.entries), lora_dir=settings.lora_dir,
         )
         self._renderer_started: asyncio.Future | None = None
         self._first_worker = asyncio.Lock()
@@ -174,6 +178,8 @@ class Services:
         # No workers yet: the queue is recovered and accepts jobs at once, and each worker joins
         # once the model has loaded on it (a worker that failed to load never takes a job).
         self.dispatcher = Dispatcher(self.store, FairScheduler(), [], self.events, self.dispatch_settings)
+        if len(self.admission.catalog.entries) > 1:  # prefer a worker that holds the job's model
+            self.dispatcher.affinity = WorkerModels(self.admission.catalog.default, self.settings.model_cache_size)
         self.jobs = JobService(self.admission, self.store, self.dispatcher, quotas=self.quotas, safety=self.safety)
         self.moderation = ModerationService(self.db, self.audit, self.jobs)
         await self.audit.load()

@@ -22,7 +22,8 @@ class Help(commands.Cog):
     async def help(self, interaction: discord.Interaction, topic: app_commands.Choice[str] | None = None) -> None:
         bot = bot_of(interaction)
         if topic is not None and topic.value == "parameters":
-            text = helptexts.parameters(limits_for(bot.admission.profile), bot.admission.model_label)
+            text = helptexts.parameters(limits_for(bot.admission.profile), bot.admission.model_label,
+                                        bot.admission.catalog.names)
         else:
             text = helptexts.commands()
         await send_private(interaction, text)

@@ -39,6 +39,8 @@ class Imagine(commands.Cog):
         image="An image to start from (PNG, JPEG or WebP; its own aspect is kept)",
         strength="With an image: how much of it is re-drawn (0.05 keeps it, 1.0 ignores it)",
         preset="One of your /settings presets for the options you leave empty",
+        model="Which model draws it (the server's default if empty)",
+        lora="A LoRA style from the server's list, optionally with a weight: name or name:0.8",
     )
     @app_commands.choices(aspect=ASPECT_CHOICES)
     async def imagine(
@@ -54,26 +56,45 @@ class Imagine(commands.Cog):
         image: discord.Attachment | None = None,
         strength: app_commands.Range[float, 0.05, 1.0] | None = None,
         preset: app_commands.Range[str, 1, MAX_PRESET_NAME] | None = None,
+        model: app_commands.Range[str, 1, 100] | None = None,
+        lora: app_commands.Range[str, 1, 100] | None = None,
     ) -> None:
         bot = bot_of(interaction)
         # Options left empty: the preset's, then the member's defaults, then the model's.
         chosen = await bot.member_settings.resolve(interaction.user.id, preset)
         given = Defaults(aspect=aspect.value if aspect else None, steps=steps, guidance=guidance,
-                         negative=negative, count=count)
+                         negative=negative, count=count, model=model)
         # `--ar 16:9 --chaos 40 …` in the prompt count as options given (bot/services/inline_params.py).
-        limits = limits_for(bot.admission.profile)
+        limits = limits_for(bot.admission.profile_of(model or chosen.model or bot.admission.model_label))
         if image is None:
             await start_job(interaction, inline_request(prompt, given, chosen, seed=seed, strength=strength,
-                                                        limits=limits))
+                                                        limits=limits, lora=lora))
             return
         # Cheap checks, then the download, then the job (bot/frontend/uploads.py).
         await start_image_job(interaction, image, lambda prompt_image: inline_request(
-            prompt, given, chosen, seed=seed, image=prompt_image, strength=strength, limits=limits))
+            prompt, given, chosen, seed=seed, image=prompt_image, strength=strength, limits=limits, lora=lora))
 
     @imagine.autocomplete("preset")
     async def preset_names(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
         names = await bot_of(interaction).member_settings.preset_names(interaction.user.id, current)
         return [app_commands.Choice(name=name, value=name) for name in names]
+
+    @imagine.autocomplete("model")
+    async def model_names(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        return model_choices(interaction, current)
+
+    @imagine.autocomplete("lora")
+    async def lora_names(self, interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+        # A weight already typed ("ink:0.6") stays on every suggestion.
+        weight = current.rpartition(":")[2].strip() if ":" in current else ""
+        names = bot_of(interaction).admission.catalog.suggest_loras(current)
+        return [app_commands.Choice(name=f"{n}:{weight}" if weight else n, value=f"{n}:{weight}" if weight else n)
+                for n in names]
+
+
+def model_choices(interaction: discord.Interaction, current: str) -> list[app_commands.Choice[str]]:
+    """The configured models whose name holds what is typed (/imagine and /settings set)."""
+    return [app_commands.Choice(name=n, value=n) for n in bot_of(interaction).admission.catalog.suggest_models(current)]
 
 
 async def setup(bot: commands.Bot) -> None:

@@ -168,18 +168,23 @@ async def test_init_image_of_another_size_is_resized(clients, tmp_path):
 
 
 @amark
-async def test_parameters_chunk_round_trips(clients, tmp_path):
+async def test_parameters_chunk_round_trips(clients, tmp_path, tiny_model):
+    from bot.renderer.model_cache import model_hash
+
     b = _batch(tmp_path, ["a castle, at dusk"], [123456], negative="blurry, low quality", guidance=6.5)
     res = await clients.main.render(b)
     text = pngmeta.read_parameters(res.images[0].path)
+    short = model_hash(str(tiny_model), None)  # A1111's "Model hash": the UNet weights' sha256, 10 digits
+    assert len(short) == 10
     assert text == (
         "a castle, at dusk\nNegative prompt: blurry, low quality\n"
-        "Steps: 4, Sampler: EulerDiscreteScheduler, CFG scale: 6.5, Seed: 123456, Size: 64x64, Model: tiny-sd"
+        "Steps: 4, Sampler: EulerDiscreteScheduler, CFG scale: 6.5, Seed: 123456, Size: 64x64, Model: tiny-sd, "
+        f"Model hash: {short}"
     )
     assert pngmeta.parse_parameters(text) == {
         "prompt": "a castle, at dusk", "negative_prompt": "blurry, low quality", "steps": 4,
         "sampler": "EulerDiscreteScheduler", "cfg_scale": 6.5, "seed": 123456, "width": 64, "height": 64,
-        "model": "tiny-sd",
+        "model": "tiny-sd", "Model hash": short,
     }
 
 

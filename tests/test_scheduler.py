@@ -75,7 +75,12 @@ def test_later_jobs_overtake_a_job_only_by_bounded_fair_share(ops):
     other user in its class (the +1: a user whose job just ran has had this round's turn). So a
     user's first waiting job lets at most one job of each other user pass, however many they
     queue: no one waits behind somebody's whole backlog, and nobody starves."""
-    pushed, popped, facts = _run(ops)
+    assert_bounded_overtaking(*_run(ops))
+
+
+def assert_bounded_overtaking(pushed, popped, facts) -> None:
+    """No job is overtaken by more than k+1 later jobs of any other user of its class (k: its
+    owner's jobs ahead of it when it was pushed). Also used by tests/test_scheduler_affinity.py."""
     pos = {job.id: i for i, job in enumerate(popped)}
     for job in pushed:
         overtakers: dict[int, int] = {}

@@ -10,6 +10,8 @@ Prints, all measured now on this machine:
   batch (as before) vs beside it (now);
 - the first image after start with a job queued at start, next to a bare model load + one render
   (bot/bench/startup.py; `--only startup` runs just that);
+- a model switch (IMAGE_MODELS): a job that unloads one model and loads another vs one on a
+  model already held (bot/bench/model_switch.py; `--only switch`);
 - per task, price ÷ time relative to a default image, after the bot's own cost measurement
   (bot/bench/prices.py; `--only prices`; goal within ±15%);
 - with 10,000 queued jobs: start-up recovery time and its edits, one /imagine's admission and place
@@ -142,7 +144,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--steps", type=int, default=None, help="denoising steps (default: 20 tiny, 25 real)")
     parser.add_argument("--runs", type=int, default=15, help="paired end-to-end/bare runs")
     parser.add_argument("--startup-runs", type=int, default=3, help="rounds of the first-image-after-start figure")
-    parser.add_argument("--only", choices=("all", "startup", "prices"), default="all", help="run one section only")
+    parser.add_argument("--only", choices=("all", "startup", "prices", "switch"), default="all",
+                        help="run one section only")
+    parser.add_argument("--second-model", help="the model switched to in the model-switch figure")
+    parser.add_argument("--switch-runs", type=int, default=4, help="jobs per row of the model-switch figure (x2)")
     parser.add_argument("--price-rounds", type=int, default=3, help="rounds of the per-task price figure")
     from bot.bench import gpu
 
@@ -176,6 +181,12 @@ async def _main(args, model: str, gap_model: str, steps: int) -> int:
     guidance = profile.default_guidance
     print(f"model: {model if args.model else 'tiny random-weight SD (built now)'}; {width}x{height}, "
           f"{steps} steps, CFG {guidance}")
+    if args.only in ("all", "switch"):  # a model switch: unload + load vs a cached model (bot/bench/model_switch.py)
+        from bot.bench import model_switch
+
+        print(await asyncio.to_thread(model_switch.report, args, model, width, height, steps, guidance))
+        if args.only == "switch":
+            return 0
     if args.only in ("all", "prices"):  # per task: price ÷ measured time (bot/bench/prices.py)
         from bot.bench.prices import measure_prices
         from bot.bench.prices import report as price_report

@@ -30,8 +30,8 @@ def commands() -> str:
     ]))
 
 
-def parameters(limits: Limits, model: str) -> str:
-    """The parameter table with the loaded model's limits."""
+def parameters(limits: Limits, model: str, models: list[str] | None = None) -> str:
+    """The parameter table with the loaded model's limits (`models`: IMAGE_MODELS' names)."""
     rows = [
         ("--ar W:H", _("aspect ratio, 1:4 to 4:1 (e.g. 16:9, 4:3, 21:9); not with an image prompt")),
         ("--no words", _("kept out of the image: added to the negative prompt (e.g. `--no trees, cars`)")),
@@ -43,7 +43,13 @@ def parameters(limits: Limits, model: str) -> str:
                         min=MIN_CHAOS, max=MAX_CHAOS)),
         ("--tile", _("a seamless image that tiles side by side and top to bottom")),
         ("--model NAME", _("the model to use: `{model}` (the only one here)", model=model)),
+        ("<lora:name:0.8>", _("a LoRA style from the server's list at a weight (default 0.8, -2 to 2); "
+                              "the `lora:` option takes `name` or `name:0.8`")),
     ]
+    if models and len(models) > 1:
+        rows[-2] = ("--model NAME", _("the model to use: {models} (default `{model}`; the `model:` option and "
+                                      "/settings set model: too)", models=", ".join(f"`{m}`" for m in models),
+                                      model=model))
     lines = [_("**Parameters inside the prompt** — at the end, Midjourney style: "
                "`a lighthouse at dusk --ar 16:9 --no boats --chaos 40`"), ""]
     lines += [f"`{name}` — {what}" for name, what in rows]

@@ -94,6 +94,8 @@ def info(details: JobDetails, image_prompt: str | None = None) -> str:
         lines.append(_("**Prompt parameters:** {inline}", inline=_escape(p.inline)))
     lines.append(_("**Model:** {model}", model=_escape(p.model))
                  + (_(" · **Sampler:** {sampler}", sampler=p.scheduler) if p.scheduler else ""))
+    if p.loras:  # "name:0.8,other:0.5" (bot/models_catalog.py)
+        lines.append(_("**LoRAs:** {loras}", loras=_escape(p.loras.replace(',', ', '))))
     if image_prompt:
         lines.append(_("**Image prompt:** {source}", source=image_prompt))
     # The price fixed at submit (bot/prices.py); without quotas nothing was charged.
@@ -123,6 +125,8 @@ def defaults(values: Defaults, title: str | None = None) -> str:
     if values.empty:
         return _("**{title}:** none — every option uses the model's default.", title=title)
     rows = []
+    if values.model:
+        rows.append(_("model {model}", model=_escape(short(values.model, 64))))
     if values.aspect:
         rows.append(_("aspect {aspect}", aspect=values.aspect))
     if values.steps is not None:

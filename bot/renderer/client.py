@@ -254,7 +254,7 @@ class RendererClient:
             if not handle.ready.done():
                 handle.ready.set_result(msg)
             return
-        about_batch = ("progress", "preview", "denoised", "encoding", "done", "error")
+        about_batch = ("progress", "preview", "denoised", "encoding", "done", "error", "loading")
         st = self._inflight.get(msg[1]) if kind in about_batch else None  # type: ignore[assignment]
         if st is None or st.handle is not handle:
             return  # a batch given up on, an old worker's, or "pong"
@@ -272,7 +272,7 @@ class RendererClient:
             st.encoding = True
         elif kind == "done":
             self._finish(st, result=msg[2])
-        else:
+        elif kind == "error":  # ("loading", id): alive while its model loads, nothing more to do
             error_kind, text = msg[2], msg[3]
             if error_kind == "cancelled" and self._closed:
                 error_kind, text = "shutdown", "the renderer was shut down"

@@ -31,6 +31,7 @@ class LoadedPipelines:
     load_seconds: float
     variant: str | None = None
     inpaint: Any = None  # built from txt2img on first use (outpaint.inpaint_pipeline): same weights
+    loras: Any = None  # the LoRA adapters loaded into these modules (bot/renderer/lora.py)
 
     @property
     def scheduler_name(self) -> str:

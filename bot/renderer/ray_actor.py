@@ -59,8 +59,14 @@ class RenderActor:
 
                 # Ray sets OMP_NUM_THREADS=1 in its workers; a CPU renderer gets its share of the cores.
                 torch.set_num_threads(max(1, (os.cpu_count() or 1) // cpu_workers))
+            from bot.renderer.model_cache import ModelCache
+
             self._loaded = render.load_pipelines(model, device, dtype)
             self._info = render.model_info(model, self._loaded)
+            # IMAGE_MODELS: other models as batches ask, MODEL_CACHE_SIZE of them (model_cache.py)
+            self._models = ModelCache.from_env(lambda source: render.load_pipelines(source, device, dtype))
+            self._models.add(model, self._loaded)
+            self._loaded = None  # the cache holds the only reference: eviction frees the weights
         except Exception as exc:  # reported through info(): an __init__ that raises ends the actor for good
             log.exception("could not load %s", model)
             self._error = short_error(exc, 500)
@@ -84,7 +90,7 @@ class RenderActor:
     def _render(self, batch: RenderBatch, init_images: dict[str, bytes]):
         from bot.renderer import render
 
-        if self._loaded is None:
+        if self._info is None:
             yield ("error", "error", self._error or "the model is not loaded")
             return
         bid = batch.batch_id
@@ -102,9 +108,9 @@ class RenderActor:
                 # In a thread of its own, so that this generator yields progress while the pipeline runs.
                 try:
                     with self._denoise_lock:
-                        images = render.render_batch(self._loaded, local_batch, on_step,
-                                                     lambda: bid in self._cancelled)
-                    events.put(("denoised", images))
+                        loaded, prepared = self._models.prepare(local_batch, self._model)
+                        images = render.render_batch(loaded, prepared, on_step, lambda: bid in self._cancelled)
+                    events.put(("denoised", images, prepared, loaded.scheduler_name, loaded.device))
                 except BaseException as exc:  # noqa: B036 - handed to the generator below
                     events.put(("failed", exc))
 
@@ -117,13 +123,15 @@ class RenderActor:
             kind, message = _classify(render, event[1])
             event = None  # the exception's traceback holds the failed call's tensors: drop it first
             if kind == "oom":
-                render.free_memory(self._loaded.device)
+                render.free_memory(self._info.device if self._info else "cpu")
             yield ("error", kind, message)
             return
-        images, event = event[1], None
+        images, prepared, sampler, event = event[1], event[2], event[3], None
         yield ("denoised",)
         try:
-            encoded = render.encode_batch(batch, images, self._loaded.scheduler_name, self._model)
+            done = self._models.finish(dataclasses.replace(batch, model_source=prepared.model_source,
+                                                            loras=prepared.loras))
+            encoded = render.encode_batch(done, images, sampler, self._model)
         except Exception as exc:
             log.exception("encoding batch %s failed", bid)
             yield ("error", "error", short_error(exc))

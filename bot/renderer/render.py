@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from bot.models import EncodedImage, JobTask, ModelInfo, RenderBatch
-from bot.renderer import chaos, pngmeta, preview, profiles, provenance, tiling
+from bot.renderer import chaos, lora, pngmeta, preview, profiles, provenance, tiling
 from bot.renderer.pipeline import (  # noqa: F401  (worker.py and ray_worker.py use them here)
     Cancelled,
     LoadedPipelines,
@@ -329,7 +329,7 @@ def encode_batch(batch: RenderBatch, images, sampler: str, model: str) -> list[E
         params = pngmeta.format_parameters(
             spec.prompt, spec.negative_prompt, batch.steps, sampler, batch.guidance, spec.seed,
             round(image.width / factor), round(image.height / factor), batch.model_label or model,
-            extra={**(extra or {}), **tiling.png_pairs(batch), **chaos.png_pairs(spec),
+            extra={**lora.png_pairs(batch), **(extra or {}), **tiling.png_pairs(batch), **chaos.png_pairs(spec),
                    **({"Outpaint source": spec.lineage} if spec.lineage else {})} or None,
             safety_negative=spec.safety_negative,
         )

@@ -5,7 +5,7 @@
 
 Shape: UNet block_out_channels (32, 64), sample_size 32; VAE block_out_channels [32, 64]
 (vae scale factor 2), so the model's own default size is 32 x 2 = 64 px. 64x64 with 4 steps takes
-~0.1-0.3 s on a CPU. Weights come from torch.manual_seed(0): every build gives the same model.
+~0.1-0.3 s on a CPU. Weights come from torch.manual_seed(seed): every build gives the same model.
 
 `attention=False` builds a convolution-only variant (no attention in the UNet or the VAE's mid
 block) for benchmarks at large sizes: at 1024x1024 the standard shape's self-attention runs over
@@ -61,8 +61,9 @@ def _write_tokenizer_files(folder: Path) -> int:
     return len(vocab)
 
 
-def build_tiny_pipeline(path: Path, *, attention: bool = True, variant: str | None = None) -> Path:
-    """Build the tiny pipeline and `save_pretrained` it to `path`. Returns `path`."""
+def build_tiny_pipeline(path: Path, *, attention: bool = True, variant: str | None = None, seed: int = 0) -> Path:
+    """Build the tiny pipeline and `save_pretrained` it to `path`. Returns `path`. Another `seed`:
+    other random weights (a second model for IMAGE_MODELS tests)."""
     from bot.renderer.render import quiet_libraries
 
     quiet_libraries()
@@ -75,7 +76,7 @@ def build_tiny_pipeline(path: Path, *, attention: bool = True, variant: str | No
         vocab_size = _write_tokenizer_files(Path(tok_dir))
         tokenizer = CLIPTokenizer.from_pretrained(tok_dir, model_max_length=77)
 
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     unet = UNet2DConditionModel(
         block_out_channels=(32, 64),
         layers_per_block=1,
@@ -89,7 +90,7 @@ def build_tiny_pipeline(path: Path, *, attention: bool = True, variant: str | No
         attention_head_dim=8,
         norm_num_groups=32,
     )
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     vae = AutoencoderKL(
         block_out_channels=[32, 64],
         in_channels=3,
@@ -102,7 +103,7 @@ def build_tiny_pipeline(path: Path, *, attention: bool = True, variant: str | No
         sample_size=64,
         mid_block_add_attention=attention,
     )
-    torch.manual_seed(0)
+    torch.manual_seed(seed)
     text_encoder = CLIPTextModel(
         CLIPTextConfig(
             bos_token_id=tokenizer.bos_token_id,
@@ -137,4 +138,29 @@ def build_tiny_pipeline(path: Path, *, attention: bool = True, variant: str | No
     elif variant is not None:
         raise ValueError(f"unknown variant {variant!r}")
     pipe.save_pretrained(str(path), variant=variant)
+    return path
+
+
+def build_tiny_lora(pipeline: Path, path: Path, rank: int = 4, seed: int = 0) -> Path:
+    """A LoRA for the tiny pipeline's UNet attention (peft), non-zero weights, saved as one
+    .safetensors file with `save_lora_weights` (what LORA_DIR holds). Returns `path`."""
+    from bot.renderer.render import quiet_libraries
+
+    quiet_libraries()
+    import torch
+    from diffusers import StableDiffusionPipeline, UNet2DConditionModel
+    from peft import LoraConfig
+    from peft.utils import get_peft_model_state_dict
+
+    unet = UNet2DConditionModel.from_pretrained(str(pipeline), subfolder="unet")
+    unet.add_adapter(LoraConfig(r=rank, lora_alpha=rank, init_lora_weights=False,
+                                target_modules=["to_q", "to_k", "to_v", "to_out.0"]))
+    torch.manual_seed(seed)
+    with torch.no_grad():
+        for name, param in unet.named_parameters():
+            if "lora_" in name:
+                param.copy_(torch.randn_like(param) * 0.5)
+    path = Path(path)
+    StableDiffusionPipeline.save_lora_weights(str(path.parent), unet_lora_layers=get_peft_model_state_dict(unet),
+                                              weight_name=path.name, safe_serialization=True)
     return path

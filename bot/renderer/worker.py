@@ -10,6 +10,7 @@ Protocol (tuples over a multiprocessing Connection):
     parent -> child  ("render", RenderBatch) | ("stop",)
     child -> parent  ("progress", batch_id, step, total)                 after every denoising step
                      ("preview", batch_id, step, {job_id: jpeg})  every PREVIEW_EVERY_STEPS steps
+                     ("loading", batch_id)       every few seconds while the batch's model loads
                      ("denoised", batch_id)                              the pipeline call ended
                      ("encoding", batch_id)                  an encoder thread started on it
                      ("done", batch_id, EncodedBatch)                    PNG bytes of every image
@@ -43,6 +44,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 from bot.models import RenderBatch
 from bot.renderer import encoding, render
+from bot.renderer.model_cache import ModelCache
 
 log = logging.getLogger("pixelforge.renderer.worker")
 
@@ -50,6 +52,7 @@ log = logging.getLogger("pixelforge.renderer.worker")
 # and n+1 can denoise faster than n encodes (tiny sizes, few steps).
 ENCODE_THREADS = 2
 IMAGE_THREADS = max(2, min(8, os.cpu_count() or 2))
+LOADING_EVERY = 5.0  # seconds between "loading" messages while a batch's model loads
 
 
 class _ParentGone(BaseException):
@@ -60,10 +63,10 @@ class _ParentGone(BaseException):
 class _Session:
     """Serves batches in the child process."""
 
-    def __init__(self, conn, cancel_value, loaded: render.LoadedPipelines, model: str, *, encode_inline: bool):
+    def __init__(self, conn, cancel_value, models: ModelCache, model: str, *, encode_inline: bool):
         self.conn = conn
         self.cancel_value = cancel_value
-        self.loaded = loaded
+        self.models = models  # the first model, and others as batches ask (MODEL_CACHE_SIZE)
         self.model = model
         # True only for the benchmark's "before" measurement: encode before taking the next batch.
         self.encode_inline = encode_inline
@@ -90,8 +93,11 @@ class _Session:
 
         oom_message = None
         started = time.monotonic()
+        loaded = None
         try:
-            images = render.render_batch(self.loaded, batch, on_step, lambda: self.cancel_value.value == bid,
+            with self._loading(bid, batch.model_source or self.model):  # may switch models (a load)
+                loaded, batch = self.models.prepare(batch, self.model)
+            images = render.render_batch(loaded, batch, on_step, lambda: self.cancel_value.value == bid,
                                          lambda step, data: self.send(("preview", bid, step, data)))
         except render.Cancelled:
             self.send(("error", bid, "cancelled", "cancelled"))
@@ -105,23 +111,49 @@ class _Session:
         if oom_message is not None:
             # Freed here, OUTSIDE the except block: inside it the traceback keeps the failed call's
             # frames (activations, latents) alive, so empty_cache could not return that memory.
-            render.free_memory(self.loaded.device)
+            render.free_memory(loaded.device if loaded is not None else self.models.device)
             self.send(("error", bid, "oom", oom_message))
             return
+        assert loaded is not None  # render_batch returned: prepare() gave it
         ended = time.monotonic()
         steps_per_second = (steps or batch.steps) / (ended - started) if ended > started else 0.0
         if self.encode_inline:
-            reply = self._encode(batch, images, started, ended, steps_per_second)  # type: ignore[possibly-undefined]
+            reply = self._encode(batch, images, started, ended,  # type: ignore[possibly-undefined]
+                                 steps_per_second, loaded.scheduler_name)
             self.send(("denoised", bid))
             self.send(reply)
             return
         self.send(("denoised", bid))
-        self.encoder.submit(self._encode_and_send, batch, images, started, ended, steps_per_second)  # type: ignore[possibly-undefined]
+        self.encoder.submit(self._encode_and_send, batch, images, started, ended,  # type: ignore[possibly-undefined]
+                            steps_per_second, loaded.scheduler_name)
 
-    def _encode(self, batch: RenderBatch, images, started: float, ended: float, steps_per_second: float) -> tuple:
+    @contextlib.contextmanager
+    def _loading(self, bid: int, source: str):
+        """While a model not held loads (a download can take minutes), a ("loading", bid) every
+        LOADING_EVERY s: the bot's step watchdog sees the worker is alive."""
+        if self.models.holds(source):
+            yield
+            return
+        done = threading.Event()
+
+        def beat() -> None:
+            while not done.wait(LOADING_EVERY):
+                with contextlib.suppress(_ParentGone):
+                    self.send(("loading", bid))
+
+        thread = threading.Thread(target=beat, name="model-loading", daemon=True)
+        thread.start()
+        try:
+            yield
+        finally:
+            done.set()
+            thread.join()
+
+    def _encode(self, batch: RenderBatch, images, started: float, ended: float, steps_per_second: float,
+                sampler: str) -> tuple:
         """The "done" (or "error") message of a denoised batch."""
         try:
-            encoded = encoding.encode_side_by_side(batch, images, self.loaded.scheduler_name, self.model,
+            encoded = encoding.encode_side_by_side(self.models.finish(batch), images, sampler, self.model,
                                                    self.image_encoder)
         except Exception as exc:
             log.exception("batch %s: encoding failed", batch.batch_id)
@@ -131,10 +163,10 @@ class _Session:
         return ("done", batch.batch_id, result)
 
     def _encode_and_send(self, batch: RenderBatch, images, started: float, ended: float,
-                         steps_per_second: float) -> None:
+                         steps_per_second: float, sampler: str) -> None:
         with contextlib.suppress(_ParentGone):  # the main thread sees EOF on recv and exits
             self.send(("encoding", batch.batch_id))
-            self.send(self._encode(batch, images, started, ended, steps_per_second))
+            self.send(self._encode(batch, images, started, ended, steps_per_second, sampler))
 
 
 def worker_main(conn, cancel_value, config: dict) -> None:
@@ -159,10 +191,17 @@ def worker_main(conn, cancel_value, config: dict) -> None:
             import torch
 
             torch.set_num_threads(int(config["threads"]))
-        loaded = render.load_pipelines(model, config.get("device", "auto"), config.get("dtype", "auto"),
-                                       safety_checker=bool(config.get("safety_checker", False)),
-                                       offload=config.get("offload"))
+        def load(source: str) -> render.LoadedPipelines:
+            render.check_local_path(source)
+            return render.load_pipelines(source, config.get("device", "auto"), config.get("dtype", "auto"),
+                                         safety_checker=bool(config.get("safety_checker", False)),
+                                         offload=config.get("offload"))
+
+        models = ModelCache.from_env(load)
+        loaded = load(model)
+        models.add(model, loaded)
         info = render.model_info(model, loaded)
+        del loaded  # the cache holds the only reference: eviction frees the weights
     except BaseException as exc:  # noqa: BLE001 - report anything, then exit
         log.error("could not load %s: %s", model, render.short_error(exc, 500),
                   exc_info=not isinstance(exc, FileNotFoundError))
@@ -171,7 +210,7 @@ def worker_main(conn, cancel_value, config: dict) -> None:
         conn.close()
         return
 
-    session = _Session(conn, cancel_value, loaded, model, encode_inline=bool(config.get("encode_inline", False)))
+    session = _Session(conn, cancel_value, models, model, encode_inline=bool(config.get("encode_inline", False)))
     parent_gone = False
     try:
         session.send(("ready", info))

@@ -42,10 +42,11 @@ from bot.models import (
     VariationRequest,
     WorkRequest,
 )
+from bot.models_catalog import ModelCatalog, ModelEntry, format_loras
 from bot.prices import PriceBook, PriceContext
 from bot.prompt_params import aspect_ratio
 from bot.renderer.profiles import ASPECTS, DEFAULT_IMAGE_STRENGTH, ModelProfile, sizes_for_ratio, upscale_size
-from bot.services.inline_checks import check_chaos, check_model, check_tile
+from bot.services.inline_checks import check_chaos, check_job_model, check_model, check_tile
 from bot.services.jobs import JobStore
 
 if TYPE_CHECKING:
@@ -57,19 +58,29 @@ MIN_STRENGTH, MAX_STRENGTH = 0.05, 1.0  # image prompts (the /imagine `strength`
 
 class Admission:
     def __init__(self, settings: Settings, profile: ModelProfile, store: JobStore, model_label: str,
-                 scheduler_name: str = ""):
+                 scheduler_name: str = "", catalog: ModelCatalog | None = None):
         self.settings = settings
-        self.profile = profile
+        self.profile = profile  # the default model's
         self.store = store
         self.model_label = model_label
         self.scheduler_name = scheduler_name
+        # IMAGE_MODELS and LORA_DIR; with IMAGE_MODEL alone, that one model under its label.
+        self.catalog = catalog or ModelCatalog((ModelEntry(model_label, settings.image_model, profile),), model_label,
+                                               settings.lora_dir, settings.max_loras)
         # Its table follows the cost measurement (bot/services/costs.py); defaults until then.
         self.prices = PriceBook(PriceContext(profile, settings.upscale_strength, settings.max_upscale_pixels),
                                 dict(settings.price_factors))
 
     # ---- validation ----
+    def profile_of(self, model: str) -> ModelProfile:
+        """The profile of the model named `model` (a job's): the default's is `self.profile`."""
+        entry = self.catalog.get(model)
+        return self.profile if entry is None or entry.name == self.model_label else entry.profile
+
     def validate(self, request: GenerationRequest) -> JobParams:
-        s, p = self.settings, self.profile
+        s = self.settings
+        model = check_model(request.model, self.catalog)  # refused first: the limits below are its
+        p = self.profile_of(model)
         prompt = (request.prompt or "").strip()
         if not prompt:
             raise ValidationError(N_("The prompt is empty: describe the image you want."))
@@ -112,7 +123,7 @@ class Admission:
             return self._inline(request, JobParams(
                 prompt=prompt, negative_prompt=negative, aspect=request.aspect, width=width,
                 height=height, steps=steps, guidance=guidance, count=request.count, seed=seed,
-                model=self.model_label, scheduler=self.scheduler_name,
+                model=model, scheduler=self.scheduler_name,
             ))
         # An image prompt: its stored size was already fitted to this model for its own aspect.
         strength = DEFAULT_IMAGE_STRENGTH if request.strength is None else float(request.strength)
@@ -123,15 +134,15 @@ class Admission:
         return self._inline(request, JobParams(
             prompt=prompt, negative_prompt=negative, aspect=image.aspect, width=image.width,
             height=image.height, steps=steps, guidance=guidance, count=request.count, seed=seed,
-            model=self.model_label, scheduler=self.scheduler_name, strength=strength,
+            model=model, scheduler=self.scheduler_name, strength=strength,
             init_image=image.path, task=JobTask.IMG2IMG,
         ))
 
     def _inline(self, request: GenerationRequest, params: JobParams) -> JobParams:
         """The prompt parameters beyond the options' (bot/prompt_params.py), validated."""
-        return replace(params, chaos=check_chaos(request, self.profile), tile=check_tile(request, self.profile),
-                       model=check_model(request.model, self.model_label, self.settings.image_model),
-                       inline=request.inline)
+        profile = self.profile_of(params.model)
+        return replace(params, chaos=check_chaos(request, profile), tile=check_tile(request, profile),
+                       inline=request.inline, loras=format_loras(self.catalog.check_loras(tuple(request.loras))))
 
     def price(self, params: JobParams) -> int:
         """What a job with these parameters costs now, in tenths of a credit."""
@@ -161,6 +172,8 @@ class Admission:
             plan = await outpaint.plan(self, requester, request)
         else:
             raise TypeError(f"not a work request: {request!r}")
+        if not isinstance(request, GenerationRequest):  # a job's model and LoRAs must still be there
+            plan = replace(plan, params=check_job_model(plan.params, self.catalog))
         return replace(plan, cost=self.price(plan.params))
 
     async def admit(self, requester: Requester, plan: AdmissionPlan, now: float | None = None,
@@ -252,9 +265,9 @@ class Admission:
         UPSCALE_STRENGTH with the same weights and the image's own seed; capped by the profile."""
         parent = await self.load_parent(parent_job_id)
         image = await self.stored_image(parent, index, N_("upscale"), N_("upscaled"))
-        target = self.upscale_target(image.width, image.height)
+        target = self.upscale_target(image.width, image.height, parent.params.model)
         if target is None:
-            cap = self.settings.max_upscale_pixels or self.profile.max_upscale_pixels
+            cap = self.settings.max_upscale_pixels or self.profile_of(parent.params.model).max_upscale_pixels
             raise ValidationError(N_("Image {n} is already {width}×{height}: upscales stop at {megapixels:.2g} "
                                      "megapixels for this model.", n=index + 1, width=image.width,
                                      height=image.height, megapixels=cap / 1e6))
@@ -267,6 +280,8 @@ class Admission:
         return AdmissionPlan(JobKind.UPSCALE, params, parent_job_id=parent.id, image_index=index,
                              dedupe_key=f"upscale:{parent.id}:{index}:{requester.user_id}")
 
-    def upscale_target(self, width: int, height: int) -> tuple[int, int, float] | None:
-        """(width, height, factor) an upscale of a width x height image gets; None: it cannot grow."""
-        return upscale_size(self.profile, width, height, self.settings.max_upscale_pixels)
+    def upscale_target(self, width: int, height: int, model: str | None = None) -> tuple[int, int, float] | None:
+        """(width, height, factor) an upscale of a width x height image gets on `model` (None: the
+        default's profile); None: it cannot grow."""
+        profile = self.profile if model is None else self.profile_of(model)
+        return upscale_size(profile, width, height, self.settings.max_upscale_pixels)

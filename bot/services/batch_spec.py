@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.models import ImageSpec, Job, JobTask, RenderBatch
+from bot.models import ImageSpec, Job, JobTask, LoraSpec, RenderBatch
+from bot.models_catalog import read_loras
 from bot.services.dispatch_contracts import DispatchSettings
 
 
@@ -32,7 +33,14 @@ def render_batch_for(batch: list[Job], batch_id: int, data_dir: Path, settings: 
         upscaler=settings.upscaler_model if head.task is JobTask.UPSCALE else None,
         watermark=settings.watermark, tile=head.tile,
         preview_every=settings.preview_every, preview_taesd=settings.preview_taesd,
+        model_source=dict(settings.models).get(head.model, ""), loras=_loras(head.loras, settings),
     )
+
+
+def _loras(text: str, settings: DispatchSettings) -> tuple[LoraSpec, ...]:
+    """The job's LoRAs as files (checked at admission; a file removed since fails the batch)."""
+    folder = settings.lora_dir or Path(".")
+    return tuple(LoraSpec(c.name, str(folder / f"{c.name}.safetensors"), c.weight) for c in read_loras(text))
 
 
 def _source(job: Job) -> str:

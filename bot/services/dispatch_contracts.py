@@ -52,3 +52,6 @@ class DispatchSettings:
     watermark: bool = True  # WATERMARK, sent with every batch
     preview_every: int = 0  # PREVIEW_EVERY_STEPS, sent with every batch (bot/services/preview_relay.py)
     preview_taesd: str | None = None  # PREVIEW_TAESD
+    # --- models --- a job's model name -> what the renderer loads (IMAGE_MODELS); its LoRAs' folder
+    models: tuple[tuple[str, str], ...] = ()
+    lora_dir: Path | None = None

@@ -31,6 +31,7 @@ from bot.services.batch_spec import render_batch_for
 from bot.services.dispatch_contracts import DispatchSettings, Endings, JobEvents, Renderer
 from bot.services.eta import RenderRate, eta_at
 from bot.services.jobs import JobStore
+from bot.services.model_affinity import WorkerModels
 from bot.services.preview_relay import PreviewRelay
 from bot.services.progress import FirstReplyGate, ProgressNotifier
 
@@ -77,6 +78,7 @@ class Dispatcher:
         self._solo: set[int] = set()  # jobs that crashed inside a batch render alone afterwards
         self.gate = FirstReplyGate()
         self.paused = False  # a moderator's /mod pause: no new batch starts; running ones finish
+        self.affinity: WorkerModels | None = None  # IMAGE_MODELS: which worker holds which model (wiring sets it)
 
     # ---- lifecycle ----
     async def start(self) -> None:
@@ -214,10 +216,13 @@ class Dispatcher:
             batch = self.scheduler.pop_batch(
                 self.settings.max_batch_images if self.settings.batching else 0,
                 can_batch=lambda job: job.id not in self._solo,
+                prefer=self.affinity.prefer(worker) if self.affinity else None,
             )
             batch = [job for job in batch if await self._still_wanted(job)]
             if not batch:
                 continue
+            if self.affinity:
+                self.affinity.used(worker, batch[0].params.model)
             free = asyncio.Event()
             task = asyncio.get_running_loop().create_task(self._render(worker, batch, free))
             self._renders.add(task)

@@ -2,11 +2,12 @@
 checks are in Admission.validate. Raised as ValidationError, so the member reads them ephemerally."""
 from __future__ import annotations
 
-from pathlib import PurePath
+from dataclasses import replace
 
 from bot.errors import ValidationError
 from bot.i18n import N_
-from bot.models import GenerationRequest
+from bot.models import GenerationRequest, JobParams
+from bot.models_catalog import ModelCatalog, read_loras
 from bot.prompt_params import MAX_CHAOS, MIN_CHAOS, quoted
 from bot.renderer.profiles import ModelProfile
 
@@ -38,19 +39,21 @@ def check_chaos(request: GenerationRequest, profile: ModelProfile) -> int | None
     return chaos
 
 
-def model_names(label: str, image_model: str) -> list[str]:
-    """The names --model accepts for the loaded model: its label, its hub id or folder, and the
-    last part of that (case-insensitive)."""
-    names = [label, image_model, PurePath(image_model).name, image_model.rsplit("/", 1)[-1]]
-    return list(dict.fromkeys(name for name in names if name))
+def check_model(name: str | None, catalog: ModelCatalog) -> str:
+    """The name of the model `name` names (None: the default); refused naming it and listing the
+    models there are (IMAGE_MODELS, or IMAGE_MODEL's one)."""
+    return catalog.resolve(name).name
 
 
-def check_model(name: str | None, label: str, image_model: str) -> str:
-    """The model's label when `name` names the loaded model (or is None); refused otherwise, with
-    the models there are (one today; IMAGE_MODELS will list more)."""
-    if name is None:
-        return label
-    if name.lower() in {n.lower() for n in model_names(label, image_model)}:
-        return label
-    raise ValidationError(N_("There is no model named `{name}`. Available: `{available}`.", name=quoted(name),
-                             available=quoted(label, 100)))
+def check_job_model(params: JobParams, catalog: ModelCatalog) -> JobParams:
+    """A stored job's model and LoRAs (Re-roll, V, U, outpaints use them) must still be configured.
+    With one model only (IMAGE_MODEL alone), a job of an earlier IMAGE_MODEL renders on today's, as
+    it always did."""
+    if catalog.get(params.model) is None and len(catalog.entries) == 1:
+        params = replace(params, model=catalog.default)
+    if catalog.get(params.model) is None:
+        available = ", ".join(f"`{quoted(n, 100)}`" for n in catalog.names)
+        raise ValidationError(N_("Model `{model}` of that job is no longer available. Available: {available}.",
+                                 model=quoted(params.model), available=available))
+    catalog.check_loras(read_loras(params.loras))
+    return params

@@ -16,6 +16,7 @@ from typing import Any
 from bot.errors import ValidationError
 from bot.i18n import N_
 from bot.models import GenerationRequest, ImagePrompt
+from bot.models_catalog import extract_prompt_loras, merge_loras, parse_lora_option
 from bot.prompt_params import OPTION_LIMITS, InlineParams, Limits, parse
 from bot.services.settings_store import Defaults, build_request
 
@@ -44,13 +45,19 @@ def limits_for(profile) -> Limits:
 
 def inline_request(prompt: str, given: Defaults, chosen: Defaults, *, seed: int | None = None,
                    image: ImagePrompt | None = None, strength: float | None = None,
-                   limits: Limits = OPTION_LIMITS) -> GenerationRequest:
+                   limits: Limits = OPTION_LIMITS, lora: str | None = None) -> GenerationRequest:
     """The request for `prompt` with its inline parameters merged into the options (`given`), over
-    `chosen` (preset, then defaults), as `build_request` does for the options alone."""
+    `chosen` (preset, then defaults), as `build_request` does for the options alone. `<lora:...>`
+    tags leave the prompt and join the `lora:` option's LoRA (bot/models_catalog.py)."""
+    prompt, in_prompt = extract_prompt_loras(prompt)
+    loras = merge_loras(parse_lora_option(lora), in_prompt)
     parsed = parse(prompt, limits)
     p: InlineParams = parsed.params
     if p.empty:
-        return build_request(parsed.prompt, given, chosen, seed=seed, image=image, strength=strength)
+        return replace(build_request(parsed.prompt, given, chosen, seed=seed, image=image, strength=strength),
+                       loras=loras)
+    if given.model is not None and p.model is not None and given.model.lower() != p.model.lower():
+        _agree("model", given.model, "model", p.model)
     _agree("aspect", given.aspect, "ar", p.aspect)
     _agree("seed", seed, "seed", p.seed)
     _agree("steps", given.steps, "steps", p.steps)
@@ -65,4 +72,5 @@ def inline_request(prompt: str, given: Defaults, chosen: Defaults, *, seed: int 
                      guidance=given.guidance if given.guidance is not None else p.guidance, negative=negative)
     request = build_request(parsed.prompt, merged, chosen, seed=seed if seed is not None else p.seed,
                             image=image, strength=strength)
-    return replace(request, chaos=p.chaos, tile=p.tile, model=p.model, inline=p.text())
+    return replace(request, chaos=p.chaos, tile=p.tile, model=p.model or request.model, inline=p.text(),
+                   loras=loras)

@@ -63,6 +63,7 @@ def _row_to_job(row) -> Job:
             tile=bool(row["tile"]),
             inline=row["inline_params"],
             edit=row["edit"],
+            loras=row["loras"],
         ),
         priority=Priority(row["priority"]),
         status=JobStatus(row["status"]),
@@ -113,8 +114,8 @@ class JobStore:
                    prompt, negative_prompt, aspect, width, height, steps, guidance, count,
                    seed, strength, init_image, model, scheduler, priority, status,
                    dedupe_key, created_at, cost, charged, safety_negative, upscale_factor,
-                   chaos, tile, inline_params, edit)
-               SELECT ?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,'queued',?,?,?,?,?,?,?,?,?,?
+                   chaos, tile, inline_params, edit, loras)
+               SELECT ?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,?,'queued',?,?,?,?,?,?,?,?,?,?,?
                WHERE (SELECT COUNT(*) FROM jobs WHERE status IN {_ACTIVE} AND user_id = ?) < ?
                  AND (SELECT active FROM queue_size WHERE id = 1) < ?"""
         values = (
@@ -125,7 +126,7 @@ class JobStore:
             params.height, params.steps, params.guidance, params.count, params.seed,
             params.strength, params.init_image, params.model, params.scheduler,
             int(priority), dedupe_key, now, cost, charged, params.safety_negative, params.upscale_factor,
-            params.chaos, int(params.tile), params.inline, params.edit,
+            params.chaos, int(params.tile), params.inline, params.edit, params.loras,
             requester.user_id, max_per_user, max_total,
         )
         try:

@@ -47,12 +47,14 @@ class Admission(Protocol):
 
     def relative_path(self, path: str) -> str: ...
 
+    def profile_of(self, model: str) -> ModelProfile: ...
+
 OUTPAINT_STRENGTH = 1.0  # the renderer's (bot/renderer/outpaint.py): the new area starts from noise
 
 
-def pixel_limit(admission: Admission) -> int:
-    """The largest canvas an outpaint may have (width × height)."""
-    return admission.settings.max_upscale_pixels or admission.profile.max_upscale_pixels
+def pixel_limit(admission: Admission, profile: ModelProfile | None = None) -> int:
+    """The largest canvas an outpaint may have (width × height) on `profile` (None: the default model's)."""
+    return admission.settings.max_upscale_pixels or (profile or admission.profile).max_upscale_pixels
 
 
 def target(admission: Admission, edit: str, width: int, height: int) -> tuple[int, int] | None:
@@ -78,9 +80,10 @@ async def plan(admission: Admission, requester: Requester,
         raise ValidationError(str(exc)) from None
     parent = await admission.load_parent(request.parent_job_id)
     image = await admission.stored_image(parent, request.index, N_("extend"), N_("extended"))
+    profile = admission.profile_of(parent.params.model)  # the job's model's limits
     try:
-        width, height = geometry.output_size(request.edit, image.width, image.height, pixel_limit(admission),
-                                             admission.profile.size_multiple)
+        width, height = geometry.output_size(request.edit, image.width, image.height, pixel_limit(admission, profile),
+                                             profile.size_multiple)
     except geometry.OutpaintRefused as exc:
         raise ValidationError(str(exc)) from None
     params = replace(

@@ -18,7 +18,7 @@ from bot.models import GenerationRequest, ImagePrompt
 VARIATIONS = {"subtle": 0.35, "strong": 0.75}
 MAX_PRESETS = 25  # what one autocomplete answer can list
 MAX_PRESET_NAME = 50
-_COLUMNS = ("aspect", "steps", "guidance", "negative", "count", "variation")
+_COLUMNS = ("aspect", "steps", "guidance", "negative", "count", "variation", "model")
 
 
 @dataclass(frozen=True)
@@ -31,6 +31,7 @@ class Defaults:
     negative: str | None = None
     count: int | None = None
     variation: float | None = None  # V button strength: VARIATIONS' values
+    model: str | None = None  # a model's name (IMAGE_MODELS; migration 0011)
 
     def over(self, base: Defaults) -> Defaults:
         """These values where set, `base`'s elsewhere."""
@@ -60,7 +61,7 @@ def build_request(prompt: str, given: Defaults, chosen: Defaults, *, seed: int |
     return GenerationRequest(
         prompt=prompt, negative_prompt=values.negative or "", aspect=values.aspect or "1:1",
         count=values.count or 1, seed=seed, steps=values.steps, guidance=values.guidance,
-        image=image, strength=strength,
+        image=image, strength=strength, model=values.model,
     )
 
 
@@ -87,7 +88,8 @@ class SettingsStore:
         """Set the given values (None leaves a value as it is); returns the new defaults."""
         merged = changes.over(await self.defaults(user_id))
         await self.db.execute(
-            f"INSERT INTO member_settings (user_id, {', '.join(_COLUMNS)}, updated_at) VALUES (?,?,?,?,?,?,?,?) "
+            f"INSERT INTO member_settings (user_id, {', '.join(_COLUMNS)}, updated_at) "
+            "VALUES (?," + "?," * len(_COLUMNS) + "?) "
             "ON CONFLICT(user_id) DO UPDATE SET "
             + ", ".join(f"{c} = excluded.{c}" for c in (*_COLUMNS, "updated_at")),
             (user_id, *merged.values(), self.clock()),
@@ -113,7 +115,7 @@ class SettingsStore:
                                          max=MAX_PRESETS))
             await conn.execute(
                 f"INSERT OR REPLACE INTO member_presets (user_id, name, {', '.join(_COLUMNS)}, created_at) "
-                "VALUES (?,?,?,?,?,?,?,?,?)", (user_id, name, *current.values(), self.clock()))
+                "VALUES (?,?," + "?," * len(_COLUMNS) + "?)", (user_id, name, *current.values(), self.clock()))
         return current
 
     async def preset(self, user_id: int, name: str) -> Defaults:
