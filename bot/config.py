@@ -27,8 +27,11 @@ from bot.config_values import (
     _quota_credits,
     _render_levers,
     _role_credits,
+    _safety_checker,
     _semantic,
+    _text,
     _upload_hosts,
+    _upscaler_model,
     _url,
     _watermark,
     prompt_classifier_setting,
@@ -43,8 +46,6 @@ DEFAULT_MODEL = "stabilityai/stable-diffusion-xl-base-1.0"
 # channel, and the minors one to every job in an age-restricted channel instead.
 DEFAULT_SAFETY_NEGATIVE = "nsfw, nude, naked, nudity, sexual, explicit, cleavage, underwear, gore, blood, violence"
 DEFAULT_MINORS_NEGATIVE = "child, children, kid, minor, underage, teen, young-looking, childlike, loli, shota"
-SAFETY_CHECKERS = ("opennsfw", "sd", "none")
-_CHECKER_PLUGIN = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
 
 
 @dataclass(frozen=True)
@@ -245,47 +246,6 @@ def _data_dir(env: dict) -> Path:
                 raise ConfigError(f"DATA_DIR must be a folder, but {path} {where}")
             break
     return path
-
-
-_UPSCALER_SUFFIXES = (".pth", ".pt", ".ckpt", ".safetensors")
-
-
-def _upscaler_model(env: dict) -> str | None:
-    """UPSCALER_MODEL: a local model file spandrel can read (checked at start, not at the first U)."""
-    raw = env.get("UPSCALER_MODEL", "").strip()
-    if not raw:
-        return None
-    path = Path(raw).expanduser()
-    if path.suffix.lower() not in _UPSCALER_SUFFIXES:
-        raise ConfigError(f"UPSCALER_MODEL must be a {', '.join(_UPSCALER_SUFFIXES)} file, got {raw!r}")
-    if not path.is_file():
-        raise ConfigError(f"UPSCALER_MODEL points to a file that does not exist: {raw}")
-    if importlib.util.find_spec("spandrel") is None:
-        raise ConfigError("UPSCALER_MODEL needs spandrel: pip install 'pixelforge[upscaler]'")
-    return str(path.resolve())
-def _safety_checker(env: dict) -> tuple[str, Path | None]:
-    raw = env.get("SAFETY_IMAGE_CHECKER", "").strip()
-    kind = raw.lower() if raw.lower() in SAFETY_CHECKERS or not raw else raw
-    kind = kind or "opennsfw"
-    if kind not in SAFETY_CHECKERS and not _CHECKER_PLUGIN.match(kind):
-        raise ConfigError(f"SAFETY_IMAGE_CHECKER must be opennsfw, sd, none or module:callable, got {raw!r}")
-    model_raw = env.get("SAFETY_CHECKER_MODEL", "").strip()
-    model = Path(model_raw).expanduser() if model_raw else None
-    if kind == "sd":
-        if model is None:
-            raise ConfigError("SAFETY_IMAGE_CHECKER=sd needs SAFETY_CHECKER_MODEL: the folder of a "
-                              "StableDiffusionSafetyChecker saved with save_pretrained")
-        if not (model / "config.json").is_file():
-            raise ConfigError(f"SAFETY_CHECKER_MODEL must be a folder with a config.json, got {model_raw!r}")
-    return kind, model
-
-
-def _text(env: dict, name: str, default: str, limit: int = 1000) -> str:
-    raw = env.get(name)
-    value = default if raw is None else raw.strip()
-    if len(value) > limit:
-        raise ConfigError(f"{name} must be at most {limit} characters, got {len(value)}")
-    return value
 
 
 def prepare_data_dir(path: Path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import importlib.util
 import re
+from pathlib import Path
 from urllib.parse import urlparse
 
 from bot import credits
@@ -207,7 +208,6 @@ def _price_factors(env: dict) -> tuple[tuple[str, float], ...]:
 def _image_models(env: dict, fallback: str) -> tuple[tuple[tuple[str, str], ...], str]:
     """(IMAGE_MODELS as (name, source) pairs, the default model's source). With IMAGE_MODELS empty:
     ((), IMAGE_MODEL or `fallback`), exactly the one-model set-up of before."""
-    from pathlib import Path
 
     from bot.models_catalog import parse_models
 
@@ -229,7 +229,6 @@ def _image_models(env: dict, fallback: str) -> tuple[tuple[tuple[str, str], ...]
 
 
 def _lora_dir(env: dict):
-    from pathlib import Path
 
     raw = env.get("LORA_DIR", "").strip()
     if not raw:
@@ -238,3 +237,49 @@ def _lora_dir(env: dict):
     if not folder.is_dir():
         raise ConfigError(f"LORA_DIR points to a folder that does not exist: {raw}")
     return folder
+
+
+# --- image checker, upscaler, free text (moved from config.py) ---
+SAFETY_CHECKERS = ("opennsfw", "sd", "none")
+_CHECKER_PLUGIN = re.compile(r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
+
+
+_UPSCALER_SUFFIXES = (".pth", ".pt", ".ckpt", ".safetensors")
+
+
+def _upscaler_model(env: dict) -> str | None:
+    """UPSCALER_MODEL: a local model file spandrel can read (checked at start, not at the first U)."""
+    raw = env.get("UPSCALER_MODEL", "").strip()
+    if not raw:
+        return None
+    path = Path(raw).expanduser()
+    if path.suffix.lower() not in _UPSCALER_SUFFIXES:
+        raise ConfigError(f"UPSCALER_MODEL must be a {', '.join(_UPSCALER_SUFFIXES)} file, got {raw!r}")
+    if not path.is_file():
+        raise ConfigError(f"UPSCALER_MODEL points to a file that does not exist: {raw}")
+    if importlib.util.find_spec("spandrel") is None:
+        raise ConfigError("UPSCALER_MODEL needs spandrel: pip install 'pixelforge[upscaler]'")
+    return str(path.resolve())
+def _safety_checker(env: dict) -> tuple[str, Path | None]:
+    raw = env.get("SAFETY_IMAGE_CHECKER", "").strip()
+    kind = raw.lower() if raw.lower() in SAFETY_CHECKERS or not raw else raw
+    kind = kind or "opennsfw"
+    if kind not in SAFETY_CHECKERS and not _CHECKER_PLUGIN.match(kind):
+        raise ConfigError(f"SAFETY_IMAGE_CHECKER must be opennsfw, sd, none or module:callable, got {raw!r}")
+    model_raw = env.get("SAFETY_CHECKER_MODEL", "").strip()
+    model = Path(model_raw).expanduser() if model_raw else None
+    if kind == "sd":
+        if model is None:
+            raise ConfigError("SAFETY_IMAGE_CHECKER=sd needs SAFETY_CHECKER_MODEL: the folder of a "
+                              "StableDiffusionSafetyChecker saved with save_pretrained")
+        if not (model / "config.json").is_file():
+            raise ConfigError(f"SAFETY_CHECKER_MODEL must be a folder with a config.json, got {model_raw!r}")
+    return kind, model
+
+
+def _text(env: dict, name: str, default: str, limit: int = 1000) -> str:
+    raw = env.get(name)
+    value = default if raw is None else raw.strip()
+    if len(value) > limit:
+        raise ConfigError(f"{name} must be at most {limit} characters, got {len(value)}")
+    return value
