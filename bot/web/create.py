@@ -14,7 +14,6 @@ from aiohttp import BodyPartReader, web
 
 from bot.credits import fmt
 from bot.errors import BotError, NotAllowed, NotFound, ValidationError, user_message
-from bot.frontend.texts import price
 from bot.models import MAX_SEED, Job, JobStatus, RerollRequest, UpscaleRequest, VariationRequest, WorkRequest
 from bot.services import downloads
 from bot.services.authz import JobAction
@@ -22,7 +21,8 @@ from bot.services.inline_params import inline_request, limits_for
 from bot.services.quotas import Member
 from bot.services.settings_store import Defaults
 from bot.web import pages, tools
-from bot.web.context import WEB, WebContext
+from bot.web.context import WebContext
+from bot.web.handlers import _after_action, _job, _number, ctx, render, submit
 from bot.web.identity import is_web_job
 
 log = logging.getLogger(__name__)
@@ -31,31 +31,7 @@ KEEPALIVE = 15.0  # seconds between SSE comments, so proxies keep the stream ope
 MAX_FIELD_BYTES = 4 * 6000  # /imagine's longest text option, in UTF-8
 
 
-def ctx(request: web.Request) -> WebContext:
-    return request.app[WEB]
-
-
-async def render(request: web.Request, title: str, body: str, status: int = 200) -> web.Response:
-    c, viewer = ctx(request), request["viewer"]
-    notices = await c.take_notices(viewer) if viewer is not None else []
-    return web.Response(text=pages.layout(title, body, viewer, request["session"].csrf, notices),
-                        content_type="text/html", status=status)
-
-
 # ---- the create page ----
-def _number(form, name: str, kind, low, high, what: str):
-    raw = str(form.get(name) or "").strip()
-    if not raw:
-        return None
-    try:
-        value = kind(raw)
-    except ValueError:
-        raise ValidationError(f"{what} must be a {'whole ' if kind is int else ''}number.") from None
-    if not low <= value <= high:
-        raise ValidationError(f"{what} must be between {low:g} and {high:g}.")
-    return value
-
-
 async def _create_page(request: web.Request, values: dict, error: str | None = None, status: int = 200):
     c, viewer = ctx(request), request["viewer"]
     presets = await c.core.member_settings.preset_names(viewer.user_id)
@@ -151,32 +127,7 @@ async def imagine(request: web.Request) -> web.Response:
     raise web.HTTPSeeOther(f"/jobs/{job.id}")
 
 
-async def submit(c: WebContext, viewer, work: WorkRequest) -> Job:
-    """The one submit path; the acknowledgement is the job's page, which the browser opens next."""
-
-    async def acknowledge(job: Job, position: int | None, eta: float | None) -> None:
-        if position is None:
-            await c.events.rendering(job, 0, job.params.steps, eta)
-        else:
-            await c.events.waiting(job, position, eta)
-        line = price(job)
-        if line:
-            c.events.first_lines[job.id] = line
-        return None
-
-    return await c.core.jobs.submit(viewer.requester(), work, acknowledge)
-
-
 # ---- a job's page ----
-async def _job(request: web.Request, action: JobAction) -> Job:
-    c, viewer = ctx(request), request["viewer"]
-    try:
-        job_id = int(request.match_info["job"])
-    except ValueError:
-        raise web.HTTPNotFound() from None
-    return await c.core.authz.job(viewer.actor(), job_id, action)
-
-
 async def job_inner(c: WebContext, request: web.Request, job: Job) -> tuple[str, bool]:
     """(the job's status or result HTML, whether it is still live)."""
     csrf = request["session"].csrf
@@ -264,11 +215,6 @@ async def job_info(request: web.Request) -> web.Response:
     init = job.params.init_image
     source = await c.core.inputs.describe(init) if init and init.startswith("inputs/") else None
     return await render(request, f"Info #{job.id}", pages.info_page(details, source))
-
-
-async def _after_action(request: web.Request, form) -> None:
-    ctx(request).check_csrf(request, form.get("csrf"))
-    ctx(request).check_ban(request["viewer"])
 
 
 async def _new_job(request: web.Request, action: JobAction, work_for) -> web.Response:

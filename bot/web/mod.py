@@ -15,7 +15,7 @@ from bot.errors import BotError, NotAllowed, ValidationError, user_message
 from bot.services.moderation import MAX_BAN_HOURS
 from bot.services.quotas import Member
 from bot.web.context import WEB, WebContext
-from bot.web.create import render
+from bot.web.handlers import render
 from bot.web.identity import Viewer
 from bot.web.pages import csrf_field, e, error_box, when
 

@@ -15,7 +15,7 @@ from bot.renderer.profiles import ASPECTS
 from bot.services import stats as stats_service
 from bot.services.settings_store import MAX_PRESET_NAME, VARIATIONS, Defaults
 from bot.web.context import WEB
-from bot.web.create import _number, render
+from bot.web.handlers import _number, render
 from bot.web.mod import _moderator, _whole_bot
 from bot.web.pages import ASPECT_NAMES, csrf_field, e, error_box
 

@@ -23,6 +23,7 @@ from bot.services import region_masks
 from bot.services.authz import JobAction
 from bot.services.settings_store import VARIATIONS
 from bot.web import pages
+from bot.web.handlers import _after_action, _job, ctx, render, submit
 from bot.web.pages import csrf_field, e
 
 routes = web.RouteTableDef()
@@ -58,19 +59,16 @@ def single_image_tools(job: Job, csrf: str) -> str:
 
 
 def _ctx(request: web.Request):
-    from bot.web.create import ctx
 
     return ctx(request)
 
 
 async def _authorized(request: web.Request, action: JobAction) -> Job:
-    from bot.web.create import _job
 
     return await _job(request, action)
 
 
 async def _new_job(request: web.Request, action: JobAction, work: WorkRequest) -> web.Response:
-    from bot.web.create import _after_action, submit
 
     form = await request.post()
     await _after_action(request, form)  # CSRF, then the ban check, as every action
@@ -129,7 +127,6 @@ def region_page(job: Job, image: StoredImage, csrf: str, prompt: str, cells: set
 
 @routes.get("/jobs/{job}/region/{index:\\d+}")
 async def region_form(request: web.Request) -> web.Response:
-    from bot.web.create import render
 
     job = await _authorized(request, JobAction.VARY)
     image = await _image(request, job)
@@ -139,7 +136,6 @@ async def region_form(request: web.Request) -> web.Response:
 
 @routes.post("/jobs/{job}/region/{index:\\d+}")
 async def region_submit(request: web.Request) -> web.Response:
-    from bot.web.create import _after_action, render, submit
 
     form = await request.post()
     await _after_action(request, form)
