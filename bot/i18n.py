@@ -11,6 +11,7 @@ No Discord import here: services use `N_`.
 """
 from __future__ import annotations
 
+import json
 import string
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -53,6 +54,38 @@ def N_(msgid: str, **params: Any) -> Msg:
 def _(msgid: str, **params: Any) -> str:
     """Translate a message now, into the language of the reply being written."""
     return say(Msg(msgid, params))
+
+
+# A stored message (a notice waiting for the member's next reply) keeps its template and values, so
+# it is said in the language of the reply that shows it; plain text (older rows) is shown as it is.
+STORED = "i18n:"
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Msg):
+        return {"msgid": value.msgid, "params": {k: _plain(v) for k, v in value.params.items()}}
+    return value if isinstance(value, (int, float, type(None))) else str(value)
+
+
+def _revived(value: Any) -> Any:
+    if isinstance(value, dict):
+        return Msg(value["msgid"], {k: _revived(v) for k, v in value["params"].items()})
+    return value
+
+
+def stored(text: str) -> str:
+    """`text` for a database column: a `Msg` as its template and values (`restored` reads it back)."""
+    return STORED + json.dumps(_plain(text), ensure_ascii=False) if isinstance(text, Msg) else text
+
+
+def restored(text: str) -> str:
+    """What `stored` wrote: a `Msg` again (English, and still translatable), or the plain text."""
+    if not text.startswith(STORED):
+        return text
+    try:
+        return _revived(json.loads(text[len(STORED):]))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return text
 
 
 def language(locale: object) -> str | None:
