@@ -13,7 +13,7 @@ from __future__ import annotations
 import math
 from datetime import datetime, timedelta, timezone
 
-from bot.i18n import N_
+from bot.i18n import N_, Moment
 
 TENTHS = 10
 PERIODS = ("day", "week", "month")
@@ -111,5 +111,6 @@ def until(when: float, now: float) -> str:
                                                                                        hours=hours)
         else:
             span = N_("{n} day", n=days) if days == 1 else N_("{n} days", n=days)
-    stamp = moment.strftime("%H:%M UTC") if left < 86400 else f"{moment:%a} {moment.day} {moment:%b %H:%M} UTC"
+    # Weekday and month names in the reply's language (Babel's CLDR names); "Mon 2 Jun 14:00" in English.
+    stamp = moment.strftime("%H:%M UTC") if left < 86400 else Moment(when, "EEE d MMM HH:mm 'UTC'")
     return N_("in {span} ({stamp})", span=span, stamp=stamp)

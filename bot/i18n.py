@@ -11,6 +11,7 @@ No Discord import here: services use `N_`.
 """
 from __future__ import annotations
 
+import json
 import string
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -45,6 +46,33 @@ class Msg(str):
         return (Msg, (self.msgid, self.params))
 
 
+class Moment(str):
+    """A UTC date and time written with a Babel (CLDR) pattern, its weekday and month names in the
+    language of the reply that says it ("Mon 2 Jun" → "lun. 2 juin", "Mo. 2 Juni"); English now."""
+
+    when: float
+    pattern: str
+
+    def __new__(cls, when: float, pattern: str) -> Moment:
+        self = super().__new__(cls, _formatted(when, pattern, "en"))
+        self.when, self.pattern = when, pattern
+        return self
+
+    def __reduce__(self):
+        return (Moment, (self.when, self.pattern))
+
+    def said(self, lang: str | None) -> str:
+        return str(self) if lang is None else _formatted(self.when, self.pattern, lang)
+
+
+def _formatted(when: float, pattern: str, lang: str) -> str:
+    from datetime import datetime, timezone
+
+    from babel.dates import format_datetime
+
+    return format_datetime(datetime.fromtimestamp(when, timezone.utc), pattern, tzinfo=timezone.utc, locale=lang)
+
+
 def N_(msgid: str, **params: Any) -> Msg:
     """Mark a message for translation later (English now)."""
     return Msg(msgid, params)
@@ -53,6 +81,42 @@ def N_(msgid: str, **params: Any) -> Msg:
 def _(msgid: str, **params: Any) -> str:
     """Translate a message now, into the language of the reply being written."""
     return say(Msg(msgid, params))
+
+
+# A stored message (a notice waiting for the member's next reply) keeps its template and values, so
+# it is said in the language of the reply that shows it; plain text (older rows) is shown as it is.
+STORED = "i18n:"
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, Msg):
+        return {"msgid": value.msgid, "params": {k: _plain(v) for k, v in value.params.items()}}
+    if isinstance(value, Moment):
+        return {"when": value.when, "pattern": value.pattern}
+    return value if isinstance(value, (int, float, type(None))) else str(value)
+
+
+def _revived(value: Any) -> Any:
+    if isinstance(value, dict) and "when" in value:
+        return Moment(value["when"], value["pattern"])
+    if isinstance(value, dict):
+        return Msg(value["msgid"], {k: _revived(v) for k, v in value["params"].items()})
+    return value
+
+
+def stored(text: str) -> str:
+    """`text` for a database column: a `Msg` as its template and values (`restored` reads it back)."""
+    return STORED + json.dumps(_plain(text), ensure_ascii=False) if isinstance(text, Msg) else text
+
+
+def restored(text: str) -> str:
+    """What `stored` wrote: a `Msg` again (English, and still translatable), or the plain text."""
+    if not text.startswith(STORED):
+        return text
+    try:
+        return _revived(json.loads(text[len(STORED):]))
+    except (ValueError, KeyError, TypeError, AttributeError):
+        return text
 
 
 def language(locale: object) -> str | None:
@@ -91,10 +155,13 @@ def say(text: str, locale: object = ...) -> str:
     catalogue, its values said too; any other text (member text, a value) is returned unchanged.
     In English a `Msg` is returned as it is, so it can still be said in another language later."""
     lang = current() if locale is ... else language(locale)
+    if isinstance(text, Moment) and lang is not None:
+        return text.said(lang)
     if lang is None or not isinstance(text, Msg):
         return text
     template = catalogue(lang).get(("", text.msgid))
-    params = {key: say(value, lang) if isinstance(value, Msg) else value for key, value in text.params.items()}
+    params = {key: say(value, lang) if isinstance(value, (Msg, Moment)) else value
+              for key, value in text.params.items()}
     if not template:
         return text.msgid.format(**params) if params else str(text)
     try:

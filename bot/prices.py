@@ -28,6 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from bot import credits
+from bot.i18n import N_
 from bot.models import JobParams, JobTask, denoising_steps
 from bot.renderer.profiles import DEFAULT_IMAGE_STRENGTH, ModelProfile, upscale_size
 
@@ -123,18 +124,18 @@ def _is_image_prompt(params: JobParams) -> bool:
 
 # Most specific first: the first task that matches a job prices it.
 TASKS: list[PricedTask] = [
-    PricedTask("upscale", "upscale", JobTask.UPSCALE, lambda p: p.task is JobTask.UPSCALE, _upscale_reference),
-    PricedTask("img2img", "image to image", JobTask.IMG2IMG,
+    PricedTask("upscale", N_("upscale"), JobTask.UPSCALE, lambda p: p.task is JobTask.UPSCALE, _upscale_reference),
+    PricedTask("img2img", N_("image to image"), JobTask.IMG2IMG,
                lambda p: p.task is JobTask.IMG2IMG and _is_image_prompt(p),
                lambda ctx: _default_image(ctx, DEFAULT_IMAGE_STRENGTH)),
-    PricedTask("variation", "variation", JobTask.IMG2IMG, lambda p: p.task is JobTask.IMG2IMG,
+    PricedTask("variation", N_("variation"), JobTask.IMG2IMG, lambda p: p.task is JobTask.IMG2IMG,
                lambda ctx: _default_image(ctx, ctx.profile.variation_strength), measured_as="img2img"),
-    PricedTask("txt2img", "text to image", JobTask.TXT2IMG, lambda p: p.task is JobTask.TXT2IMG,
+    PricedTask("txt2img", N_("text to image"), JobTask.TXT2IMG, lambda p: p.task is JobTask.TXT2IMG,
                _default_image, default="txt2img"),
     # Zoom Out, Pan, Make Square and Vary (Region): one inpainting call over the whole output canvas
     # at strength 1.0 (bot/renderer/outpaint.py). With the model's own 4-channel UNet that is the
     # image-to-image call, so it shares image to image's measured cost per megapixel-step.
-    PricedTask("outpaint", "outpaint / vary region", JobTask.INPAINT, lambda p: p.task is JobTask.INPAINT,
+    PricedTask("outpaint", N_("outpaint / vary region"), JobTask.INPAINT, lambda p: p.task is JobTask.INPAINT,
                lambda ctx: _default_image(ctx, 1.0), measured_as="img2img"),
 ]
 

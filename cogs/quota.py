@@ -13,6 +13,7 @@ from bot.frontend.flows import bot_of, is_moderator, role_ids_of, send_private
 from bot.frontend.moderation import attach, require_moderator
 from bot.i18n import N_, _
 from bot.services.quotas import Member, QuotaService
+from bot.words import period
 
 MAX_CREDITS = 1_000_000
 
@@ -63,7 +64,7 @@ async def quota_set(interaction: discord.Interaction, member: discord.User,
     quotas = quotas_of(interaction)
     change = await quotas.set_allowance(interaction.user.id, member_of(interaction, member),
                                         None if credits == -1 else to_tenths(credits))
-    per = quotas.policy.period
+    per = period(quotas.policy.period)
     default = _(" (the default)") if change.after.override is None else ""
     await send_private(interaction, _("<@{member}>'s allowance is now **{allowance}** credits per {per}{default}, "
                                       "was {before}. They have {left} left.", member=member.id,
@@ -99,8 +100,8 @@ async def quota_reset(interaction: discord.Interaction, member: discord.User) ->
     quotas = quotas_of(interaction)
     change = await quotas.reset(interaction.user.id, member_of(interaction, member))
     await send_private(interaction, _("Reset <@{member}>'s usage this {period} (was {used}). They have {left} left.",
-                                      member=member.id, period=quotas.policy.period, used=fmt(change.before.used),
-                                      left=fmt(change.after.available)))
+                                      member=member.id, period=period(quotas.policy.period),
+                                      used=fmt(change.before.used), left=fmt(change.after.available)))
 
 
 async def setup(bot: commands.Bot) -> None:

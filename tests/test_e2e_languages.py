@@ -105,3 +105,37 @@ async def test_a_german_server_gets_german_progress_results_and_buttons(world):
     assert quota.startswith("**Vos crédits ici**\nUtilisés : **"), quota
     info = await server.click_button(alice, result.id, f"img:info:v1:{job_id}", locale="en-US")
     assert (await reply_text(server, info)).startswith(f"ℹ️ **Job #{job_id}**")
+
+
+async def test_a_french_member_reads_safety_refusals_and_notices_and_a_german_moderator_the_log(world):
+    server, alice = world.server, world.alice
+    await world.start_bot(QUOTA_CREDITS="10")
+
+    # The content filter's refusal: the sentence, the category and where it is allowed, all French.
+    refused = await server.invoke_slash(alice, world.channel, "imagine", {"prompt": "a nude woman on a beach",
+                                                                           "steps": 2}, locale="fr")
+    assert await reply_text(server, refused) == (
+        "🚫 Votre prompt a été refusé : il demande du contenu sexuel ou de la nudité, ce que ce salon n'autorise "
+        "pas (seuls les salons soumis à une limite d'âge le peuvent, là où les modérateurs du serveur l'ont activé). "
+        "Rien n'a été mis en file ni facturé.")
+    assert refused.ephemeral
+    english = await server.invoke_slash(alice, world.channel, "imagine", {"prompt": "a nude woman on a beach",
+                                                                           "steps": 2}, locale="en-US")
+    assert (await reply_text(server, english)).startswith("🚫 Your prompt was refused: it asks for sexual content")
+
+    # A moderator's action: the member is told in her own language at her next reply, her reason as written.
+    await reply_text(server, await server.invoke_slash(world.mod, world.channel, "mod quota grant",
+                                                       {"member": alice, "credits": 2.5, "reason": "won the contest"},
+                                                       locale="de"))
+    quota = await reply_text(server, await server.invoke_slash(alice, world.channel, "quota", locale="fr"))
+    assert quota.startswith("📣 Un modérateur vous a donné 2.5 crédits : won the contest\n\n**Vos crédits ici**"), quota
+    assert "pour la période en cours (jour)" in quota
+
+    # The moderator log in German: its action names too; what was recorded (the reason) as written.
+    await reply_text(server, await server.invoke_slash(world.mod, world.channel, "mod pause", {"reason": "Wartung"}))
+    await reply_text(server, await server.invoke_slash(world.mod, world.channel, "mod resume"))
+    log = await server.invoke_slash(world.mod, world.channel, "mod log", locale="de")
+    lines = (await reply_text(server, log)).splitlines()
+    assert log.ephemeral and lines[0] == "**Moderationsprotokoll** · Seite 1, neueste zuerst", lines
+    assert "**fortsetzen**" in lines[1] and "**pausieren**" in lines[2] and "— Wartung" in lines[2]
+    assert "**Credits vergeben**" in lines[3] and "— won the contest" in lines[3]

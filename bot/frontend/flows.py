@@ -199,7 +199,7 @@ async def start_job(interaction: discord.Interaction, request: WorkRequest) -> J
     notices = await take_notices(interaction)
     if notices:
         try:
-            await interaction.followup.send(texts.with_notices(notices, ""), ephemeral=True,
+            await interaction.followup.send(texts.with_notices(notices, "", interaction.locale), ephemeral=True,
                                             allowed_mentions=discord.AllowedMentions.none())
         except discord.HTTPException:
             log.warning("could not send a member their notices", exc_info=True)

@@ -3,11 +3,12 @@ from __future__ import annotations
 
 from bot.credits import fmt
 from bot.frontend.texts import _escape, fit
-from bot.i18n import _
+from bot.i18n import _, say
 from bot.models import Job, JobKind, JobTask
 from bot.services.history import HistoryEntry, HistoryPage, JobDetails
 from bot.services.retention import StorageUse
 from bot.services.settings_store import Defaults, variation_name
+from bot.words import kind, status
 
 PROMPT_SHOWN = 60
 STATUS_ICONS = {"queued": "⏳", "running": "🎨", "done": "📦", "delivered": "✅", "failed": "❌",
@@ -21,10 +22,11 @@ def short(text: str, limit: int = PROMPT_SHOWN) -> str:
 
 def history_line(entry: HistoryEntry) -> str:
     icon = STATUS_ICONS.get(entry.status.value, "•")
-    kind = "" if entry.kind is JobKind.IMAGINE else f" ({entry.kind.value})"
+    what = "" if entry.kind is JobKind.IMAGINE else f" ({say(kind(entry.kind))})"
     count = f" ×{entry.count}" if entry.count > 1 else ""
-    return (f"`#{entry.id}` {icon} {entry.status.value}{kind} · {_escape(short(entry.prompt))} · seed {entry.seed} · "
-            f"{entry.width}×{entry.height}{count} · <t:{int(entry.created_at)}:R>")
+    return (f"`#{entry.id}` {icon} {say(status(entry.status))}{what} · {_escape(short(entry.prompt))} · "
+            + _("seed {seed}", seed=entry.seed)
+            + f" · {entry.width}×{entry.height}{count} · <t:{int(entry.created_at)}:R>")
 
 
 def history_page(page: HistoryPage, own: bool) -> str:
@@ -38,22 +40,26 @@ def history_page(page: HistoryPage, own: bool) -> str:
 
 
 def _describe_kind(job: Job) -> str:
-    index = f"image {job.parent_image_index + 1} of " if job.parent_image_index is not None else ""
+    n = job.parent_image_index + 1 if job.parent_image_index is not None else None
     parent = f"#{job.parent_job_id}" if job.parent_job_id else "?"
     if job.kind is JobKind.REROLL:
-        return f"re-roll of {parent}"
+        return _("re-roll of {parent}", parent=parent)
     if job.kind is JobKind.VARIATION:
-        return f"variation of {index}{parent}"
+        return (_("variation of image {n} of {parent}", n=n, parent=parent) if n is not None
+                else _("variation of {parent}", parent=parent))
     if job.kind is JobKind.UPSCALE:
-        return f"{job.params.upscale_factor or 2:g}× upscale of {index}{parent}"
+        factor = job.params.upscale_factor or 2
+        return (_("{factor:g}× upscale of image {n} of {parent}", factor=factor, n=n, parent=parent) if n is not None
+                else _("{factor:g}× upscale of {parent}", factor=factor, parent=parent))
     if job.kind in (JobKind.OUTPAINT, JobKind.REGION) and job.params.edit:
         from bot.renderer.outpaint_geometry import describe
 
-        image = f" image {job.parent_image_index + 1}" if job.parent_image_index is not None else ""
-        return f"{describe(job.params.edit)} from job {parent}{image}"
+        edit = describe(job.params.edit)
+        return (_("{edit} from job {parent} image {n}", edit=edit, parent=parent, n=n) if n is not None
+                else _("{edit} from job {parent}", edit=edit, parent=parent))
     if job.params.init_image:
-        return "image prompt"
-    return "imagine"
+        return _("image prompt")
+    return _("imagine")
 
 
 def lineage(details: JobDetails) -> str:
@@ -64,8 +70,8 @@ def lineage(details: JobDetails) -> str:
 
 def info(details: JobDetails, image_prompt: str | None = None) -> str:
     job, p = details.job, details.job.params
-    lines = [_("ℹ️ **Job #{job}** · {kind} · {status} · by <@{user}>", job=job.id, kind=job.kind.value,
-               status=job.status.value, user=job.user_id),
+    lines = [_("ℹ️ **Job #{job}** · {kind} · {status} · by <@{user}>", job=job.id, kind=kind(job.kind),
+               status=status(job.status), user=job.user_id),
              _("**Prompt:** {prompt}", prompt=_escape(p.prompt))]
     if p.negative_prompt:
         lines.append(_("**Negative:** {negative}", negative=_escape(p.negative_prompt)))

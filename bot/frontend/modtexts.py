@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from bot.credits import fmt
 from bot.frontend.texts import escape, fit
-from bot.i18n import _
+from bot.i18n import _, say
 from bot.prices import PriceBook
 from bot.services.audit import AuditPage
 from bot.services.quotas import LedgerEntry, QuotaStatus
 from bot.services.stats import Stats
+from bot.words import action, period
 
 
 def stamp(when: float, style: str = "R") -> str:
@@ -24,7 +25,7 @@ def price_list(book: PriceBook) -> str:
     table = book.table
     source = (_("measured on this device {when}", when=stamp(table.measured_at)) if book.measured and table.measured_at
               else _("defaults until measured on this device"))
-    items = " · ".join(f"{line.task.label} **{fmt(line.tenths)}**" for line in book.menu())
+    items = " · ".join(f"{say(line.task.label)} **{fmt(line.tenths)}**" for line in book.menu())
     return _("**Prices** ({source}): {items} credits at the default size and steps; more steps, "
              "images or pixels cost more, a lower strength less.", source=source, items=items)
 
@@ -35,17 +36,17 @@ def quota_status(status: QuotaStatus, whose: int | None, prices: PriceBook | Non
     a = status.account
     lines = [_("**Your credits here**") if whose is None else _("**<@{member}>'s credits here**", member=whose)]
     if a.allowance is None:
-        lines.append(_("Used **{used}** this {period} · no limit", used=fmt(a.used), period=status.period))
+        lines.append(_("Used **{used}** this {period} · no limit", used=fmt(a.used), period=period(status.period)))
     else:
         lines.append(_("Used **{used}** of **{allowance}** this {period} · **{left} left**", used=fmt(a.used),
-                       allowance=fmt(a.allowance), period=status.period, left=fmt(a.available)))
+                       allowance=fmt(a.allowance), period=period(status.period), left=fmt(a.available)))
     if a.override is not None:
         lines.append(_("Allowance {credits} per {period}, set by a moderator", credits=fmt(a.override),
-                       period=status.period))
+                       period=period(status.period)))
     if a.bonus > 0:
         lines.append(_("Bonus credits: {credits} (kept until spent)", credits=fmt(a.bonus)))
     elif a.bonus < 0:
-        lines.append(_("Taken away by a moderator this {period}: {credits}", period=status.period,
+        lines.append(_("Taken away by a moderator this {period}: {credits}", period=period(status.period),
                        credits=fmt(-a.bonus)))
     lines.append(_("Resets {when} ({date})", when=stamp(status.resets_at), date=stamp(status.resets_at, 'f')))
     if prices is not None:
@@ -81,7 +82,8 @@ def audit_page(page: AuditPage, member_id: int | None) -> str:
         whom = f" <@{e.target_id}>" if e.target_id else ""
         change = f": {escape(e.before or '')} → {escape(e.after or '')}" if e.before or e.after else ""
         reason = f" — {escape(e.reason)}" if e.reason else ""
-        lines.append(f"{stamp(e.created_at, 'f')} <@{e.moderator_id}> **{e.action}**{whom}{change}{reason}")
+        what = say(action(e.action))
+        lines.append(f"{stamp(e.created_at, 'f')} <@{e.moderator_id}> **{what}**{whom}{change}{reason}")
     return fit("\n".join(lines))
 
 

@@ -19,18 +19,21 @@ import discord
 from bot.errors import ValidationError
 from bot.frontend.buttons import _Guarded
 from bot.frontend.flows import authorized_job, bot_of, guard, reply_error, send_private, start_job
+from bot.i18n import _, say
 from bot.models import RegionRequest
 from bot.renderer import outpaint_geometry as geometry
 from bot.services.authz import JobAction
 
-PICKER_TEXT = ("🖌 **Vary (Region)**: choose the parts of the image to redraw (several add up; the grid "
-               "splits the image in thirds). Then you can change the prompt.")
+
+def picker_text() -> str:
+    return _("🖌 **Vary (Region)**: choose the parts of the image to redraw (several add up; the grid "
+             "splits the image in thirds). Then you can change the prompt.")
 
 
 def region_options() -> list[discord.SelectOption]:
-    cells = [discord.SelectOption(label=f"{n} · {name}", value=f"c{n}")
+    cells = [discord.SelectOption(label=f"{n} · {say(name)}", value=f"c{n}")
              for n, name in enumerate(geometry.CELL_NAMES, start=1)]
-    shapes = [discord.SelectOption(label=name, value=f"s:{name}") for name in geometry.REGION_SHAPES]
+    shapes = [discord.SelectOption(label=say(name), value=f"s:{name}") for name in geometry.REGION_SHAPES]
     return cells + shapes
 
 
@@ -43,7 +46,7 @@ def chosen_cells(values: list[str]) -> set[int]:
         elif value.startswith("s:") and value[2:] in geometry.REGION_SHAPES:
             cells.update(geometry.REGION_SHAPES[value[2:]])
         else:
-            raise ValidationError("That is not a part of the image this menu offers.")
+            raise ValidationError(_("That is not a part of the image this menu offers."))
     return cells
 
 
@@ -51,7 +54,7 @@ class RegionButton(_Guarded, discord.ui.DynamicItem[discord.ui.Button],
                    template=r"img:region:v1:(?P<job>\d+):(?P<index>\d+)"):
     def __init__(self, job_id: int, index: int, row: int = 3):
         super().__init__(discord.ui.Button(
-            label="Vary (Region)", style=discord.ButtonStyle.secondary, row=row,
+            label=_("Vary (Region)"), style=discord.ButtonStyle.secondary, row=row,
             custom_id=f"img:region:v1:{job_id}:{index}",
         ))
         self.job_id, self.index = job_id, index
@@ -64,7 +67,7 @@ class RegionButton(_Guarded, discord.ui.DynamicItem[discord.ui.Button],
         job = await authorized_job(interaction, self.job_id, JobAction.VARY)
         view = discord.ui.View(timeout=None)
         view.add_item(RegionPicker(job.id, self.index))
-        message_id = await send_private(interaction, PICKER_TEXT, view=view)
+        message_id = await send_private(interaction, picker_text(), view=view)
         # The picker acts on this job: it is one of the job's messages from now on.
         await bot_of(interaction).authz.record([job.id], message_id, interaction.channel_id)
 
@@ -74,7 +77,7 @@ class RegionPicker(_Guarded, discord.ui.DynamicItem[discord.ui.Select],
     def __init__(self, job_id: int, index: int):
         options = region_options()
         super().__init__(discord.ui.Select(
-            custom_id=f"img:regionpick:v1:{job_id}:{index}", placeholder="Parts to redraw…", row=0,
+            custom_id=f"img:regionpick:v1:{job_id}:{index}", placeholder=_("Parts to redraw…"), row=0,
             min_values=1, max_values=len(options), options=options,
         ))
         self.job_id, self.index = job_id, index
@@ -88,16 +91,16 @@ class RegionPicker(_Guarded, discord.ui.DynamicItem[discord.ui.Select],
         try:
             edit = geometry.region_edit(chosen_cells(list(self.item.values)))
         except geometry.OutpaintRefused as exc:
-            raise ValidationError(str(exc)) from None
+            raise ValidationError(exc.args[0]) from None  # a Msg: said in the member's language
         await interaction.response.send_modal(RegionPrompt(job.id, self.index, edit, job.params.prompt))
 
 
 class RegionPrompt(discord.ui.Modal):
     def __init__(self, job_id: int, index: int, edit: str, prompt: str):
-        super().__init__(title="Vary (Region)", timeout=15 * 60)
+        super().__init__(title=_("Vary (Region)"), timeout=15 * 60)
         self.job_id, self.index, self.edit = job_id, index, edit
         self.prompt: discord.ui.TextInput[RegionPrompt] = discord.ui.TextInput(
-            label=geometry.describe(edit)[:45], style=discord.TextStyle.paragraph, custom_id="img:region:prompt",
+            label=say(geometry.describe(edit))[:45], style=discord.TextStyle.paragraph, custom_id="img:region:prompt",
             default=prompt[:4000], required=False, max_length=4000)
         self.add_item(self.prompt)
 

@@ -10,6 +10,7 @@ import discord
 from bot.frontend.alttext import image_description
 from bot.frontend.flows import channel_is_nsfw
 from bot.frontend.texts import clip, escape, fit
+from bot.i18n import N_, _
 from bot.models import Job
 from bot.services.safety import BlockRecord
 
@@ -19,6 +20,7 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 PROMPT_SHOWN = 300  # characters of a refused prompt shown in the log channel
+BLOCK_KINDS = {"prompt": N_("prompt"), "image": N_("image")}  # what was refused (as recorded)
 
 
 def jump_url(guild_id: int | None, channel_id: int, message_id: int | None) -> str:
@@ -32,11 +34,13 @@ def quoted(prompt: str) -> str:
 
 
 def describe_block(record: BlockRecord) -> str:
-    score = f" · score {record.score:.2f}" if record.score is not None else ""
-    job = f" · job #{record.job_id}" if record.job_id else ""
-    return (f"**{record.kind}** · {record.category.label} ({record.category.value}){score}{job} · "
-            f"<@{record.user_id}> in <#{record.channel_id}> · <t:{int(record.created_at)}:R>\n"
-            f"> {quoted(record.prompt)}")
+    score = _(" · score {score:.2f}", score=record.score) if record.score is not None else ""
+    job = _(" · job #{job}", job=record.job_id) if record.job_id else ""
+    return (_("**{kind}** · {category} ({code}){score}{job} · <@{user}> in <#{channel}> · <t:{when}:R>",
+              kind=BLOCK_KINDS.get(record.kind, record.kind), category=record.category.label,
+              code=record.category.value, score=score, job=job, user=record.user_id, channel=record.channel_id,
+              when=int(record.created_at))
+            + f"\n> {quoted(record.prompt)}")
 
 
 class DiscordSafetyFront:

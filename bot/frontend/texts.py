@@ -133,11 +133,12 @@ def paused(reason: str | None) -> str:
     return _("⏸ A moderator paused the queue{why}. Your job keeps its place and starts when they resume it.", why=why)
 
 
-def with_notices(notices: list[str], text: str) -> str:
-    """A reply with what moderators did to the member first ("a moderator gave you 20.0 credits")."""
+def with_notices(notices: list[str], text: str, locale: object = ...) -> str:
+    """A reply with what moderators did to the member first ("a moderator gave you 20.0 credits"), in
+    `locale`'s language (default: the reply being written)."""
     if not notices:
         return text
-    told = "\n".join(f"📣 {_escape(notice)}" for notice in notices)
+    told = "\n".join(f"📣 {_escape(say(notice, locale))}" for notice in notices)
     return fit(f"{told}\n\n{text}" if text else told)
 
 

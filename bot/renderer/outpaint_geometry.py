@@ -23,6 +23,7 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
+from bot.i18n import N_
 from bot.renderer import painted_mask
 
 ZOOM_FACTORS = ("1.5", "2")
@@ -30,11 +31,14 @@ PAN_DIRECTIONS = ("left", "right", "up", "down")
 PAN_GROWTH = 1.5  # a pan adds half of the original's edge
 MAX_ASPECT = 4.0
 ARROWS = {"left": "⬅", "right": "➡", "up": "⬆", "down": "⬇"}
-CELL_NAMES = ("top left", "top", "top right", "left", "centre", "right", "bottom left", "bottom", "bottom right")
+# Names are lazy messages (English strings, said in the member's language where they are shown).
+CELL_NAMES = (N_("top left"), N_("top"), N_("top right"), N_("left"), N_("centre"), N_("right"), N_("bottom left"),
+              N_("bottom"), N_("bottom right"))
 REGION_SHAPES: dict[str, tuple[int, ...]] = {  # name -> cells (1-9)
-    "top half": (1, 2, 3), "bottom half": (7, 8, 9), "left half": (1, 4, 7), "right half": (3, 6, 9),
-    "middle band": (4, 5, 6), "border": (1, 2, 3, 4, 6, 7, 8, 9), "centre cross": (2, 4, 5, 6, 8),
+    N_("top half"): (1, 2, 3), N_("bottom half"): (7, 8, 9), N_("left half"): (1, 4, 7), N_("right half"): (3, 6, 9),
+    N_("middle band"): (4, 5, 6), N_("border"): (1, 2, 3, 4, 6, 7, 8, 9), N_("centre cross"): (2, 4, 5, 6, 8),
 }
+DIRECTIONS = {"left": N_("left"), "right": N_("right"), "up": N_("up"), "down": N_("down")}
 
 
 class OutpaintRefused(ValueError):
@@ -74,9 +78,9 @@ def region_edit(cells) -> str:
     """The canonical edit of a set of cells (1-9): "region:c1,c2,c3"."""
     chosen = sorted({int(c) for c in cells})
     if not chosen or chosen[0] < 1 or chosen[-1] > 9:
-        raise OutpaintRefused("Choose at least one part of the image (cells 1 to 9).")
+        raise OutpaintRefused(N_("Choose at least one part of the image (cells 1 to 9)."))
     if len(chosen) == 9:
-        raise OutpaintRefused("That is the whole image: use Vary or Re-roll to redraw all of it.")
+        raise OutpaintRefused(N_("That is the whole image: use Vary or Re-roll to redraw all of it."))
     return "region:" + ",".join(f"c{c}" for c in chosen)
 
 
@@ -101,16 +105,19 @@ def describe(edit: str) -> str:
     """How Info and the PNG name the edit: "zoomed out 2×", "panned ⬅ left", "made square"."""
     op, arg = parse(edit)
     if op == "zoom":
-        return f"zoomed out {arg}×"
+        return N_("zoomed out {factor}×", factor=arg)
     if op == "pan":
-        return f"panned {ARROWS[arg]} {arg}"
+        return N_("panned {arrow} {direction}", arrow=ARROWS[arg], direction=DIRECTIONS[arg])
     if op == "region" and edit.startswith(painted_mask.PREFIX):
-        return f"region varied (painted, {painted_mask.share(edit):.0%} of the image)"
+        return N_("region varied (painted, {share:.0%} of the image)", share=painted_mask.share(edit))
     if op == "region":
         cells = region_cells(edit)
         shape = next((name for name, shape_cells in REGION_SHAPES.items() if shape_cells == cells), None)
-        return f"region varied ({shape or ', '.join(CELL_NAMES[c - 1] for c in cells)})"
-    return "made square"
+        parts = shape if shape is not None else CELL_NAMES[cells[0] - 1]
+        for cell in cells[1:] if shape is None else ():  # a list of names, each said in the reply's language
+            parts = N_("{first}, {rest}", first=parts, rest=CELL_NAMES[cell - 1])
+        return N_("region varied ({parts})", parts=parts)
+    return N_("made square")
 
 
 def _cap(width: float, height: float, max_pixels: int, multiple: int) -> tuple[int, int]:
@@ -127,7 +134,7 @@ def output_size(edit: str, width: int, height: int, max_pixels: int, multiple: i
         return width, height
     if op == "square":
         if width == height:
-            raise OutpaintRefused("That image is already square.")
+            raise OutpaintRefused(N_("That image is already square."))
         edge = max(width, height)
         new_w, new_h = _cap(edge, edge, max_pixels, multiple)
         side = min(new_w, new_h)  # both sides the same after rounding
@@ -135,10 +142,11 @@ def output_size(edit: str, width: int, height: int, max_pixels: int, multiple: i
     grow_w, grow_h = (PAN_GROWTH, 1.0) if arg in ("left", "right") else (1.0, PAN_GROWTH)
     new_w, new_h = _cap(width * grow_w, height * grow_h, max_pixels, multiple)
     if max(new_w, new_h) / min(new_w, new_h) > MAX_ASPECT:
-        raise OutpaintRefused(f"A pan {arg} would make the image {new_w}×{new_h}, thinner than "
-                              f"{MAX_ASPECT:g}:1, the most this bot renders. Pan the other way instead.")
+        raise OutpaintRefused(N_("A pan {direction} would make the image {width}×{height}, thinner than "
+                                 "{aspect:g}:1, the most this bot renders. Pan the other way instead.",
+                                 direction=DIRECTIONS[arg], width=new_w, height=new_h, aspect=MAX_ASPECT))
     if (new_w, new_h) == (width, height) or (grow_w > 1 and new_w <= width) or (grow_h > 1 and new_h <= height):
-        raise OutpaintRefused("That image is at the model's pixel limit in that direction.")
+        raise OutpaintRefused(N_("That image is at the model's pixel limit in that direction."))
     return new_w, new_h
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING
 
+from bot.i18n import N_
 from bot.safety.negative import Steering, negative_refusal, negative_refusal_text, steering
 from bot.safety.policy import ALWAYS_REFUSED, ChannelKind, refusal
 from bot.safety.prompt_filter import FilterResult, PromptFilter, ServerTerms, screen_text
@@ -17,8 +18,8 @@ from bot.safety.terms import Category
 if TYPE_CHECKING:
     from bot.models import JobParams
 
-CLASSIFIER_ERROR = ("🚫 Your prompt could not be safety-checked (the prompt classifier gave no valid score), so it "
-                    "was refused. Nothing was queued or charged; please try again.")
+CLASSIFIER_ERROR = N_("🚫 Your prompt could not be safety-checked (the prompt classifier gave no valid score), so "
+                      "it was refused. Nothing was queued or charged; please try again.")
 
 
 @dataclass(frozen=True)

@@ -26,6 +26,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 
+from bot.i18n import N_
 from bot.safety.normalize import Token, normalize
 from bot.safety.policy import ChannelKind
 from bot.safety.terms import Category
@@ -185,17 +186,19 @@ def negative_refusal(steer: Steering, prompt_categories: frozenset[Category], ki
 def negative_refusal_text(steer: Steering, category: Category, kind: ChannelKind, delivering: bool = False) -> str:
     """The member's reason: what the negative steers away from and why that is refused here (never
     the matched word)."""
-    away = "adults (toward a younger-looking subject)" if steer.adulthood else "clothing"
+    away = N_("adults (toward a younger-looking subject)") if steer.adulthood else N_("clothing")
     if category is Category.SEXUAL_MINORS and steer.adulthood:
-        why = "which is never allowed, age-restricted channels included (it is how images of minors are asked for)"
+        why = N_("which is never allowed, age-restricted channels included (it is how images of minors are asked "
+                 "for)")
     elif category is Category.SEXUAL_MINORS:
-        why = ("with a minor in the prompt, which asks for sexual content involving minors, never allowed, "
-               "age-restricted channels included")
+        why = N_("with a minor in the prompt, which asks for sexual content involving minors, never allowed, "
+                 "age-restricted channels included")
     elif kind is ChannelKind.AGE_RESTRICTED:
-        why = "which this server's moderators have not enabled, even in age-restricted channels"
+        why = N_("which this server's moderators have not enabled, even in age-restricted channels")
     else:
-        why = "which this channel does not allow"
+        why = N_("which this channel does not allow")
     if delivering:
-        return f"🚫 Not delivered: the negative prompt steers the image away from {away}, {why}. Nothing was charged."
-    return (f"🚫 Your negative prompt was refused: it steers the image away from {away}, {why}. "
-            "Nothing was queued or charged.")
+        return N_("🚫 Not delivered: the negative prompt steers the image away from {away}, {why}. Nothing was "
+                  "charged.", away=away, why=why)
+    return N_("🚫 Your negative prompt was refused: it steers the image away from {away}, {why}. "
+              "Nothing was queued or charged.", away=away, why=why)

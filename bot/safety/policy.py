@@ -10,6 +10,7 @@ from __future__ import annotations
 import enum
 from collections.abc import Iterable
 
+from bot.i18n import N_
 from bot.safety.terms import Category
 
 
@@ -52,13 +53,15 @@ def refusal(category: Category, kind: ChannelKind, delivering: bool = False) -> 
     """The member's reason: the category, never the matched word, and where it would be allowed.
     `delivering`: the job was rendered, but its channel no longer allows it (checked again)."""
     if category in ALWAYS_REFUSED:
-        where = "which this server does not allow anywhere" if category is Category.CUSTOM \
-            else "which is never allowed, age-restricted channels included"
+        where = N_("which this server does not allow anywhere") if category is Category.CUSTOM \
+            else N_("which is never allowed, age-restricted channels included")
     elif kind is ChannelKind.AGE_RESTRICTED:
-        where = "which this server's moderators have not enabled, even in age-restricted channels"
+        where = N_("which this server's moderators have not enabled, even in age-restricted channels")
     else:
-        where = ("which this channel does not allow (only age-restricted channels may, where the "
-                 "server's moderators enabled it)")
+        where = N_("which this channel does not allow (only age-restricted channels may, where the "
+                   "server's moderators enabled it)")
     if delivering:
-        return f"🚫 Not delivered: the prompt asks for {category.label}, {where}. Nothing was charged."
-    return f"🚫 Your prompt was refused: it asks for {category.label}, {where}. Nothing was queued or charged."
+        return N_("🚫 Not delivered: the prompt asks for {label}, {where}. Nothing was charged.",
+                  label=category.label, where=where)
+    return N_("🚫 Your prompt was refused: it asks for {label}, {where}. Nothing was queued or charged.",
+              label=category.label, where=where)

@@ -40,6 +40,7 @@ from concurrent.futures.process import BrokenProcessPool
 from dataclasses import replace
 from typing import TYPE_CHECKING
 
+from bot.i18n import N_
 from bot.safety.policy import ChannelKind, refusal, refused_category
 from bot.safety.terms import Category
 
@@ -100,10 +101,11 @@ LOAD_TIMEOUT = 300.0  # seconds to load the encoder and embed the anchors (a big
 SCORE_TIMEOUT = 15.0  # seconds for one prompt, waiting for a (re)starting child included
 _CACHE_SIZE = 1024  # prompts remembered: delivery and /show ask again about the prompt screen scored
 
-SEMANTIC_ERROR = ("🚫 Your prompt could not be safety-checked (the meaning check did not answer), so it was "
-                  "refused. Nothing was queued or charged; please try again.")
-SEMANTIC_ERROR_DELIVERING = ("🚫 Not delivered: the prompt could not be safety-checked again (the meaning check "
-                             "did not answer), so the image was withheld. Nothing was charged; please try again.")
+SEMANTIC_ERROR = N_("🚫 Your prompt could not be safety-checked (the meaning check did not answer), so it was "
+                    "refused. Nothing was queued or charged; please try again.")
+SEMANTIC_ERROR_DELIVERING = N_("🚫 Not delivered: the prompt could not be safety-checked again (the meaning "
+                               "check did not answer), so the image was withheld. Nothing was charged; please "
+                               "try again.")
 
 class SemanticUnavailable(RuntimeError):
     """The semantic layer gave no usable answer (not loaded, crashed, timed out, nonsense)."""

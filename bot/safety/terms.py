@@ -23,6 +23,8 @@ from __future__ import annotations
 
 import enum
 
+from bot.i18n import N_
+
 
 class Category(str, enum.Enum):
     SEXUAL = "sexual"
@@ -44,15 +46,15 @@ class Category(str, enum.Enum):
 
 
 _LABELS = {
-    Category.SEXUAL: "sexual content or nudity",
-    Category.MINORS: "content involving minors",
-    Category.SUGGESTIVE: "suggestive content",
-    Category.SEXUAL_MINORS: "sexual content involving minors",
-    Category.NONCONSENSUAL: "non-consensual or abusive sexual content",
-    Category.GORE: "extreme violence or gore",
-    Category.HATE: "hateful content",
-    Category.CUSTOM: "a term this server's moderators blocked",
-    Category.UNCHECKED: "an image the safety check could not verify",
+    Category.SEXUAL: N_("sexual content or nudity"),
+    Category.MINORS: N_("content involving minors"),
+    Category.SUGGESTIVE: N_("suggestive content"),
+    Category.SEXUAL_MINORS: N_("sexual content involving minors"),
+    Category.NONCONSENSUAL: N_("non-consensual or abusive sexual content"),
+    Category.GORE: N_("extreme violence or gore"),
+    Category.HATE: N_("hateful content"),
+    Category.CUSTOM: N_("a term this server's moderators blocked"),
+    Category.UNCHECKED: N_("an image the safety check could not verify"),
 }
 
 

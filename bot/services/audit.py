@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from bot.database import Database
+from bot.i18n import restored, stored
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ class AuditLog:
     async def notify(self, conn, guild_id: int, user_id: int, text: str, now: float) -> None:
         """Tell `user_id` in their next reply (inside the action's transaction)."""
         await conn.execute("INSERT INTO notices (guild_id, user_id, text, created_at) VALUES (?,?,?,?)",
-                           (guild_id, user_id, text, now))
+                           (guild_id, user_id, stored(text), now))
         self._pending.add((guild_id, user_id))
 
     def has_notices(self, guild_id: int, user_id: int) -> bool:
@@ -77,7 +78,7 @@ class AuditLog:
         rows = await self.db.fetchall(
             "UPDATE notices SET shown_at = ? WHERE guild_id = ? AND user_id = ? AND shown_at IS NULL "
             "RETURNING id, text", (now, guild_id, user_id))
-        return [r["text"] for r in sorted(rows, key=lambda r: r["id"])]
+        return [restored(r["text"]) for r in sorted(rows, key=lambda r: r["id"])]
 
     async def page(self, guild_id: int, target_id: int | None = None, page: int = 0,
                    per_page: int = 10, *, moderator_id: int | None = None, action: str | None = None) -> AuditPage:

@@ -48,6 +48,11 @@ class JobAction(str, enum.Enum):
     SHOW = "show"
 
 
+# The verb of "Only the person who asked for this job ... can {action} it", translatable.
+VERBS = {JobAction.INFO: N_("see"), JobAction.VARY: N_("vary"), JobAction.UPSCALE: N_("upscale"),
+         JobAction.OUTPAINT: N_("extend"), JobAction.REROLL: N_("re-roll"), JobAction.REPORT: N_("report"),
+         JobAction.DELETE: N_("delete"), JobAction.CANCEL: N_("cancel"), JobAction.SHOW: N_("show")}
+
 # Actions that change or reveal someone else's job beyond what its message shows.
 _OWNER_OR_MODERATOR = (JobAction.DELETE, JobAction.CANCEL, JobAction.SHOW)
 
@@ -102,7 +107,7 @@ class JobAuthorizer:
                 raise NotAllowed(N_("Job #{job} is not yours: you can show your own jobs (moderators: any job of "
                                     "this server).", job=job.id))
             raise NotAllowed(N_("Only the person who asked for this job or a moderator of this server can "
-                                "{action} it.", action=action.value))
+                                "{action} it.", action=VERBS.get(action, action.value)))
         return job
 
     def _check_place(self, actor: Actor, job: Job) -> None:

@@ -21,6 +21,7 @@ from urllib.parse import urlsplit
 import aiohttp
 
 from bot.errors import ValidationError
+from bot.i18n import N_
 
 log = logging.getLogger(__name__)
 
@@ -54,14 +55,15 @@ def check_url(url: str, hosts: tuple[str, ...]) -> None:
             allowed = f"http://{host}:{port or 80}" in hosts or (port in (None, 80) and f"http://{host}" in hosts)
     if not allowed:
         log.info("refused to download an image prompt from %s://%s", getattr(parts, "scheme", "?"), host or "?")
-        raise ValidationError("That image is not on Discord's attachment servers, so it was not downloaded: "
-                              "attach the file itself.")
+        raise ValidationError(N_("That image is not on Discord's attachment servers, so it was not downloaded: "
+                                 "attach the file itself."))
 
 
 def too_big(limit: int, size: int | None = None) -> ValidationError:
     if size is None:
-        return ValidationError(f"That image is larger than the limit of {mib(limit)}; it was not downloaded.")
-    return ValidationError(f"That image is {mib(size)}; the limit is {mib(limit)}.")
+        return ValidationError(N_("That image is larger than the limit of {limit}; it was not downloaded.",
+                                  limit=mib(limit)))
+    return ValidationError(N_("That image is {size}; the limit is {limit}.", size=mib(size), limit=mib(limit)))
 
 
 async def fetch(url: str, limit: int, hosts: tuple[str, ...], *, timeout: float = TIMEOUT,

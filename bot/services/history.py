@@ -15,6 +15,7 @@ from pathlib import Path
 
 from bot.database import Database
 from bot.errors import NotAllowed, NotFound, ValidationError
+from bot.i18n import N_
 from bot.models import Job, JobKind, JobStatus, StoredImage
 from bot.services.jobs import JobStore
 
@@ -94,12 +95,12 @@ class HistoryService:
                    *, is_moderator: bool = False) -> HistoryView:
         """A new view. Another member's history is for moderators only."""
         if member_id != viewer_id and not is_moderator:
-            raise NotAllowed("Only moderators can look at another member's history.")
+            raise NotAllowed(N_("Only moderators can look at another member's history."))
         search = " ".join((search or "").split())
         if len(search) > MAX_SEARCH:
-            raise ValidationError(f"A search has at most {MAX_SEARCH} characters.")
+            raise ValidationError(N_("A search has at most {limit} characters.", limit=MAX_SEARCH))
         if search and fts_query(search) is None:
-            raise ValidationError("Search for words of the prompt (letters or digits).")
+            raise ValidationError(N_("Search for words of the prompt (letters or digits)."))
         view_id = await self.db.insert(
             "INSERT INTO history_views (viewer_id, member_id, guild_id, search, created_at) VALUES (?,?,?,?,?)",
             (viewer_id, member_id, guild_id, search, self.clock()))
@@ -112,13 +113,13 @@ class HistoryService:
         still only while the viewer is a moderator there."""
         row = await self.db.fetchone("SELECT * FROM history_views WHERE id = ?", (view_id,))
         if row is None:
-            raise NotFound("This history list has expired: run /history again.")
+            raise NotFound(N_("This history list has expired: run /history again."))
         if row["viewer_id"] != viewer_id:
-            raise NotAllowed("This history list belongs to someone else: run /history yourself.")
+            raise NotAllowed(N_("This history list belongs to someone else: run /history yourself."))
         if row["guild_id"] != guild_id:
-            raise NotAllowed("This history list is from another server (or a DM): run /history here.")
+            raise NotAllowed(N_("This history list is from another server (or a DM): run /history here."))
         if row["member_id"] != viewer_id and not is_moderator:
-            raise NotAllowed("Only moderators can look at another member's history.")
+            raise NotAllowed(N_("Only moderators can look at another member's history."))
         return HistoryView(row["id"], row["viewer_id"], row["member_id"], row["guild_id"], row["search"])
 
     async def page(self, view: HistoryView, *, older_than: int | None = None,
@@ -169,20 +170,22 @@ class HistoryService:
         bot/services/authz.py's to say, before this); NotFound naming why there are none."""
         job_id = job.id
         if job.status not in (JobStatus.DONE, JobStatus.DELIVERED):
-            raise NotFound(f"Job #{job_id} has no images to show (it is {job.status.value}).")
+            raise NotFound(N_("Job #{job} has no images to show (it is {status}).", job=job_id,
+                              status=job.status.value))
         images = await self.store.images(job.id)
         kept = [image for image in images if image.pruned_at is None and Path(image.path).is_file()]
         if not kept:
             if any(image.pruned_at is not None for image in images):
-                policy = f"images are kept for {kept_days} days" if kept_days else "the retention policy"
-                raise NotFound(f"The images of job #{job_id} were removed ({policy}).")
-            raise NotFound(f"The images of job #{job_id} are no longer stored.")
+                policy = (N_("images are kept for {days} days", days=kept_days) if kept_days
+                          else N_("the retention policy"))
+                raise NotFound(N_("The images of job #{job} were removed ({policy}).", job=job_id, policy=policy))
+            raise NotFound(N_("The images of job #{job} are no longer stored.", job=job_id))
         return kept
 
     async def details(self, job_id: int) -> JobDetails:
         job = await self.store.get(job_id)
         if job is None:
-            raise NotFound("That job no longer exists.")
+            raise NotFound(N_("That job no longer exists."))
         row = await self.db.fetchone("SELECT render_seconds, finished_at FROM jobs WHERE id = ?", (job_id,))
         lineage, parent_id, seen = list[Job](), job.parent_job_id, {job.id}
         while parent_id is not None and parent_id not in seen and len(lineage) < MAX_LINEAGE:

@@ -28,6 +28,7 @@ from PIL import Image, ImageOps, UnidentifiedImageError
 
 from bot.database import Database
 from bot.errors import ValidationError
+from bot.i18n import N_
 from bot.models import ImagePrompt
 from bot.renderer.profiles import ModelProfile, ratio_label, sizes_for_ratio
 from bot.renderer.storage import write_atomic
@@ -71,19 +72,20 @@ def decode(data: bytes, profile: ModelProfile, limit: int = MAX_BYTES) -> Decode
     """Validate `data` and fit it to `profile` (blocking: run it in a thread)."""
     check_size(len(data), limit)
     if not data:
-        raise ValidationError("That file is empty.")
+        raise ValidationError(N_("That file is empty."))
     with _DECODE_LOCK, warnings.catch_warnings():
         # Pillow warns between MAX_IMAGE_PIXELS and twice that, and raises above: both refuse here.
         warnings.simplefilter("error", Image.DecompressionBombWarning)
         try:
             image = Image.open(io.BytesIO(data))
         except (Image.DecompressionBombError, Image.DecompressionBombWarning):
-            raise ValidationError("That image claims far more pixels than it could hold (a decompression bomb); "
-                                  "it was not opened.") from None
+            raise ValidationError(N_("That image claims far more pixels than it could hold (a decompression "
+                                     "bomb); it was not opened.")) from None
         except UnidentifiedImageError:
-            raise ValidationError("That file is not an image (PNG, JPEG or WebP), whatever its name says.") from None
+            raise ValidationError(N_("That file is not an image (PNG, JPEG or WebP), whatever its name says.")) \
+                from None
         except Exception:  # a header Pillow chokes on
-            raise ValidationError("That file is damaged: it could not be read as an image.") from None
+            raise ValidationError(N_("That file is damaged: it could not be read as an image.")) from None
         with image:
             return _fit(image, profile)
 
@@ -91,19 +93,21 @@ def decode(data: bytes, profile: ModelProfile, limit: int = MAX_BYTES) -> Decode
 def _fit(image: Image.Image, profile: ModelProfile) -> DecodedImage:
     kind = image.format or "unknown"
     if kind not in FORMATS:
-        what = f"an animated {kind}" if int(getattr(image, "n_frames", 1) or 1) > 1 else f"a {kind}"
-        raise ValidationError(f"That file is {what} image, whatever its name says; image prompts must "
-                              "be PNG, JPEG or WebP (an animated PNG or WebP gives its first frame).")
+        what = (N_("an animated {format}", format=kind) if int(getattr(image, "n_frames", 1) or 1) > 1
+                else N_("a {format}", format=kind))
+        raise ValidationError(N_("That file is {what} image, whatever its name says; image prompts must "
+                                 "be PNG, JPEG or WebP (an animated PNG or WebP gives its first frame).", what=what))
     width, height = image.size
     if width > MAX_EDGE or height > MAX_EDGE or width * height > MAX_PIXELS:
-        raise ValidationError(f"That image is {width}×{height}; the limit is {MAX_EDGE}×{MAX_EDGE} and "
-                              f"{MAX_PIXELS // 10**6} megapixels.")
+        raise ValidationError(N_("That image is {width}×{height}; the limit is {edge}×{edge} and "
+                                 "{megapixels} megapixels.", width=width, height=height, edge=MAX_EDGE,
+                                 megapixels=MAX_PIXELS // 10**6))
     frames = int(getattr(image, "n_frames", 1) or 1)
     try:
         image.seek(0)  # an animation: its first frame
         image.load()
     except Exception:
-        raise ValidationError("That image is truncated or damaged: it could not be decoded.") from None
+        raise ValidationError(N_("That image is truncated or damaged: it could not be decoded.")) from None
     upright = ImageOps.exif_transpose(image)
     rgb = _flatten(upright)
     target = sizes_for_ratio(profile, rgb.width / rgb.height)

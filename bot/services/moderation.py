@@ -103,8 +103,9 @@ class ModerationService:
             # No notice: the member's next reply is the refusal itself, with the reason and the end.
         self._bans[(guild_id, user_id)] = ban
         # After the ban is in force, so that nothing new slips in; each is refunded by JobService.end.
-        ended = await self.jobs.cancel_queued(guild_id, user_id, "Cancelled: a moderator banned you from the bot"
-                                              + (f" ({reason})." if reason else "."))
+        ended = await self.jobs.cancel_queued(
+            guild_id, user_id, N_("Cancelled: a moderator banned you from the bot ({reason}).", reason=reason)
+            if reason else N_("Cancelled: a moderator banned you from the bot."))
         return BanResult(ban, [job.id for job in ended])
 
     async def unban(self, moderator_id: int, guild_id: int, user_id: int) -> Ban | None:
@@ -118,7 +119,7 @@ class ModerationService:
                                         action="unban", before=_ban_text(before), after="not banned", reason=None,
                                         now=now)
                 await self.audit.notify(conn, guild_id, user_id,
-                                        "A moderator lifted your ban: you can use the image bot again.", now)
+                                        N_("A moderator lifted your ban: you can use the image bot again."), now)
         self._bans.pop((guild_id, user_id), None)
         return before
 

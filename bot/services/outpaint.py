@@ -77,7 +77,7 @@ async def plan(admission: Admission, requester: Requester,
     try:
         geometry.parse(request.edit)
     except geometry.OutpaintRefused as exc:
-        raise ValidationError(str(exc)) from None
+        raise ValidationError(exc.args[0]) from None  # a Msg: said in the member's language
     parent = await admission.load_parent(request.parent_job_id)
     image = await admission.stored_image(parent, request.index, N_("extend"), N_("extended"))
     profile = admission.profile_of(parent.params.model)  # the job's model's limits
@@ -85,7 +85,7 @@ async def plan(admission: Admission, requester: Requester,
         width, height = geometry.output_size(request.edit, image.width, image.height, pixel_limit(admission, profile),
                                              profile.size_multiple)
     except geometry.OutpaintRefused as exc:
-        raise ValidationError(str(exc)) from None
+        raise ValidationError(exc.args[0]) from None  # a Msg: said in the member's language
     params = replace(
         parent.params, width=width, height=height, aspect=ratio_label(width, height), count=1,
         seed=secrets.randbelow(MAX_SEED + 1), strength=OUTPAINT_STRENGTH,

@@ -25,6 +25,7 @@ from bot.errors import QuotaExceeded
 from bot.i18n import N_
 from bot.models import JobStatus, Requester
 from bot.services.audit import AuditLog
+from bot.words import period
 
 LEDGER_KINDS = ("debit", "refund", "grant", "set", "reset", "period")
 DM_GUILD = 0  # the accounts of DM jobs: each member's own bucket, apart from every server's
@@ -242,7 +243,7 @@ class QuotaService:
                       when=when)
         return N_("This costs {cost} credits and you have {left} left (used {used} of {allowance} this {period}). "
                   "Your credits reset {when}.", cost=fmt(amount), left=fmt(left), used=fmt(account.used),
-                  allowance=fmt(account.allowance), period=self.policy.period_of(account.guild_id), when=when)
+                  allowance=fmt(account.allowance), period=period(self.policy.period_of(account.guild_id)), when=when)
 
     async def refund(self, conn, job_id: int, status: JobStatus, progress: tuple[int, int] | None,
                      now: float) -> int:
@@ -289,10 +290,13 @@ class QuotaService:
         async with self.db.transaction() as conn:
             before = await self._touch(conn, member, now)
             after = await self._apply(conn, before, "set", override=allowance, moderator_id=moderator_id, now=now)
+            word = period(self.policy.period)
             if allowance is None:
-                text = f"A moderator set your allowance back to the default: {fmt(after.allowance)} credits {per}."
+                text = N_("A moderator set your allowance back to the default: {credits} credits per {period}.",
+                          credits=fmt(after.allowance), period=word)
             else:
-                text = f"A moderator set your allowance to {fmt(allowance)} credits {per}."
+                text = N_("A moderator set your allowance to {credits} credits per {period}.", credits=fmt(allowance),
+                          period=word)
             await self._audit(conn, moderator_id, member, "quota set", _allowance_text(before, per),
                               _allowance_text(after, per), None, text, now)
         return QuotaChange(before, after)
@@ -306,11 +310,13 @@ class QuotaService:
             applied = max(amount, -max(0, floor))
             after = await self._apply(conn, before, "grant", bonus=before.bonus + applied,
                                       moderator_id=moderator_id, reason=reason, now=now)
-            why = f": {reason}" if reason else "."
             if applied >= 0:
-                text = f"A moderator gave you {fmt(applied)} credits{why}"
+                text = (N_("A moderator gave you {credits} credits: {reason}", credits=fmt(applied), reason=reason)
+                        if reason else N_("A moderator gave you {credits} credits.", credits=fmt(applied)))
             else:
-                text = f"A moderator took {fmt(-applied)} credits from you{why}"
+                text = (N_("A moderator took {credits} credits from you: {reason}", credits=fmt(-applied),
+                           reason=reason)
+                        if reason else N_("A moderator took {credits} credits from you.", credits=fmt(-applied)))
             await self._audit(conn, moderator_id, member, "quota grant", _balance_text(before),
                               _balance_text(after), reason, text, now)
         return QuotaChange(before, after)
@@ -321,8 +327,8 @@ class QuotaService:
         async with self.db.transaction() as conn:
             before = await self._touch(conn, member, now)
             after = await self._apply(conn, before, "reset", used=0, moderator_id=moderator_id, now=now)
-            text = (f"A moderator reset your usage this {self.policy.period}: "
-                    f"you have {fmt(after.available)} credits.")
+            text = N_("A moderator reset your usage this {period}: you have {credits} credits.",
+                      period=period(self.policy.period), credits=fmt(after.available))
             await self._audit(conn, moderator_id, member, "quota reset", f"used {fmt(before.used)}",
                               f"used {fmt(after.used)}", None, text, now)
         return QuotaChange(before, after)

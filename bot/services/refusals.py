@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bot.errors import ContentBlocked
+from bot.i18n import N_
 
 log = logging.getLogger(__name__)
 
@@ -53,10 +54,10 @@ class RefusalLimiter:
             del self._cooling[key]
             return
         minutes = max(1, round((until - now) / 60))
-        raise ContentBlocked(
-            f"🚫 Your last {self.policy.limit} requests here were refused by the content filter, so the bot "
-            f"is not checking new ones from you for a while. Try again in about {minutes} min (<t:{int(until)}:R>). "
-            "Nothing was queued or charged.")
+        raise ContentBlocked(N_(
+            "🚫 Your last {limit} requests here were refused by the content filter, so the bot "
+            "is not checking new ones from you for a while. Try again in about {minutes} min (<t:{until}:R>). "
+            "Nothing was queued or charged.", limit=self.policy.limit, minutes=minutes, until=int(until)))
 
     def refused(self, guild_id: int | None, user_id: int) -> bool:
         """Count one refusal; True if it started the member's cooldown."""

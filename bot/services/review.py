@@ -20,6 +20,7 @@ from pathlib import Path
 
 from bot.database import Database
 from bot.errors import NotAllowed, NotFound
+from bot.i18n import N_
 from bot.safety.terms import Category
 from bot.services.audit import AuditLog
 
@@ -68,12 +69,13 @@ class ReviewService:
         for item in await self.queue(guild_id, limit=10_000):
             if item.job_id == job_id:
                 return item
-        raise NotFound(f"Job #{job_id} is not waiting for review in this server.")
+        raise NotFound(N_("Job #{job} is not waiting for review in this server.", job=job_id))
 
     async def approve(self, guild_id: int, moderator_id: int, job_id: int) -> ReviewItem:
         item = await self.item(guild_id, job_id)
         if item.category in NEVER_APPROVED:
-            raise NotAllowed("This image was withheld for content that is never allowed; it can only be deleted.")
+            raise NotAllowed(N_("This image was withheld for content that is never allowed; it can only be "
+                                "deleted."))
         now = self.clock()
         async with self.db.transaction() as conn:
             await conn.execute("INSERT INTO safety_reviews (job_id, decision, moderator_id, decided_at) "

@@ -157,10 +157,10 @@ class SafetyService(SafetyRecords):
                                          "AND flagged = 1", (plan.parent_job_id, plan.image_index))
             if row is not None:
                 await block("image", Category.SEXUAL, row["score"], plan.parent_job_id)
-                verb = {JobKind.UPSCALE: "upscaled", JobKind.OUTPAINT: "extended",
-                        JobKind.REGION: "redrawn"}.get(plan.kind, "varied")
-                raise ContentBlocked(f"🚫 The image check flagged that image, so it cannot be {verb} in this "
-                                     "channel. Nothing was queued or charged.")
+                verb = {JobKind.UPSCALE: N_("upscaled"), JobKind.OUTPAINT: N_("extended"),
+                        JobKind.REGION: N_("redrawn")}.get(plan.kind, N_("varied"))
+                raise ContentBlocked(N_("🚫 The image check flagged that image, so it cannot be {verb} in this "
+                                        "channel. Nothing was queued or charged.", verb=verb))
         if _is_upload(params.init_image) and self.checker is not None:
             # An image prompt (a re-roll of one too) is scored in every channel before anything is
             # queued; the result is scored again before delivery like every image.
@@ -301,11 +301,11 @@ class SafetyService(SafetyRecords):
         kind, guild = await self._kind(guild_id, channel_nsfw)
         text = await self._read_text(job.params, guild_id, kind)
         if text.category is not None:
-            what = ("its negative prompt steers the image away from clothing or adults" if text.by_negative
-                    else "its prompt could not be safety-checked" if text.category is Category.UNCHECKED
-                    else f"its prompt asks for {text.category.label}")
-            raise ContentBlocked(f"🚫 Job #{job.id} cannot be shown here: {what}, which this channel does not "
-                                 "allow.")
+            what = (N_("its negative prompt steers the image away from clothing or adults") if text.by_negative
+                    else N_("its prompt could not be safety-checked") if text.category is Category.UNCHECKED
+                    else N_("its prompt asks for {label}", label=text.category.label))
+            raise ContentBlocked(N_("🚫 Job #{job} cannot be shown here: {what}, which this channel does not "
+                                    "allow.", job=job.id, what=what))
         if self.checker is None:
             if kind.allows_nsfw:
                 return list(images)

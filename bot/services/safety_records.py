@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Protocol
 
 from bot.database import Database
 from bot.errors import AdmissionRefused
+from bot.i18n import N_
 from bot.models import Job, JobStatus
 from bot.safety.prompt_filter import ServerTerms, phrase_key
 from bot.safety.terms import Category
@@ -143,7 +144,7 @@ class SafetyRecords:
         built-in lists (never from the rules that hold everywhere). Returns what changed."""
         key = " ".join(phrase_key(text))
         if not key:
-            raise AdmissionRefused("That term has no letters or digits to match.")
+            raise AdmissionRefused(N_("That term has no letters or digits to match."))
         other = "allow" if kind == "block" else "block"
         display = " ".join(text.split())[:100]
         async with self.db.transaction() as conn:
@@ -205,7 +206,7 @@ class SafetyRecords:
     async def report(self, job: Job, reporter_id: int) -> bool:
         """Record `reporter_id`'s report of a delivered result; False if they had reported it already."""
         if job.status not in (JobStatus.DONE, JobStatus.DELIVERED):
-            raise AdmissionRefused("Only delivered results can be reported.")
+            raise AdmissionRefused(N_("Only delivered results can be reported."))
         async with self.db.transaction() as conn:
             cursor = await conn.execute(
                 "INSERT OR IGNORE INTO safety_reports (job_id, user_id, created_at) VALUES (?, ?, ?)",

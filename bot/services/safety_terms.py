@@ -3,6 +3,7 @@ the built-in lists already decide is refused with the reason, never stored as a 
 from __future__ import annotations
 
 from bot.errors import AdmissionRefused
+from bot.i18n import N_
 from bot.safety.policy import ChannelKind, refused_category
 from bot.safety.prompt_filter import PromptFilter, ServerTerms, phrase_key
 
@@ -24,12 +25,13 @@ def check_blockable(prompt_filter: PromptFilter, text: str, server: ServerTerms)
         return  # the block takes effect somewhere
     refused_in = [k for k in kinds if refused_category(without, k) is not None]
     if len(refused_in) == len(kinds):
-        why = "it is refused everywhere already"
+        why = N_("it is refused everywhere already")
     elif refused_in:
-        why = ("the built-in lists already refuse it everywhere except in age-restricted channels while NSFW is "
-               "on, and a server block does not change their decision there: to refuse it in those channels "
-               "too, turn NSFW off with /mod safety nsfw")
+        why = N_("the built-in lists already refuse it everywhere except in age-restricted channels while NSFW is "
+                 "on, and a server block does not change their decision there: to refuse it in those channels "
+                 "too, turn NSFW off with /mod safety nsfw")
     else:
-        why = ("the built-in lists decide this term themselves (on its own it is harmless, as in a phrase they "
-               "allow), and a server block does not change their decision: block a more specific word or phrase")
-    raise AdmissionRefused(f"Not blocked: “{display}” would change nothing, because {why}. Nothing was added.")
+        why = N_("the built-in lists decide this term themselves (on its own it is harmless, as in a phrase they "
+                 "allow), and a server block does not change their decision: block a more specific word or phrase")
+    raise AdmissionRefused(N_("Not blocked: “{term}” would change nothing, because {why}. Nothing was added.",
+                              term=display, why=why))
