@@ -19,7 +19,7 @@ def test_a_reset_more_than_a_day_away_names_its_weekday_and_month_in_the_replys_
     when = credits.until(MONDAY_2_JUNE_2025_14H, MONDAY_2_JUNE_2025_14H - 3 * 86400)
     assert when == "in 3 days (Mon 2 Jun 14:00 UTC)"  # English is unchanged
     assert i18n.say(when, "fr") == "dans 3 jours (lun. 2 juin 14:00 UTC)"
-    assert i18n.say(when, "de") == "in 3 Tage (Mo. 2 Juni 14:00 UTC)"
+    assert i18n.say(when, "de") == "in 3 Tagen (Mo. 2 Juni 14:00 UTC)"
     assert i18n.say(pickle.loads(pickle.dumps(when)), "fr") == "dans 3 jours (lun. 2 juin 14:00 UTC)"
 
 
