@@ -7,12 +7,15 @@ charged."""
 from __future__ import annotations
 
 import hashlib
+import io
 import struct
 
 import pytest
+from PIL import Image
 
 from bot.renderer.tiny import build_tiny_lora, build_tiny_pipeline
-from tests.e2e_helpers import db_rows, job_id_of, job_rows, png_parameters, reply_text, wait_result
+from tests.e2e_helpers import custom_ids, db_rows, job_id_of, job_rows, png_parameters, reply_text, wait_result
+from tests.model_helpers import build_wider_tiny_model
 
 
 @pytest.fixture(scope="module")
@@ -102,3 +105,21 @@ async def test_a_second_model_and_a_lora_render_are_recorded_and_unknown_ones_ar
     await wait_result(server, await server.invoke_slash(alice, world.channel, "imagine",
                                                         {"prompt": "a hare", "steps": 3}))
     assert job_rows(world.data_dir)[-1]["model"] == "other"
+
+
+@pytest.fixture(scope="module")
+def wide_model(tmp_path_factory):
+    return build_wider_tiny_model(tmp_path_factory.mktemp("model3") / "tiny-wide")
+
+
+async def test_the_u_button_under_a_non_default_models_image_follows_that_models_size_cap(world, wide_model):
+    """A 128×128 image is at the default tiny model's upscale cap (128²) but a quarter of `wide`'s
+    (256²): under a `wide` job U is offered, as admission (which checks the job's model) allows it."""
+    server = world.server
+    await world.start_bot(IMAGE_MODELS=f"tiny-sd={world.tiny_model},wide={wide_model}")
+    message = await wait_result(server, await server.invoke_slash(
+        world.alice, world.channel, "imagine", {"prompt": "a fox", "steps": 2, "model": "wide"}))
+    job_id = job_id_of(message)
+    assert Image.open(io.BytesIO(message.attachments[0].data)).size == (128, 128)
+    assert f"img:up:v1:{job_id}:0" in custom_ids(message)
+

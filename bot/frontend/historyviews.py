@@ -110,7 +110,7 @@ async def show_job(interaction: discord.Interaction, job_id: int) -> None:
     await interaction.response.defer(thinking=True)
     with speaking(interaction.guild_locale if interaction.guild_id else None):  # public: the server's language
         text, view = historytexts.shown(job, interaction.user.id, total, len(images)), result_view(
-            job, bot.presenter.upscalable(images))
+            job, bot.presenter.upscalable(images, job.params.model))
     message = await interaction.followup.send(
         text, files=attachments(job, images), view=view, allowed_mentions=discord.AllowedMentions.none(), wait=True,
     )

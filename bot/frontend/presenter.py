@@ -166,16 +166,18 @@ class DiscordPresenter:
         self._notes.pop(job.id, None)
         with self._public(job):
             message_id = await self._show(job, content=texts.result(job),
-                                          view=result_view(job, self.upscalable(images)), images=images)
+                                          view=result_view(job, self.upscalable(images, job.params.model)),
+                                          images=images)
         log.info("job %s: %d image(s) delivered", job.id, len(images))
         return message_id
 
-    def upscalable(self, images: list[StoredImage]) -> list[bool]:
-        """Which images of a result can still be upscaled (the U buttons shown), by index."""
+    def upscalable(self, images: list[StoredImage], model: str | None = None) -> list[bool]:
+        """Which images of a result can still be upscaled (the U buttons shown), by index, under the
+        cap of `model` (the job's: admission checks its upscale under it; None: the default's)."""
         by_index = {image.index: image for image in images}
         last = max(by_index, default=-1)
         return [index in by_index and self.bot.admission.upscale_target(by_index[index].width,
-                                                                         by_index[index].height) is not None
+                                                                         by_index[index].height, model) is not None
                 for index in range(last + 1)]
 
     async def ended(self, job: Job, status: JobStatus, message: str) -> None:

@@ -57,10 +57,13 @@ def pixel_limit(admission: Admission, profile: ModelProfile | None = None) -> in
     return admission.settings.max_upscale_pixels or (profile or admission.profile).max_upscale_pixels
 
 
-def target(admission: Admission, edit: str, width: int, height: int) -> tuple[int, int] | None:
-    """The canvas of `edit` on a width × height image; None when it cannot be made (for the buttons)."""
+def target(admission: Admission, edit: str, width: int, height: int,
+           model: str | None = None) -> tuple[int, int] | None:
+    """The canvas of `edit` on a width × height image of `model` (a job's; None: the default's),
+    under that model's limits as `plan` applies them; None when it cannot be made."""
+    profile = admission.profile if model is None else admission.profile_of(model)
     try:
-        return geometry.output_size(edit, width, height, pixel_limit(admission), admission.profile.size_multiple)
+        return geometry.output_size(edit, width, height, pixel_limit(admission, profile), profile.size_multiple)
     except geometry.OutpaintRefused:
         return None
 

@@ -20,7 +20,7 @@ from bot.services.authz import JobAction
 from bot.services.inline_params import inline_request, limits_for
 from bot.services.quotas import Member
 from bot.services.settings_store import Defaults
-from bot.web import pages, tools
+from bot.web import model_fields, pages, tools
 from bot.web.context import WebContext
 from bot.web.handlers import _after_action, _job, _number, ctx, render, submit
 from bot.web.identity import is_web_job
@@ -35,7 +35,8 @@ MAX_FIELD_BYTES = 4 * 6000  # /imagine's longest text option, in UTF-8
 async def _create_page(request: web.Request, values: dict, error: str | None = None, status: int = 200):
     c, viewer = ctx(request), request["viewer"]
     presets = await c.core.member_settings.preset_names(viewer.user_id)
-    body = pages.create_form(request["session"].csrf, c.core.profile, presets, values, error)
+    fields = model_fields.create_fields(c.core.admission.catalog, values)
+    body = pages.create_form(request["session"].csrf, c.core.profile, presets, values, error, fields)
     return await render(request, "Create", body + await credits_line(c, viewer), status)
 
 
@@ -99,15 +100,19 @@ async def imagine(request: web.Request) -> web.Response:
         given = Defaults(aspect=values.get("aspect") or None, negative=values.get("negative") or None,
                          count=_number(values, "count", int, 1, 4, "Count"),
                          steps=_number(values, "steps", int, 1, 150, "Steps"),
-                         guidance=_number(values, "guidance", float, 0.0, 30.0, "Guidance"))
+                         guidance=_number(values, "guidance", float, 0.0, 30.0, "Guidance"),
+                         model=model_fields.form_text(values, "model"))
+        lora = model_fields.form_text(values, "lora")  # `name` or `name:0.8`, as /imagine lora:
         seed = _number(values, "seed", int, 0, MAX_SEED * 2, "Seed")
         strength = _number(values, "strength", float, 0.05, 1.0, "Strength")
         chosen = await c.core.member_settings.resolve(viewer.user_id, values.get("preset") or None)
 
-        limits = limits_for(c.core.admission.profile)
+        admission = c.core.admission  # the chosen model's step and guidance ranges, as /imagine's
+        limits = limits_for(admission.profile_of(given.model or chosen.model or admission.model_label))
 
         def request_for(image=None):  # `--ar 16:9 --seed 5 …` in the prompt, exactly as /imagine reads them
-            return inline_request(prompt, given, chosen, seed=seed, image=image, strength=strength, limits=limits)
+            return inline_request(prompt, given, chosen, seed=seed, image=image, strength=strength, limits=limits,
+                                  lora=lora)
 
         if data is None:
             job = await submit(c, viewer, request_for())
@@ -138,7 +143,9 @@ async def job_inner(c: WebContext, request: web.Request, job: Job) -> tuple[str,
             images = await c.showable(job)
         except BotError as exc:
             return pages.error_box(user_message(exc)), False
-        by_index = {i.index: c.core.admission.upscale_target(i.width, i.height) is not None for i in images}
+        # U under the job's own model's cap, as admission checks an upscale of it
+        by_index = {i.index: c.core.admission.upscale_target(i.width, i.height, job.params.model) is not None
+                    for i in images}
         ups = [by_index.get(n, False) for n in range(job.params.count)]
         withheld = len(await c.core.store.images(job.id)) - len(images)
         return pages.result_grid(job, images, ups, csrf, withheld) + tools.single_image_tools(job, csrf), False

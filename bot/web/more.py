@@ -17,6 +17,7 @@ from bot.services.settings_store import MAX_PRESET_NAME, VARIATIONS, Defaults
 from bot.web.context import WEB
 from bot.web.handlers import _number, render
 from bot.web.mod import _moderator, _whole_bot
+from bot.web.model_fields import form_text, settings_field
 from bot.web.pages import ASPECT_NAMES, csrf_field, e, error_box
 
 routes = web.RouteTableDef()
@@ -45,6 +46,7 @@ async def _settings_page(request: web.Request, message: str | None = None, error
             '<label>Guidance <input name="guidance" type="number" step="0.1" min="0" max="30"></label>'
             '<label>Count <input name="count" type="number" min="1" max="4"></label>'
             f'<label>Variation <select name="variation"><option value="">(keep)</option>{variations}</select></label>'
+            f"{settings_field(c.core.admission.catalog)}"
             '</div><label>Negative <input name="negative" maxlength="6000"></label>'
             "<button>Set defaults</button></form>"
             f'<form method="post" action="/settings/save" class="block">{csrf_field(csrf)}'
@@ -77,18 +79,22 @@ async def settings_change(request: web.Request) -> web.Response:
             values = await store.save_preset(viewer.user_id, str(form.get("name") or ""))
             return await _settings_page(request, _plain(defaults_text(values, "Preset saved")).replace("\n", " · "))
         variation = str(form.get("variation") or "")
+        model = form_text(form, "model")  # as /settings set model: (an unknown one refused, naming them)
+        admission = c.core.admission
         changes = Defaults(aspect=str(form.get("aspect") or "") or None,
                            steps=_number(form, "steps", int, 1, 150, "Steps"),
                            guidance=_number(form, "guidance", float, 0.0, 30.0, "Guidance"),
                            negative=str(form.get("negative") or "") or None,
                            count=_number(form, "count", int, 1, 4, "Count"),
-                           variation=VARIATIONS.get(variation) if variation else None)
+                           variation=VARIATIONS.get(variation) if variation else None,
+                           model=admission.catalog.resolve(model).name if model else None)
         if changes.empty:
             raise ValidationError("Choose at least one option to set (or reset).")
         # The same limits and words as /imagine (the model's step and guidance ranges, prompt length).
-        c.core.admission.validate(GenerationRequest(
+        admission.validate(GenerationRequest(
             prompt="-", negative_prompt=changes.negative or "", aspect=changes.aspect or "1:1",
-            count=changes.count or 1, steps=changes.steps, guidance=changes.guidance, seed=0))
+            count=changes.count or 1, steps=changes.steps, guidance=changes.guidance, seed=0,
+            model=changes.model or (await store.defaults(viewer.user_id)).model))
         await store.update(viewer.user_id, changes)
     except BotError as exc:
         return await _settings_page(request, error=user_message(exc), status=400)

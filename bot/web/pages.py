@@ -66,7 +66,9 @@ def error_box(message: str | None) -> str:
     return f'<p class="error" role="alert">{e(message)}</p>' if message else ""
 
 
-def create_form(csrf: str, profile, presets: list[str], values: dict, error: str | None = None) -> str:
+def create_form(csrf: str, profile, presets: list[str], values: dict, error: str | None = None,
+                extra: str = "") -> str:
+    """The /imagine form; `extra`: the model and LoRA fields (bot/web/model_fields.py)."""
     def val(name: str) -> str:
         return e(values.get(name, ""))
 
@@ -91,7 +93,7 @@ def create_form(csrf: str, profile, presets: list[str], values: dict, error: str
 <label>Strength <input name="strength" type="number" step="0.05" min="0.05" max="1" value="{val("strength")}"
  placeholder="0.75"></label>
 <label>Preset <select name="preset"><option value="">(none)</option>{preset_opts}</select></label>
-</div>
+</div>{extra}
 <button type="submit">Imagine</button></form>"""
 
 
@@ -196,6 +198,8 @@ def info_page(details: JobDetails, image_prompt: str | None) -> str:
     if p.inline:  # the parameters written in the prompt (--ar, --chaos, --tile, …), as parsed
         rows.append(("Prompt parameters", p.inline))
     rows.append(("Model", p.model + (f" · Sampler: {p.scheduler}" if p.scheduler else "")))
+    if p.loras:  # "name:0.8,other:0.5", as the Discord Info shows them
+        rows.append(("LoRAs", p.loras.replace(",", ", ")))
     if image_prompt:
         rows.append(("Image prompt", image_prompt))
     rows.append(("Lineage", lineage(details)))
