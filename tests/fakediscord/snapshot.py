@@ -32,8 +32,8 @@ body { margin: 0; background: #313338; color: #dbdee1; font: 16px/1.375 "gg sans
   "Helvetica Neue", Helvetica, Arial, sans-serif; }
 .chat { padding: 16px 16px 16px 0; width: 720px; }
 .msg { position: relative; padding: 2px 48px 2px 72px; min-height: 44px; }
-.avatar { position: absolute; left: 16px; top: 4px; width: 40px; height: 40px; border-radius: 50%; }
-.used + .body .avatar, .reply + .body .avatar { top: 2px; }
+.body { position: relative; }
+.avatar { position: absolute; left: -56px; top: 2px; width: 40px; height: 40px; border-radius: 50%; }
 .used, .reply { position: relative; display: flex; align-items: center; gap: 4px; font-size: 14px;
   color: #949ba4; margin-bottom: 4px; white-space: nowrap; overflow: hidden; }
 .used::before, .reply::before { content: ""; position: absolute; left: -36px; top: 50%; width: 33px;
