@@ -100,3 +100,24 @@ async def test_a_grid_and_its_upscale_render_as_discord_messages_with_every_butt
 
     for name in ("discord-result-grid.png", "discord-result-single.png"):
         assert 10_000 < (out / name).stat().st_size < 300_000, name  # a picture, not a blank frame
+
+
+def test_the_page_draws_markdown_mentions_and_button_styles_from_the_message_alone():
+    from tests.fakediscord import FakeDiscord
+
+    server = FakeDiscord()
+    guild = server.add_guild("Test")
+    channel = server.add_channel(guild.id, name="art")
+    alice = server.add_user("alice")
+    content = f"**a fox** <@{alice.id}> `seed 3` <#{channel.id}>\n-# small"
+    message = server.add_message(channel, server.bot_user, content)
+    message.components = [{"type": 1, "components": [
+        {"type": 2, "style": 1, "label": "Re-roll", "emoji": {"name": "🔄"}, "custom_id": "a"},
+        {"type": 2, "style": 4, "label": "<Delete>", "custom_id": "b", "disabled": True}]}]
+    page = render_message(server, message)
+    assert "<strong>a fox</strong>" in page and "<code>seed 3</code>" in page
+    assert "<span class='mention'>@alice</span>" in page and "<span class='mention'>#art</span>" in page
+    assert "<span class='sub'>small</span>" in page
+    assert "background:#5865f2'><span class='emoji'>🔄</span><span class='label'>Re-roll</span>" in page
+    assert "button disabled' style='background:#da373c'><span class='label'>&lt;Delete&gt;</span>" in page
+    assert "<img" not in page and "used <span" not in page  # no images and no command it answers
