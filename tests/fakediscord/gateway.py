@@ -6,6 +6,7 @@ Plain JSON text frames whatever `compress=` the client asked for (discord.py acc
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import secrets
 import time
@@ -62,6 +63,15 @@ class Gateway:
         self.resume_count = 0
         self.close_codes: list = []  # close codes the server sent, for diagnostics
         self._closed_by_server: set = set()  # id() of sockets the server closed
+        self._acks: set = set()  # heartbeat acks on their way (_ack_later)
+        self.ack_delay = 0.1  # seconds: the round trip to Discord (bot/looplag.py measures real stalls)
+
+    async def _ack_later(self, ws: web.WebSocketResponse) -> None:
+        await asyncio.sleep(self.ack_delay)
+        if not ws.closed:
+            # the socket may close while the ack is on its way, as on a real network
+            with contextlib.suppress(ConnectionError):
+                await ws.send_str(json.dumps({"op": HEARTBEAT_ACK, "d": None, "s": None, "t": None}))
 
     @property
     def ready(self) -> bool:
@@ -87,7 +97,14 @@ class Gateway:
                     await self._close(ws, 4002, "Decode error")
                     break
                 if op == HEARTBEAT:
-                    await ws.send_str(json.dumps({"op": HEARTBEAT_ACK, "d": None, "s": None, "t": None}))
+                    # Acked after a network round trip, as Discord is: discord.py stamps a heartbeat as
+                    # sent in its keep-alive thread only once the loop has sent it, so an ack that comes
+                    # back at once on localhost can be handled before that stamp and is then measured
+                    # against the previous beat: "Can't keep up ... websocket is 41.3s behind" (one
+                    # heartbeat interval), with no stall at all, whenever the machine is busy.
+                    task = asyncio.get_running_loop().create_task(self._ack_later(ws))
+                    self._acks.add(task)
+                    task.add_done_callback(self._acks.discard)
                 elif op == IDENTIFY:
                     if session is not None:
                         await self._close(ws, 4005, "Already authenticated")
