@@ -209,20 +209,26 @@ _RULES: tuple[tuple[Category, str, str | None], ...] = (
 )
 
 
-def _entries(name: str) -> list[str]:
+def group_entries(groups: dict[str, str], name: str) -> list[str]:
     """A group's words, or its comma-separated phrases when it holds commas."""
-    text = MORE_GROUPS[name]
+    text = groups[name]
     if "," in text:
         return [" ".join(entry.split()) for entry in text.split(",") if entry.strip()]
     return text.split()
 
 
-def _expand(pattern: str) -> str:
+def expand_groups(pattern: str, groups: dict[str, str]) -> str:
+    """`{NAME}` in a rule's pattern -> an alternation of that group's entries (longest first); a
+    leading or trailing `*` on an entry lets the word go on that side. Also used by rules_round3."""
     def group(match: re.Match) -> str:
-        words = sorted(set(_entries(match.group(1))), key=len, reverse=True)
+        words = sorted(set(group_entries(groups, match.group(1))), key=len, reverse=True)
         return "(?:" + "|".join(re.escape(w.strip("*")).join(
             ("\\w*" if w.startswith("*") else "", "\\w*" if w.endswith("*") else "")) for w in words) + ")"
     return re.sub(r"\{([A-Z0-9]+)\}", group, pattern)
+
+
+def _expand(pattern: str) -> str:
+    return expand_groups(pattern, MORE_GROUPS)
 
 
 RULES: tuple[tuple[Category, re.Pattern, re.Pattern | None], ...] = tuple(

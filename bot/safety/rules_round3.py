@@ -21,7 +21,7 @@ import re
 import unicodedata
 
 from bot.safety.rules import _SACRED, RuleHit
-from bot.safety.rules_paraphrase import MORE_GROUPS
+from bot.safety.rules_paraphrase import MORE_GROUPS, expand_groups
 from bot.safety.terms import Category
 from bot.safety.terms_i18n3 import CJK3_PATTERNS
 
@@ -299,19 +299,8 @@ _FREE = r"(?!(?:against|defeat\w*|fought|fight\w*|versus|vs|resist\w*|liberat\w*
         r"stop\w*|vanquish\w*|hunt\w*|over)\b)"
 
 
-def _entries(name: str) -> list[str]:
-    text = GROUPS3[name]
-    if "," in text:
-        return [" ".join(entry.split()) for entry in text.split(",") if entry.strip()]
-    return text.split()
-
-
 def _expand(pattern: str) -> str:
-    def group(match: re.Match) -> str:
-        words = sorted(set(_entries(match.group(1))), key=len, reverse=True)
-        return "(?:" + "|".join(re.escape(w.strip("*")).join(
-            ("\\w*" if w.startswith("*") else "", "\\w*" if w.endswith("*") else "")) for w in words) + ")"
-    return re.sub(r"\{([A-Z0-9]+)\}", group, pattern.replace("{FREE}", _FREE))
+    return expand_groups(pattern.replace("{FREE}", _FREE), GROUPS3)
 
 
 RULES3: tuple[tuple[Category, re.Pattern, re.Pattern | None], ...] = tuple(
