@@ -7,7 +7,7 @@ steps (text encoding, VAE encode/decode, PNG). A job's seconds are
     count x megapixels x (step x denoising steps + fixed)
 
 and its price is those seconds over the seconds of one default image (text to image at the model's
-default size and steps), in credits rounded up to a tenth: that image costs 1.0, a 4-image job four
+default size and steps), in credits to the nearest tenth: that image costs 1.0, a 4-image job four
 times as much, an upscale what its 4x pixels and re-detailing pass really take on this device.
 
 The costs come from DATA_DIR/costs.json, measured on the renderer while the queue is idle
@@ -217,9 +217,12 @@ class PriceBook:
         return self.seconds(task, shape) / unit * self.factors.get(task.name, 1.0)
 
     def price_of(self, task: PricedTask, shape: Shape) -> int:
-        """THE price formula, in tenths of a credit, rounded up (never below 0.1)."""
+        """THE price formula, in tenths of a credit, to the nearest tenth (never below 0.1).
+
+        Nearest, not up: rounding up charged a half-price job (0.50 of a default image) 0.6, 20% over
+        what it costs (bench, December 2026); to the nearest tenth no job is off by more than 0.05."""
         # The round(..., 6) drops float noise, so the default image is exactly 1.0, not 1.1.
-        return max(1, math.ceil(round(self.ratio(task, shape) * credits.TENTHS, 6)))
+        return max(1, math.floor(round(self.ratio(task, shape) * credits.TENTHS, 6) + 0.5))
 
     def price(self, params: JobParams) -> int:
         return self.price_of(task_of(params), Shape.of(params))

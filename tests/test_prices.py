@@ -11,6 +11,7 @@ from bot.errors import ConfigError, RenderError
 from bot.models import JobParams, JobTask, denoising_steps
 from bot.prices import DEFAULT_UPSCALE_RATIO, PriceBook, PriceContext, PricedTask, PriceTable, TaskCost, task_of
 from bot.renderer.profiles import profile_for
+from bot.services import costs
 from bot.services.calibration import CalibrationStore
 from bot.services.costs import CostCalibrator, cost_key, table_to_json
 
@@ -62,7 +63,8 @@ def test_a_measured_table_changes_the_price_and_the_menu():
     assert book.price(params(**VARIATION)) == 6  # int(25 x 0.6) = 15 steps of 25, img2img's cost
     menu = {line.task.name: (line.tenths, line.measured) for line in book.menu()}
     # An outpaint (the whole canvas at strength 1.0) shares image to image's measured cost.
-    assert menu == {"txt2img": (10, True), "img2img": (8, True), "variation": (6, True), "upscale": (34, True),
+    # Image to image at its default strength 0.75: int(25 x 0.75) = 18 steps of 25 = 0.72 -> 0.7.
+    assert menu == {"txt2img": (10, True), "img2img": (7, True), "variation": (6, True), "upscale": (34, True),
                     "outpaint": (10, True)}
 
 
@@ -218,7 +220,8 @@ async def test_a_members_job_cancels_the_cost_render_in_flight_and_the_measureme
     at = renderer.batches.index(cancelled[0])
     warm_up, again = renderer.batches[at + 1:at + 3]
     assert warm_up.steps == 1 and (again.steps, again.task) == (cancelled[0].steps, cancelled[0].task)
-    assert len(renderer.batches) == 1 + 15 + 1  # the plan's 15 renders, the cancelled one and the warm-up
+    plan = 3 * (1 + 2 * costs.REPEATS)  # per task: a warm-up, then REPEATS renders at each of two points
+    assert len(renderer.batches) == plan + 1 + 1  # the plan's renders, the cancelled one and the warm-up
 
 
 async def test_a_failed_measurement_keeps_the_defaults(tmp_path):

@@ -58,7 +58,9 @@ def test_a_default_image_costs_one_credit_and_the_price_follows_the_work():
     assert admission.price(admission.validate(GenerationRequest(prompt="a fox", count=4))) == 40
     more = admission.price(admission.validate(GenerationRequest(prompt="a fox", steps=45)))
     assert 10 < more <= 15  # 1.5x the steps: at most 1.5x the price
-    assert admission.price(admission.validate(GenerationRequest(prompt="a fox", steps=31))) == 11  # rounded up
+    # To the nearest tenth: 31 of 30 steps is 1.03 default images -> 1.0, 32 steps 1.07 -> 1.1.
+    assert admission.price(admission.validate(GenerationRequest(prompt="a fox", steps=31))) == 10
+    assert admission.price(admission.validate(GenerationRequest(prompt="a fox", steps=32))) == 11
     wide = admission.validate(GenerationRequest(prompt="a fox", aspect="16:9"))  # 1344x768: a little fewer pixels
     assert admission.price(wide) == 10
     from dataclasses import replace

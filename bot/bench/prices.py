@@ -36,6 +36,10 @@ def _cases(steps: int) -> list[tuple[str, str, dict]]:
         ("image to image, strength 0.4", "img2img", {"strength": 0.4}),
         ("variation (strength 0.6)", "variation", {"variation": 0.6}),
         ("upscale 2x", "upscale", {"upscale": True}),
+        # Added after the rounding changed (nearest tenth), not looked at before: they check it.
+        ("text to image, 3 images", "txt2img", {"count": 3}),
+        (f"text to image, {steps * 8 // 5} steps", "txt2img", {"steps": steps * 8 // 5}),
+        ("image to image, strength 0.55", "img2img", {"strength": 0.55}),
     ]
 
 

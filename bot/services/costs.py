@@ -32,8 +32,10 @@ from bot.services.calibration import _BATCH_IDS, IDLE_GRACE, POLL, CalibrationSt
 
 log = logging.getLogger(__name__)
 
-METHOD = 1  # bump when the measurement changes: tables measured another way are not reused
-REPEATS = 2  # renders per point; the faster counts (a busy machine only ever adds time)
+METHOD = 2  # bump when the measurement changes: tables measured another way are not reused
+REPEATS = 3  # renders per point; the fastest counts (a busy machine only ever adds time; with 2 the
+# first, still cold round often set a point, and the per-image part, extrapolated from the low point,
+# came out 1.1 to 37 s/MP between runs of the tiny model at 64²)
 PROMPT = "a lighthouse on a cliff at sunset"
 
 
