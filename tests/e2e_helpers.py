@@ -138,8 +138,8 @@ async def wait_rendering(world, interaction, timeout: float = 60.0):
 
 def default_price(work: float, unit_work: float) -> int:
     """A txt2img/img2img job's price in tenths at the documented default costs (the tests run with
-    PRICE_MEASURE=false, tests/conftest.py): its megapixel-steps over the default image's, rounded
-    up to 0.1 — what bot/prices.py's defaults (1 per megapixel-step, no per-image part) give."""
+    PRICE_MEASURE=false, tests/conftest.py): its megapixel-steps over the default image's, to the
+    nearest 0.1 — what bot/prices.py's defaults (1 per megapixel-step, no per-image part) give."""
     import math
 
-    return max(1, math.ceil(round(work / unit_work * 10, 6)))
+    return max(1, math.floor(round(work / unit_work * 10, 6) + 0.5))

@@ -120,7 +120,7 @@ async def test_refunds_a_partial_charge_and_balances_that_survive_kill_9(world):
     await _wait_step(world, rendering, 1)
     bot.kill()
     before = _accounts(world)
-    assert before[dave.id] == (4, 0) and before[erin.id] == (2, 0)  # 8 steps: 0.32, rounded up
+    assert before[dave.id] == (3, 0) and before[erin.id] == (2, 0)  # 8 steps: 0.32, to the nearest tenth
     db_execute(world.data_dir, "UPDATE jobs SET created_at = created_at - 7200 WHERE user_id = ?", (erin.id,))
 
     await world.start_bot(PIXELFORGE_TEST_FAULTS=SLOW, QUOTA_CREDITS="5")
@@ -130,5 +130,5 @@ async def test_refunds_a_partial_charge_and_balances_that_survive_kill_9(world):
     after = _accounts(world)
     assert after == {**before, erin.id: (0, 0)}, "balances changed across the kill -9 (other than the refund)"
     assert _ledger(world, erin) == [("debit", -2), ("refund", 2)]
-    assert _ledger(world, dave) == [("debit", -4)]  # delivered after the restart: stays charged, once
+    assert _ledger(world, dave) == [("debit", -3)]  # delivered after the restart: stays charged, once
     assert ledger_disagreements(world.data_dir / "pixelforge.sqlite3") == []
