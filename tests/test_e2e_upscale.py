@@ -52,7 +52,7 @@ async def test_upscale_doubles_keeps_the_seed_and_its_buttons_work_after_a_resta
     book = PriceBook(PriceContext(profile_for("StableDiffusionPipeline", 64), 0.3))
     (upscale,) = [task for task in TASKS if task.name == "upscale"]
     assert row["cost"] == book.price_of(upscale, Shape(128, 128, 4, 0.3)) == row["charged"]
-    assert row["cost"] == -(-DEFAULT_UPSCALE_RATIO * 10 // 7)  # 2.3 / 7, rounded up: 0.4
+    assert row["cost"] == round(DEFAULT_UPSCALE_RATIO * 10 / 7)  # 2.3 / 7 = 0.33, to the nearest tenth: 0.3
 
     await bot.stop()
     await world.start_bot()
