@@ -185,3 +185,18 @@ async def world(discord_server, tiny_model, tmp_path):
     assert not w.server.violations, f"Discord rules broken: {w.server.violations}"
     if not w.tracebacks_expected:
         assert not w.tracebacks(), "traceback in the bot's log:\n" + "\n---\n".join(w.tracebacks())
+
+
+@pytest.fixture(scope="module")
+def browser():
+    """Headless system Chromium through Playwright, one per test module (the web and browser tests);
+    skipped with the reason when there is none (tests/web_helpers.py)."""
+    from tests.web_helpers import launch, need_browser
+
+    need_browser()
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = launch(playwright)
+        yield chromium
+        chromium.close()

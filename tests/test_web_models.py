@@ -9,20 +9,9 @@ import pytest
 from bot.renderer.tiny import build_tiny_lora
 from tests.e2e_helpers import job_rows
 from tests.model_helpers import build_wider_tiny_model
-from tests.web_helpers import WebProcess, launch, need_browser
+from tests.web_helpers import WebProcess, need_browser
 
 RESULT_TIMEOUT = 120_000
-
-
-@pytest.fixture(scope="module")
-def browser():
-    need_browser()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")

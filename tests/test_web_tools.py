@@ -9,20 +9,9 @@ import pytest
 
 from bot.credits import fmt
 from tests.e2e_helpers import db_rows
-from tests.web_helpers import SCREENSHOTS, WebProcess, launch, need_browser
+from tests.web_helpers import SCREENSHOTS, WebProcess, need_browser
 
 RESULT_TIMEOUT = 120_000  # ms: a render of the tiny model on a busy 2-core machine
-
-
-@pytest.fixture(scope="module")
-def browser():
-    need_browser()
-    from playwright.sync_api import sync_playwright
-
-    with sync_playwright() as playwright:
-        chromium = launch(playwright)
-        yield chromium
-        chromium.close()
 
 
 @pytest.fixture(scope="module")
